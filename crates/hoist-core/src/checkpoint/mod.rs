@@ -1,0 +1,161 @@
+//! The checkpoint: the plan of a task and where each table and chunk stands.
+//!
+//! Invariants (DESIGN.md, "The checkpoint protocol"):
+//! - The plan (tables, chunks with byte ranges, the files they came from) is written once,
+//!   before any data, and only loaded after that.
+//! - A chunk's progress here may lag the marker that the target commits with the chunk's rows,
+//!   but never leads it: the import saves progress only after the target's commit. On resume
+//!   the target's marker wins.
+//! - A table in error blocks reuse of the checkpoint until `hoist checkpoint error-ignore` or
+//!   `error-destroy` resolves it.
+//!
+//! Tables: `task` (one row), `tables`, `chunks`, `files`. Stores: [`sqlite::SqliteStore`].
+
+pub mod sqlite;
+
+use async_trait::async_trait;
+
+use crate::catalog::DataFormat;
+use crate::error::CheckpointError;
+use crate::source::Compression;
+
+/// Table states, in the order a table passes through them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum TableState {
+    Pending,
+    SchemaCreated,
+    Writing,
+    Written,
+    IndexesAdded,
+    Verified,
+    Analyzed,
+    Done,
+}
+
+impl TableState {
+    pub const ALL: [TableState; 8] = [
+        TableState::Pending,
+        TableState::SchemaCreated,
+        TableState::Writing,
+        TableState::Written,
+        TableState::IndexesAdded,
+        TableState::Verified,
+        TableState::Analyzed,
+        TableState::Done,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TableState::Pending => "pending",
+            TableState::SchemaCreated => "schema_created",
+            TableState::Writing => "writing",
+            TableState::Written => "written",
+            TableState::IndexesAdded => "indexes_added",
+            TableState::Verified => "verified",
+            TableState::Analyzed => "analyzed",
+            TableState::Done => "done",
+        }
+    }
+    pub fn parse(s: &str) -> Option<TableState> {
+        Self::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+}
+
+/// What a task is: where it reads, where it writes, and what shaped its plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskRecord {
+    pub task_id: i64,
+    pub source: String,
+    /// The target as given, with any password redacted.
+    pub target: String,
+    /// The target's own identity (server_uuid / file identity) when the plan was made.
+    pub target_identity: String,
+    /// Settings that shape the plan (filter, CSV options, region size...), as text.
+    pub plan_settings: String,
+    pub created_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableError {
+    /// The state the table was in when the step after it failed.
+    pub step: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableRecord {
+    pub id: i64,
+    pub database: String,
+    pub name: String,
+    pub schema_file: Option<String>,
+    pub state: TableState,
+    pub error: Option<TableError>,
+    /// The target table's identity (table id or creation time) once created.
+    pub target_identity: Option<String>,
+}
+
+/// Where a chunk stands: the next byte to read, and what has been loaded before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ChunkProgress {
+    /// Offset (in the uncompressed file) right after the last loaded row.
+    pub offset: u64,
+    /// Start of the INSERT statement that `offset` is inside of, when it is inside one.
+    pub stmt_start: Option<u64>,
+    pub rows: u64,
+    /// Wrapping sum of the hashes of the loaded rows' source bytes.
+    pub checksum: u64,
+    pub done: bool,
+}
+
+/// Reads to the end of the file: compressed files are one chunk whose length is not known.
+pub const TO_END: u64 = u64::MAX;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChunkRecord {
+    pub id: i64,
+    pub table_id: i64,
+    pub path: String,
+    pub format: DataFormat,
+    pub compression: Compression,
+    pub start: u64,
+    /// Exclusive end, or [`TO_END`].
+    pub end: u64,
+    pub progress: ChunkProgress,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileRecord {
+    pub path: String,
+    pub size: u64,
+    pub modified_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkpoint {
+    pub task: TaskRecord,
+    pub tables: Vec<TableRecord>,
+    pub chunks: Vec<ChunkRecord>,
+    pub files: Vec<FileRecord>,
+}
+
+#[async_trait]
+pub trait CheckpointStore: Send + Sync {
+    /// Where the store lives, for messages (passwords redacted).
+    fn location(&self) -> String;
+    async fn load(&self) -> Result<Option<Checkpoint>, CheckpointError>;
+    /// Persist a new plan, replacing any previous checkpoint, in one transaction.
+    async fn create(&self, checkpoint: &Checkpoint) -> Result<(), CheckpointError>;
+    async fn set_table_state(
+        &self,
+        table_id: i64,
+        state: TableState,
+        error: Option<&TableError>,
+    ) -> Result<(), CheckpointError>;
+    async fn set_table_identity(&self, table_id: i64, identity: Option<&str>) -> Result<(), CheckpointError>;
+    async fn save_progress(&self, updates: &[(i64, ChunkProgress)]) -> Result<(), CheckpointError>;
+    /// Back to not started: state pending, no error, every chunk at its start.
+    async fn reset_table(&self, table_id: i64) -> Result<(), CheckpointError>;
+    /// Forget a table and its chunks.
+    async fn remove_table(&self, table_id: i64) -> Result<(), CheckpointError>;
+    /// Forget the whole task.
+    async fn remove_all(&self) -> Result<(), CheckpointError>;
+}

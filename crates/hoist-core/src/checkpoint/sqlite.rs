@@ -1,0 +1,300 @@
+//! The default checkpoint store: an SQLite file beside the run. It needs no server and puts no
+//! load on the target. `synchronous = FULL` so that a plan, once said to be saved, survives a
+//! power loss too (a lost plan next to committed target rows would mean loading them twice).
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::*;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS task (
+    task_id INTEGER PRIMARY KEY, source TEXT NOT NULL, target TEXT NOT NULL,
+    target_identity TEXT NOT NULL, plan_settings TEXT NOT NULL, created_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS tables (
+    id INTEGER PRIMARY KEY, database_name TEXT NOT NULL, table_name TEXT NOT NULL,
+    schema_file TEXT, state TEXT NOT NULL, error_step TEXT, error_message TEXT,
+    target_identity TEXT);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY, table_id INTEGER NOT NULL, path TEXT NOT NULL, format TEXT NOT NULL,
+    compression TEXT NOT NULL, start_offset INTEGER NOT NULL, end_offset INTEGER NOT NULL,
+    pos INTEGER NOT NULL, stmt_start INTEGER, rows_loaded INTEGER NOT NULL,
+    checksum INTEGER NOT NULL, done INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS files (
+    path TEXT PRIMARY KEY, size INTEGER NOT NULL, modified_ms INTEGER NOT NULL);
+";
+
+pub struct SqliteStore {
+    path: PathBuf,
+    conn: Mutex<Connection>,
+}
+
+fn bad(what: &str) -> CheckpointError {
+    CheckpointError::Store { location: "sqlite".into(), message: format!("unreadable checkpoint: {what}") }
+}
+
+/// SQLite stores signed 64-bit integers; u64 values round-trip through the same bits.
+fn to_i64(v: u64) -> i64 {
+    v as i64
+}
+fn to_u64(v: i64) -> u64 {
+    v as u64
+}
+
+impl SqliteStore {
+    pub fn open(path: &Path) -> Result<SqliteStore, CheckpointError> {
+        let err = |e: rusqlite::Error| CheckpointError::Store {
+            location: path.display().to_string(),
+            message: e.to_string(),
+        };
+        let conn = Connection::open(path).map_err(err)?;
+        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000;")
+            .map_err(err)?;
+        conn.execute_batch(SCHEMA).map_err(err)?;
+        Ok(SqliteStore { path: path.to_path_buf(), conn: Mutex::new(conn) })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T, CheckpointError> {
+        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut conn).map_err(|e| CheckpointError::Store {
+            location: self.path.display().to_string(),
+            message: e.to_string(),
+        })
+    }
+}
+
+#[async_trait]
+impl CheckpointStore for SqliteStore {
+    fn location(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    async fn load(&self) -> Result<Option<Checkpoint>, CheckpointError> {
+        let (task, tables, chunks, files) = self.with(|c| {
+            let task = c
+                .query_row(
+                    "SELECT task_id, source, target, target_identity, plan_settings, created_ms FROM task",
+                    [],
+                    |r| {
+                        Ok(TaskRecord {
+                            task_id: r.get(0)?,
+                            source: r.get(1)?,
+                            target: r.get(2)?,
+                            target_identity: r.get(3)?,
+                            plan_settings: r.get(4)?,
+                            created_ms: r.get(5)?,
+                        })
+                    },
+                )
+                .optional()?;
+            let mut st = c.prepare(
+                "SELECT id, database_name, table_name, schema_file, state, error_step, error_message, \
+                 target_identity FROM tables ORDER BY id",
+            )?;
+            let tables = st
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, Option<String>>(3)?,
+                        r.get::<_, String>(4)?,
+                        r.get::<_, Option<String>>(5)?,
+                        r.get::<_, Option<String>>(6)?,
+                        r.get::<_, Option<String>>(7)?,
+                    ))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut st = c.prepare(
+                "SELECT id, table_id, path, format, compression, start_offset, end_offset, pos, stmt_start, \
+                 rows_loaded, checksum, done FROM chunks ORDER BY id",
+            )?;
+            let chunks = st
+                .query_map([], |r| {
+                    Ok((
+                        (r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?),
+                        (r.get::<_, String>(3)?, r.get::<_, String>(4)?),
+                        (r.get::<_, i64>(5)?, r.get::<_, i64>(6)?, r.get::<_, i64>(7)?, r.get::<_, Option<i64>>(8)?),
+                        (r.get::<_, i64>(9)?, r.get::<_, i64>(10)?, r.get::<_, bool>(11)?),
+                    ))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut st = c.prepare("SELECT path, size, modified_ms FROM files ORDER BY path")?;
+            let files = st
+                .query_map([], |r| {
+                    Ok(FileRecord { path: r.get(0)?, size: to_u64(r.get(1)?), modified_ms: r.get(2)? })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok((task, tables, chunks, files))
+        })?;
+        let Some(task) = task else { return Ok(None) };
+        let tables = tables
+            .into_iter()
+            .map(|(id, database, name, schema_file, state, step, message, identity)| {
+                Ok(TableRecord {
+                    id,
+                    database,
+                    name,
+                    schema_file,
+                    state: TableState::parse(&state).ok_or_else(|| bad(&state))?,
+                    error: message.map(|message| TableError { step: step.unwrap_or_default(), message }),
+                    target_identity: identity,
+                })
+            })
+            .collect::<Result<Vec<_>, CheckpointError>>()?;
+        let chunks = chunks
+            .into_iter()
+            .map(|((id, table_id, path), (format, compression), (start, end, pos, stmt), (rows, sum, done))| {
+                Ok(ChunkRecord {
+                    id,
+                    table_id,
+                    path,
+                    format: DataFormat::parse(&format).ok_or_else(|| bad(&format))?,
+                    compression: Compression::parse(&compression).ok_or_else(|| bad(&compression))?,
+                    start: to_u64(start),
+                    end: to_u64(end),
+                    progress: ChunkProgress {
+                        offset: to_u64(pos),
+                        stmt_start: stmt.map(to_u64),
+                        rows: to_u64(rows),
+                        checksum: to_u64(sum),
+                        done,
+                    },
+                })
+            })
+            .collect::<Result<Vec<_>, CheckpointError>>()?;
+        Ok(Some(Checkpoint { task, tables, chunks, files }))
+    }
+
+    async fn create(&self, cp: &Checkpoint) -> Result<(), CheckpointError> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            tx.execute_batch("DELETE FROM task; DELETE FROM tables; DELETE FROM chunks; DELETE FROM files;")?;
+            let t = &cp.task;
+            tx.execute(
+                "INSERT INTO task VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![t.task_id, t.source, t.target, t.target_identity, t.plan_settings, t.created_ms],
+            )?;
+            {
+                let mut st = tx.prepare("INSERT INTO tables VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?;
+                for t in &cp.tables {
+                    st.execute(params![
+                        t.id,
+                        t.database,
+                        t.name,
+                        t.schema_file,
+                        t.state.as_str(),
+                        t.error.as_ref().map(|e| &e.step),
+                        t.error.as_ref().map(|e| &e.message),
+                        t.target_identity
+                    ])?;
+                }
+                let mut st =
+                    tx.prepare("INSERT INTO chunks VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)")?;
+                for ch in &cp.chunks {
+                    let p = &ch.progress;
+                    st.execute(params![
+                        ch.id,
+                        ch.table_id,
+                        ch.path,
+                        ch.format.as_str(),
+                        ch.compression.as_str(),
+                        to_i64(ch.start),
+                        to_i64(ch.end),
+                        to_i64(p.offset),
+                        p.stmt_start.map(to_i64),
+                        to_i64(p.rows),
+                        to_i64(p.checksum),
+                        p.done
+                    ])?;
+                }
+                let mut st = tx.prepare("INSERT INTO files VALUES (?1, ?2, ?3)")?;
+                for f in &cp.files {
+                    st.execute(params![f.path, to_i64(f.size), f.modified_ms])?;
+                }
+            }
+            tx.commit()
+        })
+    }
+
+    async fn set_table_state(
+        &self,
+        table_id: i64,
+        state: TableState,
+        error: Option<&TableError>,
+    ) -> Result<(), CheckpointError> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE tables SET state = ?2, error_step = ?3, error_message = ?4 WHERE id = ?1",
+                params![table_id, state.as_str(), error.map(|e| &e.step), error.map(|e| &e.message)],
+            )
+            .map(drop)
+        })
+    }
+
+    async fn set_table_identity(&self, table_id: i64, identity: Option<&str>) -> Result<(), CheckpointError> {
+        self.with(|c| {
+            c.execute("UPDATE tables SET target_identity = ?2 WHERE id = ?1", params![table_id, identity]).map(drop)
+        })
+    }
+
+    async fn save_progress(&self, updates: &[(i64, ChunkProgress)]) -> Result<(), CheckpointError> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            {
+                let mut st = tx.prepare(
+                    "UPDATE chunks SET pos = ?2, stmt_start = ?3, rows_loaded = ?4, checksum = ?5, done = ?6 \
+                     WHERE id = ?1",
+                )?;
+                for (id, p) in updates {
+                    st.execute(params![
+                        id,
+                        to_i64(p.offset),
+                        p.stmt_start.map(to_i64),
+                        to_i64(p.rows),
+                        to_i64(p.checksum),
+                        p.done
+                    ])?;
+                }
+            }
+            tx.commit()
+        })
+    }
+
+    async fn reset_table(&self, table_id: i64) -> Result<(), CheckpointError> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            tx.execute(
+                "UPDATE tables SET state = 'pending', error_step = NULL, error_message = NULL, \
+                 target_identity = NULL WHERE id = ?1",
+                [table_id],
+            )?;
+            tx.execute(
+                "UPDATE chunks SET pos = start_offset, stmt_start = NULL, rows_loaded = 0, checksum = 0, done = 0 \
+                 WHERE table_id = ?1",
+                [table_id],
+            )?;
+            tx.commit()
+        })
+    }
+
+    async fn remove_table(&self, table_id: i64) -> Result<(), CheckpointError> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            tx.execute("DELETE FROM chunks WHERE table_id = ?1", [table_id])?;
+            tx.execute("DELETE FROM tables WHERE id = ?1", [table_id])?;
+            tx.commit()
+        })
+    }
+
+    async fn remove_all(&self) -> Result<(), CheckpointError> {
+        self.with(|c| c.execute_batch("DELETE FROM task; DELETE FROM tables; DELETE FROM chunks; DELETE FROM files;"))
+    }
+}

@@ -1,0 +1,341 @@
+//! Settings of an import, read from TOML with TiDB Lightning's keys so that a Lightning user's
+//! file works unchanged. Keys hoist does not use (TiKV importer tuning and the like) are ignored.
+//! The binary lays command-line flags over what the file says.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::error::ConfigError;
+
+/// The whole TOML file. Every section is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", default)]
+pub struct FileConfig {
+    pub mydumper: MydumperSection,
+    pub tidb: TidbSection,
+    pub lightning: LightningSection,
+    pub conflict: ConflictSection,
+    pub checkpoint: CheckpointSection,
+    pub tikv_importer: TikvImporterSection,
+    pub post_restore: PostRestoreSection,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", default)]
+pub struct MydumperSection {
+    pub data_source_dir: Option<String>,
+    pub filter: Vec<String>,
+    pub no_schema: bool,
+    pub strict_format: bool,
+    pub max_region_size: ByteSize,
+    pub csv: CsvSection,
+}
+
+impl Default for MydumperSection {
+    fn default() -> Self {
+        MydumperSection {
+            data_source_dir: None,
+            filter: Vec::new(),
+            no_schema: false,
+            strict_format: false,
+            max_region_size: ByteSize(256 << 20),
+            csv: CsvSection::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", default)]
+pub struct CsvSection {
+    pub separator: String,
+    pub delimiter: String,
+    pub terminator: String,
+    pub header: bool,
+    pub header_schema_match: bool,
+    pub null: NullTokens,
+    pub backslash_escape: bool,
+    pub trim_last_separator: bool,
+    pub not_null: bool,
+}
+
+impl Default for CsvSection {
+    fn default() -> Self {
+        CsvSection {
+            separator: ",".into(),
+            delimiter: "\"".into(),
+            terminator: String::new(),
+            header: true,
+            header_schema_match: true,
+            null: NullTokens(vec![r"\N".into()]),
+            backslash_escape: true,
+            trim_last_separator: false,
+            not_null: false,
+        }
+    }
+}
+
+/// Lightning takes `null = '\N'`; newer versions also take a list.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(from = "OneOrMany")]
+pub struct NullTokens(pub Vec<String>);
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl From<OneOrMany> for NullTokens {
+    fn from(v: OneOrMany) -> Self {
+        match v {
+            OneOrMany::One(s) => NullTokens(vec![s]),
+            OneOrMany::Many(v) => NullTokens(v),
+        }
+    }
+}
+
+impl CsvSection {
+    pub fn options(&self) -> Result<hoist_parse::csv::CsvOptions, ConfigError> {
+        if self.separator.is_empty() {
+            return Err(ConfigError::Invalid("[mydumper.csv] separator must not be empty".into()));
+        }
+        Ok(hoist_parse::csv::CsvOptions {
+            separator: self.separator.as_bytes().to_vec(),
+            delimiter: self.delimiter.as_bytes().to_vec(),
+            terminator: (!self.terminator.is_empty()).then(|| self.terminator.as_bytes().to_vec()),
+            null: self.null.0.iter().map(|s| s.as_bytes().to_vec()).collect(),
+            backslash_escape: self.backslash_escape,
+            trim_last_separator: self.trim_last_separator,
+            not_null: self.not_null,
+        })
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", default)]
+pub struct TidbSection {
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub user: Option<String>,
+    pub password: Option<String>,
+    pub sql_mode: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", default)]
+pub struct LightningSection {
+    pub region_concurrency: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", default)]
+pub struct ConflictSection {
+    pub strategy: Option<ConflictStrategy>,
+}
+
+/// Lightning's older spelling of the conflict strategy.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", default)]
+pub struct TikvImporterSection {
+    pub on_duplicate: Option<ConflictStrategy>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", default)]
+pub struct PostRestoreSection {
+    pub analyze: Option<PostStep>,
+}
+
+/// Lightning accepts booleans or "required" / "optional" / "off".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum PostStep {
+    Bool(bool),
+    Level(PostLevel),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PostLevel {
+    Required,
+    Optional,
+    Off,
+}
+
+impl PostStep {
+    pub fn enabled(self) -> bool {
+        !matches!(self, PostStep::Bool(false) | PostStep::Level(PostLevel::Off))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConflictStrategy {
+    /// A duplicate key stops the table with an error.
+    #[default]
+    Error,
+    /// A later row replaces an earlier one with the same key.
+    Replace,
+    /// A row whose key exists is skipped.
+    Ignore,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", default)]
+pub struct CheckpointSection {
+    pub enable: bool,
+    pub driver: CheckpointDriver,
+    pub dsn: Option<String>,
+    pub schema: String,
+    pub keep_after_success: KeepAfterSuccess,
+}
+
+impl Default for CheckpointSection {
+    fn default() -> Self {
+        CheckpointSection {
+            enable: true,
+            driver: CheckpointDriver::Sqlite,
+            dsn: None,
+            schema: "hoist_checkpoint".into(),
+            keep_after_success: KeepAfterSuccess::Remove,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckpointDriver {
+    /// Embedded SQLite file; Lightning's `file` driver maps here.
+    #[default]
+    #[serde(alias = "file")]
+    Sqlite,
+    Mysql,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeepAfterSuccess {
+    #[default]
+    Remove,
+    Rename,
+    Origin,
+}
+
+impl std::str::FromStr for ConflictStrategy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "error" => Ok(ConflictStrategy::Error),
+            "replace" => Ok(ConflictStrategy::Replace),
+            "ignore" => Ok(ConflictStrategy::Ignore),
+            _ => Err(format!("unknown conflict strategy {s:?} (error, replace or ignore)")),
+        }
+    }
+}
+
+/// A size given as a number of bytes or as text such as "256MiB" or "64KB".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ByteSize(pub u64);
+
+impl<'de> Deserialize<'de> for ByteSize {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            N(u64),
+            S(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::N(n) => Ok(ByteSize(n)),
+            Raw::S(s) => s.parse().map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+impl std::str::FromStr for ByteSize {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        let split = s.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(s.len());
+        let (num, unit) = s.split_at(split);
+        let num: f64 = num.parse().map_err(|_| format!("not a size: {s:?}"))?;
+        let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+            "" | "b" => 1,
+            "k" | "kb" | "kib" => 1 << 10,
+            "m" | "mb" | "mib" => 1 << 20,
+            "g" | "gb" | "gib" => 1 << 30,
+            "t" | "tb" | "tib" => 1 << 40,
+            other => return Err(format!("unknown size unit {other:?} in {s:?}")),
+        };
+        Ok(ByteSize((num * mult as f64) as u64))
+    }
+}
+
+impl FileConfig {
+    pub fn load(path: &Path) -> Result<FileConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+            path: path.display().to_string(),
+            source: e,
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })
+    }
+
+    /// The conflict strategy from `[conflict]`, else from Lightning's older `[tikv-importer] on-duplicate`.
+    pub fn conflict_strategy(&self) -> Option<ConflictStrategy> {
+        self.conflict.strategy.or(self.tikv_importer.on_duplicate)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_a_lightning_file() {
+        let cfg: FileConfig = toml::from_str(
+            r#"
+[lightning]
+region-concurrency = 4
+[tikv-importer]
+backend = "tidb"
+on-duplicate = "replace"
+[mydumper]
+data-source-dir = "/data"
+filter = ['*.*', '!mysql.*']
+max-region-size = "64KiB"
+[mydumper.csv]
+separator = '|+|'
+null = '\N'
+header = false
+[checkpoint]
+driver = "file"
+dsn = "/tmp/cp.db"
+keep-after-success = "origin"
+[post-restore]
+analyze = "off"
+"#,
+        )
+        .unwrap();
+        assert_eq!(cfg.lightning.region_concurrency, Some(4));
+        assert_eq!(cfg.conflict_strategy(), Some(ConflictStrategy::Replace));
+        assert_eq!(cfg.mydumper.max_region_size, ByteSize(64 << 10));
+        assert_eq!(cfg.mydumper.csv.separator, "|+|");
+        assert!(!cfg.mydumper.csv.header);
+        assert_eq!(cfg.checkpoint.driver, CheckpointDriver::Sqlite);
+        assert_eq!(cfg.checkpoint.keep_after_success, KeepAfterSuccess::Origin);
+        assert!(!cfg.post_restore.analyze.unwrap().enabled());
+    }
+
+    #[test]
+    fn byte_sizes() {
+        assert_eq!("256MiB".parse::<ByteSize>().unwrap(), ByteSize(256 << 20));
+        assert_eq!("1.5k".parse::<ByteSize>().unwrap(), ByteSize(1536));
+        assert_eq!("100".parse::<ByteSize>().unwrap(), ByteSize(100));
+        assert!("12 parsecs".parse::<ByteSize>().is_err());
+    }
+}

@@ -1,0 +1,25 @@
+//! hoist's engine. The binary parses flags and config and calls [`import::run`]; everything
+//! else lives here, one module per stage of DESIGN.md's data flow:
+//!
+//! - [`source`]: files of the dump through `object_store`, decompressed on the fly
+//! - [`catalog`] and [`filter`]: which databases, tables and files the dump holds
+//! - [`plan`]: tables and chunks (file, byte range), persisted once in the [`checkpoint`]
+//! - [`reader`] (with [`input`]): parse a chunk from its resume position into batches
+//! - [`target`]: MySQL family and SQLite; each batch commits with its progress marker
+//! - [`import`]: the workers, the post steps per table and the report
+//! - [`refusal`]: when a recorded checkpoint may not be reused
+
+pub mod catalog;
+pub mod checkpoint;
+pub mod config;
+pub mod ddl_file;
+pub mod error;
+pub mod filter;
+pub mod import;
+pub mod input;
+pub mod plan;
+pub mod progress;
+pub mod reader;
+pub mod refusal;
+pub mod source;
+pub mod target;

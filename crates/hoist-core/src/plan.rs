@@ -1,0 +1,163 @@
+//! Turns the catalog into the persisted plan: tables and chunks with byte ranges.
+//!
+//! A large uncompressed file is split so that one big table uses every worker: SQL at statement
+//! boundaries found by a fast pre-scan, CSV (only with `strict-format`, which promises that no
+//! record contains a line break) at the first line end after each region boundary. Compressed
+//! files cannot be entered in the middle and stay one chunk each.
+
+use std::io::Read;
+
+use hoist_parse::split::StatementSplitter;
+use hoist_parse::sql::SqlOptions;
+
+use crate::catalog::{Catalog, DataFile, DataFormat};
+use crate::checkpoint::{Checkpoint, ChunkProgress, ChunkRecord, FileRecord, TableRecord, TableState, TaskRecord, TO_END};
+use crate::error::SourceError;
+use crate::source::{Compression, Source, SourceFile};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanSettings {
+    pub max_region_size: u64,
+    pub strict_format: bool,
+    /// Everything else that decides what the plan or its rows are (filter, CSV options, no-schema).
+    pub shaping: String,
+}
+
+impl PlanSettings {
+    /// The text recorded in the checkpoint; a rerun with a different one is refused.
+    pub fn describe(&self) -> String {
+        format!("max-region-size={} strict-format={} {}", self.max_region_size, self.strict_format, self.shaping)
+    }
+}
+
+/// Build the plan. Blocking: it may read large files to split them (call from a blocking thread).
+pub fn make_plan(
+    source: &Source,
+    handle: &tokio::runtime::Handle,
+    catalog: &Catalog,
+    files: &[SourceFile],
+    settings: &PlanSettings,
+    task: TaskRecord,
+) -> Result<Checkpoint, SourceError> {
+    let mut tables = Vec::new();
+    let mut chunks = Vec::new();
+    for (i, t) in catalog.tables.iter().enumerate() {
+        let table_id = i as i64 + 1;
+        tables.push(TableRecord {
+            id: table_id,
+            database: t.database.clone(),
+            name: t.name.clone(),
+            schema_file: t.schema_file.as_ref().map(|f| f.path.clone()),
+            state: TableState::Pending,
+            error: None,
+            target_identity: None,
+        });
+        for df in &t.data_files {
+            for (start, end) in split_file(source, handle, df, settings)? {
+                chunks.push(ChunkRecord {
+                    id: chunks.len() as i64 + 1,
+                    table_id,
+                    path: df.file.path.clone(),
+                    format: df.format,
+                    compression: df.compression,
+                    start,
+                    end,
+                    progress: ChunkProgress { offset: start, ..Default::default() },
+                });
+            }
+        }
+    }
+    let files = files
+        .iter()
+        .map(|f| FileRecord { path: f.path.clone(), size: f.size, modified_ms: f.modified_ms })
+        .collect();
+    Ok(Checkpoint { task, tables, chunks, files })
+}
+
+fn split_file(
+    source: &Source,
+    handle: &tokio::runtime::Handle,
+    df: &DataFile,
+    settings: &PlanSettings,
+) -> Result<Vec<(u64, u64)>, SourceError> {
+    let size = df.file.size;
+    if df.compression != Compression::None {
+        return Ok(vec![(0, TO_END)]);
+    }
+    if size <= settings.max_region_size {
+        return Ok(vec![(0, size)]);
+    }
+    let bounds = match df.format {
+        DataFormat::Sql => sql_boundaries(source, handle, &df.file, settings.max_region_size)?,
+        DataFormat::Csv if settings.strict_format => csv_boundaries(source, handle, &df.file, settings.max_region_size)?,
+        DataFormat::Csv => Vec::new(),
+    };
+    let mut ranges = Vec::new();
+    let mut start = 0;
+    for b in bounds.into_iter().filter(|&b| b > 0 && b < size) {
+        ranges.push((start, b));
+        start = b;
+    }
+    ranges.push((start, size));
+    Ok(ranges)
+}
+
+/// Statement ends where a chunk of about `region` bytes may stop.
+fn sql_boundaries(
+    source: &Source,
+    handle: &tokio::runtime::Handle,
+    file: &SourceFile,
+    region: u64,
+) -> Result<Vec<u64>, SourceError> {
+    let mut reader = source.open_at(handle, &file.path, Compression::None, 0)?;
+    let mut splitter = StatementSplitter::new(SqlOptions::default(), b";");
+    let mut ends = Vec::new();
+    let mut bounds = Vec::new();
+    let mut last = 0u64;
+    let mut base = 0u64;
+    let mut buf = vec![0u8; 4 << 20];
+    loop {
+        let n = reader.read(&mut buf).map_err(|e| SourceError::Layout(format!("{}: {e}", file.path)))?;
+        if n == 0 {
+            break;
+        }
+        ends.clear();
+        splitter.feed(&buf[..n], base, &mut ends);
+        for &end in &ends {
+            if end - last >= region {
+                bounds.push(end);
+                last = end;
+            }
+        }
+        base += n as u64;
+    }
+    Ok(bounds)
+}
+
+/// The byte after the first LF at or after each multiple of `region`.
+fn csv_boundaries(
+    source: &Source,
+    handle: &tokio::runtime::Handle,
+    file: &SourceFile,
+    region: u64,
+) -> Result<Vec<u64>, SourceError> {
+    let mut bounds = Vec::new();
+    let mut at = region;
+    while at < file.size {
+        let reader = source.open_at(handle, &file.path, Compression::None, at)?;
+        let mut window = Vec::new();
+        reader
+            .take(1 << 20)
+            .read_to_end(&mut window)
+            .map_err(|e| SourceError::Layout(format!("{}: {e}", file.path)))?;
+        let Some(lf) = memchr_lf(&window) else { break };
+        let bound = at + lf as u64 + 1;
+        bounds.push(bound);
+        at = bound.max(at) + region;
+    }
+    Ok(bounds)
+}
+
+fn memchr_lf(bytes: &[u8]) -> Option<usize> {
+    bytes.iter().position(|&b| b == b'\n')
+}

@@ -1,0 +1,519 @@
+//! Reads one chunk from its resume position, parses it and encodes batches for the target.
+//! Runs on a blocking thread and hands batches to the async writer through a bounded channel,
+//! so at most a few batches per worker are in memory.
+//!
+//! Every batch carries the chunk's position right after its last row: where a resumed run
+//! starts. Inside a long INSERT the position also names the statement's start, so a resume can
+//! read the statement's header (table and column list) again and continue after the row.
+
+use std::io::Read;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use hoist_parse::csv::{CsvScanner, CsvStep};
+use hoist_parse::sql::{InsertHeader, SqlEvent, SqlOptions, SqlScanner, SqlStep};
+use tokio::sync::mpsc;
+use xxhash_rust::xxh3::xxh3_64;
+
+use crate::catalog::DataFormat;
+use crate::checkpoint::{ChunkProgress, ChunkRecord, TO_END};
+use crate::error::{DataError, FilePosition, SourceError};
+use crate::input::Input;
+use crate::source::Source;
+use crate::target::{BatchEncoder, EncodedBatch, Session, SourceRow, TableTarget, Target};
+
+/// How CSV files of this import are read.
+#[derive(Debug, Clone)]
+pub struct CsvSettings {
+    pub options: hoist_parse::csv::CsvOptions,
+    pub header: bool,
+    /// The header must name the table's columns (else it is only skipped).
+    pub header_schema_match: bool,
+}
+
+pub struct ChunkJob {
+    pub chunk: ChunkRecord,
+    pub table: Arc<TableTarget>,
+    pub resume: ChunkProgress,
+    pub csv: Arc<CsvSettings>,
+    pub batch_bytes: usize,
+}
+
+/// A batch and the chunk position after it.
+pub struct ReadBatch {
+    pub batch: EncodedBatch,
+    pub progress: ChunkProgress,
+    /// Source bytes this batch advanced over.
+    pub bytes: u64,
+    /// Where each row of the batch starts in the file, to name the one a server rejects.
+    pub row_offsets: Vec<u64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error(transparent)]
+    Data(#[from] DataError),
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    /// The writer went away (it failed, or the run is stopping).
+    #[error("stopped")]
+    Stopped,
+}
+
+struct Reader<'a> {
+    source: &'a Source,
+    handle: &'a tokio::runtime::Handle,
+    job: &'a ChunkJob,
+    target: &'a dyn Target,
+    tx: &'a mpsc::Sender<ReadBatch>,
+    stop: &'a AtomicBool,
+    progress: ChunkProgress,
+    /// Position of the last progress sent, to count bytes per batch.
+    sent_offset: u64,
+    session: Arc<Session>,
+    row_offsets: Vec<u64>,
+}
+
+pub fn read_chunk(
+    source: &Source,
+    handle: &tokio::runtime::Handle,
+    job: &ChunkJob,
+    target: &dyn Target,
+    tx: &mpsc::Sender<ReadBatch>,
+    stop: &AtomicBool,
+) -> Result<(), ReadError> {
+    let mut reader = Reader {
+        source,
+        handle,
+        job,
+        target,
+        tx,
+        stop,
+        progress: job.resume,
+        sent_offset: job.resume.offset,
+        session: Arc::new(Session::default()),
+        row_offsets: Vec::new(),
+    };
+    match job.chunk.format {
+        DataFormat::Sql => reader.read_sql(),
+        DataFormat::Csv => reader.read_csv(),
+    }
+}
+
+impl Reader<'_> {
+    fn file(&self) -> &str {
+        &self.job.chunk.path
+    }
+
+    fn open(&self, from: u64) -> Result<Input, ReadError> {
+        let ch = &self.job.chunk;
+        let reader = self.source.open_at(self.handle, &ch.path, ch.compression, from)?;
+        let limit = if ch.end == TO_END { u64::MAX } else { ch.end.saturating_sub(from) };
+        Ok(Input::new(reader, from, limit))
+    }
+
+    /// A data error at `offset`, with the line number counted from the file's start.
+    fn data_error(&self, offset: u64, message: impl Into<String>) -> ReadError {
+        let line = self.line_of(offset);
+        ReadError::Data(DataError {
+            position: FilePosition { file: self.file().to_string(), offset, line },
+            message: message.into(),
+        })
+    }
+
+    fn line_of(&self, offset: u64) -> Option<u64> {
+        line_at(self.source, self.handle, &self.job.chunk, offset)
+    }
+
+    fn fill(&self, input: &mut Input) -> Result<(), ReadError> {
+        input.fill().map_err(|e| {
+            self.data_error(
+                input.position() + input.data().len() as u64,
+                format!("cannot read the file (truncated or corrupt?): {e}"),
+            )
+        })
+    }
+
+    /// Send the encoder's rows with the position reached. A batch without rows is sent only
+    /// when it finishes the chunk, to record that.
+    fn flush(&mut self, encoder: &mut dyn BatchEncoder, position: u64, done: bool) -> Result<(), ReadError> {
+        if self.stop.load(Ordering::Relaxed) {
+            return Err(ReadError::Stopped);
+        }
+        self.progress.offset = position;
+        self.progress.done = done;
+        let rows = encoder.rows();
+        if rows == 0 && !done {
+            return Ok(());
+        }
+        let batch = EncodedBatch { rows: encoder.take(), row_count: rows, session: self.session.clone() };
+        let bytes = position.saturating_sub(self.sent_offset);
+        self.sent_offset = position;
+        let row_offsets = std::mem::take(&mut self.row_offsets);
+        self.tx.blocking_send(ReadBatch { batch, progress: self.progress, bytes, row_offsets }).map_err(|_| ReadError::Stopped)
+    }
+
+    fn column_map(&self, names: Option<&[String]>, at: u64) -> Result<Vec<usize>, ReadError> {
+        let table = &self.job.table;
+        match names {
+            None => Ok(table.columns.iter().enumerate().filter(|(_, c)| !c.generated).map(|(i, _)| i).collect()),
+            Some(names) => names
+                .iter()
+                .map(|n| {
+                    table.column_index(n).ok_or_else(|| {
+                        self.data_error(
+                            at,
+                            format!("column `{n}` does not exist in the target table `{}`.`{}`", table.database, table.name),
+                        )
+                    })
+                })
+                .collect(),
+        }
+    }
+
+    fn check_width(&self, got: usize, want: usize, at: u64) -> Result<(), ReadError> {
+        if got == want {
+            return Ok(());
+        }
+        let t = &self.job.table;
+        Err(self.data_error(
+            at,
+            format!("row has {got} values but {want} columns are expected for `{}`.`{}`", t.database, t.name),
+        ))
+    }
+
+    // ---- SQL ----
+
+    /// The SET statements before the first INSERT of the file, for chunks that start later.
+    fn sql_prologue(&mut self, options: &mut SqlOptions) -> Result<(), ReadError> {
+        let ch = &self.job.chunk;
+        let reader = self.source.open_at(self.handle, &ch.path, ch.compression, 0)?;
+        let mut input = Input::new(reader, 0, 1 << 20);
+        let mut scanner = SqlScanner::new(*options);
+        loop {
+            let step = scanner.next(input.data(), input.eof());
+            match step {
+                Ok(SqlStep::NeedMore) => self.fill(&mut input)?,
+                Ok(SqlStep::Event { event: SqlEvent::Set(text), consumed }) => {
+                    let text = String::from_utf8_lossy(text).into_owned();
+                    self.apply_set(&text, options);
+                    scanner.set_options(*options);
+                    input.consume(consumed);
+                }
+                Ok(SqlStep::Event { event: SqlEvent::Other(_), consumed }) => input.consume(consumed),
+                // The first INSERT ends the prologue; so does anything unreadable (the main pass reports it).
+                _ => return Ok(()),
+            }
+        }
+    }
+
+    /// Apply a SET statement from the dump when it changes how rows read: character set,
+    /// time zone, NO_BACKSLASH_ESCAPES. Others (foreign_key_checks, @OLD_ variables...) are
+    /// hoist's own business and skipped.
+    fn apply_set(&mut self, text: &str, options: &mut SqlOptions) -> bool {
+        let body = strip_version_comment(text);
+        let lower = body.to_ascii_lowercase();
+        let mut session = (*self.session).clone();
+        if lower.contains("sql_mode") {
+            let nbe = lower.contains("no_backslash_escapes");
+            if nbe != options.no_backslash_escapes {
+                options.no_backslash_escapes = nbe;
+                let stmt = if nbe {
+                    "SET SESSION sql_mode = CONCAT(@@sql_mode, ',NO_BACKSLASH_ESCAPES')".to_string()
+                } else {
+                    "SET SESSION sql_mode = REPLACE(@@sql_mode, 'NO_BACKSLASH_ESCAPES', '')".to_string()
+                };
+                session.statements.push(stmt);
+            }
+        } else if lower.starts_with("set names") || lower.starts_with("set character set") || lower.contains("time_zone")
+        {
+            session.statements.push(body.to_string());
+        } else {
+            return false;
+        }
+        self.session = Arc::new(session);
+        true
+    }
+
+    fn read_sql(&mut self) -> Result<(), ReadError> {
+        let mut options = SqlOptions::default();
+        let from = self.progress.offset;
+        if from > 0 {
+            self.sql_prologue(&mut options)?;
+        }
+        // Resuming inside a statement: read its header again, then continue after the row.
+        let mut scanner = match self.progress.stmt_start {
+            Some(stmt_start) if stmt_start < from => {
+                let header = self.read_insert_header(stmt_start, options)?;
+                SqlScanner::resume_in_values(options, header)
+            }
+            _ => SqlScanner::new(options),
+        };
+        let mut stmt_start = self.progress.stmt_start.filter(|_| scanner.header().is_some());
+        let mut input = self.open(from)?;
+        let mut encoder: Option<(Vec<usize>, Box<dyn BatchEncoder>)> = None;
+        if let Some(h) = scanner.header() {
+            let map = self.column_map(h.columns.as_deref(), from)?;
+            encoder = Some((map.clone(), self.target.encoder(&self.job.table, &map)));
+        }
+        loop {
+            let at = input.position();
+            let step = scanner.next(input.data(), input.eof());
+            let (consumed, flush) = match step {
+                Err(e) => {
+                    let msg = e.kind.to_string();
+                    return Err(self.data_error(at + e.offset as u64, msg));
+                }
+                Ok(SqlStep::NeedMore) => {
+                    if input.eof() {
+                        return Err(self.data_error(at, "the file ends inside a statement"));
+                    }
+                    self.fill(&mut input)?;
+                    continue;
+                }
+                Ok(SqlStep::End) => break,
+                Ok(SqlStep::Event { event, consumed }) => match event {
+                    SqlEvent::Insert(header) => {
+                        stmt_start = Some(at);
+                        let columns = header.columns.clone();
+                        let map = self.column_map(columns.as_deref(), at)?;
+                        let same = encoder.as_ref().is_some_and(|(m, _)| *m == map);
+                        if !same {
+                            if let Some((_, mut old)) = encoder.take() {
+                                self.progress.stmt_start = None;
+                                self.flush(old.as_mut(), at, false)?;
+                            }
+                            encoder = Some((map.clone(), self.target.encoder(&self.job.table, &map)));
+                        }
+                        (consumed, false)
+                    }
+                    SqlEvent::Row(row) => {
+                        let row_at = at + (row.raw.as_ptr() as usize - input.data().as_ptr() as usize) as u64;
+                        let Some((map, enc)) = encoder.as_mut() else {
+                            return Err(self.data_error(row_at, "a row outside of an INSERT statement"));
+                        };
+                        if row.fields.len() != map.len() {
+                            let (got, want) = (row.fields.len(), map.len());
+                            return Err(self.data_error(
+                                row_at,
+                                format!(
+                                    "row has {got} values but {want} columns are expected for `{}`.`{}`",
+                                    self.job.table.database, self.job.table.name
+                                ),
+                            ));
+                        }
+                        let source_row = SourceRow::Sql { raw: row.raw, fields: row.fields, options };
+                        enc.push(&source_row).map_err(|m| self.data_error(row_at, m))?;
+                        self.row_offsets.push(row_at);
+                        self.progress.rows += 1;
+                        self.progress.checksum = self.progress.checksum.wrapping_add(xxh3_64(row.raw));
+                        (consumed, enc.bytes() >= self.job.batch_bytes)
+                    }
+                    SqlEvent::EndInsert => {
+                        stmt_start = None;
+                        (consumed, false)
+                    }
+                    SqlEvent::Set(text) => {
+                        let text = String::from_utf8_lossy(text).into_owned();
+                        let before = self.session.clone();
+                        if self.apply_set(&text, &mut options) {
+                            scanner.set_options(options);
+                            // Rows before the SET keep the session they were written under.
+                            let after = std::mem::replace(&mut self.session, before);
+                            if let Some((_, enc)) = encoder.as_mut() {
+                                self.progress.stmt_start = stmt_start;
+                                self.flush(enc.as_mut(), at, false)?;
+                            }
+                            self.session = after;
+                        }
+                        (consumed, false)
+                    }
+                    SqlEvent::Other(text) => {
+                        if !is_ignorable_statement(text) {
+                            let shown = String::from_utf8_lossy(&text[..text.len().min(60)]).into_owned();
+                            return Err(self.data_error(
+                                at,
+                                format!("unexpected statement in a data file (only INSERT and SET are loaded): {shown}"),
+                            ));
+                        }
+                        (consumed, false)
+                    }
+                },
+            };
+            input.consume(consumed);
+            if flush {
+                if let Some((_, enc)) = encoder.as_mut() {
+                    self.progress.stmt_start = stmt_start;
+                    self.flush(enc.as_mut(), input.position(), false)?;
+                }
+            }
+        }
+        self.progress.stmt_start = None;
+        let end = input.position();
+        let mut empty;
+        let enc: &mut dyn BatchEncoder = match encoder.as_mut() {
+            Some((_, e)) => e.as_mut(),
+            None => {
+                empty = self.target.encoder(&self.job.table, &[]);
+                empty.as_mut()
+            }
+        };
+        self.flush(enc, end, true)
+    }
+
+    fn read_insert_header(&self, stmt_start: u64, options: SqlOptions) -> Result<InsertHeader, ReadError> {
+        let mut input = self.open(stmt_start)?;
+        let mut scanner = SqlScanner::new(options);
+        loop {
+            let at = input.position();
+            match scanner.next(input.data(), input.eof()) {
+                Ok(SqlStep::NeedMore) if !input.eof() => self.fill(&mut input)?,
+                Ok(SqlStep::Event { event: SqlEvent::Insert(h), .. }) => return Ok(h.clone()),
+                Ok(SqlStep::Event { consumed, .. }) => input.consume(consumed),
+                Err(e) => return Err(self.data_error(at + e.offset as u64, e.kind.to_string())),
+                _ => {
+                    return Err(self.data_error(
+                        stmt_start,
+                        "the checkpoint says an INSERT statement starts here, but none does: the file changed",
+                    ))
+                }
+            }
+        }
+    }
+
+    // ---- CSV ----
+
+    /// The column names of the header line and its length in bytes.
+    fn csv_header(&self) -> Result<(Vec<String>, u64), ReadError> {
+        let mut input = self.open(0)?;
+        let mut scanner = CsvScanner::new(self.job.csv.options.clone());
+        loop {
+            match scanner.next(input.data(), input.eof()) {
+                Ok(CsvStep::NeedMore) => self.fill(&mut input)?,
+                Ok(CsvStep::Record { record, consumed }) => {
+                    let names = record
+                        .iter()
+                        .map(|f| String::from_utf8_lossy(f.unwrap_or(b"")).trim().to_string())
+                        .collect();
+                    return Ok((names, consumed as u64));
+                }
+                Ok(CsvStep::End) => return Ok((Vec::new(), 0)),
+                Err(e) => return Err(self.data_error(e.offset as u64, e.kind.to_string())),
+            }
+        }
+    }
+
+    fn read_csv(&mut self) -> Result<(), ReadError> {
+        let csv = self.job.csv.clone();
+        let mut from = self.progress.offset;
+        let map = if csv.header {
+            let (names, header_len) = self.csv_header()?;
+            if from == 0 {
+                from = header_len;
+            }
+            if csv.header_schema_match {
+                self.column_map(Some(&names), 0)?
+            } else {
+                self.column_map(None, 0)?
+            }
+        } else {
+            self.column_map(None, 0)?
+        };
+        let mut encoder = self.target.encoder(&self.job.table, &map);
+        let mut input = self.open(from)?;
+        let mut scanner = CsvScanner::new(csv.options.clone());
+        loop {
+            let at = input.position();
+            let step = scanner.next(input.data(), input.eof());
+            let consumed = match step {
+                Err(e) => {
+                    let msg = e.kind.to_string();
+                    return Err(self.data_error(at + e.offset as u64, msg));
+                }
+                Ok(CsvStep::NeedMore) => {
+                    if input.eof() {
+                        return Err(self.data_error(at, "the file ends inside a record"));
+                    }
+                    self.fill(&mut input)?;
+                    continue;
+                }
+                Ok(CsvStep::End) => break,
+                Ok(CsvStep::Record { record, consumed }) => {
+                    self.check_width(record.len(), map.len(), at)?;
+                    encoder.push(&SourceRow::Csv(&record)).map_err(|m| self.data_error(at, m))?;
+                    self.row_offsets.push(at);
+                    self.progress.rows += 1;
+                    let raw = &input.data()[..consumed];
+                    self.progress.checksum = self.progress.checksum.wrapping_add(xxh3_64(raw));
+                    consumed
+                }
+            };
+            input.consume(consumed);
+            if encoder.bytes() >= self.job.batch_bytes {
+                self.flush(encoder.as_mut(), input.position(), false)?;
+            }
+        }
+        let end = input.position();
+        self.flush(encoder.as_mut(), end, true)
+    }
+}
+
+/// The 1-based line of `offset` in the chunk's file, counted from the file's start.
+/// Blocking; used only to report an error.
+pub fn line_at(source: &Source, handle: &tokio::runtime::Handle, chunk: &ChunkRecord, offset: u64) -> Option<u64> {
+    let mut reader = source.open_at(handle, &chunk.path, chunk.compression, 0).ok()?;
+    let mut remaining = offset;
+    let mut lines = 1u64;
+    let mut buf = vec![0u8; 1 << 20];
+    while remaining > 0 {
+        let want = buf.len().min(remaining as usize);
+        let n = reader.read(&mut buf[..want]).ok()?;
+        if n == 0 {
+            break;
+        }
+        lines += hoist_parse::count_lines(&buf[..n]) as u64;
+        remaining -= n as u64;
+    }
+    Some(lines)
+}
+
+/// The text inside `/*!NNNNN ... */`, or the statement itself.
+fn strip_version_comment(text: &str) -> &str {
+    let t = text.trim();
+    if let Some(rest) = t.strip_prefix("/*!") {
+        let rest = rest.trim_start_matches(|c: char| c.is_ascii_digit());
+        return rest.strip_suffix("*/").unwrap_or(rest).trim();
+    }
+    t
+}
+
+/// Statements that dump tools write around their INSERTs and that mean nothing to a load.
+fn is_ignorable_statement(text: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(text);
+    let body = strip_version_comment(&text).to_ascii_lowercase();
+    let words: Vec<&str> = body.split_whitespace().take(2).collect();
+    match words.as_slice() {
+        [] => true,
+        ["use", ..] | ["lock", "tables"] | ["unlock", "tables"] | ["begin", ..] | ["commit", ..] => true,
+        ["start", "transaction"] | ["rollback", ..] => true,
+        ["alter", "table"] => body.ends_with("disable keys") || body.ends_with("enable keys"),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_around_inserts() {
+        assert!(is_ignorable_statement(b"/*!40000 ALTER TABLE `t` DISABLE KEYS */"));
+        assert!(is_ignorable_statement(b"LOCK TABLES `t` WRITE"));
+        assert!(is_ignorable_statement(b"UNLOCK TABLES"));
+        assert!(is_ignorable_statement(b"USE `db`"));
+        assert!(is_ignorable_statement(b"COMMIT"));
+        assert!(!is_ignorable_statement(b"DELETE FROM t"));
+        assert!(!is_ignorable_statement(b"DROP TABLE t"));
+        assert_eq!(strip_version_comment("/*!40101 SET NAMES binary*/"), "SET NAMES binary");
+    }
+}

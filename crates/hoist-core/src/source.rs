@@ -1,0 +1,211 @@
+//! Access to the dump's files through `object_store`, so that a local directory and an object
+//! store prefix look the same to the rest of the engine. Data files are read as blocking
+//! `std::io::Read` streams (the parsers run on blocking threads), decompressed on the fly.
+
+use std::io::{self, Read};
+use std::sync::Arc;
+
+use futures::TryStreamExt;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path as StorePath;
+use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt};
+use tokio_util::io::{StreamReader, SyncIoBridge};
+
+use crate::error::SourceError;
+
+/// How a data file is compressed, from its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Gzip,
+    Zstd,
+}
+
+impl Compression {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Compression::None => "none",
+            Compression::Gzip => "gzip",
+            Compression::Zstd => "zstd",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Compression> {
+        match s {
+            "none" => Some(Compression::None),
+            "gzip" => Some(Compression::Gzip),
+            "zstd" => Some(Compression::Zstd),
+            _ => None,
+        }
+    }
+}
+
+/// One file of the dump as listed, with what identifies its content for change detection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceFile {
+    /// Path relative to the source root, with `/` separators.
+    pub path: String,
+    pub size: u64,
+    /// Modification time in milliseconds since the epoch.
+    pub modified_ms: i64,
+}
+
+#[derive(Clone)]
+pub struct Source {
+    store: Arc<dyn ObjectStore>,
+    prefix: StorePath,
+    location: String,
+}
+
+impl std::fmt::Debug for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Source({})", self.location)
+    }
+}
+
+impl Source {
+    /// Open a local directory (a path or a `file://` URL).
+    pub fn open(location: &str) -> Result<Source, SourceError> {
+        let path = location.strip_prefix("file://").unwrap_or(location);
+        if location.contains("://") && !location.starts_with("file://") {
+            return Err(SourceError::Layout(format!(
+                "source {location}: only local directories are supported so far"
+            )));
+        }
+        let dir = std::fs::canonicalize(path).map_err(|e| SourceError::Storage {
+            location: location.to_string(),
+            message: e.to_string(),
+        })?;
+        if !dir.is_dir() {
+            return Err(SourceError::Layout(format!("source {location} is not a directory")));
+        }
+        let store = LocalFileSystem::new_with_prefix(&dir).map_err(|e| SourceError::Storage {
+            location: location.to_string(),
+            message: e.to_string(),
+        })?;
+        Ok(Source {
+            store: Arc::new(store),
+            prefix: StorePath::default(),
+            location: dir.display().to_string(),
+        })
+    }
+
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    fn storage_error(&self, e: impl std::fmt::Display) -> SourceError {
+        SourceError::Storage { location: self.location.clone(), message: e.to_string() }
+    }
+
+    fn object_path(&self, path: &str) -> StorePath {
+        let mut p = self.prefix.clone();
+        for part in path.split('/') {
+            p = p.clone().join(part);
+        }
+        p
+    }
+
+    /// Every file under the root, sorted by path.
+    pub async fn list(&self) -> Result<Vec<SourceFile>, SourceError> {
+        let prefix_len = self.prefix.as_ref().len();
+        let metas: Vec<_> =
+            self.store.list(Some(&self.prefix)).try_collect().await.map_err(|e| self.storage_error(e))?;
+        let mut files: Vec<SourceFile> = metas
+            .into_iter()
+            .map(|m| {
+                let full = m.location.as_ref();
+                let rel = full[prefix_len..].trim_start_matches('/').to_string();
+                SourceFile { path: rel, size: m.size, modified_ms: m.last_modified.timestamp_millis() }
+            })
+            .collect();
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(files)
+    }
+
+    /// A whole small file (schema files), decompressed.
+    pub async fn read_all(&self, path: &str) -> Result<Vec<u8>, SourceError> {
+        let bytes = self
+            .store
+            .get(&self.object_path(path))
+            .await
+            .map_err(|e| self.storage_error(format!("{path}: {e}")))?
+            .bytes()
+            .await
+            .map_err(|e| self.storage_error(format!("{path}: {e}")))?;
+        let mut out = Vec::new();
+        decompressing(Box::new(io::Cursor::new(bytes)), compression_of(path))
+            .read_to_end(&mut out)
+            .map_err(|e| SourceError::Layout(format!("{path}: cannot decompress: {e}")))?;
+        Ok(out)
+    }
+
+    /// A blocking reader of `path`'s content from byte `start` of the uncompressed stream.
+    /// Must be called from a blocking thread (it waits on the runtime `handle`).
+    pub fn open_at(
+        &self,
+        handle: &tokio::runtime::Handle,
+        path: &str,
+        compression: Compression,
+        start: u64,
+    ) -> Result<Box<dyn Read + Send>, SourceError> {
+        let range_start = if compression == Compression::None { start } else { 0 };
+        let options = GetOptions {
+            range: (range_start > 0).then_some(GetRange::Offset(range_start)),
+            ..Default::default()
+        };
+        let location = self.object_path(path);
+        let result = handle
+            .block_on(self.store.get_opts(&location, options))
+            .map_err(|e| self.storage_error(format!("{path}: {e}")))?;
+        let stream = result.into_stream().map_err(io::Error::other);
+        let raw = SyncIoBridge::new_with_handle(StreamReader::new(stream), handle.clone());
+        let mut reader = decompressing(Box::new(raw), compression);
+        if compression != Compression::None && start > 0 {
+            // Compressed streams cannot seek: decompress and drop what was already loaded.
+            let skipped = io::copy(&mut (&mut reader).take(start), &mut io::sink())
+                .map_err(|e| SourceError::Layout(format!("{path}: cannot decompress: {e}")))?;
+            if skipped < start {
+                return Err(SourceError::Layout(format!(
+                    "{path}: the file is shorter ({skipped} bytes uncompressed) than the recorded position {start}; \
+                     it changed since the checkpoint was made"
+                )));
+            }
+        }
+        Ok(reader)
+    }
+}
+
+/// The compression a file name says it has.
+pub fn compression_of(name: &str) -> Compression {
+    let lower = name.to_ascii_lowercase();
+    if lower.ends_with(".gz") || lower.ends_with(".gzip") {
+        Compression::Gzip
+    } else if lower.ends_with(".zst") || lower.ends_with(".zstd") {
+        Compression::Zstd
+    } else {
+        Compression::None
+    }
+}
+
+fn decompressing(raw: Box<dyn Read + Send>, compression: Compression) -> Box<dyn Read + Send> {
+    const BUF: usize = 256 << 10;
+    match compression {
+        Compression::None => raw,
+        Compression::Gzip => {
+            Box::new(flate2::read::MultiGzDecoder::new(io::BufReader::with_capacity(BUF, raw)))
+        }
+        Compression::Zstd => match zstd::stream::read::Decoder::with_buffer(io::BufReader::with_capacity(BUF, raw)) {
+            Ok(d) => Box::new(d),
+            Err(e) => Box::new(FailingReader(Some(e))),
+        },
+    }
+}
+
+/// Reports a decoder set-up failure on first read, where every other read error is handled.
+struct FailingReader(Option<io::Error>);
+
+impl Read for FailingReader {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        Err(self.0.take().unwrap_or_else(|| io::Error::other("decoder failed")))
+    }
+}

@@ -1,0 +1,214 @@
+//! Where rows go. One [`Target`] trait, two implementations: the MySQL family
+//! ([`mysql::MysqlTarget`]) and SQLite ([`sqlite::SqliteTarget`]).
+//!
+//! A batch is encoded on the reader's blocking thread by the target's [`BatchEncoder`] (so the
+//! async writers only send), then written by a [`Writer`] in ONE transaction together with the
+//! chunk's progress marker: data and progress commit together (DESIGN.md, invariant 1).
+
+pub mod mysql;
+pub mod sqlite;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use hoist_parse::csv::Record;
+use hoist_parse::sql::{Literal, SqlOptions};
+
+use crate::checkpoint::ChunkProgress;
+use crate::config::ConflictStrategy;
+use crate::error::TargetError;
+
+/// A target table's column as the target reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetColumn {
+    pub name: String,
+    /// Holds bytes rather than text (BLOB, BINARY...): values are bound as bytes.
+    pub binary: bool,
+    /// Computed by the server; never written.
+    pub generated: bool,
+}
+
+/// Everything an encoder needs to know about the table it writes to.
+#[derive(Debug, Clone)]
+pub struct TableTarget {
+    pub database: String,
+    pub name: String,
+    pub columns: Vec<TargetColumn>,
+    pub conflict: ConflictStrategy,
+}
+
+impl TableTarget {
+    pub fn insertable(&self) -> impl Iterator<Item = &TargetColumn> {
+        self.columns.iter().filter(|c| !c.generated)
+    }
+    /// Position of a column by name, ignoring ASCII case as MySQL does.
+    pub fn column_index(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c.name.eq_ignore_ascii_case(name))
+    }
+}
+
+/// One source row, as the parser gave it.
+pub enum SourceRow<'a> {
+    /// A validated SQL tuple: `raw` is its text from `(` to `)`, `fields` locate each literal.
+    Sql { raw: &'a [u8], fields: &'a [Literal], options: SqlOptions },
+    Csv(&'a Record<'a>),
+}
+
+impl SourceRow<'_> {
+    pub fn len(&self) -> usize {
+        match self {
+            SourceRow::Sql { fields, .. } => fields.len(),
+            SourceRow::Csv(r) => r.len(),
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Session settings a dump's SET statements ask for (character set, time zone, sql_mode).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Session {
+    pub statements: Vec<String>,
+}
+
+/// Rows ready to send, in the target's own form.
+pub enum EncodedRows {
+    /// One SQL statement (multi-row INSERT/REPLACE).
+    Statement(Vec<u8>),
+    /// A parameterised INSERT and its values, row after row.
+    Params(ParamRows),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Param {
+    Null,
+    Int(i64),
+    Real(f64),
+    /// A range of [`ParamRows::data`] holding UTF-8 text.
+    Text(usize, usize),
+    /// A range of [`ParamRows::data`] holding bytes.
+    Blob(usize, usize),
+}
+
+#[derive(Debug, Default)]
+pub struct ParamRows {
+    pub insert: String,
+    pub width: usize,
+    pub values: Vec<Param>,
+    pub data: Vec<u8>,
+}
+
+pub struct EncodedBatch {
+    pub rows: EncodedRows,
+    pub row_count: u64,
+    pub session: Arc<Session>,
+}
+
+/// Builds one batch for one table and one column list.
+pub trait BatchEncoder: Send {
+    /// Append a row; the caller has checked its field count.
+    fn push(&mut self, row: &SourceRow<'_>) -> Result<(), String>;
+    /// Approximate size of what has been encoded so far.
+    fn bytes(&self) -> usize;
+    fn rows(&self) -> u64;
+    /// The encoded rows; the encoder is empty again afterwards.
+    fn take(&mut self) -> EncodedRows;
+}
+
+/// The marker a batch commits with: which chunk of which task, and its new position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Marker {
+    pub task_id: i64,
+    pub chunk_id: i64,
+    pub progress: ChunkProgress,
+}
+
+/// A connection that writes batches.
+#[async_trait]
+pub trait Writer: Send {
+    /// Write the rows and the marker in one transaction. An empty batch writes only the marker.
+    async fn write(&mut self, batch: &EncodedBatch, marker: &Marker) -> Result<(), TargetError>;
+}
+
+#[async_trait]
+pub trait Target: Send + Sync {
+    /// The target as the user gave it, password redacted.
+    fn describe(&self) -> String;
+    /// Identifies the server (server_uuid) or file, to bind a task to it.
+    async fn identity(&self) -> Result<String, TargetError>;
+    /// Create the meta schema and the markers table if missing.
+    async fn prepare_markers(&self) -> Result<(), TargetError>;
+    /// All markers of a task, by chunk id.
+    async fn read_markers(&self, task_id: i64) -> Result<HashMap<i64, ChunkProgress>, TargetError>;
+    /// Remove a task's markers (after success, or for a table being reset).
+    async fn clear_markers(&self, task_id: i64, chunk_ids: Option<&[i64]>) -> Result<(), TargetError>;
+    async fn create_database(&self, database: &str, create_sql: Option<&str>) -> Result<(), TargetError>;
+    /// Create a table from a dump's CREATE TABLE, without the secondary indexes that
+    /// [`Target::deferred_indexes`] adds after the data.
+    async fn create_table(&self, database: &str, name: &str, create_sql: &str) -> Result<(), TargetError>;
+    /// Statements that add the indexes `create_table` leaves out. Running them again is harmless.
+    fn deferred_indexes(&self, name: &str, create_sql: &str) -> Result<Vec<String>, TargetError>;
+    /// The table's columns, or None when it does not exist.
+    async fn columns(&self, database: &str, name: &str) -> Result<Option<Vec<TargetColumn>>, TargetError>;
+    /// Identity of the table as the target knows it (changes when it is dropped and created again).
+    async fn table_identity(&self, database: &str, name: &str) -> Result<Option<String>, TargetError>;
+    async fn row_count(&self, database: &str, name: &str) -> Result<u64, TargetError>;
+    async fn drop_table(&self, database: &str, name: &str) -> Result<(), TargetError>;
+    async fn run_statements(&self, database: &str, statements: &[String]) -> Result<(), TargetError>;
+    async fn analyze(&self, database: &str, name: &str) -> Result<(), TargetError>;
+    /// Create a view (from a dump's CREATE VIEW), replacing a placeholder table of that name.
+    async fn create_view(&self, database: &str, name: &str, create_sql: &str) -> Result<(), TargetError>;
+    /// Run a dump's post-data DDL (triggers, routines); SQLite skips what it cannot run.
+    async fn run_post_ddl(&self, database: &str, statements: &[String]) -> Result<Vec<String>, TargetError>;
+    fn encoder(&self, table: &TableTarget, columns: &[usize]) -> Box<dyn BatchEncoder>;
+    async fn writer(&self) -> Result<Box<dyn Writer>, TargetError>;
+}
+
+/// Open a target from its URL: `mysql://user:pass@host:port` or `sqlite:///path/file.db`.
+pub async fn open(url: &str, options: &TargetOptions) -> Result<Arc<dyn Target>, TargetError> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        let target = sqlite::SqliteTarget::open(std::path::Path::new(path), options)?;
+        Ok(Arc::new(target))
+    } else if url.starts_with("mysql://") {
+        Ok(Arc::new(mysql::MysqlTarget::connect(url, options).await?))
+    } else {
+        Err(TargetError::permanent(format!(
+            "unknown target {}: use mysql://user:pass@host:port or sqlite:///path/file.db",
+            redact_url(url)
+        )))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct TargetOptions {
+    pub meta_schema: String,
+    pub sql_mode: String,
+    pub defer_indexes: bool,
+    pub connections: usize,
+    pub disable_binlog: bool,
+}
+
+/// A URL with its password replaced by `xxxxx`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    let (auth, host) = match rest.rsplit_once('@') {
+        Some(p) => p,
+        None => return url.to_string(),
+    };
+    match auth.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:xxxxx@{host}"),
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(super::redact_url("mysql://root:s3cret@db:3306/x"), "mysql://root:xxxxx@db:3306/x");
+        assert_eq!(super::redact_url("mysql://root@db:3306"), "mysql://root@db:3306");
+        assert_eq!(super::redact_url("sqlite:///tmp/a.db"), "sqlite:///tmp/a.db");
+    }
+}

@@ -1,0 +1,485 @@
+//! The MySQL-family target (MySQL, MariaDB, TiDB) through `mysql_async`.
+//!
+//! Each writer owns one connection for its whole life, so the session settings (no foreign-key
+//! or unique checks, sql_mode, the dump's character set) are set once, not per batch. A batch is
+//! `BEGIN; INSERT ... VALUES (...),(...); upsert marker; COMMIT`. SQL tuples that the parser
+//! validated pass through as raw bytes; CSV fields are quoted and escaped.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use hoist_schema::quote_mysql_ident as q;
+use mysql_async::prelude::*;
+use mysql_async::{Conn, Opts, OptsBuilder};
+
+use super::*;
+
+pub struct MysqlTarget {
+    opts: Opts,
+    url: String,
+    options: TargetOptions,
+}
+
+/// MySQL error codes after which the same work may succeed when tried again: lost or refused
+/// connections, server restarts, deadlocks and lock waits, too many connections, TiDB's
+/// write conflicts and region errors.
+pub fn is_transient_code(code: u16) -> bool {
+    matches!(
+        code,
+        1040 // too many connections
+            | 1053 // server shutdown in progress
+            | 1205 // lock wait timeout
+            | 1213 // deadlock
+            | 1317 // query interrupted
+            | 1927 // connection killed (MariaDB)
+            | 2002 | 2003 | 2006 | 2013 // cannot connect, gone away, lost
+            | 4031 // disconnected by the server for inactivity (MySQL 8)
+            | 8002 | 8022 | 8027 | 8028 // TiDB: retryable transaction errors, schema changed
+            | 9001..=9008 // TiDB: PD/TiKV/region unavailable, write conflict
+    )
+}
+
+pub fn classify(e: mysql_async::Error) -> TargetError {
+    match &e {
+        mysql_async::Error::Server(s) => {
+            TargetError { code: Some(s.code), message: format!("ERROR {}: {}", s.code, s.message), transient: is_transient_code(s.code) }
+        }
+        mysql_async::Error::Url(_) => TargetError::permanent(e.to_string()),
+        // I/O and driver errors mean the connection broke: try again on a new one.
+        _ => TargetError { code: None, message: e.to_string(), transient: true },
+    }
+}
+
+impl MysqlTarget {
+    pub async fn connect(url: &str, options: &TargetOptions) -> Result<MysqlTarget, TargetError> {
+        let opts = Opts::from_url(url).map_err(|e| TargetError::permanent(format!("{}: {e}", redact_url(url))))?;
+        let opts: Opts = OptsBuilder::from_opts(opts).prefer_socket(false).stmt_cache_size(0).into();
+        let target = MysqlTarget { opts, url: url.to_string(), options: options.clone() };
+        // Fail early, with the server's own message, when it cannot be reached.
+        target.conn().await?.disconnect().await.map_err(classify)?;
+        Ok(target)
+    }
+
+    async fn conn(&self) -> Result<Conn, TargetError> {
+        let mut conn = Conn::new(self.opts.clone()).await.map_err(classify)?;
+        conn.query_drop("SET NAMES utf8mb4").await.map_err(classify)?;
+        Ok(conn)
+    }
+
+    fn markers_table(&self) -> String {
+        format!("{}.`hoist_progress`", q(&self.options.meta_schema))
+    }
+
+    async fn run(&self, database: Option<&str>, statements: &[String]) -> Result<(), TargetError> {
+        let mut conn = self.conn().await?;
+        if let Some(db) = database {
+            conn.query_drop(format!("USE {}", q(db))).await.map_err(classify)?;
+        }
+        conn.query_drop("SET SESSION foreign_key_checks = 0").await.map_err(classify)?;
+        for s in statements {
+            conn.query_drop(s.as_str()).await.map_err(classify)?;
+        }
+        Ok(())
+    }
+}
+
+/// Codes that mean "this already exists": post-data DDL is run again after a crash.
+fn already_exists(e: &TargetError) -> bool {
+    matches!(e.code, Some(1050 | 1061 | 1304 | 1359 | 1537 | 1826))
+}
+
+#[async_trait]
+impl Target for MysqlTarget {
+    fn describe(&self) -> String {
+        redact_url(&self.url)
+    }
+
+    async fn identity(&self) -> Result<String, TargetError> {
+        let mut conn = self.conn().await?;
+        // server_uuid on MySQL; MariaDB has none, so use its server_id and datadir-bound data.
+        let uuid: Option<String> = conn.query_first("SELECT @@server_uuid").await.ok().flatten();
+        if let Some(u) = uuid {
+            return Ok(format!("mysql:{u}"));
+        }
+        let row: Option<(String, String, u64)> = conn
+            .query_first("SELECT @@hostname, @@datadir, @@server_id")
+            .await
+            .map_err(classify)?;
+        let (host, datadir, id) = row.unwrap_or_default();
+        Ok(format!("mariadb:{host}:{datadir}:{id}"))
+    }
+
+    async fn prepare_markers(&self) -> Result<(), TargetError> {
+        self.run(
+            None,
+            &[
+                format!("CREATE DATABASE IF NOT EXISTS {}", q(&self.options.meta_schema)),
+                format!(
+                    "CREATE TABLE IF NOT EXISTS {} (task_id BIGINT NOT NULL, chunk_id BIGINT NOT NULL, \
+                     pos BIGINT UNSIGNED NOT NULL, stmt_start BIGINT UNSIGNED NULL, rows_loaded BIGINT UNSIGNED NOT NULL, \
+                     checksum BIGINT UNSIGNED NOT NULL, done TINYINT NOT NULL, \
+                     updated_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3), \
+                     PRIMARY KEY (task_id, chunk_id)) ENGINE=InnoDB",
+                    self.markers_table()
+                ),
+            ],
+        )
+        .await
+    }
+
+    async fn read_markers(&self, task_id: i64) -> Result<HashMap<i64, ChunkProgress>, TargetError> {
+        let mut conn = self.conn().await?;
+        let rows: Vec<(i64, u64, Option<u64>, u64, u64, u8)> = conn
+            .exec(
+                format!(
+                    "SELECT chunk_id, pos, stmt_start, rows_loaded, checksum, done FROM {} WHERE task_id = ?",
+                    self.markers_table()
+                ),
+                (task_id,),
+            )
+            .await
+            .map_err(classify)?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, offset, stmt_start, rows, checksum, done)| {
+                (id, ChunkProgress { offset, stmt_start, rows, checksum, done: done != 0 })
+            })
+            .collect())
+    }
+
+    async fn clear_markers(&self, task_id: i64, chunk_ids: Option<&[i64]>) -> Result<(), TargetError> {
+        let mut sql = format!("DELETE FROM {} WHERE task_id = {task_id}", self.markers_table());
+        if let Some(ids) = chunk_ids {
+            if ids.is_empty() {
+                return Ok(());
+            }
+            let list: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
+            sql.push_str(&format!(" AND chunk_id IN ({})", list.join(",")));
+        }
+        self.run(None, &[sql]).await
+    }
+
+    async fn create_database(&self, database: &str, create_sql: Option<&str>) -> Result<(), TargetError> {
+        // The database name comes from the file name (as Lightning does); the dump's statement
+        // only contributes its options (character set).
+        let options = create_sql.and_then(database_options).unwrap_or_default();
+        self.run(None, &[format!("CREATE DATABASE IF NOT EXISTS {}{options}", q(database))]).await
+    }
+
+    async fn create_table(&self, database: &str, name: &str, create_sql: &str) -> Result<(), TargetError> {
+        let ddl = hoist_schema::mysql_table_ddl(create_sql, name, self.options.defer_indexes)
+            .map_err(|e| TargetError::permanent(format!("schema of `{database}`.`{name}`: {e}")))?;
+        self.run(Some(database), &[ddl.create]).await
+    }
+
+    fn deferred_indexes(&self, name: &str, create_sql: &str) -> Result<Vec<String>, TargetError> {
+        hoist_schema::mysql_table_ddl(create_sql, name, self.options.defer_indexes)
+            .map(|ddl| ddl.add_indexes)
+            .map_err(|e| TargetError::permanent(format!("schema of `{name}`: {e}")))
+    }
+
+    async fn columns(&self, database: &str, name: &str) -> Result<Option<Vec<TargetColumn>>, TargetError> {
+        let mut conn = self.conn().await?;
+        let rows: Vec<(String, String, String)> = conn
+            .exec(
+                "SELECT COLUMN_NAME, DATA_TYPE, COALESCE(EXTRA, '') FROM information_schema.COLUMNS \
+                 WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
+                (database, name),
+            )
+            .await
+            .map_err(classify)?;
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(
+            rows.into_iter()
+                .map(|(name, ty, extra)| {
+                    let ty = ty.to_ascii_lowercase();
+                    let extra = extra.to_ascii_lowercase();
+                    TargetColumn {
+                        name,
+                        binary: ty.contains("blob") || ty.contains("binary"),
+                        generated: extra.contains("generated") || extra.contains("virtual") || extra.contains("stored"),
+                    }
+                })
+                .collect(),
+        ))
+    }
+
+    async fn table_identity(&self, database: &str, name: &str) -> Result<Option<String>, TargetError> {
+        let mut conn = self.conn().await?;
+        let row: Option<(Option<String>,)> = conn
+            .exec_first(
+                "SELECT CAST(CREATE_TIME AS CHAR) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+                (database, name),
+            )
+            .await
+            .map_err(classify)?;
+        Ok(row.map(|(t,)| t.unwrap_or_default()))
+    }
+
+    async fn row_count(&self, database: &str, name: &str) -> Result<u64, TargetError> {
+        let mut conn = self.conn().await?;
+        let n: Option<u64> =
+            conn.query_first(format!("SELECT COUNT(*) FROM {}.{}", q(database), q(name))).await.map_err(classify)?;
+        Ok(n.unwrap_or(0))
+    }
+
+    async fn drop_table(&self, database: &str, name: &str) -> Result<(), TargetError> {
+        self.run(None, &[format!("DROP TABLE IF EXISTS {}.{}", q(database), q(name))]).await
+    }
+
+    async fn run_statements(&self, database: &str, statements: &[String]) -> Result<(), TargetError> {
+        for s in statements {
+            match self.run(Some(database), std::slice::from_ref(s)).await {
+                Err(e) if already_exists(&e) => {}
+                other => other?,
+            }
+        }
+        Ok(())
+    }
+
+    async fn analyze(&self, database: &str, name: &str) -> Result<(), TargetError> {
+        self.run(None, &[format!("ANALYZE TABLE {}.{}", q(database), q(name))]).await
+    }
+
+    async fn create_view(&self, database: &str, name: &str, create_sql: &str) -> Result<(), TargetError> {
+        let ddl = hoist_schema::mysql_view_ddl(create_sql, name)
+            .map_err(|e| TargetError::permanent(format!("view `{database}`.`{name}`: {e}")))?;
+        let mut conn = self.conn().await?;
+        let kind: Option<String> = conn
+            .exec_first(
+                "SELECT TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+                (database, name),
+            )
+            .await
+            .map_err(classify)?;
+        let mut statements = Vec::new();
+        if kind.as_deref() == Some("BASE TABLE") {
+            // Dumpling's placeholder table for the view.
+            statements.push(format!("DROP TABLE {}", q(name)));
+        }
+        statements.push(ddl);
+        self.run(Some(database), &statements).await
+    }
+
+    async fn run_post_ddl(&self, database: &str, statements: &[String]) -> Result<Vec<String>, TargetError> {
+        self.run_statements(database, statements).await?;
+        Ok(Vec::new())
+    }
+
+    fn encoder(&self, table: &TableTarget, columns: &[usize]) -> Box<dyn BatchEncoder> {
+        Box::new(MysqlEncoder::new(table, columns))
+    }
+
+    async fn writer(&self) -> Result<Box<dyn Writer>, TargetError> {
+        Ok(Box::new(MysqlWriter { target: self.clone_handle(), conn: None, session: None }))
+    }
+}
+
+impl MysqlTarget {
+    fn clone_handle(&self) -> Arc<MysqlTarget> {
+        Arc::new(MysqlTarget { opts: self.opts.clone(), url: self.url.clone(), options: self.options.clone() })
+    }
+}
+
+/// `CHARACTER SET x COLLATE y` taken from a dump's CREATE DATABASE.
+fn database_options(sql: &str) -> Option<String> {
+    let lower = sql.to_ascii_lowercase();
+    let pos = lower.find("default character set").or_else(|| lower.find("character set")).or_else(|| lower.find("charset"))?;
+    let tail = sql[pos..].trim_end_matches(|c: char| c == ';' || c.is_whitespace()).trim_end_matches("*/");
+    let tail = tail.trim();
+    let safe = tail.chars().all(|c| c.is_ascii_alphanumeric() || " _=".contains(c));
+    safe.then(|| format!(" {tail}"))
+}
+
+struct MysqlEncoder {
+    buf: Vec<u8>,
+    prefix_len: usize,
+    rows: u64,
+}
+
+impl MysqlEncoder {
+    fn new(table: &TableTarget, columns: &[usize]) -> MysqlEncoder {
+        let verb = match table.conflict {
+            crate::config::ConflictStrategy::Error => "INSERT INTO",
+            crate::config::ConflictStrategy::Replace => "REPLACE INTO",
+            crate::config::ConflictStrategy::Ignore => "INSERT IGNORE INTO",
+        };
+        let names: Vec<String> = columns.iter().map(|&i| q(&table.columns[i].name)).collect();
+        let prefix = format!("{verb} {}.{} ({}) VALUES ", q(&table.database), q(&table.name), names.join(","));
+        let mut buf = Vec::with_capacity(prefix.len() + (1 << 20) + (64 << 10));
+        buf.extend_from_slice(prefix.as_bytes());
+        MysqlEncoder { prefix_len: prefix.len(), buf, rows: 0 }
+    }
+}
+
+/// Quote bytes as a MySQL string literal that means the same bytes in any sql_mode but
+/// NO_BACKSLASH_ESCAPES (the session never has it unless a dump sets it, and CSV is not SQL).
+fn push_quoted(out: &mut Vec<u8>, value: &[u8]) {
+    out.push(b'\'');
+    let mut last = 0;
+    for (i, &b) in value.iter().enumerate() {
+        let esc: &[u8] = match b {
+            b'\'' => b"\\'",
+            b'\\' => b"\\\\",
+            0 => b"\\0",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            0x1a => b"\\Z",
+            _ => continue,
+        };
+        out.extend_from_slice(&value[last..i]);
+        out.extend_from_slice(esc);
+        last = i + 1;
+    }
+    out.extend_from_slice(&value[last..]);
+    out.push(b'\'');
+}
+
+impl BatchEncoder for MysqlEncoder {
+    fn push(&mut self, row: &SourceRow<'_>) -> Result<(), String> {
+        if self.rows > 0 {
+            self.buf.push(b',');
+        }
+        match row {
+            SourceRow::Sql { raw, .. } => self.buf.extend_from_slice(raw),
+            SourceRow::Csv(record) => {
+                self.buf.push(b'(');
+                for (i, field) in record.iter().enumerate() {
+                    if i > 0 {
+                        self.buf.push(b',');
+                    }
+                    match field {
+                        None => self.buf.extend_from_slice(b"NULL"),
+                        Some(v) => push_quoted(&mut self.buf, v),
+                    }
+                }
+                self.buf.push(b')');
+            }
+        }
+        self.rows += 1;
+        Ok(())
+    }
+
+    fn bytes(&self) -> usize {
+        self.buf.len() - self.prefix_len
+    }
+
+    fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    fn take(&mut self) -> EncodedRows {
+        let mut next = Vec::with_capacity(self.buf.capacity());
+        next.extend_from_slice(&self.buf[..self.prefix_len]);
+        self.rows = 0;
+        EncodedRows::Statement(std::mem::replace(&mut self.buf, next))
+    }
+}
+
+struct MysqlWriter {
+    target: Arc<MysqlTarget>,
+    conn: Option<Conn>,
+    /// The dump session settings applied to `conn`.
+    session: Option<Arc<Session>>,
+}
+
+impl MysqlWriter {
+    async fn ready(&mut self, session: &Arc<Session>) -> Result<&mut Conn, TargetError> {
+        if self.conn.is_none() {
+            let mut conn = self.target.conn().await?;
+            let o = &self.target.options;
+            let mut set = format!(
+                "SET SESSION foreign_key_checks = 0, unique_checks = 0, sql_mode = '{}'",
+                o.sql_mode.replace('\'', "''")
+            );
+            if o.disable_binlog {
+                set.push_str(", sql_log_bin = 0");
+            }
+            conn.query_drop(set).await.map_err(classify)?;
+            self.conn = Some(conn);
+            self.session = None;
+        }
+        let conn = self.conn.as_mut().expect("connected above");
+        if self.session.as_ref() != Some(session) {
+            for s in &session.statements {
+                conn.query_drop(s.as_str()).await.map_err(classify)?;
+            }
+            self.session = Some(session.clone());
+        }
+        Ok(conn)
+    }
+
+    async fn transaction(&mut self, batch: &EncodedBatch, marker: &Marker) -> Result<(), TargetError> {
+        let markers = self.target.markers_table();
+        let conn = self.ready(&batch.session).await?;
+        conn.query_drop("BEGIN").await.map_err(classify)?;
+        if batch.row_count > 0 {
+            if let EncodedRows::Statement(sql) = &batch.rows {
+                conn.query_drop(sql.as_slice()).await.map_err(classify)?;
+            }
+        }
+        let p = &marker.progress;
+        conn.exec_drop(
+            format!(
+                "INSERT INTO {markers} (task_id, chunk_id, pos, stmt_start, rows_loaded, checksum, done) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE pos = VALUES(pos), \
+                 stmt_start = VALUES(stmt_start), rows_loaded = VALUES(rows_loaded), \
+                 checksum = VALUES(checksum), done = VALUES(done)"
+            ),
+            (marker.task_id, marker.chunk_id, p.offset, p.stmt_start, p.rows, p.checksum, p.done as u8),
+        )
+        .await
+        .map_err(classify)?;
+        conn.query_drop("COMMIT").await.map_err(classify)
+    }
+}
+
+#[async_trait]
+impl Writer for MysqlWriter {
+    async fn write(&mut self, batch: &EncodedBatch, marker: &Marker) -> Result<(), TargetError> {
+        let result = self.transaction(batch, marker).await;
+        if result.is_err() {
+            // The transaction is gone with the error (or with the connection); start clean.
+            if let Some(mut conn) = self.conn.take() {
+                let _ = conn.query_drop("ROLLBACK").await;
+                let _ = conn.disconnect().await;
+            }
+        }
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transient_codes() {
+        for code in [1205, 1213, 1040, 2006, 2013, 1053, 9007] {
+            assert!(is_transient_code(code), "{code}");
+        }
+        for code in [1062, 1064, 1146, 1366, 1406] {
+            assert!(!is_transient_code(code), "{code}");
+        }
+    }
+
+    #[test]
+    fn csv_values_are_quoted_exactly() {
+        let mut out = Vec::new();
+        push_quoted(&mut out, b"a'b\\c\0d\ne\rf\x1ag\"h");
+        assert_eq!(out, b"'a\\'b\\\\c\\0d\\ne\\rf\\Zg\"h'");
+    }
+
+    #[test]
+    fn database_options_from_dump() {
+        assert_eq!(
+            database_options("CREATE DATABASE `x` /*!40100 DEFAULT CHARACTER SET utf8mb4 */").as_deref(),
+            Some(" DEFAULT CHARACTER SET utf8mb4")
+        );
+        assert_eq!(database_options("CREATE DATABASE `x`"), None);
+        assert_eq!(database_options("CREATE DATABASE x CHARSET utf8; DROP TABLE y"), None);
+    }
+}

@@ -1,0 +1,331 @@
+//! The SQLite target: every table of the dump in one file, under its own table name. MySQL DDL
+//! is translated by `hoist-schema`. Rows are bound as parameters and the file's column
+//! affinities turn number text into numbers. The markers table lives in the same file,
+//! because a commit that spans ATTACHed files is not atomic in WAL mode.
+//!
+//! SQLite has one writer at a time: the workers parse in parallel and take turns to write.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use hoist_parse::sql::{decode_literal, Value};
+use hoist_schema::quote_sqlite_ident as q;
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::*;
+
+pub struct SqliteTarget {
+    path: PathBuf,
+    conn: Arc<Mutex<Connection>>,
+}
+
+fn err(e: rusqlite::Error) -> TargetError {
+    let transient = matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    );
+    TargetError { code: None, message: e.to_string(), transient }
+}
+
+impl SqliteTarget {
+    pub fn open(path: &Path, _options: &TargetOptions) -> Result<SqliteTarget, TargetError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| TargetError::permanent(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        let conn = Connection::open(path).map_err(err)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;
+             CREATE TABLE IF NOT EXISTS hoist_progress (task_id INTEGER NOT NULL, chunk_id INTEGER NOT NULL,
+                 pos INTEGER NOT NULL, stmt_start INTEGER, rows_loaded INTEGER NOT NULL, checksum INTEGER NOT NULL,
+                 done INTEGER NOT NULL, PRIMARY KEY (task_id, chunk_id));
+             CREATE TABLE IF NOT EXISTS hoist_identity (id TEXT NOT NULL);",
+        )
+        .map_err(err)?;
+        Ok(SqliteTarget { path: path.to_path_buf(), conn: Arc::new(Mutex::new(conn)) })
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T, TargetError> {
+        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        tokio::task::block_in_place(|| f(&mut conn)).map_err(err)
+    }
+}
+
+#[async_trait]
+impl Target for SqliteTarget {
+    fn describe(&self) -> String {
+        format!("sqlite://{}", self.path.display())
+    }
+
+    async fn identity(&self) -> Result<String, TargetError> {
+        self.with(|c| {
+            let id: Option<String> = c.query_row("SELECT id FROM hoist_identity", [], |r| r.get(0)).optional()?;
+            match id {
+                Some(id) => Ok(format!("sqlite:{id}")),
+                None => {
+                    let id = format!("{:016x}", rand::random::<u64>());
+                    c.execute("INSERT INTO hoist_identity VALUES (?1)", [&id])?;
+                    Ok(format!("sqlite:{id}"))
+                }
+            }
+        })
+    }
+
+    async fn prepare_markers(&self) -> Result<(), TargetError> {
+        Ok(())
+    }
+
+    async fn read_markers(&self, task_id: i64) -> Result<HashMap<i64, ChunkProgress>, TargetError> {
+        self.with(|c| {
+            let mut st = c.prepare(
+                "SELECT chunk_id, pos, stmt_start, rows_loaded, checksum, done FROM hoist_progress WHERE task_id = ?1",
+            )?;
+            let rows = st.query_map([task_id], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    ChunkProgress {
+                        offset: r.get::<_, i64>(1)? as u64,
+                        stmt_start: r.get::<_, Option<i64>>(2)?.map(|v| v as u64),
+                        rows: r.get::<_, i64>(3)? as u64,
+                        checksum: r.get::<_, i64>(4)? as u64,
+                        done: r.get(5)?,
+                    },
+                ))
+            })?;
+            rows.collect()
+        })
+    }
+
+    async fn clear_markers(&self, task_id: i64, chunk_ids: Option<&[i64]>) -> Result<(), TargetError> {
+        self.with(|c| match chunk_ids {
+            None => c.execute("DELETE FROM hoist_progress WHERE task_id = ?1", [task_id]).map(drop),
+            Some(ids) => {
+                let tx = c.transaction()?;
+                for id in ids {
+                    tx.execute("DELETE FROM hoist_progress WHERE task_id = ?1 AND chunk_id = ?2", [task_id, *id])?;
+                }
+                tx.commit()
+            }
+        })
+    }
+
+    async fn create_database(&self, _database: &str, _create_sql: Option<&str>) -> Result<(), TargetError> {
+        Ok(())
+    }
+
+    async fn create_table(&self, database: &str, name: &str, create_sql: &str) -> Result<(), TargetError> {
+        let ddl = hoist_schema::sqlite_table_ddl(create_sql, name)
+            .map_err(|e| TargetError::permanent(format!("schema of `{database}`.`{name}`: {e}")))?;
+        for note in &ddl.notes {
+            tracing::warn!("`{database}`.`{name}`: {note}");
+        }
+        self.with(|c| c.execute_batch(&ddl.create))
+    }
+
+    fn deferred_indexes(&self, name: &str, create_sql: &str) -> Result<Vec<String>, TargetError> {
+        hoist_schema::sqlite_table_ddl(create_sql, name)
+            .map(|ddl| ddl.indexes)
+            .map_err(|e| TargetError::permanent(format!("schema of `{name}`: {e}")))
+    }
+
+    async fn columns(&self, _database: &str, name: &str) -> Result<Option<Vec<TargetColumn>>, TargetError> {
+        self.with(|c| {
+            // table_xinfo also lists generated columns (hidden = 2 or 3).
+            let mut st = c.prepare("SELECT name, type, hidden FROM pragma_table_xinfo(?1) ORDER BY cid")?;
+            let cols = st
+                .query_map([name], |r| {
+                    let ty: String = r.get(1)?;
+                    let hidden: i64 = r.get(2)?;
+                    let ty = ty.to_ascii_uppercase();
+                    Ok(TargetColumn { name: r.get(0)?, binary: ty.contains("BLOB") || ty.is_empty(), generated: hidden >= 2 })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok((!cols.is_empty()).then_some(cols))
+        })
+    }
+
+    async fn table_identity(&self, _database: &str, name: &str) -> Result<Option<String>, TargetError> {
+        self.with(|c| {
+            c.query_row("SELECT rootpage FROM sqlite_schema WHERE type = 'table' AND name = ?1", [name], |r| {
+                r.get::<_, i64>(0)
+            })
+            .optional()
+            .map(|p| p.map(|p| format!("rootpage:{p}")))
+        })
+    }
+
+    async fn row_count(&self, _database: &str, name: &str) -> Result<u64, TargetError> {
+        self.with(|c| c.query_row(&format!("SELECT COUNT(*) FROM {}", q(name)), [], |r| r.get::<_, i64>(0)))
+            .map(|n| n as u64)
+    }
+
+    async fn drop_table(&self, _database: &str, name: &str) -> Result<(), TargetError> {
+        self.with(|c| c.execute_batch(&format!("DROP TABLE IF EXISTS {}", q(name))))
+    }
+
+    async fn run_statements(&self, _database: &str, statements: &[String]) -> Result<(), TargetError> {
+        self.with(|c| statements.iter().try_for_each(|s| c.execute_batch(s)))
+    }
+
+    async fn analyze(&self, _database: &str, name: &str) -> Result<(), TargetError> {
+        self.with(|c| c.execute_batch(&format!("ANALYZE {}", q(name))))
+    }
+
+    async fn create_view(&self, database: &str, name: &str, create_sql: &str) -> Result<(), TargetError> {
+        let ddl = hoist_schema::sqlite_view_ddl(create_sql, name)
+            .map_err(|e| TargetError::permanent(format!("view `{database}`.`{name}`: {e}")))?;
+        self.with(|c| {
+            c.execute_batch(&format!("DROP TABLE IF EXISTS {}", q(name)))?;
+            c.execute_batch(&ddl)
+        })
+    }
+
+    async fn run_post_ddl(&self, database: &str, statements: &[String]) -> Result<Vec<String>, TargetError> {
+        // Triggers and routines are MySQL code; SQLite cannot run them.
+        Ok(statements
+            .iter()
+            .map(|s| {
+                let head: String = s.split_whitespace().take(6).collect::<Vec<_>>().join(" ");
+                format!("`{database}`: not created in SQLite (MySQL-only code): {head} ...")
+            })
+            .collect())
+    }
+
+    fn encoder(&self, table: &TableTarget, columns: &[usize]) -> Box<dyn BatchEncoder> {
+        let verb = match table.conflict {
+            crate::config::ConflictStrategy::Error => "INSERT",
+            crate::config::ConflictStrategy::Replace => "INSERT OR REPLACE",
+            crate::config::ConflictStrategy::Ignore => "INSERT OR IGNORE",
+        };
+        let names: Vec<String> = columns.iter().map(|&i| q(&table.columns[i].name)).collect();
+        let marks = vec!["?"; columns.len()].join(",");
+        let insert = format!("{verb} INTO {} ({}) VALUES ({marks})", q(&table.name), names.join(","));
+        let binary = columns.iter().map(|&i| table.columns[i].binary).collect();
+        Box::new(SqliteEncoder {
+            rows: ParamRows { insert, width: columns.len(), ..Default::default() },
+            binary,
+            count: 0,
+        })
+    }
+
+    async fn writer(&self) -> Result<Box<dyn Writer>, TargetError> {
+        Ok(Box::new(SqliteWriter { conn: self.conn.clone() }))
+    }
+}
+
+struct SqliteEncoder {
+    rows: ParamRows,
+    /// Per field: the column holds bytes.
+    binary: Vec<bool>,
+    count: u64,
+}
+
+impl SqliteEncoder {
+    fn push_bytes(&mut self, bytes: &[u8], binary: bool) {
+        let start = self.rows.data.len();
+        self.rows.data.extend_from_slice(bytes);
+        let end = self.rows.data.len();
+        let text = !binary && std::str::from_utf8(bytes).is_ok();
+        self.rows.values.push(if text { Param::Text(start, end) } else { Param::Blob(start, end) });
+    }
+}
+
+impl BatchEncoder for SqliteEncoder {
+    fn push(&mut self, row: &SourceRow<'_>) -> Result<(), String> {
+        match row {
+            SourceRow::Sql { raw, fields, options } => {
+                for (i, lit) in fields.iter().enumerate() {
+                    let text = raw.get(lit.start..lit.end).ok_or("literal outside its row")?;
+                    match decode_literal(text, lit.kind, *options) {
+                        Value::Null => self.rows.values.push(Param::Null),
+                        Value::UInt(v) => self.rows.values.push(match i64::try_from(v) {
+                            Ok(v) => Param::Int(v),
+                            Err(_) => Param::Real(v as f64),
+                        }),
+                        // Number text: the column's affinity makes it an INTEGER, REAL or NUMERIC.
+                        Value::Number(n) => self.push_bytes(n, false),
+                        Value::Bytes(b) => self.push_bytes(&b, self.binary.get(i).copied().unwrap_or(false)),
+                    }
+                }
+            }
+            SourceRow::Csv(record) => {
+                for (i, field) in record.iter().enumerate() {
+                    match field {
+                        None => self.rows.values.push(Param::Null),
+                        Some(v) => self.push_bytes(v, self.binary.get(i).copied().unwrap_or(false)),
+                    }
+                }
+            }
+        }
+        self.count += 1;
+        Ok(())
+    }
+
+    fn bytes(&self) -> usize {
+        self.rows.data.len() + self.rows.values.len() * 8
+    }
+
+    fn rows(&self) -> u64 {
+        self.count
+    }
+
+    fn take(&mut self) -> EncodedRows {
+        self.count = 0;
+        let next = ParamRows { insert: self.rows.insert.clone(), width: self.rows.width, ..Default::default() };
+        EncodedRows::Params(std::mem::replace(&mut self.rows, next))
+    }
+}
+
+struct SqliteWriter {
+    conn: Arc<Mutex<Connection>>,
+}
+
+fn bind(st: &mut rusqlite::Statement<'_>, rows: &ParamRows, values: &[Param]) -> rusqlite::Result<()> {
+    use rusqlite::types::ValueRef;
+    for (i, v) in values.iter().enumerate() {
+        let value = match *v {
+            Param::Null => ValueRef::Null,
+            Param::Int(n) => ValueRef::Integer(n),
+            Param::Real(f) => ValueRef::Real(f),
+            Param::Text(s, e) => ValueRef::Text(&rows.data[s..e]),
+            Param::Blob(s, e) => ValueRef::Blob(&rows.data[s..e]),
+        };
+        st.raw_bind_parameter(i + 1, value)?;
+    }
+    st.raw_execute().map(drop)
+}
+
+#[async_trait]
+impl Writer for SqliteWriter {
+    async fn write(&mut self, batch: &EncodedBatch, marker: &Marker) -> Result<(), TargetError> {
+        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        tokio::task::block_in_place(|| {
+            let tx = conn.transaction()?;
+            if let EncodedRows::Params(rows) = &batch.rows {
+                if rows.width > 0 && batch.row_count > 0 {
+                    let mut st = tx.prepare_cached(&rows.insert)?;
+                    for values in rows.values.chunks(rows.width) {
+                        bind(&mut st, rows, values)?;
+                    }
+                }
+            }
+            let p = &marker.progress;
+            tx.execute(
+                "INSERT OR REPLACE INTO hoist_progress VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    marker.task_id,
+                    marker.chunk_id,
+                    p.offset as i64,
+                    p.stmt_start.map(|v| v as i64),
+                    p.rows as i64,
+                    p.checksum as i64,
+                    p.done
+                ],
+            )?;
+            tx.commit()
+        })
+        .map_err(err)
+    }
+}

@@ -1,0 +1,27 @@
+//! Test support for hoist: real parts, never mocks.
+//!
+//! * [`mariadb`]: private MariaDB servers in temp dirs on free ports, which a
+//!   test can kill (`SIGKILL`, a crash) and restart on the same datadir. Every
+//!   server dies with the test process, even when that process is killed.
+//! * [`dump`]: deterministic mydumper/Dumpling-style dump directories (SQL or
+//!   CSV, plain/gzip/zstd) whose exact rows are returned as a [`dump::Dataset`].
+//! * [`rows`]: order-independent row checksums ([`rows::TableSum`]) read from a
+//!   MySQL-family server or an SQLite file, so a test can assert "the target
+//!   holds exactly the rows of the source".
+//!
+//! Values are compared in one canonical form: the text MariaDB prints for the
+//! column in the text protocol. The generator produces values already in that
+//! form, and the readers convert what they read back into it.
+//!
+//! No async in the API: database access runs on a private current-thread tokio
+//! runtime on a helper thread, so it also works from inside `#[tokio::test]`.
+
+pub mod dump;
+pub mod mariadb;
+pub mod rows;
+
+mod sync;
+
+pub use dump::{ColType, ColumnSpec, Compression, Dataset, DumpSpec, Format, TableData};
+pub use mariadb::MariaDb;
+pub use rows::TableSum;

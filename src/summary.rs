@@ -1,0 +1,47 @@
+//! The table printed at the end of `hoist import`.
+
+use hoist_core::import::ImportReport;
+
+pub fn print(report: &ImportReport) {
+    let width = report.tables.iter().map(|t| t.database.len() + t.name.len() + 5).max().unwrap_or(5).max(5);
+    println!();
+    println!("{:<width$}  {:>12}  {:>10}  {:>9}  {:>8}  result", "table", "rows", "MB", "time", "indexes");
+    for t in &report.tables {
+        let name = format!("`{}`.`{}`", t.database, t.name);
+        let result = match &t.error {
+            None => "ok".to_string(),
+            Some(e) => format!("FAILED: {e}"),
+        };
+        println!(
+            "{name:<width$}  {:>12}  {:>10.1}  {:>8.1}s  {:>7.1}s  {result}",
+            t.rows,
+            t.bytes as f64 / 1e6,
+            t.elapsed.as_secs_f64(),
+            t.index_time.as_secs_f64()
+        );
+    }
+    let rows: u64 = report.tables.iter().map(|t| t.rows).sum();
+    let failed = report.tables.iter().filter(|t| t.error.is_some()).count();
+    for e in &report.object_errors {
+        println!("FAILED: {e}");
+    }
+    for n in &report.notes {
+        println!("note: {n}");
+    }
+    println!(
+        "{} table(s), {rows} rows into {} in {:.1}s; {}",
+        report.tables.len(),
+        report.target,
+        report.elapsed.as_secs_f64(),
+        if report.success() {
+            "all tables ok".to_string()
+        } else {
+            format!("{failed} table(s) failed, {} other object(s) failed", report.object_errors.len())
+        }
+    );
+    if !report.success() {
+        if let Some(cp) = &report.checkpoint {
+            println!("the checkpoint is kept in {cp}: fix the cause and run the same command again; it will say how to resolve each failed table");
+        }
+    }
+}

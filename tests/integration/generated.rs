@@ -1,0 +1,120 @@
+//! A generated dump with known rows (a keyless table, BLOBs with every byte value, a secondary
+//! index, 4-byte UTF-8, NULLs, dates, decimals) in SQL and CSV form, plain, gzip and zstd,
+//! loaded into SQLite and into a private MariaDB; every table must equal the source.
+
+use hoist_testkit::dump::{Compression, Format};
+use hoist_testkit::mariadb::MariaDb;
+use hoist_testkit::rows::{mysql_table_sum, sqlite_table_sum};
+
+use crate::util::{dump, import, sqlite_url};
+
+fn into_sqlite(format: Format, compression: Compression) {
+    let dir = tempfile::tempdir().unwrap();
+    let (src, data) = dump(dir.path(), "gen", format, compression);
+    let db = dir.path().join("out.db");
+    import(&src, &sqlite_url(&db), dir.path(), &[]).assert_ok();
+    for t in &data.tables {
+        assert_eq!(sqlite_table_sum(&db, &t.name, &t.columns), t.sum(), "table {}", t.name);
+    }
+    assert!(!dir.path().join("checkpoint.db").exists(), "the checkpoint is removed after success");
+}
+
+fn into_mariadb(database: &str, format: Format, compression: Compression) {
+    let server = MariaDb::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let (src, data) = dump(dir.path(), database, format, compression);
+    import(&src, &server.url(), dir.path(), &[]).assert_ok();
+    for t in &data.tables {
+        assert_eq!(mysql_table_sum(&server.url(), database, &t.name, &t.columns), t.sum(), "table {}", t.name);
+    }
+    let markers = server.query_value(&format!(
+        "SELECT COUNT(*) FROM hoist_meta.hoist_progress WHERE task_id IS NOT NULL"
+    ));
+    assert_eq!(markers.as_deref(), Some("0"), "markers are cleaned up after success");
+}
+
+#[test]
+fn sql_into_sqlite() {
+    into_sqlite(Format::Sql, Compression::None);
+}
+
+#[test]
+fn csv_into_sqlite() {
+    into_sqlite(Format::Csv, Compression::None);
+}
+
+#[test]
+fn gzip_sql_into_sqlite() {
+    into_sqlite(Format::Sql, Compression::Gzip);
+}
+
+#[test]
+fn zstd_csv_into_sqlite() {
+    into_sqlite(Format::Csv, Compression::Zstd);
+}
+
+#[test]
+fn sql_into_mariadb() {
+    into_mariadb("gen_sql", Format::Sql, Compression::None);
+}
+
+#[test]
+fn csv_into_mariadb() {
+    into_mariadb("gen_csv", Format::Csv, Compression::None);
+}
+
+#[test]
+fn gzip_csv_into_mariadb() {
+    into_mariadb("gen_csv_gz", Format::Csv, Compression::Gzip);
+}
+
+#[test]
+fn zstd_sql_into_mariadb() {
+    into_mariadb("gen_sql_zst", Format::Sql, Compression::Zstd);
+}
+
+#[test]
+fn secondary_index_is_added_after_the_data() {
+    let server = MariaDb::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let (src, _) = dump(dir.path(), "gen_idx", Format::Sql, Compression::None);
+    let run = import(&src, &server.url(), dir.path(), &[]);
+    run.assert_ok();
+    let idx = server.query_value(
+        "SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = 'gen_idx' \
+         AND TABLE_NAME = 'orders' AND INDEX_NAME = 'idx_customer_created'",
+    );
+    assert_eq!(idx.as_deref(), Some("2"), "both columns of the deferred index exist");
+    assert!(run.text().contains("`gen_idx`.`orders`"), "the summary lists the table:\n{}", run.text());
+}
+
+#[test]
+fn small_regions_split_files_into_many_chunks() {
+    let dir = tempfile::tempdir().unwrap();
+    let (src, data) = dump(dir.path(), "gen", Format::Sql, Compression::None);
+    let db = dir.path().join("out.db");
+    import(&src, &sqlite_url(&db), dir.path(), &["--max-region-size", "8KiB", "--batch-size", "4KiB"]).assert_ok();
+    for t in &data.tables {
+        assert_eq!(sqlite_table_sum(&db, &t.name, &t.columns), t.sum(), "table {}", t.name);
+    }
+}
+
+#[test]
+fn filter_takes_only_the_named_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let (src, data) = dump(dir.path(), "gen", Format::Sql, Compression::None);
+    let db = dir.path().join("out.db");
+    import(&src, &sqlite_url(&db), dir.path(), &["--tables", "gen.orders", "--tables", "gen.blob*"]).assert_ok();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let mut names: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'hoist_%' ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    names.sort();
+    assert_eq!(names, ["blobs", "orders"]);
+    let orders = data.table("orders");
+    assert_eq!(sqlite_table_sum(&db, "orders", &orders.columns), orders.sum());
+}

@@ -1,0 +1,67 @@
+//! Running the `hoist` binary and checking its results.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use hoist_testkit::dump::{Compression, Dataset, DumpSpec, Format};
+
+pub struct Run {
+    pub output: Output,
+}
+
+impl Run {
+    pub fn ok(&self) -> bool {
+        self.output.status.success()
+    }
+    pub fn code(&self) -> Option<i32> {
+        self.output.status.code()
+    }
+    /// stdout and stderr together, as a person would see them.
+    pub fn text(&self) -> String {
+        format!("{}{}", String::from_utf8_lossy(&self.output.stdout), String::from_utf8_lossy(&self.output.stderr))
+    }
+    #[track_caller]
+    pub fn assert_ok(&self) {
+        assert!(self.ok(), "hoist failed ({:?}):\n{}", self.code(), self.text());
+    }
+}
+
+pub fn hoist(args: &[&str]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_hoist"))
+        .args(args)
+        .env("HOIST_LOG", "warn")
+        .output()
+        .expect("run hoist");
+    Run { output }
+}
+
+/// `hoist import` from `source` into `target`, with the checkpoint in `work`.
+pub fn import(source: &Path, target: &str, work: &Path, extra: &[&str]) -> Run {
+    let cp = work.join("checkpoint.db");
+    let mut args = vec![
+        "import",
+        "--source",
+        source.to_str().expect("utf-8 path"),
+        "--target",
+        target,
+        "--checkpoint",
+        cp.to_str().expect("utf-8 path"),
+        "--progress",
+        "log",
+    ];
+    args.extend_from_slice(extra);
+    hoist(&args)
+}
+
+/// A generated dump in `dir/dump` with the given form.
+pub fn dump(dir: &Path, database: &str, format: Format, compression: Compression) -> (PathBuf, Dataset) {
+    let out = dir.join("dump");
+    std::fs::create_dir_all(&out).expect("mkdir");
+    let spec = DumpSpec { format, compression, ..DumpSpec::new(database) };
+    let data = hoist_testkit::dump::write_dump(&spec, &out);
+    (out, data)
+}
+
+pub fn sqlite_url(path: &Path) -> String {
+    format!("sqlite://{}", path.display())
+}
