@@ -88,7 +88,9 @@ fn parse_progress(s: &str) -> Result<ProgressMode, String> {
         "bars" => Ok(ProgressMode::Bars),
         "log" => Ok(ProgressMode::Log),
         "quiet" => Ok(ProgressMode::Quiet),
-        _ => Err(format!("unknown progress mode {s:?} (auto, bars, log, quiet)")),
+        _ => Err(format!(
+            "unknown progress mode {s:?} (auto, bars, log, quiet)"
+        )),
     }
 }
 
@@ -121,7 +123,10 @@ impl ImportArgs {
                 };
                 format!("mysql://{auth}@{host}:{}", file.tidb.port.unwrap_or(4000))
             }
-            (None, None) => format!("sqlite://{}", std::env::current_dir()?.join("hoist.db").display()),
+            (None, None) => format!(
+                "sqlite://{}",
+                std::env::current_dir()?.join("hoist.db").display()
+            ),
         };
         if !target.starts_with("mysql://") && !target.starts_with("sqlite://") {
             bail!("--target must be mysql://user:pass@host:port or sqlite:///path/file.db, not {target}");
@@ -133,11 +138,19 @@ impl ImportArgs {
         if self.no_checkpoint {
             checkpoint.enable = false;
         }
-        let filter = if self.tables.is_empty() { file.mydumper.filter.clone() } else { self.tables.clone() };
+        let filter = if self.tables.is_empty() {
+            file.mydumper.filter.clone()
+        } else {
+            self.tables.clone()
+        };
         let concurrency = self
             .region_concurrency
             .or(file.lightning.region_concurrency)
-            .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
+            .unwrap_or_else(|| {
+                std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(2)
+            });
         Ok(ImportSettings {
             source,
             target,
@@ -146,14 +159,21 @@ impl ImportArgs {
             csv: file.mydumper.csv.clone(),
             batch_bytes: self.batch_size.0.max(1) as usize,
             concurrency,
-            conflict: self.conflict.or(file.conflict_strategy()).unwrap_or_default(),
+            conflict: self
+                .conflict
+                .or(file.conflict_strategy())
+                .unwrap_or_default(),
             sql_mode: self
                 .sql_mode
                 .clone()
                 .or(file.tidb.sql_mode.clone())
                 .unwrap_or_else(|| DEFAULT_SQL_MODE.into()),
             checkpoint,
-            max_region_size: self.max_region_size.unwrap_or(file.mydumper.max_region_size).0.max(1),
+            max_region_size: self
+                .max_region_size
+                .unwrap_or(file.mydumper.max_region_size)
+                .0
+                .max(1),
             strict_format: self.strict_format || file.mydumper.strict_format,
             meta_schema: self.meta_schema.clone(),
             analyze: !self.no_analyze && file.post_restore.analyze.is_none_or(|a| a.enabled()),

@@ -14,12 +14,16 @@ fn main() -> ExitCode {
     let args = cli::Args::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("HOIST_LOG").unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_env("HOIST_LOG")
+                .unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
         .with_target(false)
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
@@ -42,12 +46,19 @@ async fn run(args: cli::Args) -> anyhow::Result<ExitCode> {
             let stop = Arc::new(AtomicBool::new(false));
             tokio::spawn(stop_on_signal(stop.clone()));
             if !import.has_target() {
-                eprintln!("no --target given: loading into the embedded SQLite file {}", settings.target.trim_start_matches("sqlite://"));
+                eprintln!(
+                    "no --target given: loading into the embedded SQLite file {}",
+                    settings.target.trim_start_matches("sqlite://")
+                );
             }
             match hoist_core::import::run(settings, stop).await {
                 Ok(report) => {
                     summary::print(&report);
-                    Ok(if report.success() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+                    Ok(if report.success() {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::from(1)
+                    })
                 }
                 Err(hoist_core::error::ImportError::Interrupted) => {
                     eprintln!("interrupted; run the same command to resume");

@@ -18,11 +18,20 @@ impl Run {
     }
     /// stdout and stderr together, as a person would see them.
     pub fn text(&self) -> String {
-        format!("{}{}", String::from_utf8_lossy(&self.output.stdout), String::from_utf8_lossy(&self.output.stderr))
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&self.output.stdout),
+            String::from_utf8_lossy(&self.output.stderr)
+        )
     }
     #[track_caller]
     pub fn assert_ok(&self) {
-        assert!(self.ok(), "hoist failed ({:?}):\n{}", self.code(), self.text());
+        assert!(
+            self.ok(),
+            "hoist failed ({:?}):\n{}",
+            self.code(),
+            self.text()
+        );
     }
 }
 
@@ -54,10 +63,19 @@ pub fn import(source: &Path, target: &str, work: &Path, extra: &[&str]) -> Run {
 }
 
 /// A generated dump in `dir/dump` with the given form.
-pub fn dump(dir: &Path, database: &str, format: Format, compression: Compression) -> (PathBuf, Dataset) {
+pub fn dump(
+    dir: &Path,
+    database: &str,
+    format: Format,
+    compression: Compression,
+) -> (PathBuf, Dataset) {
     let out = dir.join("dump");
     std::fs::create_dir_all(&out).expect("mkdir");
-    let spec = DumpSpec { format, compression, ..DumpSpec::new(database) };
+    let spec = DumpSpec {
+        format,
+        compression,
+        ..DumpSpec::new(database)
+    };
     let data = hoist_testkit::dump::write_dump(&spec, &out);
     (out, data)
 }

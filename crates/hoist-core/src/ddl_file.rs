@@ -5,8 +5,101 @@ use hoist_parse::sql::{SqlEvent, SqlOptions, SqlScanner, SqlStep};
 
 /// What a schema file holds, in order. SET statements are kept: a trigger file's `SET sql_mode`
 /// matters for the trigger that follows.
+///
+/// mydumper 0.10 writes triggers and routines without `DELIMITER`, so a routine body's own `;`
+/// would end it early: pieces are joined again while a `BEGIN`/`CASE` block is open.
 pub fn statements(file: &str, bytes: &[u8]) -> Result<Vec<String>, String> {
-    let mut scanner = SqlScanner::new(SqlOptions::default());
+    let mut out: Vec<String> = Vec::new();
+    let mut depth = 0i64;
+    for piece in pieces(file, bytes)? {
+        if depth > 0 {
+            let last = out.last_mut().expect("a block is open inside a statement");
+            last.push_str(";\n");
+            last.push_str(&piece);
+        } else {
+            out.push(piece.clone());
+        }
+        depth = (depth + block_depth_change(&piece)).max(0);
+    }
+    Ok(out)
+}
+
+/// How many compound blocks a piece of SQL opens (BEGIN, CASE) minus those it closes (END,
+/// END CASE). `END IF`/`END LOOP`/`END WHILE`/`END REPEAT` close blocks whose openers are not
+/// counted either. Quoted text and comments are skipped.
+fn block_depth_change(sql: &str) -> i64 {
+    let words = words(sql.as_bytes());
+    let mut depth = 0i64;
+    let mut i = 0;
+    while i < words.len() {
+        match words[i].as_str() {
+            "begin" | "case" => depth += 1,
+            "end" => match words.get(i + 1).map(String::as_str) {
+                Some("if" | "loop" | "while" | "repeat") => i += 1,
+                Some("case") => {
+                    depth -= 1;
+                    i += 1;
+                }
+                _ => depth -= 1,
+            },
+            _ => {}
+        }
+        i += 1;
+    }
+    depth
+}
+
+/// Lower-case bare words of SQL text, outside strings, quoted names and comments.
+fn words(s: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < s.len() {
+        let b = s[i];
+        match b {
+            b'\'' | b'"' | b'`' => {
+                i += 1;
+                while i < s.len() && s[i] != b {
+                    if s[i] == b'\\' && b != b'`' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'#' => {
+                while i < s.len() && s[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'-' if s.get(i + 1) == Some(&b'-') => {
+                while i < s.len() && s[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if s.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i + 1 < s.len() && !(s[i] == b'*' && s[i + 1] == b'/') {
+                    i += 1;
+                }
+                i += 2;
+            }
+            _ if b.is_ascii_alphabetic() || b == b'_' => {
+                let start = i;
+                while i < s.len() && (s[i].is_ascii_alphanumeric() || s[i] == b'_' || s[i] == b'$')
+                {
+                    i += 1;
+                }
+                out.push(String::from_utf8_lossy(&s[start..i]).to_ascii_lowercase());
+            }
+            _ => i += 1,
+        }
+    }
+    out
+}
+
+/// Statements as the scanner splits them: at each delimiter outside quotes and comments.
+fn pieces(file: &str, bytes: &[u8]) -> Result<Vec<String>, String> {
+    let mut scanner = SqlScanner::statements_only(SqlOptions::default());
     let mut out = Vec::new();
     let mut at = 0;
     // A UTF-8 byte-order mark is not part of the first statement.
@@ -22,7 +115,9 @@ pub fn statements(file: &str, bytes: &[u8]) -> Result<Vec<String>, String> {
                         out.push(String::from_utf8_lossy(text).trim().to_string())
                     }
                     SqlEvent::Insert(_) | SqlEvent::Row(_) | SqlEvent::EndInsert => {
-                        return Err(format!("{file}: a schema file holds an INSERT statement at byte {at}"))
+                        return Err(format!(
+                            "{file}: a schema file holds an INSERT statement at byte {at}"
+                        ))
                     }
                 }
                 at += consumed;
@@ -41,7 +136,9 @@ pub fn find<'a>(statements: &'a [String], pred: impl Fn(&str) -> bool) -> Option
 pub fn normalized_head(s: &str) -> String {
     let mut t = s.trim();
     if let Some(rest) = t.strip_prefix("/*!") {
-        t = rest.trim_start_matches(|c: char| c.is_ascii_digit()).trim_start();
+        t = rest
+            .trim_start_matches(|c: char| c.is_ascii_digit())
+            .trim_start();
     }
     t.chars().take(200).collect::<String>().to_ascii_lowercase()
 }
@@ -52,4 +149,37 @@ pub fn is_create_table(head: &str) -> bool {
 
 pub fn is_create_view(head: &str) -> bool {
     head.starts_with("create") && head.contains(" view ") && !head.starts_with("create table")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routine_bodies_without_delimiter_stay_whole() {
+        let file = b"SET @PREV_CHARACTER_SET_CLIENT=@@CHARACTER_SET_CLIENT;\n\
+DROP PROCEDURE IF EXISTS `p`;\n\
+CREATE DEFINER=`root`@`localhost` PROCEDURE `p`(IN x INT)\n\
+BEGIN\n  DECLARE n INT;\n  IF x > 0 THEN SET n = CASE WHEN x > 9 THEN 2 ELSE 1 END; END IF;\n\
+  label1: LOOP SELECT 'end;' INTO @s; LEAVE label1; END LOOP label1;\n\
+  CASE x WHEN 1 THEN SELECT 1; ELSE BEGIN SELECT 2; END; END CASE;\n  SELECT n;\nEND;\n\
+CREATE TRIGGER t BEFORE INSERT ON a FOR EACH ROW SET NEW.x = 1;\n";
+        let s = statements("f", file).unwrap();
+        assert_eq!(s.len(), 4, "{s:#?}");
+        assert!(
+            s[2].starts_with("CREATE DEFINER") && s[2].ends_with("END"),
+            "{}",
+            s[2]
+        );
+        assert!(s[2].contains("END CASE;\n  SELECT n"), "{}", s[2]);
+        assert!(s[3].starts_with("CREATE TRIGGER"));
+    }
+
+    #[test]
+    fn delimiter_blocks_are_whole_already() {
+        let file = b"DELIMITER ;;\nCREATE TRIGGER t AFTER INSERT ON a FOR EACH ROW BEGIN\n INSERT INTO b VALUES (1);\nEND;;\nDELIMITER ;\nSELECT 1;\n";
+        let s = statements("f", file).unwrap();
+        assert_eq!(s.len(), 2, "{s:#?}");
+        assert!(s[0].ends_with("END"));
+    }
 }

@@ -52,10 +52,16 @@ impl TableFilter {
                 None => (false, text),
             };
             let (db, table) = body.split_once('.').ok_or_else(|| {
-                ConfigError::Invalid(format!("table filter rule {rule:?} must look like db.table (globs allowed)"))
+                ConfigError::Invalid(format!(
+                    "table filter rule {rule:?} must look like db.table (globs allowed)"
+                ))
             })?;
             let unquote = |s: &str| s.trim_matches('`').to_string();
-            out.push(Rule { exclude, database: glob(&unquote(db), rule)?, table: glob(&unquote(table), rule)? });
+            out.push(Rule {
+                exclude,
+                database: glob(&unquote(db), rule)?,
+                table: glob(&unquote(table), rule)?,
+            });
         }
         Ok(TableFilter { rules: out })
     }
@@ -72,9 +78,11 @@ impl TableFilter {
     /// Whether any table of the database could be taken (for database-level files).
     pub fn matches_database(&self, database: &str) -> bool {
         let db = database.to_ascii_lowercase();
-        self.rules.iter().rev().find(|r| r.database.is_match(&db)).is_some_and(|r| {
-            !r.exclude || r.table.glob().glob() != "*"
-        })
+        self.rules
+            .iter()
+            .rev()
+            .find(|r| r.database.is_match(&db))
+            .is_some_and(|r| !r.exclude || r.table.glob().glob() != "*")
     }
 }
 

@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 use crate::catalog::{Catalog, CatalogObject};
 use crate::checkpoint::sqlite::SqliteStore;
 use crate::checkpoint::{
-    Checkpoint, CheckpointStore, ChunkProgress, ChunkRecord, TableError, TableRecord, TableState, TaskRecord,
+    CheckpointStore, ChunkProgress, ChunkRecord, TableError, TableRecord, TableState, TaskRecord,
 };
 use crate::config::{CheckpointSection, ConflictStrategy, CsvSection, KeepAfterSuccess};
 use crate::ddl_file;
@@ -67,7 +67,12 @@ impl ImportSettings {
 
     /// Where the SQLite checkpoint lives.
     pub fn checkpoint_path(&self) -> PathBuf {
-        PathBuf::from(self.checkpoint.dsn.clone().unwrap_or_else(|| "hoist-checkpoint.db".into()))
+        PathBuf::from(
+            self.checkpoint
+                .dsn
+                .clone()
+                .unwrap_or_else(|| "hoist-checkpoint.db".into()),
+        )
     }
 
     fn plan_settings(&self) -> PlanSettings {
@@ -161,23 +166,35 @@ struct Shared {
 
 /// Open the checkpoint store the settings name. With checkpoints disabled, a throwaway store
 /// in a temporary directory holds the plan for this run only.
-pub fn open_store(settings: &ImportSettings) -> Result<(Arc<dyn CheckpointStore>, Option<tempfile::TempDir>), ImportError> {
+pub fn open_store(
+    settings: &ImportSettings,
+) -> Result<(Arc<dyn CheckpointStore>, Option<tempfile::TempDir>), ImportError> {
     if !settings.checkpoint.enable {
-        let dir = tempfile::tempdir().map_err(|e| CheckpointError::Store { location: "temp".into(), message: e.to_string() })?;
+        let dir = tempfile::tempdir().map_err(|e| CheckpointError::Store {
+            location: "temp".into(),
+            message: e.to_string(),
+        })?;
         let store = SqliteStore::open(&dir.path().join("plan.db"))?;
         return Ok((Arc::new(store), Some(dir)));
     }
     match settings.checkpoint.driver {
-        crate::config::CheckpointDriver::Sqlite => {
-            Ok((Arc::new(SqliteStore::open(&settings.checkpoint_path())?), None))
+        crate::config::CheckpointDriver::Sqlite => Ok((
+            Arc::new(SqliteStore::open(&settings.checkpoint_path())?),
+            None,
+        )),
+        crate::config::CheckpointDriver::Mysql => {
+            Err(ImportError::Config(crate::error::ConfigError::Invalid(
+                "[checkpoint] driver = \"mysql\" is not available yet; use driver = \"sqlite\""
+                    .into(),
+            )))
         }
-        crate::config::CheckpointDriver::Mysql => Err(ImportError::Config(crate::error::ConfigError::Invalid(
-            "[checkpoint] driver = \"mysql\" is not available yet; use driver = \"sqlite\"".into(),
-        ))),
     }
 }
 
-pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<ImportReport, ImportError> {
+pub async fn run(
+    settings: ImportSettings,
+    stop: Arc<AtomicBool>,
+) -> Result<ImportReport, ImportError> {
     let started = Instant::now();
     let source = Source::open(&settings.source)?;
     let files = source.list().await?;
@@ -198,8 +215,19 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
 
     let checkpoint = match store.load().await? {
         Some(cp) => {
-            refusal::check_reuse(&cp, &source, &target_identity, &files, &plan_settings.describe(), &store.location())?;
-            tracing::info!(task = cp.task.task_id, "resuming from the checkpoint in {}", store.location());
+            refusal::check_reuse(
+                &cp,
+                &source,
+                &target_identity,
+                &files,
+                &plan_settings.describe(),
+                &store.location(),
+            )?;
+            tracing::info!(
+                task = cp.task.task_id,
+                "resuming from the checkpoint in {}",
+                store.location()
+            );
             cp
         }
         None => {
@@ -214,11 +242,17 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
                     .map(|d| d.as_millis() as i64)
                     .unwrap_or(0),
             };
-            let (src, cat, fl, ps) = (source.clone(), catalog.clone(), files.clone(), plan_settings.clone());
+            let (src, cat, fl, ps) = (
+                source.clone(),
+                catalog.clone(),
+                files.clone(),
+                plan_settings.clone(),
+            );
             let handle = tokio::runtime::Handle::current();
-            let plan = tokio::task::spawn_blocking(move || make_plan(&src, &handle, &cat, &fl, &ps, task))
-                .await
-                .map_err(|e| SourceError::Layout(format!("planning failed: {e}")))??;
+            let plan =
+                tokio::task::spawn_blocking(move || make_plan(&src, &handle, &cat, &fl, &ps, task))
+                    .await
+                    .map_err(|e| SourceError::Layout(format!("planning failed: {e}")))??;
             store.create(&plan).await?;
             plan
         }
@@ -227,12 +261,22 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
     if settings.checkpoint.enable {
         target.prepare_markers().await?;
     }
-    let markers = if settings.checkpoint.enable { target.read_markers(task_id).await? } else { HashMap::new() };
+    let markers = if settings.checkpoint.enable {
+        target.read_markers(task_id).await?
+    } else {
+        HashMap::new()
+    };
 
     let total_bytes: u64 = checkpoint
         .chunks
         .iter()
-        .map(|c| if c.end == crate::checkpoint::TO_END { file_size(&files, &c.path) } else { c.end - c.start })
+        .map(|c| {
+            if c.end == crate::checkpoint::TO_END {
+                file_size(&files, &c.path)
+            } else {
+                c.end - c.start
+            }
+        })
         .sum();
     let progress = Progress::new(settings.progress, total_bytes);
     let log_done = Arc::new(tokio::sync::Notify::new());
@@ -251,7 +295,20 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
     let chunks_by_table = group_chunks(&checkpoint.chunks);
     for record in &checkpoint.tables {
         let chunks = chunks_by_table.get(&record.id).cloned().unwrap_or_default();
-        match prepare_table(&settings, &source, &catalog, target.as_ref(), store.as_ref(), task_id, record, &chunks, &markers, &mut created_databases).await {
+        match prepare_table(
+            &settings,
+            &source,
+            &catalog,
+            target.as_ref(),
+            store.as_ref(),
+            task_id,
+            record,
+            &chunks,
+            &markers,
+            &mut created_databases,
+        )
+        .await
+        {
             Ok(Some((run_record, table_target, create_sql))) => {
                 let table_bytes: u64 = chunks.iter().map(|c| chunk_len(c, &files)).sum();
                 let label = format!("{}.{}", record.database, record.name);
@@ -259,7 +316,10 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
                 let mut rows_loaded = 0;
                 let mut bytes_done = 0;
                 for c in &chunks {
-                    let p = markers.get(&c.id).copied().unwrap_or(ChunkProgress { offset: c.start, ..Default::default() });
+                    let p = markers.get(&c.id).copied().unwrap_or(ChunkProgress {
+                        offset: c.start,
+                        ..Default::default()
+                    });
                     rows_loaded += p.rows;
                     if p.done {
                         bytes_done += chunk_len(c, &files);
@@ -323,12 +383,17 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
         markers: settings.checkpoint.enable,
     });
     // Tables with nothing left to load still need their post steps (a rerun after a crash there).
-    let finished: Vec<Arc<TableRun>> =
-        runs.values().filter(|r| r.chunks_left.load(Ordering::SeqCst) == 0).cloned().collect();
+    let finished: Vec<Arc<TableRun>> = runs
+        .values()
+        .filter(|r| r.chunks_left.load(Ordering::SeqCst) == 0)
+        .cloned()
+        .collect();
     let mut workers = Vec::new();
     for run in finished {
         let shared = shared.clone();
-        workers.push(tokio::spawn(async move { finish_table(&shared, &run).await }));
+        workers.push(tokio::spawn(
+            async move { finish_table(&shared, &run).await },
+        ));
     }
     for _ in 0..settings.concurrency.max(1) {
         let shared = shared.clone();
@@ -359,14 +424,21 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
             bytes: run.progress.bytes.load(Ordering::SeqCst),
             elapsed: run.started.elapsed(),
             index_time: *run.index_time.lock().unwrap_or_else(|p| p.into_inner()),
-            error: record.error.as_ref().map(|e| format!("{} (in step {})", e.message, e.step)),
+            error: record
+                .error
+                .as_ref()
+                .map(|e| format!("{} (failed in state {})", e.message, e.step)),
         });
     }
-    report.tables.sort_by(|a, b| (&a.database, &a.name).cmp(&(&b.database, &b.name)));
+    report
+        .tables
+        .sort_by(|a, b| (&a.database, &a.name).cmp(&(&b.database, &b.name)));
     if report.tables.iter().all(|t| t.error.is_none()) {
         create_post_data_objects(&source, &catalog, target.as_ref(), &mut report).await;
     } else {
-        report.notes.push("views, triggers and routines are created once every table has loaded".into());
+        report
+            .notes
+            .push("views, triggers and routines are created once every table has loaded".into());
     }
     if report.success() {
         if settings.checkpoint.enable {
@@ -379,7 +451,11 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
 }
 
 fn file_size(files: &[crate::source::SourceFile], path: &str) -> u64 {
-    files.iter().find(|f| f.path == path).map(|f| f.size).unwrap_or(0)
+    files
+        .iter()
+        .find(|f| f.path == path)
+        .map(|f| f.size)
+        .unwrap_or(0)
 }
 
 fn chunk_len(c: &ChunkRecord, files: &[crate::source::SourceFile]) -> u64 {
@@ -417,31 +493,36 @@ async fn prepare_table(
         return Ok(None);
     }
     let label = format!("`{}`.`{}`", record.database, record.name);
-    let fail = |record: &TableRecord, step: TableState, message: String| {
-        let error = TableError { step: step.as_str().into(), message: message.clone() };
-        async move {
-            let _ = store.set_table_state(record.id, record.state, Some(&error)).await;
-            message
-        }
+    let fail = |record: &TableRecord, message: String| {
+        record_failure(store, record.id, record.state, message)
     };
     let create_sql = match &record.schema_file {
         Some(path) => match read_create_table(source, path).await {
             Ok(sql) => Some(sql),
-            Err(m) => return Err(fail(&record, TableState::Pending, m).await),
+            Err(m) => return Err(fail(&record, m).await),
         },
         None => None,
     };
     // A table dropped and created again since its rows were recorded is loaded again from its start.
     if record.state > TableState::Pending {
-        let now = target.table_identity(&record.database, &record.name).await.map_err(|e| e.message)?;
+        let now = target
+            .table_identity(&record.database, &record.name)
+            .await
+            .map_err(|e| e.message)?;
         if now.is_none() || now != record.target_identity {
             tracing::warn!(
                 "{label} changed in the target since the checkpoint was recorded (dropped or created again); \
                  importing it again from its start"
             );
             let ids: Vec<i64> = chunks.iter().map(|c| c.id).collect();
-            target.clear_markers(task_id, Some(&ids)).await.map_err(|e| e.message)?;
-            store.reset_table(record.id).await.map_err(|e| e.to_string())?;
+            target
+                .clear_markers(task_id, Some(&ids))
+                .await
+                .map_err(|e| e.message)?;
+            store
+                .reset_table(record.id)
+                .await
+                .map_err(|e| e.to_string())?;
             record.state = TableState::Pending;
             record.target_identity = None;
         }
@@ -454,40 +535,71 @@ async fn prepare_table(
                     .await
                     .ok()
                     .and_then(|b| ddl_file::statements(&f.path, &b).ok())
-                    .and_then(|s| ddl_file::find(&s, |h| h.starts_with("create database") || h.starts_with("create schema")).cloned()),
+                    .and_then(|s| {
+                        ddl_file::find(&s, |h| {
+                            h.starts_with("create database") || h.starts_with("create schema")
+                        })
+                        .cloned()
+                    }),
                 None => None,
             };
-            if let Err(e) = target.create_database(&record.database, db_sql.as_deref()).await {
-                return Err(fail(&record, TableState::Pending, format!("cannot create database: {e}")).await);
+            if let Err(e) = target
+                .create_database(&record.database, db_sql.as_deref())
+                .await
+            {
+                return Err(fail(&record, format!("cannot create database: {e}")).await);
             }
         }
-        let exists = target.columns(&record.database, &record.name).await.map_err(|e| e.message)?.is_some();
+        let exists = target
+            .columns(&record.database, &record.name)
+            .await
+            .map_err(|e| e.message)?
+            .is_some();
         if !exists {
             match (&create_sql, settings.no_schema) {
                 (Some(sql), false) => {
-                    if let Err(e) = target.create_table(&record.database, &record.name, sql).await {
-                        return Err(fail(&record, TableState::Pending, format!("cannot create table: {e}")).await);
+                    if let Err(e) = target
+                        .create_table(&record.database, &record.name, sql)
+                        .await
+                    {
+                        return Err(fail(&record, format!("cannot create table: {e}")).await);
                     }
                 }
                 _ => {
                     let file = chunks.first().map(|c| c.path.clone()).unwrap_or_default();
-                    let why = if settings.no_schema { "--no-schema is set" } else { "the dump has no schema file for it" };
+                    let why = if settings.no_schema {
+                        "--no-schema is set"
+                    } else {
+                        "the dump has no schema file for it"
+                    };
                     return Err(fail(
                         &record,
-                        TableState::Pending,
                         format!("data file {file}: table {label} does not exist in the target and {why}"),
                     )
                     .await);
                 }
             }
         }
-        record.target_identity = target.table_identity(&record.database, &record.name).await.map_err(|e| e.message)?;
-        store.set_table_identity(record.id, record.target_identity.as_deref()).await.map_err(|e| e.to_string())?;
+        record.target_identity = target
+            .table_identity(&record.database, &record.name)
+            .await
+            .map_err(|e| e.message)?;
+        store
+            .set_table_identity(record.id, record.target_identity.as_deref())
+            .await
+            .map_err(|e| e.to_string())?;
         record.state = TableState::SchemaCreated;
-        store.set_table_state(record.id, record.state, None).await.map_err(|e| e.to_string())?;
+        store
+            .set_table_state(record.id, record.state, None)
+            .await
+            .map_err(|e| e.to_string())?;
     }
-    let Some(columns) = target.columns(&record.database, &record.name).await.map_err(|e| e.message)? else {
-        return Err(fail(&record, record.state, format!("table {label} is missing from the target")).await);
+    let Some(columns) = target
+        .columns(&record.database, &record.name)
+        .await
+        .map_err(|e| e.message)?
+    else {
+        return Err(fail(&record, format!("table {label} is missing from the target")).await);
     };
     let _ = markers;
     let table_target = TableTarget {
@@ -499,6 +611,23 @@ async fn prepare_table(
     Ok(Some((record, table_target, create_sql)))
 }
 
+/// Record a table's error in the store and give the message back.
+async fn record_failure(
+    store: &dyn CheckpointStore,
+    id: i64,
+    state: TableState,
+    message: String,
+) -> String {
+    let error = TableError {
+        step: state.as_str().into(),
+        message: message.clone(),
+    };
+    if let Err(e) = store.set_table_state(id, state, Some(&error)).await {
+        tracing::warn!("saving the table's error to the checkpoint failed: {e}");
+    }
+    message
+}
+
 async fn read_create_table(source: &Source, path: &str) -> Result<String, String> {
     let bytes = source.read_all(path).await.map_err(|e| e.to_string())?;
     let statements = ddl_file::statements(path, &bytes)?;
@@ -508,7 +637,10 @@ async fn read_create_table(source: &Source, path: &str) -> Result<String, String
 }
 
 /// Coalesces progress updates and saves them about once a second (DESIGN.md invariant 6).
-async fn save_progress_loop(store: Arc<dyn CheckpointStore>, mut rx: mpsc::UnboundedReceiver<(i64, ChunkProgress)>) {
+async fn save_progress_loop(
+    store: Arc<dyn CheckpointStore>,
+    mut rx: mpsc::UnboundedReceiver<(i64, ChunkProgress)>,
+) {
     let mut pending: HashMap<i64, ChunkProgress> = HashMap::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
@@ -529,7 +661,9 @@ async fn save_progress_loop(store: Arc<dyn CheckpointStore>, mut rx: mpsc::Unbou
     }
     let updates: Vec<_> = pending.drain().collect();
     if let Err(e) = store.save_progress(&updates).await {
-        tracing::warn!("saving progress to the checkpoint failed (the target's markers still hold it): {e}");
+        tracing::warn!(
+            "saving progress to the checkpoint failed (the target's markers still hold it): {e}"
+        );
     }
 }
 
@@ -539,9 +673,15 @@ async fn worker(shared: Arc<Shared>) {
         if shared.stop.load(Ordering::SeqCst) {
             return;
         }
-        let next = shared.queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
+        let next = shared
+            .queue
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .pop_front();
         let Some((chunk, resume)) = next else { return };
-        let Some(run) = shared.tables.get(&chunk.table_id).cloned() else { continue };
+        let Some(run) = shared.tables.get(&chunk.table_id).cloned() else {
+            continue;
+        };
         if run.failed.load(Ordering::SeqCst) {
             continue;
         }
@@ -585,26 +725,39 @@ async fn load_chunk(
     let handle = tokio::runtime::Handle::current();
     let reader_stop = Arc::new(AtomicBool::new(false));
     let stop_flag = reader_stop.clone();
-    let reader = tokio::task::spawn_blocking(move || read_chunk(&source, &handle, &job, target.as_ref(), &tx, &stop_flag));
+    let reader = tokio::task::spawn_blocking(move || {
+        read_chunk(&source, &handle, &job, target.as_ref(), &tx, &stop_flag)
+    });
     let mut outcome = Ok(());
     while let Some(batch) = rx.recv().await {
         if shared.stop.load(Ordering::SeqCst) || run.failed.load(Ordering::SeqCst) {
             outcome = Err(ChunkFailure::Stopped);
             break;
         }
-        let marker = Marker { task_id: shared.task_id, chunk_id: chunk.id, progress: batch.progress };
+        let marker = Marker {
+            task_id: shared.task_id,
+            chunk_id: chunk.id,
+            progress: batch.progress,
+        };
         if let Err(e) = write_with_retry(shared, writer, &batch.batch, &marker).await {
-            outcome = Err(ChunkFailure::Table(rejected_rows(shared, chunk, &batch.row_offsets, &e).await));
+            outcome = Err(ChunkFailure::Table(
+                rejected_rows(shared, chunk, &batch.row_offsets, &e).await,
+            ));
             break;
         }
         let _ = shared.progress_tx.send((chunk.id, batch.progress));
         run.progress.add(batch.bytes, batch.batch.row_count);
-        run.rows_loaded.fetch_add(batch.batch.row_count, Ordering::SeqCst);
+        run.rows_loaded
+            .fetch_add(batch.batch.row_count, Ordering::SeqCst);
         shared.progress.add(batch.bytes, batch.batch.row_count);
     }
     reader_stop.store(true, Ordering::SeqCst);
     drop(rx);
-    let read = reader.await.unwrap_or_else(|e| Err(ReadError::Source(SourceError::Layout(format!("reader failed: {e}")))));
+    let read = reader.await.unwrap_or_else(|e| {
+        Err(ReadError::Source(SourceError::Layout(format!(
+            "reader failed: {e}"
+        ))))
+    });
     if outcome.is_err() {
         if run.failed.load(Ordering::SeqCst) && matches!(outcome, Err(ChunkFailure::Stopped)) {
             // Another chunk of the table failed; this one just stops.
@@ -621,7 +774,12 @@ async fn load_chunk(
 
 /// A message for rows the target refused, naming the file position of the row when the server
 /// says which (MySQL: "... at row N", N counted in the statement), else of the batch's first row.
-async fn rejected_rows(shared: &Shared, chunk: &ChunkRecord, row_offsets: &[u64], e: &TargetError) -> String {
+async fn rejected_rows(
+    shared: &Shared,
+    chunk: &ChunkRecord,
+    row_offsets: &[u64],
+    e: &TargetError,
+) -> String {
     let row = e
         .message
         .rsplit_once(" at row ")
@@ -630,13 +788,23 @@ async fn rejected_rows(shared: &Shared, chunk: &ChunkRecord, row_offsets: &[u64]
         .filter(|&i| i < row_offsets.len());
     let (offset, which) = match row {
         Some(i) => (row_offsets[i], "the target rejected this row"),
-        None => (row_offsets.first().copied().unwrap_or(chunk.start), "the target rejected the batch of rows starting here"),
+        None => (
+            row_offsets.first().copied().unwrap_or(chunk.start),
+            "the target rejected the batch of rows starting here",
+        ),
     };
     let (source, ch) = (shared.source.clone(), chunk.clone());
     let handle = tokio::runtime::Handle::current();
-    let line = tokio::task::spawn_blocking(move || crate::reader::line_at(&source, &handle, &ch, offset)).await.ok().flatten();
-    let position = crate::error::FilePosition { file: chunk.path.clone(), offset, line };
-    format!("{position}: {which}: {}", e.message)
+    let (line, near) =
+        tokio::task::spawn_blocking(move || crate::reader::locate(&source, &handle, &ch, offset))
+            .await
+            .unwrap_or_default();
+    let position = crate::error::FilePosition {
+        file: chunk.path.clone(),
+        offset,
+        line,
+    };
+    format!("{position}: {which} ({near:?}): {}", e.message)
 }
 
 /// Write one batch, retrying transient errors with backoff. After a broken connection the
@@ -682,8 +850,12 @@ async fn write_with_retry(
 }
 
 async fn backoff(attempt: u32, e: &TargetError) {
-    let delay = Duration::from_millis(200u64.saturating_mul(1 << attempt.min(6))).min(Duration::from_secs(10));
-    tracing::warn!("transient target error, retry {attempt} in {delay:?}: {}", e.message);
+    let delay = Duration::from_millis(200u64.saturating_mul(1 << attempt.min(6)))
+        .min(Duration::from_secs(10));
+    tracing::warn!(
+        "transient target error, retry {attempt} in {delay:?}: {}",
+        e.message
+    );
     tokio::time::sleep(delay).await;
 }
 
@@ -707,20 +879,27 @@ async fn fail_table(shared: &Shared, run: &TableRun, message: String) {
     }
     let (id, state) = {
         let mut r = run.record.lock().unwrap_or_else(|p| p.into_inner());
-        let step = next_step(r.state);
-        r.error = Some(TableError { step: step.as_str().into(), message: message.clone() });
+        r.error = Some(TableError {
+            step: r.state.as_str().into(),
+            message: message.clone(),
+        });
         (r.id, r.state)
     };
     tracing::error!("{}: {message}", run.label());
     run.progress.finish("failed");
-    let error = run.record.lock().unwrap_or_else(|p| p.into_inner()).error.clone();
-    if let Err(e) = shared.store.set_table_state(id, state, error.as_ref()).await {
+    let error = run
+        .record
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .error
+        .clone();
+    if let Err(e) = shared
+        .store
+        .set_table_state(id, state, error.as_ref())
+        .await
+    {
         tracing::warn!("saving the table's error to the checkpoint failed: {e}");
     }
-}
-
-fn next_step(state: TableState) -> TableState {
-    TableState::ALL.into_iter().find(|s| *s > state).unwrap_or(TableState::Done)
 }
 
 /// Deferred indexes, verification and analyze, once the table's last chunk is in.
@@ -746,7 +925,10 @@ async fn post_steps(shared: &Shared, run: &Arc<TableRun>) -> Result<(), String> 
         if let Some(sql) = &run.create_sql {
             let statements = target.deferred_indexes(&name, sql).map_err(|e| e.message)?;
             let t = Instant::now();
-            target.run_statements(&db, &statements).await.map_err(|e| format!("adding the deferred indexes: {e}"))?;
+            target
+                .run_statements(&db, &statements)
+                .await
+                .map_err(|e| format!("adding the deferred indexes: {e}"))?;
             *run.index_time.lock().unwrap_or_else(|p| p.into_inner()) = t.elapsed();
         }
         set_state_at_least(shared, run, TableState::IndexesAdded).await;
@@ -768,7 +950,10 @@ async fn post_steps(shared: &Shared, run: &Arc<TableRun>) -> Result<(), String> 
     }
     if state_of(run) < TableState::Analyzed {
         if shared.settings.analyze {
-            target.analyze(&db, &name).await.map_err(|e| format!("analyze: {e}"))?;
+            target
+                .analyze(&db, &name)
+                .await
+                .map_err(|e| format!("analyze: {e}"))?;
         }
         set_state_at_least(shared, run, TableState::Analyzed).await;
     }
@@ -781,36 +966,70 @@ fn state_of(run: &TableRun) -> TableState {
 }
 
 /// Views, then triggers, then routines: after all data, so no trigger fires during the load.
-async fn create_post_data_objects(source: &Source, catalog: &Catalog, target: &dyn Target, report: &mut ImportReport) {
-    for view in &catalog.views {
-        let result = async {
-            let statements = file_statements(source, view).await?;
-            let sql = ddl_file::find(&statements, ddl_file::is_create_view)
-                .ok_or_else(|| format!("{}: no CREATE VIEW statement", view.file.path))?;
-            target.create_view(&view.database, &view.name, sql).await.map_err(|e| e.message)
+async fn create_post_data_objects(
+    source: &Source,
+    catalog: &Catalog,
+    target: &dyn Target,
+    report: &mut ImportReport,
+) {
+    // A view may select from another view: create what can be created, then try the rest
+    // again, until a round makes no progress.
+    let mut pending: Vec<&CatalogObject> = catalog.views.iter().collect();
+    let mut errors = Vec::new();
+    while !pending.is_empty() {
+        errors.clear();
+        let mut left = Vec::new();
+        for view in pending.iter().copied() {
+            let result = async {
+                let statements = file_statements(source, view).await?;
+                let sql = ddl_file::find(&statements, ddl_file::is_create_view)
+                    .ok_or_else(|| format!("{}: no CREATE VIEW statement", view.file.path))?;
+                target
+                    .create_view(&view.database, &view.name, sql)
+                    .await
+                    .map_err(|e| e.message)
+            }
+            .await;
+            if let Err(e) = result {
+                errors.push(format!("view `{}`.`{}`: {e}", view.database, view.name));
+                left.push(view);
+            }
         }
-        .await;
-        if let Err(e) = result {
-            report.object_errors.push(format!("view `{}`.`{}`: {e}", view.database, view.name));
+        if left.len() == pending.len() {
+            break;
         }
+        pending = left;
     }
-    for (kind, objects) in [("triggers", &catalog.triggers), ("routines", &catalog.routines)] {
+    report.object_errors.append(&mut errors);
+    for (kind, objects) in [
+        ("triggers", &catalog.triggers),
+        ("routines", &catalog.routines),
+    ] {
         for obj in objects {
             let result = async {
                 let statements = file_statements(source, obj).await?;
-                target.run_post_ddl(&obj.database, &statements).await.map_err(|e| e.message)
+                target
+                    .run_post_ddl(&obj.database, &statements)
+                    .await
+                    .map_err(|e| e.message)
             }
             .await;
             match result {
                 Ok(notes) => report.notes.extend(notes),
-                Err(e) => report.object_errors.push(format!("{kind} of `{}` ({}): {e}", obj.database, obj.file.path)),
+                Err(e) => report.object_errors.push(format!(
+                    "{kind} of `{}` ({}): {e}",
+                    obj.database, obj.file.path
+                )),
             }
         }
     }
 }
 
 async fn file_statements(source: &Source, obj: &CatalogObject) -> Result<Vec<String>, String> {
-    let bytes = source.read_all(&obj.file.path).await.map_err(|e| e.to_string())?;
+    let bytes = source
+        .read_all(&obj.file.path)
+        .await
+        .map_err(|e| e.to_string())?;
     ddl_file::statements(&obj.file.path, &bytes)
 }
 

@@ -11,7 +11,9 @@ use hoist_parse::split::StatementSplitter;
 use hoist_parse::sql::SqlOptions;
 
 use crate::catalog::{Catalog, DataFile, DataFormat};
-use crate::checkpoint::{Checkpoint, ChunkProgress, ChunkRecord, FileRecord, TableRecord, TableState, TaskRecord, TO_END};
+use crate::checkpoint::{
+    Checkpoint, ChunkProgress, ChunkRecord, FileRecord, TableRecord, TableState, TaskRecord, TO_END,
+};
 use crate::error::SourceError;
 use crate::source::{Compression, Source, SourceFile};
 
@@ -26,7 +28,10 @@ pub struct PlanSettings {
 impl PlanSettings {
     /// The text recorded in the checkpoint; a rerun with a different one is refused.
     pub fn describe(&self) -> String {
-        format!("max-region-size={} strict-format={} {}", self.max_region_size, self.strict_format, self.shaping)
+        format!(
+            "max-region-size={} strict-format={} {}",
+            self.max_region_size, self.strict_format, self.shaping
+        )
     }
 }
 
@@ -62,16 +67,28 @@ pub fn make_plan(
                     compression: df.compression,
                     start,
                     end,
-                    progress: ChunkProgress { offset: start, ..Default::default() },
+                    progress: ChunkProgress {
+                        offset: start,
+                        ..Default::default()
+                    },
                 });
             }
         }
     }
     let files = files
         .iter()
-        .map(|f| FileRecord { path: f.path.clone(), size: f.size, modified_ms: f.modified_ms })
+        .map(|f| FileRecord {
+            path: f.path.clone(),
+            size: f.size,
+            modified_ms: f.modified_ms,
+        })
         .collect();
-    Ok(Checkpoint { task, tables, chunks, files })
+    Ok(Checkpoint {
+        task,
+        tables,
+        chunks,
+        files,
+    })
 }
 
 fn split_file(
@@ -89,7 +106,9 @@ fn split_file(
     }
     let bounds = match df.format {
         DataFormat::Sql => sql_boundaries(source, handle, &df.file, settings.max_region_size)?,
-        DataFormat::Csv if settings.strict_format => csv_boundaries(source, handle, &df.file, settings.max_region_size)?,
+        DataFormat::Csv if settings.strict_format => {
+            csv_boundaries(source, handle, &df.file, settings.max_region_size)?
+        }
         DataFormat::Csv => Vec::new(),
     };
     let mut ranges = Vec::new();
@@ -117,7 +136,9 @@ fn sql_boundaries(
     let mut base = 0u64;
     let mut buf = vec![0u8; 4 << 20];
     loop {
-        let n = reader.read(&mut buf).map_err(|e| SourceError::Layout(format!("{}: {e}", file.path)))?;
+        let n = reader
+            .read(&mut buf)
+            .map_err(|e| SourceError::Layout(format!("{}: {e}", file.path)))?;
         if n == 0 {
             break;
         }

@@ -28,7 +28,7 @@ pub fn check_reuse(
             let e = t.error.as_ref().expect("filtered");
             let name = format!("`{}`.`{}`", t.database, t.name);
             msg.push_str(&format!(
-                "  {name}: {} (in step {})\n    to drop the table in the target and load it again: hoist checkpoint error-destroy '{name}'\n    \
+                "  {name}: {} (failed in state {})\n    to drop the table in the target and load it again: hoist checkpoint error-destroy '{name}'\n    \
                  to clear the error and go on from where it stopped: hoist checkpoint error-ignore '{name}'\n",
                 e.message, e.step
             ));
@@ -56,9 +56,15 @@ pub fn check_reuse(
             cp.task.plan_settings
         )));
     }
-    let recorded: BTreeMap<&str, (u64, i64)> =
-        cp.files.iter().map(|f| (f.path.as_str(), (f.size, f.modified_ms))).collect();
-    let now: BTreeMap<&str, (u64, i64)> = files.iter().map(|f| (f.path.as_str(), (f.size, f.modified_ms))).collect();
+    let recorded: BTreeMap<&str, (u64, i64)> = cp
+        .files
+        .iter()
+        .map(|f| (f.path.as_str(), (f.size, f.modified_ms)))
+        .collect();
+    let now: BTreeMap<&str, (u64, i64)> = files
+        .iter()
+        .map(|f| (f.path.as_str(), (f.size, f.modified_ms)))
+        .collect();
     for (path, (size, mtime)) in &recorded {
         match now.get(path) {
             None => {

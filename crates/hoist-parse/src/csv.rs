@@ -434,15 +434,20 @@ impl CsvScanner {
         }
     }
 
-    fn push_unquoted(&mut self, input: &[u8], field_start: usize, raw_end: usize, buf_start: usize) {
+    fn push_unquoted(
+        &mut self,
+        input: &[u8],
+        field_start: usize,
+        raw_end: usize,
+        buf_start: usize,
+    ) {
         let raw = input.get(field_start..raw_end).unwrap_or(&[]);
         let value = self.buf.get(buf_start..).unwrap_or(&[]);
         let null = !self.opts.not_null
             && if self.escaped_null && raw == b"\\N" {
                 true
             } else {
-                !(self.escaped_null && value == b"\\N")
-                    && self.opts.null.iter().any(|t| t == value)
+                !(self.escaped_null && value == b"\\N") && self.opts.null.iter().any(|t| t == value)
             };
         self.fields.push(FieldEnd {
             end: self.buf.len(),
@@ -455,7 +460,11 @@ impl CsvScanner {
     fn finish(&mut self, input: &[u8], start: usize, raw_end: usize, after: usize) -> Rec {
         if let [only] = self.fields.as_slice() {
             let raw = input.get(start..raw_end).unwrap_or(&[]);
-            if !only.quoted && raw.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0x0b | 0x0c)) {
+            if !only.quoted
+                && raw
+                    .iter()
+                    .all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0x0b | 0x0c))
+            {
                 return Rec::Blank(after);
             }
         }

@@ -137,7 +137,10 @@ pub enum SqlEvent<'s, 'a> {
 
 #[derive(Debug)]
 pub enum SqlStep<'s, 'a> {
-    Event { event: SqlEvent<'s, 'a>, consumed: usize },
+    Event {
+        event: SqlEvent<'s, 'a>,
+        consumed: usize,
+    },
     NeedMore,
     End,
 }
@@ -158,8 +161,13 @@ pub enum SqlErrorKind {
     /// The input ended inside a row; the offset is its `(`.
     UnterminatedRow,
     /// The input ended inside an INSERT header; the offset is the statement start.
-    UnexpectedEnd { expected: &'static str },
-    UnexpectedByte { found: u8, expected: &'static str },
+    UnexpectedEnd {
+        expected: &'static str,
+    },
+    UnexpectedByte {
+        found: u8,
+        expected: &'static str,
+    },
     /// After a row: neither `,` nor the delimiter.
     ExpectedRowOrEnd(u8),
     BadNumber,
@@ -194,7 +202,9 @@ impl fmt::Display for SqlErrorKind {
             SqlErrorKind::UnterminatedString => f.write_str("unterminated string literal"),
             SqlErrorKind::UnterminatedIdentifier => f.write_str("unterminated quoted identifier"),
             SqlErrorKind::UnterminatedComment => f.write_str("unterminated /* comment"),
-            SqlErrorKind::UnterminatedRow => f.write_str("the input ends inside a row (no closing ')')"),
+            SqlErrorKind::UnterminatedRow => {
+                f.write_str("the input ends inside a row (no closing ')')")
+            }
             SqlErrorKind::UnexpectedEnd { expected } => {
                 write!(f, "the input ends where {expected} was expected")
             }
@@ -251,6 +261,9 @@ pub struct SqlScanner {
     delimiter: Vec<u8>,
     fields: Vec<Literal>,
     splitter: StatementSplitter,
+    /// INSERT statements come out as rows; when false they are [`SqlEvent::Other`] like any
+    /// statement (schema, trigger and routine files, whose bodies may hold `INSERT ... SELECT`).
+    parse_inserts: bool,
 }
 
 enum Stop {
@@ -266,10 +279,21 @@ fn fail<T>(offset: usize, kind: SqlErrorKind) -> R<T> {
 
 enum Found {
     Insert(usize),
-    Row { start: usize, end: usize },
+    Row {
+        start: usize,
+        end: usize,
+    },
     EndInsert(usize),
-    Set { start: usize, end: usize, consumed: usize },
-    Other { start: usize, end: usize, consumed: usize },
+    Set {
+        start: usize,
+        end: usize,
+        consumed: usize,
+    },
+    Other {
+        start: usize,
+        end: usize,
+        consumed: usize,
+    },
     End,
 }
 
@@ -279,6 +303,14 @@ enum Statement {
 }
 
 impl SqlScanner {
+    /// A scanner that splits statements only: INSERTs are [`SqlEvent::Other`] too.
+    pub fn statements_only(opts: SqlOptions) -> Self {
+        SqlScanner {
+            parse_inserts: false,
+            ..SqlScanner::new(opts)
+        }
+    }
+
     pub fn new(opts: SqlOptions) -> Self {
         SqlScanner {
             opts,
@@ -291,6 +323,7 @@ impl SqlScanner {
             },
             in_exec: false,
             delimiter: b";".to_vec(),
+            parse_inserts: true,
             fields: Vec::new(),
             splitter: StatementSplitter::new(opts, b";"),
         }
@@ -330,8 +363,11 @@ impl SqlScanner {
     /// Sets the statement delimiter, as a `DELIMITER` line would (empty means `;`).
     pub fn set_delimiter(&mut self, delimiter: &[u8]) {
         self.delimiter.clear();
-        self.delimiter
-            .extend_from_slice(if delimiter.is_empty() { b";" } else { delimiter });
+        self.delimiter.extend_from_slice(if delimiter.is_empty() {
+            b";"
+        } else {
+            delimiter
+        });
     }
 
     /// Scans the next event at the start of `input`; `eof` says that no bytes follow it.
@@ -393,12 +429,16 @@ impl SqlScanner {
         loop {
             p = c.skip_space(p, None)?;
             let Some(b) = c.at(p) else {
-                return if c.eof { Ok(Found::End) } else { Err(Stop::NeedMore) };
+                return if c.eof {
+                    Ok(Found::End)
+                } else {
+                    Err(Stop::NeedMore)
+                };
             };
             if b.is_ascii_alphabetic() {
                 let w_end = c.word_end(p)?;
                 let word = c.slice(p, w_end);
-                if eq_ci(word, b"INSERT") || eq_ci(word, b"REPLACE") {
+                if self.parse_inserts && (eq_ci(word, b"INSERT") || eq_ci(word, b"REPLACE")) {
                     return self.scan_header(c, p, w_end);
                 }
                 if eq_ci(word, b"DELIMITER") {
@@ -447,7 +487,12 @@ impl SqlScanner {
             }
         };
         let mut end = text_end;
-        while end > s && matches!(c.at(end - 1), Some(b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)) {
+        while end > s
+            && matches!(
+                c.at(end - 1),
+                Some(b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
+            )
+        {
             end -= 1;
         }
         if end == s {
@@ -692,12 +737,26 @@ impl SqlScanner {
         }
         match (b, next) {
             (b'\'' | b'"', _) => Ok((LiteralKind::String, c.string_end(p, self.backslash())?)),
-            (b'0', Some(b'x')) => Ok((LiteralKind::Hex, c.prefixed_digits(p, is_hex, SqlErrorKind::BadHex)?)),
-            (b'0', Some(b'b')) => Ok((LiteralKind::Bits, c.prefixed_digits(p, is_bit, SqlErrorKind::BadBits)?)),
+            (b'0', Some(b'x')) => Ok((
+                LiteralKind::Hex,
+                c.prefixed_digits(p, is_hex, SqlErrorKind::BadHex)?,
+            )),
+            (b'0', Some(b'b')) => Ok((
+                LiteralKind::Bits,
+                c.prefixed_digits(p, is_bit, SqlErrorKind::BadBits)?,
+            )),
             (b'0'..=b'9' | b'.' | b'+' | b'-', _) => Ok((LiteralKind::Number, c.number(p)?)),
-            (b'x' | b'X', Some(b'\'')) => Ok((LiteralKind::Hex, c.quoted_digits(p, is_hex, SqlErrorKind::BadHex)?)),
-            (b'b' | b'B', Some(b'\'')) => Ok((LiteralKind::Bits, c.quoted_digits(p, is_bit, SqlErrorKind::BadBits)?)),
-            (b'n' | b'N', Some(b'\'')) => Ok((LiteralKind::String, c.string_end(p + 1, self.backslash())?)),
+            (b'x' | b'X', Some(b'\'')) => Ok((
+                LiteralKind::Hex,
+                c.quoted_digits(p, is_hex, SqlErrorKind::BadHex)?,
+            )),
+            (b'b' | b'B', Some(b'\'')) => Ok((
+                LiteralKind::Bits,
+                c.quoted_digits(p, is_bit, SqlErrorKind::BadBits)?,
+            )),
+            (b'n' | b'N', Some(b'\'')) => {
+                Ok((LiteralKind::String, c.string_end(p + 1, self.backslash())?))
+            }
             (b'_', _) => self.introduced(c, p, open),
             _ if is_ident_char(b) => {
                 let e = c.word_end(p)?;
@@ -739,10 +798,22 @@ impl SqlScanner {
         }
         match (b, next) {
             (b'\'' | b'"', _) => Ok((LiteralKind::String, c.string_end(q, self.backslash())?)),
-            (b'x' | b'X', Some(b'\'')) => Ok((LiteralKind::Hex, c.quoted_digits(q, is_hex, SqlErrorKind::BadHex)?)),
-            (b'b' | b'B', Some(b'\'')) => Ok((LiteralKind::Bits, c.quoted_digits(q, is_bit, SqlErrorKind::BadBits)?)),
-            (b'0', Some(b'x')) => Ok((LiteralKind::Hex, c.prefixed_digits(q, is_hex, SqlErrorKind::BadHex)?)),
-            (b'0', Some(b'b')) => Ok((LiteralKind::Bits, c.prefixed_digits(q, is_bit, SqlErrorKind::BadBits)?)),
+            (b'x' | b'X', Some(b'\'')) => Ok((
+                LiteralKind::Hex,
+                c.quoted_digits(q, is_hex, SqlErrorKind::BadHex)?,
+            )),
+            (b'b' | b'B', Some(b'\'')) => Ok((
+                LiteralKind::Bits,
+                c.quoted_digits(q, is_bit, SqlErrorKind::BadBits)?,
+            )),
+            (b'0', Some(b'x')) => Ok((
+                LiteralKind::Hex,
+                c.prefixed_digits(q, is_hex, SqlErrorKind::BadHex)?,
+            )),
+            (b'0', Some(b'b')) => Ok((
+                LiteralKind::Bits,
+                c.prefixed_digits(q, is_bit, SqlErrorKind::BadBits)?,
+            )),
             _ => fail(p, SqlErrorKind::UnsupportedValue),
         }
     }
@@ -1065,7 +1136,7 @@ impl<'a> Cur<'a> {
             return self.more(p, SqlErrorKind::UnterminatedString);
         };
         let digits = self.slice(p + 2, p + 2 + k);
-        let even = kind != SqlErrorKind::BadHex || digits.len() % 2 == 0;
+        let even = kind != SqlErrorKind::BadHex || digits.len() & 1 == 0;
         if !even || !digits.iter().all(|&b| ok(b)) {
             return fail(p, kind);
         }
@@ -1171,7 +1242,11 @@ pub fn decode_literal<'a>(text: &'a [u8], kind: LiteralKind, opts: SqlOptions) -
             let zeros = digits.iter().take_while(|&&b| b == b'0').count();
             let digits = digits.get(zeros..).unwrap_or(&[]);
             if digits.len() <= 64 {
-                Value::UInt(digits.iter().fold(0u64, |v, &b| v << 1 | u64::from(b == b'1')))
+                Value::UInt(
+                    digits
+                        .iter()
+                        .fold(0u64, |v, &b| v << 1 | u64::from(b == b'1')),
+                )
             } else {
                 let mut out = vec![0u8; digits.len().div_ceil(8)];
                 for (i, &b) in digits.iter().rev().enumerate() {

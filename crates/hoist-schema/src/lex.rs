@@ -52,7 +52,10 @@ impl Tok {
     }
 
     pub fn location(&self) -> String {
-        format!("line {}, column {}", self.span.start.line, self.span.start.column)
+        format!(
+            "line {}, column {}",
+            self.span.start.line, self.span.start.column
+        )
     }
 }
 
@@ -282,5 +285,30 @@ impl Lexed {
             let (o, cl) = (touches(&c.open), touches(&c.close));
             (!o && !cl) || (holds(&c.open) && holds(&c.close))
         })
+    }
+
+    /// Widens `r` (which covers the tokens `first..=last`) over the version comments it
+    /// cuts, as long as those comments hold no other tokens: `KEY k (a) /*!80000
+    /// INVISIBLE */` is then cut whole.
+    pub fn widen(&self, mut r: Range<usize>, first: usize, last: usize) -> Range<usize> {
+        let (lo, hi) = match (self.toks.get(first), self.toks.get(last)) {
+            (Some(a), Some(b)) => (a.start, b.end),
+            _ => return r,
+        };
+        for c in &self.comments {
+            let full = c.open.start..c.close.end;
+            let cut = full.start < r.end
+                && r.start < full.end
+                && !(r.start <= full.start && full.end <= r.end);
+            let only_ours = self
+                .toks
+                .iter()
+                .filter(|t| full.start <= t.start && t.end <= full.end)
+                .all(|t| lo <= t.start && t.end <= hi);
+            if cut && only_ours {
+                r = r.start.min(full.start)..r.end.max(full.end);
+            }
+        }
+        r
     }
 }

@@ -81,9 +81,14 @@ pub enum SchemaError {
 pub enum ColumnKind {
     /// TINYINT, SMALLINT, MEDIUMINT, INT, BIGINT, BOOL and SERIAL. ZEROFILL implies
     /// UNSIGNED, as in MySQL.
-    Integer { unsigned: bool },
+    Integer {
+        unsigned: bool,
+    },
     /// DECIMAL / NUMERIC / DEC / FIXED; the MySQL defaults (10, 0) when not written.
-    Decimal { precision: u8, scale: u8 },
+    Decimal {
+        precision: u8,
+        scale: u8,
+    },
     /// FLOAT, DOUBLE, REAL.
     Float,
     /// CHAR, VARCHAR and the TEXT types.

@@ -50,11 +50,12 @@ pub fn mysql_table_ddl(
                 .and_then(|i| t.elements[i].comma_after);
             let mut candidates = Vec::with_capacity(2);
             if let Some(c) = before {
-                candidates.push((c, toks[c].start..toks[e.last].end));
+                let r = toks[c].start..toks[e.last].end;
+                candidates.push((c, lexed.widen(r, c, e.last)));
             }
             if let Some(c) = e.comma_after {
                 let end = skip_blanks(sql, toks[c].end, true);
-                candidates.push((c, toks[e.first].start..end));
+                candidates.push((c, lexed.widen(toks[e.first].start..end, e.first, c)));
             }
             let cut = candidates
                 .into_iter()
@@ -87,7 +88,12 @@ pub fn mysql_table_ddl(
 }
 
 fn deferrable(t: &Table, k: &Key) -> bool {
-    if k.inline || !matches!(k.kind, KeyKind::Index | KeyKind::Fulltext | KeyKind::Spatial) {
+    if k.inline
+        || !matches!(
+            k.kind,
+            KeyKind::Index | KeyKind::Fulltext | KeyKind::Spatial
+        )
+    {
         return false;
     }
     let cols: Vec<Option<&str>> = k.parts.iter().map(|p| p.column()).collect();
@@ -113,8 +119,8 @@ fn definition(t: &Table, k: &Key) -> String {
     let lexed = &t.lexed;
     let e = &t.elements[k.element];
     let toks = &lexed.toks[e.first..=e.last];
-    let range = toks[0].start..toks[toks.len() - 1].end;
-    // A definition that straddles a version comment is taken with the markers blanked.
+    let range = lexed.widen(toks[0].start..toks[toks.len() - 1].end, e.first, e.last);
+    // A definition that still straddles a version comment is taken with the markers blanked.
     let source = if lexed.can_cut(&range) {
         &lexed.original
     } else {
@@ -127,13 +133,22 @@ fn definition(t: &Table, k: &Key) -> String {
     // After `KEY`/`INDEX`, or after `FULLTEXT`/`SPATIAL` and an optional `KEY`/`INDEX`.
     let mut kw = 0;
     if (toks[0].is_kw("FULLTEXT") || toks[0].is_kw("SPATIAL"))
-        && toks.get(1).is_some_and(|t| t.is_kw("KEY") || t.is_kw("INDEX"))
+        && toks
+            .get(1)
+            .is_some_and(|t| t.is_kw("KEY") || t.is_kw("INDEX"))
     {
         kw = 1;
     }
     let at = toks[kw].end - range.start;
     match (text.get(..at), text.get(at..)) {
-        (Some(a), Some(b)) => format!("{a} {}{b}", quote_mysql_ident(&k.name)),
+        (Some(a), Some(b)) => {
+            let gap = if b.starts_with(char::is_whitespace) {
+                ""
+            } else {
+                " "
+            };
+            format!("{a} {}{gap}{b}", quote_mysql_ident(&k.name))
+        }
         _ => text,
     }
 }

@@ -121,7 +121,15 @@ pub fn sqlite_table_ddl(sql: &str, target_name: &str) -> Result<SqliteTableDdl, 
     }
 
     if let Some(k) = pk.filter(|_| rowid.is_none()) {
-        if k.parts.iter().any(|p| matches!(p, KeyPart::Column { prefix: Some(_), .. })) {
+        if k.parts.iter().any(|p| {
+            matches!(
+                p,
+                KeyPart::Column {
+                    prefix: Some(_),
+                    ..
+                }
+            )
+        }) {
             notes.push(
                 "prefix lengths dropped from the PRIMARY KEY: SQLite compares whole values".into(),
             );
@@ -141,7 +149,8 @@ pub fn sqlite_table_ddl(sql: &str, target_name: &str) -> Result<SqliteTableDdl, 
                     .iter()
                     .all(|p| matches!(p, KeyPart::Column { prefix: None, .. }));
                 if plain {
-                    let cols: Vec<String> = k.parts.iter().filter_map(KeyPart::column).map(q).collect();
+                    let cols: Vec<String> =
+                        k.parts.iter().filter_map(KeyPart::column).map(q).collect();
                     lines.push(format!("UNIQUE ({})", cols.join(", ")));
                 } else {
                     match index_parts(k, &t, true) {
@@ -183,7 +192,11 @@ pub fn sqlite_table_ddl(sql: &str, target_name: &str) -> Result<SqliteTableDdl, 
             s.push_str(&format!("CONSTRAINT {} ", q(n)));
         }
         let cols: Vec<String> = fk.columns.iter().map(|c| q(c)).collect();
-        s.push_str(&format!("FOREIGN KEY ({}) REFERENCES {}", cols.join(", "), q(&fk.table)));
+        s.push_str(&format!(
+            "FOREIGN KEY ({}) REFERENCES {}",
+            cols.join(", "),
+            q(&fk.table)
+        ));
         if !fk.referred.is_empty() {
             let refs: Vec<String> = fk.referred.iter().map(|c| q(c)).collect();
             s.push_str(&format!(" ({})", refs.join(", ")));
@@ -261,7 +274,7 @@ fn index_parts(k: &Key, t: &Table, unique: bool) -> Option<String> {
                     Some(n) if unique => (format!("substr({}, 1, {n})", q(name)), *desc),
                     _ => (q(name), *desc),
                 },
-                KeyPart::Expr { expr, desc } => (print_expr(expr, t)?, *desc),
+                KeyPart::Expr { expr, desc } => (operand(expr, t)?, *desc),
             };
             Some(if desc { format!("{text} DESC") } else { text })
         })
@@ -296,7 +309,12 @@ fn unhex(h: &str) -> Option<Vec<u8>> {
 
 fn fn_name(expr: &Expr) -> Option<String> {
     match expr {
-        Expr::Function(f) => f.name.0.last()?.as_ident().map(|i| i.value.to_ascii_lowercase()),
+        Expr::Function(f) => f
+            .name
+            .0
+            .last()?
+            .as_ident()
+            .map(|i| i.value.to_ascii_lowercase()),
         Expr::Identifier(i) => Some(i.value.to_ascii_lowercase()),
         _ => None,
     }
@@ -370,7 +388,10 @@ fn literal(v: &Value, kind: &ColumnKind) -> Option<String> {
                         .fold(0u64, |acc, b| (acc << 8) | u64::from(*b))
                         .to_string()
                 })
-            } else if matches!(kind, ColumnKind::Binary | ColumnKind::Spatial | ColumnKind::Other) {
+            } else if matches!(
+                kind,
+                ColumnKind::Binary | ColumnKind::Spatial | ColumnKind::Other
+            ) {
                 Some(format!("X'{}'", hex(&bytes)))
             } else {
                 match String::from_utf8(bytes) {
@@ -407,7 +428,7 @@ pub(crate) fn print_expr(expr: &Expr, t: &Table) -> Option<String> {
                 UnaryOperator::Not => "NOT ",
                 _ => return None,
             };
-            format!("({op}{})", print_expr(expr, t)?)
+            format!("{op}{}", operand(expr, t)?)
         }
         Expr::BinaryOp { left, op, right } => {
             let op = match op {
@@ -426,14 +447,13 @@ pub(crate) fn print_expr(expr: &Expr, t: &Table) -> Option<String> {
                 BinaryOperator::BitwiseOr => "|",
                 _ => return None,
             };
-            format!("({} {op} {})", print_expr(left, t)?, print_expr(right, t)?)
+            format!("{} {op} {}", operand(left, t)?, operand(right, t)?)
         }
-        Expr::IsNull(e) => format!("({} IS NULL)", print_expr(e, t)?),
-        Expr::IsNotNull(e) => format!("({} IS NOT NULL)", print_expr(e, t)?),
+        Expr::IsNull(e) => format!("{} IS NULL", operand(e, t)?),
+        Expr::IsNotNull(e) => format!("{} IS NOT NULL", operand(e, t)?),
         Expr::Function(f) => {
             let name = fn_name(expr)?;
-            if !["lower", "upper", "abs", "coalesce", "ifnull", "nullif"].contains(&name.as_str())
-            {
+            if !["lower", "upper", "abs", "coalesce", "ifnull", "nullif"].contains(&name.as_str()) {
                 return None;
             }
             let FunctionArguments::List(l) = &f.args else {
@@ -453,5 +473,17 @@ pub(crate) fn print_expr(expr: &Expr, t: &Table) -> Option<String> {
             format!("{name}({})", args?.join(", "))
         }
         _ => return None,
+    })
+}
+
+/// [`print_expr`], in parentheses when it is an operation: the operator precedences of
+/// MySQL and SQLite differ (`&` and `|`, for one), so nesting is always spelled out.
+pub(crate) fn operand(expr: &Expr, t: &Table) -> Option<String> {
+    let s = print_expr(expr, t)?;
+    Some(match expr {
+        Expr::BinaryOp { .. } | Expr::UnaryOp { .. } | Expr::IsNull(_) | Expr::IsNotNull(_) => {
+            format!("({s})")
+        }
+        _ => s,
     })
 }

@@ -45,7 +45,6 @@ pub(crate) struct Table {
 /// Token indexes (into `Lexed::toks`) of the parts of `CREATE TABLE ... (`.
 #[derive(Debug)]
 pub(crate) struct Header {
-    pub create: usize,
     /// `OR` and `REPLACE` (MariaDB's `CREATE OR REPLACE TABLE`).
     pub or_replace: Option<(usize, usize)>,
     pub if_not_exists: bool,
@@ -177,7 +176,10 @@ pub(crate) fn parse_table(sql: &str) -> Result<Table, SchemaError> {
             _ => {}
         }
     }
-    let name = toks[header.name_last].ident().unwrap_or_default().to_string();
+    let name = toks[header.name_last]
+        .ident()
+        .unwrap_or_default()
+        .to_string();
     build(lexed, header, elements, name)
 }
 
@@ -262,7 +264,6 @@ fn parse_header(toks: &[Tok]) -> Result<Header, SchemaError> {
         });
     }
     Ok(Header {
-        create: 0,
         or_replace,
         if_not_exists,
         name_first,
@@ -276,7 +277,11 @@ fn classify(toks: &[Tok]) -> ElemKind {
     let mut j = 0;
     if toks[0].is_kw("CONSTRAINT") {
         j = 1;
-        let keyword = |t: &Tok| ["PRIMARY", "UNIQUE", "FOREIGN", "CHECK"].iter().any(|k| t.is_kw(k));
+        let keyword = |t: &Tok| {
+            ["PRIMARY", "UNIQUE", "FOREIGN", "CHECK"]
+                .iter()
+                .any(|k| t.is_kw(k))
+        };
         if toks.get(1).is_some_and(|t| !keyword(t)) {
             j = 2;
         }
@@ -628,12 +633,9 @@ fn column_kind(dt: &DataType) -> Result<ColumnKind, SchemaError> {
         | D::TinyText
         | D::MediumText
         | D::LongText => K::Text,
-        D::Binary(_)
-        | D::Varbinary(_)
-        | D::Blob(_)
-        | D::TinyBlob
-        | D::MediumBlob
-        | D::LongBlob => K::Binary,
+        D::Binary(_) | D::Varbinary(_) | D::Blob(_) | D::TinyBlob | D::MediumBlob | D::LongBlob => {
+            K::Binary
+        }
         D::Date | D::Time(..) | D::Datetime(_) | D::Timestamp(..) => K::Temporal,
         D::Bit(_) => K::Bit,
         D::JSON => K::Json,
@@ -647,7 +649,9 @@ fn column_kind(dt: &DataType) -> Result<ColumnKind, SchemaError> {
             Some("fixed") => {
                 let n = |i: usize| mods.get(i).and_then(|m| m.trim().parse::<u64>().ok());
                 match (n(0), n(1)) {
-                    (Some(p), Some(s)) => decimal(&ExactNumberInfo::PrecisionAndScale(p, s as i64))?,
+                    (Some(p), Some(s)) => {
+                        decimal(&ExactNumberInfo::PrecisionAndScale(p, s as i64))?
+                    }
                     (Some(p), None) => decimal(&ExactNumberInfo::Precision(p))?,
                     _ => decimal(&ExactNumberInfo::None)?,
                 }
@@ -822,7 +826,11 @@ fn build(
                             name: o.name.as_ref().map(|n| n.value.clone()),
                             columns: vec![c.column.name.clone()],
                             table: last_ident(&fk.foreign_table),
-                            referred: fk.referred_columns.iter().map(|i| i.value.clone()).collect(),
+                            referred: fk
+                                .referred_columns
+                                .iter()
+                                .map(|i| i.value.clone())
+                                .collect(),
                             on_delete: fk.on_delete,
                             on_update: fk.on_update,
                         }),
@@ -874,11 +882,17 @@ fn build(
                         .map(|c| resolve(&c.value))
                         .collect::<Result<_, _>>()?,
                     table: last_ident(&fk.foreign_table),
-                    referred: fk.referred_columns.iter().map(|i| i.value.clone()).collect(),
+                    referred: fk
+                        .referred_columns
+                        .iter()
+                        .map(|i| i.value.clone())
+                        .collect(),
                     on_delete: fk.on_delete,
                     on_update: fk.on_update,
                 }),
-                TableConstraint::Check(ch) => checks.push(ch.name.as_ref().map(|n| n.value.clone())),
+                TableConstraint::Check(ch) => {
+                    checks.push(ch.name.as_ref().map(|n| n.value.clone()))
+                }
                 other => {
                     return Err(SchemaError::Unsupported {
                         what: format!("table constraint `{other}`"),
@@ -965,14 +979,4 @@ fn build(
         foreign_keys,
         checks,
     })
-}
-
-impl Table {
-    /// The column element of the column called `name`.
-    pub fn column_def(&self, name: &str) -> Option<&ColumnElem> {
-        self.elements.iter().find_map(|e| match &e.def {
-            Def::Column(c) if c.column.name.eq_ignore_ascii_case(name) => Some(c.as_ref()),
-            _ => None,
-        })
-    }
 }

@@ -35,7 +35,7 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
-use crate::sync::{self, RawRow};
+use crate::sync;
 
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 const STOP_TIMEOUT: Duration = Duration::from_secs(120);
@@ -175,7 +175,7 @@ impl MariaDb {
 
     /// Rows of every result set of `sql`, values as the server prints them
     /// (text protocol); `None` is NULL.
-    pub fn query(&self, sql: &str) -> Vec<RawRow> {
+    pub fn query(&self, sql: &str) -> Vec<Vec<Option<Vec<u8>>>> {
         let mut rows = Vec::new();
         if let Err(e) = sync::for_each_row(&self.url(), sql, |r| rows.push(r)) {
             panic!(
@@ -425,6 +425,8 @@ fn install_db(dir: &Path) {
     let out = Command::new(bin("mariadb-install-db"))
         .arg("--no-defaults")
         .arg(format!("--datadir={}", dir.join("data").display()))
+        // Bootstrap temp tables go to tmpdir; keep them out of the shared /tmp.
+        .arg(format!("--tmpdir={}", dir.join("tmp").display()))
         .args([
             "--user=root",
             "--auth-root-authentication-method=normal",

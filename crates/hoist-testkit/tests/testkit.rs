@@ -205,7 +205,7 @@ fn server_dies_with_the_test_process() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert!(dir.exists(), "the killed child could not clean up");
+    // (A concurrent test process may already have reaped the dir.)
     mariadb::reap_stale_dirs();
     assert!(!dir.exists(), "stale dir {} was not reaped", dir.display());
 }

@@ -76,7 +76,7 @@ pub struct TaskRecord {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableError {
-    /// The state the table was in when the step after it failed.
+    /// The state the table was in when it failed (the step after it did not complete).
     pub step: String,
     pub message: String,
 }
@@ -150,7 +150,11 @@ pub trait CheckpointStore: Send + Sync {
         state: TableState,
         error: Option<&TableError>,
     ) -> Result<(), CheckpointError>;
-    async fn set_table_identity(&self, table_id: i64, identity: Option<&str>) -> Result<(), CheckpointError>;
+    async fn set_table_identity(
+        &self,
+        table_id: i64,
+        identity: Option<&str>,
+    ) -> Result<(), CheckpointError>;
     async fn save_progress(&self, updates: &[(i64, ChunkProgress)]) -> Result<(), CheckpointError>;
     /// Back to not started: state pending, no error, every chunk at its start.
     async fn reset_table(&self, table_id: i64) -> Result<(), CheckpointError>;
