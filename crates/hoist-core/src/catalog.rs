@@ -192,19 +192,15 @@ impl Catalog {
                 continue;
             };
             match kind {
-                Kind::DatabaseCreate { db } => {
-                    if filter.matches_database(&db) {
-                        cat.databases.insert(db, Some(f.clone()));
-                    }
+                Kind::DatabaseCreate { db } if filter.matches_database(&db) => {
+                    cat.databases.insert(db, Some(f.clone()));
                 }
-                Kind::Routines { db } => {
-                    if filter.matches_database(&db) {
-                        cat.routines.push(CatalogObject {
-                            name: db.clone(),
-                            database: db,
-                            file: f.clone(),
-                        });
-                    }
+                Kind::Routines { db } if filter.matches_database(&db) => {
+                    cat.routines.push(CatalogObject {
+                        name: db.clone(),
+                        database: db,
+                        file: f.clone(),
+                    });
                 }
                 Kind::TableSchema { db, table: t } if filter.matches(&db, &t) => {
                     table_entry(&mut tables, &db, &t).schema_file = Some(f.clone());

@@ -127,8 +127,8 @@ fn pieces(file: &str, bytes: &[u8]) -> Result<Vec<String>, String> {
     }
 }
 
-/// The first statement whose leading words (after version comments) match `starts`.
-pub fn find<'a>(statements: &'a [String], pred: impl Fn(&str) -> bool) -> Option<&'a String> {
+/// The first statement whose head (see [`normalized_head`]) satisfies `pred`.
+pub fn find(statements: &[String], pred: impl Fn(&str) -> bool) -> Option<&String> {
     statements.iter().find(|s| pred(&normalized_head(s)))
 }
 
@@ -171,7 +171,7 @@ CREATE TRIGGER t BEFORE INSERT ON a FOR EACH ROW SET NEW.x = 1;\n";
             "{}",
             s[2]
         );
-        assert!(s[2].contains("END CASE;\n  SELECT n"), "{}", s[2]);
+        assert!(s[2].contains("END CASE;\nSELECT n"), "{}", s[2]);
         assert!(s[3].starts_with("CREATE TRIGGER"));
     }
 

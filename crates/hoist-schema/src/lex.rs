@@ -71,6 +71,8 @@ pub(crate) struct Lexed {
     pub comments: Vec<VersionComment>,
 }
 
+const BOM: &str = "\u{feff}";
+
 pub(crate) fn dialect() -> MySqlDialect {
     MySqlDialect {}
 }
@@ -96,7 +98,11 @@ pub(crate) fn lex(sql: &str) -> Result<Lexed, SchemaError> {
             }
         }
     }
-    // Only ASCII bytes were replaced by ASCII spaces, so this cannot fail.
+    // A byte-order mark at the start is no part of the statement.
+    if sql.starts_with(BOM) {
+        bytes[..BOM.len()].fill(b' ');
+    }
+    // Only whole characters were replaced by ASCII spaces, so this cannot fail.
     let analysis = String::from_utf8(bytes).map_err(|e| parse_error(e.to_string()))?;
 
     let dialect = dialect();
@@ -297,9 +303,10 @@ impl Lexed {
         };
         for c in &self.comments {
             let full = c.open.start..c.close.end;
-            let cut = full.start < r.end
-                && r.start < full.end
-                && !(r.start <= full.start && full.end <= r.end);
+            let touches = |m: &Range<usize>| m.start < r.end && r.start < m.end;
+            let holds = |m: &Range<usize>| r.start <= m.start && m.end <= r.end;
+            let cut =
+                (touches(&c.open) || touches(&c.close)) && !(holds(&c.open) && holds(&c.close));
             let only_ours = self
                 .toks
                 .iter()

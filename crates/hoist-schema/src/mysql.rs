@@ -59,7 +59,7 @@ pub fn mysql_table_ddl(
             }
             let cut = candidates
                 .into_iter()
-                .find(|(c, r)| !used_commas.contains(c) && lexed.can_cut(r));
+                .find(|(c, r)| !used_commas.contains(c) && lexed.can_cut(r) && !edits.overlaps(r));
             if let Some((comma, range)) = cut {
                 used_commas.push(comma);
                 edits.push(range, "", "an index definition")?;
@@ -170,11 +170,14 @@ pub(crate) struct Edits<'a> {
 }
 
 impl<'a> Edits<'a> {
+    /// No edits yet, but for the removal of a leading byte-order mark, which a server
+    /// would not take.
     pub fn new(lexed: &'a Lexed) -> Self {
-        Edits {
-            lexed,
-            list: Vec::new(),
+        let mut list = Vec::new();
+        if lexed.original.starts_with('\u{feff}') {
+            list.push((0..'\u{feff}'.len_utf8(), String::new()));
         }
+        Edits { lexed, list }
     }
 
     /// Adds an edit; `what` names the edited part in the error given when the edit would
@@ -187,6 +190,13 @@ impl<'a> Edits<'a> {
         }
         self.list.push((range, with.to_string()));
         Ok(())
+    }
+
+    /// Does `range` share a byte with an edit already made?
+    pub fn overlaps(&self, range: &Range<usize>) -> bool {
+        self.list
+            .iter()
+            .any(|(r, _)| r.start < range.end && range.start < r.end)
     }
 
     pub fn apply(mut self, text: &str) -> String {

@@ -17,6 +17,23 @@ use crate::table::{parse_table, Def, Key, KeyKind, KeyPart, Table};
 use crate::{quote_sqlite_ident as q, ColumnKind, SchemaError, SqliteTableDdl};
 
 /// Translates a dump's `CREATE TABLE` into SQLite DDL for the table `target_name`.
+///
+/// * Types map to affinities: integers, YEAR and BIT to INTEGER, DECIMAL to NUMERIC,
+///   FLOAT/DOUBLE to REAL, strings, ENUM, SET, JSON and dates to TEXT, binary strings and
+///   spatial types to BLOB; an unknown type gets no declared type (with a note).
+/// * A single integer primary key column becomes `INTEGER PRIMARY KEY` (SQLite's rowid),
+///   with `AUTOINCREMENT` if it was AUTO_INCREMENT; other primary keys and UNIQUE keys are
+///   table constraints, so duplicates are refused while loading. A UNIQUE key with prefix
+///   lengths or expressions becomes a `CREATE UNIQUE INDEX` in `indexes` instead.
+/// * Ordinary indexes become `CREATE INDEX "<target>_<index>"` in `indexes` (SQLite index
+///   names are global to the database), without prefix lengths.
+/// * FOREIGN KEYs are kept, naming the referenced table without its database. The bundled
+///   SQLite enforces them by default, so a load runs with `PRAGMA foreign_keys = OFF`, as
+///   it runs with `foreign_key_checks=0` on MySQL.
+/// * Generated columns keep their expression when it means the same in SQLite; otherwise
+///   they become plain (nullable) columns, with a note.
+/// * FULLTEXT and SPATIAL indexes, CHECK constraints, AUTO_INCREMENT on anything but the
+///   rowid, and DEFAULTs that are not constants are dropped with a note.
 pub fn sqlite_table_ddl(sql: &str, target_name: &str) -> Result<SqliteTableDdl, SchemaError> {
     let t = parse_table(sql)?;
     let mut notes = Vec::new();
@@ -33,7 +50,7 @@ pub fn sqlite_table_ddl(sql: &str, target_name: &str) -> Result<SqliteTableDdl, 
         Some([KeyPart::Column { name, .. }]) => t
             .schema
             .column(name)
-            .filter(|(_, c)| matches!(c.kind, ColumnKind::Integer { .. }))
+            .filter(|(_, c)| matches!(c.kind, ColumnKind::Integer { .. }) && !c.generated)
             .map(|(_, c)| c.name.clone()),
         _ => None,
     };
@@ -52,6 +69,21 @@ pub fn sqlite_table_ddl(sql: &str, target_name: &str) -> Result<SqliteTableDdl, 
             s.push(' ');
             s.push_str(ty);
         }
+        // Some(None): generated in MySQL, but the expression does not translate.
+        let generated = ce.def.options.iter().find_map(|o| match &o.option {
+            ColumnOption::Generated {
+                generation_expr: Some(expr),
+                generation_expr_mode,
+                ..
+            } => Some(print_expr(expr, &t).map(|x| {
+                let mode = match generation_expr_mode {
+                    Some(GeneratedExpressionMode::Stored) => "STORED",
+                    _ => "VIRTUAL",
+                };
+                format!(" GENERATED ALWAYS AS ({x}) {mode}")
+            })),
+            _ => None,
+        });
         if rowid.as_deref() == Some(c.name.as_str()) {
             s.push_str(" PRIMARY KEY");
             if c.auto_increment {
@@ -64,43 +96,20 @@ pub fn sqlite_table_ddl(sql: &str, target_name: &str) -> Result<SqliteTableDdl, 
                     c.name
                 ));
             }
-            if !c.nullable {
+            // A plain column that the import leaves empty must accept NULL.
+            if !c.nullable && !matches!(generated, Some(None)) {
                 s.push_str(" NOT NULL");
             }
         }
-        let mut generated = false;
-        for o in &ce.def.options {
-            match &o.option {
-                ColumnOption::Generated {
-                    generation_expr: Some(expr),
-                    generation_expr_mode,
-                    ..
-                } => {
-                    let in_pk = pk_cols.iter().any(|p| p.eq_ignore_ascii_case(&c.name));
-                    match print_expr(expr, &t) {
-                        Some(x) if !in_pk => {
-                            let mode = match generation_expr_mode {
-                                Some(GeneratedExpressionMode::Stored) => "STORED",
-                                _ => "VIRTUAL",
-                            };
-                            s.push_str(&format!(" GENERATED ALWAYS AS ({x}) {mode}"));
-                            generated = true;
-                        }
-                        _ => notes.push(format!(
-                            "generated column `{}` became a plain column, left NULL by the import: {}",
-                            c.name,
-                            if in_pk {
-                                "SQLite does not allow a generated column in the PRIMARY KEY"
-                            } else {
-                                "its expression cannot be translated to SQLite"
-                            }
-                        )),
-                    }
-                }
-                _ => {}
-            }
+        match &generated {
+            Some(Some(g)) => s.push_str(g),
+            Some(None) => notes.push(format!(
+                "generated column `{}` became a plain column, left NULL by the import: its expression cannot be translated to SQLite",
+                c.name
+            )),
+            None => {}
         }
-        if !generated {
+        if generated.is_none() {
             if let Some(expr) = ce.def.options.iter().find_map(|o| match &o.option {
                 ColumnOption::Default(e) => Some(e),
                 _ => None,
@@ -135,7 +144,16 @@ pub fn sqlite_table_ddl(sql: &str, target_name: &str) -> Result<SqliteTableDdl, 
             );
         }
         let cols: Vec<String> = pk_cols.iter().map(|c| q(c)).collect();
-        if !cols.is_empty() {
+        let on_generated = pk_cols
+            .iter()
+            .any(|c| t.schema.column(c).is_some_and(|(_, c)| c.generated));
+        if on_generated {
+            notes.push(
+                "the PRIMARY KEY became a UNIQUE constraint: SQLite allows no generated column in a PRIMARY KEY"
+                    .into(),
+            );
+            lines.push(format!("UNIQUE ({})", cols.join(", ")));
+        } else if !cols.is_empty() {
             lines.push(format!("PRIMARY KEY ({})", cols.join(", ")));
         }
     }

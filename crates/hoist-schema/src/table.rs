@@ -108,7 +108,7 @@ pub(crate) enum KeyPart {
         desc: bool,
     },
     /// A MySQL 8 functional key part.
-    Expr { expr: Expr, desc: bool },
+    Expr { expr: Box<Expr>, desc: bool },
 }
 
 impl KeyPart {
@@ -151,8 +151,13 @@ pub(crate) fn parse_table(sql: &str) -> Result<Table, SchemaError> {
     let mut elements = Vec::new();
     let mut start = header.list_open + 1;
     let mut depth = 0usize;
-    for i in start..=header.list_close {
-        let t = &toks[i];
+    // Elements end at a comma or at the closing parenthesis, at depth 0.
+    for (i, t) in toks
+        .iter()
+        .enumerate()
+        .take(header.list_close + 1)
+        .skip(header.list_open + 1)
+    {
         match t.token {
             Token::LParen => depth += 1,
             Token::RParen if depth > 0 => depth -= 1,
@@ -333,12 +338,23 @@ fn parse_element(lexed: &Lexed, first: usize, last: usize) -> Result<Def, Schema
             Ok(Def::Constraint(Box::new(c)))
         }
         Ok(None) => Err(unexpected(&p)),
-        Err(e) => Err(from_parser(e)),
+        Err(e) => Err(from_parser(e, toks)),
     }
 }
 
-fn from_parser(e: ParserError) -> SchemaError {
-    parse_error(e.to_string())
+/// The parser's message; one about the end of the tokens (an element is parsed alone)
+/// gets the position where the element ends.
+fn from_parser(e: ParserError, toks: &[Tok]) -> SchemaError {
+    let mut message = e.to_string();
+    if !message.contains(" at Line: ") {
+        if let Some(t) = toks.last() {
+            message.push_str(&format!(
+                " at line {}, column {} (the end of the definition)",
+                t.span.end.line, t.span.end.column
+            ));
+        }
+    }
+    parse_error(message)
 }
 
 fn unexpected(p: &Parser) -> SchemaError {
@@ -457,8 +473,8 @@ fn parse_column(lexed: &Lexed, toks: &[Tok]) -> Result<ColumnElem, SchemaError> 
     let mut head = toks.to_vec();
     rewrite_type_start(&mut head);
     let mut p = parser(&d, &head);
-    let name = p.parse_identifier().map_err(from_parser)?;
-    let data_type = p.parse_data_type().map_err(from_parser)?;
+    let name = p.parse_identifier().map_err(|e| from_parser(e, toks))?;
+    let data_type = p.parse_data_type().map_err(|e| from_parser(e, toks))?;
     let used = p.index().min(head.len());
     let type_end = head[..used].last().map_or(0, |t| t.end);
 
@@ -472,14 +488,17 @@ fn parse_column(lexed: &Lexed, toks: &[Tok]) -> Result<ColumnElem, SchemaError> 
                 .iter()
                 .any(|k| matches!(&next.token, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(k)));
             if named {
-                Some(p.parse_identifier().map_err(from_parser)?)
+                Some(p.parse_identifier().map_err(|e| from_parser(e, toks))?)
             } else {
                 None
             }
         } else {
             None
         };
-        match p.parse_optional_column_option().map_err(from_parser)? {
+        match p
+            .parse_optional_column_option()
+            .map_err(|e| from_parser(e, toks))?
+        {
             Some(option) => options.push(ColumnOptionDef { name, option }),
             None => return Err(unexpected(&p)),
         }
@@ -710,17 +729,17 @@ fn key_part(ic: &IndexColumn) -> KeyPart {
                     desc,
                 },
                 _ => KeyPart::Expr {
-                    expr: ic.column.expr.clone(),
+                    expr: Box::new(ic.column.expr.clone()),
                     desc,
                 },
             }
         }
         Expr::Nested(e) => KeyPart::Expr {
-            expr: (**e).clone(),
+            expr: e.clone(),
             desc,
         },
         other => KeyPart::Expr {
-            expr: other.clone(),
+            expr: Box::new(other.clone()),
             desc,
         },
     }
@@ -952,6 +971,14 @@ fn build(
     for c in &mut columns {
         if primary_key.iter().any(|p| p == &c.name) {
             c.nullable = false;
+        }
+    }
+    let mut elements = elements;
+    for e in &mut elements {
+        if let Def::Column(c) = &mut e.def {
+            if primary_key.iter().any(|p| p == &c.column.name) {
+                c.column.nullable = false;
+            }
         }
     }
     let unique_keys = keys

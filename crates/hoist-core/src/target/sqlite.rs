@@ -43,6 +43,7 @@ impl SqliteTarget {
         let conn = Connection::open(path).map_err(err)?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;
+             PRAGMA foreign_keys = OFF;
              CREATE TABLE IF NOT EXISTS hoist_progress (task_id INTEGER NOT NULL, chunk_id INTEGER NOT NULL,
                  pos INTEGER NOT NULL, stmt_start INTEGER, rows_loaded INTEGER NOT NULL, checksum INTEGER NOT NULL,
                  done INTEGER NOT NULL, PRIMARY KEY (task_id, chunk_id));
