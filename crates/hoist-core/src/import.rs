@@ -242,6 +242,12 @@ pub async fn run(
                     .map(|d| d.as_millis() as i64)
                     .unwrap_or(0),
             };
+            let names: Vec<(String, String)> = catalog
+                .tables
+                .iter()
+                .map(|t| (t.database.clone(), t.name.clone()))
+                .collect();
+            refuse_non_empty_tables(target.as_ref(), &names).await?;
             let (src, cat, fl, ps) = (
                 source.clone(),
                 catalog.clone(),
@@ -258,6 +264,14 @@ pub async fn run(
         }
     };
     let task_id = checkpoint.task.task_id;
+    // A table not started yet must still be empty: rows there now were not loaded by this task.
+    let not_started: Vec<(String, String)> = checkpoint
+        .tables
+        .iter()
+        .filter(|t| t.state == TableState::Pending)
+        .map(|t| (t.database.clone(), t.name.clone()))
+        .collect();
+    refuse_non_empty_tables(target.as_ref(), &not_started).await?;
     if settings.checkpoint.enable {
         target.prepare_markers().await?;
     }
@@ -448,6 +462,33 @@ pub async fn run(
     }
     report.elapsed = started.elapsed();
     Ok(report)
+}
+
+/// hoist loads into empty tables: rows already there would be mixed with the dump's (and
+/// duplicated if they came from an earlier load of it). Refuse before writing anything.
+async fn refuse_non_empty_tables(
+    target: &dyn Target,
+    tables: &[(String, String)],
+) -> Result<(), ImportError> {
+    let mut full = Vec::new();
+    for (db, name) in tables {
+        if target.columns(db, name).await?.is_some() {
+            let rows = target.row_count(db, name).await?;
+            if rows > 0 {
+                full.push(format!("`{db}`.`{name}` ({rows} rows)"));
+            }
+        }
+    }
+    if full.is_empty() {
+        return Ok(());
+    }
+    Err(CheckpointError::Refused(format!(
+        "these target tables already hold rows, and hoist loads only into empty tables: {}. \
+         Empty or drop them, or leave them out with --tables '!db.table'. \
+         (A finished import is not run twice: its checkpoint was removed when it succeeded.)",
+        full.join(", ")
+    ))
+    .into())
 }
 
 fn file_size(files: &[crate::source::SourceFile], path: &str) -> u64 {
