@@ -4,9 +4,11 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
-use hoist_core::config::{ByteSize, ConflictStrategy, FileConfig};
+use hoist_core::config::{ByteSize, CheckpointDriver, CheckpointSection, ConflictStrategy, FileConfig};
+use hoist_core::control::TableSelector;
 use hoist_core::import::ImportSettings;
 use hoist_core::progress::ProgressMode;
+use hoist_core::target::TargetOptions;
 
 /// Resumable bulk import of MySQL dumps (mydumper, Dumpling) into MySQL, MariaDB, TiDB or SQLite.
 #[derive(Debug, Parser)]
@@ -20,6 +22,194 @@ pub struct Args {
 pub enum Command {
     /// Load a dump directory into a target. Run the same command again to resume after a crash.
     Import(ImportArgs),
+    /// Read or resolve the checkpoint of an import (the same config or flags locate it).
+    Checkpoint(CheckpointArgs),
+    /// tidb-lightning-ctl's spellings of `hoist checkpoint`, for Lightning users.
+    Ctl(CtlArgs),
+}
+
+/// Where the target and the checkpoint are: shared by every command.
+#[derive(Debug, clap::Args)]
+pub struct Shared {
+    /// mysql://user:pass@host:port or sqlite:///path/file.db. Config: [tidb] host/port/user/password.
+    /// Without one, an embedded SQLite file ./hoist.db is used.
+    #[arg(long, short = 't', global = true)]
+    pub target: Option<String>,
+    /// TOML config with TiDB Lightning's keys ([mydumper], [mydumper.csv], [tidb], [checkpoint], [conflict]).
+    #[arg(long, short = 'c', global = true)]
+    pub config: Option<PathBuf>,
+    /// Checkpoint location: an SQLite file (default ./hoist-checkpoint.db), or for the mysql driver
+    /// a DSN (user:pass@tcp(host:port)/ or mysql://...; default: the target). Config: [checkpoint] dsn.
+    #[arg(long, global = true, value_name = "DSN")]
+    pub checkpoint: Option<String>,
+    /// Where the checkpoint is kept: sqlite (a file) or mysql (a schema on a server). Config: [checkpoint] driver.
+    #[arg(long, global = true, value_parser = ["sqlite", "file", "mysql"])]
+    pub checkpoint_driver: Option<String>,
+    /// Schema of the mysql checkpoint driver. Config: [checkpoint] schema.
+    #[arg(long, global = true)]
+    pub checkpoint_schema: Option<String>,
+    /// Schema in the target that holds hoist's progress markers.
+    #[arg(long, global = true, default_value = "hoist_meta")]
+    pub meta_schema: String,
+}
+
+impl Shared {
+    pub fn file_config(&self) -> anyhow::Result<FileConfig> {
+        Ok(match &self.config {
+            Some(path) => FileConfig::load(path)?,
+            None => FileConfig::default(),
+        })
+    }
+
+    /// The target URL: the flag, else `[tidb]`, else the embedded SQLite file.
+    pub fn target_url(&self, file: &FileConfig) -> anyhow::Result<String> {
+        let target = match (&self.target, &file.tidb.host) {
+            (Some(t), _) => t.clone(),
+            (None, Some(host)) => {
+                let user = file.tidb.user.clone().unwrap_or_else(|| "root".into());
+                let auth = match &file.tidb.password {
+                    Some(p) if !p.is_empty() => format!("{user}:{p}"),
+                    _ => user,
+                };
+                format!("mysql://{auth}@{host}:{}", file.tidb.port.unwrap_or(4000))
+            }
+            (None, None) => format!("sqlite://{}", std::env::current_dir()?.join("hoist.db").display()),
+        };
+        if !target.starts_with("mysql://") && !target.starts_with("sqlite://") {
+            bail!("--target must be mysql://user:pass@host:port or sqlite:///path/file.db, not {target}");
+        }
+        Ok(target)
+    }
+
+    pub fn checkpoint_section(&self, file: &FileConfig) -> CheckpointSection {
+        let mut checkpoint = file.checkpoint.clone();
+        if let Some(dsn) = &self.checkpoint {
+            checkpoint.dsn = Some(dsn.clone());
+        }
+        match self.checkpoint_driver.as_deref() {
+            Some("mysql") => checkpoint.driver = CheckpointDriver::Mysql,
+            Some(_) => checkpoint.driver = CheckpointDriver::Sqlite,
+            None => {}
+        }
+        if let Some(schema) = &self.checkpoint_schema {
+            checkpoint.schema = schema.clone();
+        }
+        checkpoint
+    }
+
+    /// These options as they must be repeated on another hoist command (password redacted).
+    pub fn locate(&self) -> String {
+        let mut out = String::new();
+        let mut push = |flag: &str, value: &str| {
+            let needs_quotes = value.contains(|c: char| !(c.is_ascii_alphanumeric() || "/._-:@=".contains(c)));
+            if needs_quotes {
+                out.push_str(&format!(" {flag} '{}'", value.replace('\'', "'\\''")));
+            } else {
+                out.push_str(&format!(" {flag} {value}"));
+            }
+        };
+        if let Some(c) = &self.config {
+            push("--config", &c.display().to_string());
+        }
+        if let Some(t) = &self.target {
+            push("--target", &hoist_core::target::redact_url(t));
+        }
+        if let Some(c) = &self.checkpoint {
+            push("--checkpoint", &hoist_core::target::redact_url(c));
+        }
+        if let Some(d) = &self.checkpoint_driver {
+            push("--checkpoint-driver", d);
+        }
+        if let Some(s) = &self.checkpoint_schema {
+            push("--checkpoint-schema", s);
+        }
+        if self.meta_schema != "hoist_meta" {
+            push("--meta-schema", &self.meta_schema);
+        }
+        out
+    }
+
+    pub fn target_options(&self) -> TargetOptions {
+        TargetOptions {
+            meta_schema: self.meta_schema.clone(),
+            sql_mode: DEFAULT_SQL_MODE.into(),
+            defer_indexes: true,
+            connections: 1,
+            disable_binlog: false,
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CheckpointArgs {
+    #[command(subcommand)]
+    pub action: CheckpointAction,
+    #[command(flatten)]
+    pub shared: Shared,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CheckpointAction {
+    /// Each table's state, error and progress (chunks done/total, rows, bytes).
+    Show,
+    /// For tables in error: drop the table in the target and load it again from its start.
+    ErrorDestroy {
+        /// `db`.`table` (backquoted, case-sensitive) or all
+        table: TableSelector,
+    },
+    /// For tables in error: clear the error and go on from where they stopped.
+    ErrorIgnore {
+        /// `db`.`table` (backquoted, case-sensitive) or all
+        table: TableSelector,
+    },
+    /// Forget tables whatever their state (all: the whole checkpoint); the next run loads them from the start.
+    Remove {
+        /// `db`.`table` (backquoted, case-sensitive) or all
+        table: TableSelector,
+    },
+    /// Write the checkpoint as CSV files (task, tables, chunks, files) into DIR, passwords redacted.
+    Dump { dir: PathBuf },
+}
+
+#[derive(Debug, clap::Args)]
+#[group(required = true, multiple = false)]
+pub struct CtlActions {
+    /// Same as `hoist checkpoint error-destroy TABLE`.
+    #[arg(long, value_name = "TABLE")]
+    pub checkpoint_error_destroy: Option<TableSelector>,
+    /// Same as `hoist checkpoint error-ignore TABLE`.
+    #[arg(long, value_name = "TABLE")]
+    pub checkpoint_error_ignore: Option<TableSelector>,
+    /// Same as `hoist checkpoint remove TABLE`.
+    #[arg(long, value_name = "TABLE")]
+    pub checkpoint_remove: Option<TableSelector>,
+    /// Same as `hoist checkpoint dump DIR`.
+    #[arg(long, value_name = "DIR")]
+    pub checkpoint_dump: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CtlArgs {
+    #[command(flatten)]
+    pub actions: CtlActions,
+    #[command(flatten)]
+    pub shared: Shared,
+}
+
+impl CtlArgs {
+    /// The `hoist checkpoint` action this spelling means.
+    pub fn action(&self) -> CheckpointAction {
+        let a = &self.actions;
+        if let Some(t) = &a.checkpoint_error_destroy {
+            CheckpointAction::ErrorDestroy { table: t.clone() }
+        } else if let Some(t) = &a.checkpoint_error_ignore {
+            CheckpointAction::ErrorIgnore { table: t.clone() }
+        } else if let Some(t) = &a.checkpoint_remove {
+            CheckpointAction::Remove { table: t.clone() }
+        } else {
+            CheckpointAction::Dump { dir: a.checkpoint_dump.clone().unwrap_or_default() }
+        }
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -27,13 +217,8 @@ pub struct ImportArgs {
     /// Dump directory (mydumper or Dumpling layout). Config: [mydumper] data-source-dir.
     #[arg(long, short = 'd')]
     pub source: Option<String>,
-    /// mysql://user:pass@host:port or sqlite:///path/file.db. Config: [tidb] host/port/user/password.
-    /// Without one, an embedded SQLite file ./hoist.db is used.
-    #[arg(long, short = 't')]
-    pub target: Option<String>,
-    /// TOML config with TiDB Lightning's keys ([mydumper], [mydumper.csv], [tidb], [checkpoint], [conflict]).
-    #[arg(long, short = 'c')]
-    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub shared: Shared,
     /// Only these tables: `db.table` globs; `!` excludes; the last matching rule wins (repeatable).
     /// Config: [mydumper] filter.
     #[arg(long = "tables", value_name = "GLOB")]
@@ -62,12 +247,6 @@ pub struct ImportArgs {
     /// Do not write the loaded rows to the target's binary log (sets sql_log_bin = 0; needs SUPER or similar).
     #[arg(long)]
     pub disable_binlog: bool,
-    /// Schema in the target that holds hoist's progress markers.
-    #[arg(long, default_value = "hoist_meta")]
-    pub meta_schema: String,
-    /// Checkpoint file (SQLite). Config: [checkpoint] dsn. Default ./hoist-checkpoint.db.
-    #[arg(long)]
-    pub checkpoint: Option<String>,
     /// Turn checkpoints off: a crash then means starting over. Config: [checkpoint] enable = false.
     #[arg(long)]
     pub no_checkpoint: bool,
@@ -88,9 +267,7 @@ fn parse_progress(s: &str) -> Result<ProgressMode, String> {
         "bars" => Ok(ProgressMode::Bars),
         "log" => Ok(ProgressMode::Log),
         "quiet" => Ok(ProgressMode::Quiet),
-        _ => Err(format!(
-            "unknown progress mode {s:?} (auto, bars, log, quiet)"
-        )),
+        _ => Err(format!("unknown progress mode {s:?} (auto, bars, log, quiet)")),
     }
 }
 
@@ -100,57 +277,26 @@ const DEFAULT_SQL_MODE: &str = "STRICT_TRANS_TABLES,NO_AUTO_VALUE_ON_ZERO,NO_ENG
 
 impl ImportArgs {
     pub fn has_target(&self) -> bool {
-        self.target.is_some()
+        self.shared.target.is_some()
     }
 
     pub fn settings(&self) -> anyhow::Result<ImportSettings> {
-        let file = match &self.config {
-            Some(path) => FileConfig::load(path)?,
-            None => FileConfig::default(),
-        };
+        let file = self.shared.file_config()?;
         let source = self
             .source
             .clone()
             .or_else(|| file.mydumper.data_source_dir.clone())
             .context("no source: give --source DIR or [mydumper] data-source-dir in the config")?;
-        let target = match (&self.target, &file.tidb.host) {
-            (Some(t), _) => t.clone(),
-            (None, Some(host)) => {
-                let user = file.tidb.user.clone().unwrap_or_else(|| "root".into());
-                let auth = match &file.tidb.password {
-                    Some(p) if !p.is_empty() => format!("{user}:{p}"),
-                    _ => user,
-                };
-                format!("mysql://{auth}@{host}:{}", file.tidb.port.unwrap_or(4000))
-            }
-            (None, None) => format!(
-                "sqlite://{}",
-                std::env::current_dir()?.join("hoist.db").display()
-            ),
-        };
-        if !target.starts_with("mysql://") && !target.starts_with("sqlite://") {
-            bail!("--target must be mysql://user:pass@host:port or sqlite:///path/file.db, not {target}");
-        }
-        let mut checkpoint = file.checkpoint.clone();
-        if let Some(dsn) = &self.checkpoint {
-            checkpoint.dsn = Some(dsn.clone());
-        }
+        let target = self.shared.target_url(&file)?;
+        let mut checkpoint = self.shared.checkpoint_section(&file);
         if self.no_checkpoint {
             checkpoint.enable = false;
         }
-        let filter = if self.tables.is_empty() {
-            file.mydumper.filter.clone()
-        } else {
-            self.tables.clone()
-        };
+        let filter = if self.tables.is_empty() { file.mydumper.filter.clone() } else { self.tables.clone() };
         let concurrency = self
             .region_concurrency
             .or(file.lightning.region_concurrency)
-            .unwrap_or_else(|| {
-                std::thread::available_parallelism()
-                    .map(|n| n.get())
-                    .unwrap_or(2)
-            });
+            .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
         Ok(ImportSettings {
             source,
             target,
@@ -159,27 +305,17 @@ impl ImportArgs {
             csv: file.mydumper.csv.clone(),
             batch_bytes: self.batch_size.0.max(1) as usize,
             concurrency,
-            conflict: self
-                .conflict
-                .or(file.conflict_strategy())
-                .unwrap_or_default(),
-            sql_mode: self
-                .sql_mode
-                .clone()
-                .or(file.tidb.sql_mode.clone())
-                .unwrap_or_else(|| DEFAULT_SQL_MODE.into()),
+            conflict: self.conflict.or(file.conflict_strategy()).unwrap_or_default(),
+            sql_mode: self.sql_mode.clone().or(file.tidb.sql_mode.clone()).unwrap_or_else(|| DEFAULT_SQL_MODE.into()),
             checkpoint,
-            max_region_size: self
-                .max_region_size
-                .unwrap_or(file.mydumper.max_region_size)
-                .0
-                .max(1),
+            max_region_size: self.max_region_size.unwrap_or(file.mydumper.max_region_size).0.max(1),
             strict_format: self.strict_format || file.mydumper.strict_format,
-            meta_schema: self.meta_schema.clone(),
+            meta_schema: self.shared.meta_schema.clone(),
             analyze: !self.no_analyze && file.post_restore.analyze.is_none_or(|a| a.enabled()),
             disable_binlog: self.disable_binlog,
             max_retries: self.max_retries,
             progress: self.progress,
+            locate: self.shared.locate(),
         })
     }
 }

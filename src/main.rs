@@ -13,17 +13,11 @@ use clap::Parser;
 fn main() -> ExitCode {
     let args = cli::Args::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("HOIST_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("HOIST_LOG").unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
         .with_target(false)
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
@@ -54,11 +48,7 @@ async fn run(args: cli::Args) -> anyhow::Result<ExitCode> {
             match hoist_core::import::run(settings, stop).await {
                 Ok(report) => {
                     summary::print(&report);
-                    Ok(if report.success() {
-                        ExitCode::SUCCESS
-                    } else {
-                        ExitCode::from(1)
-                    })
+                    Ok(if report.success() { ExitCode::SUCCESS } else { ExitCode::from(1) })
                 }
                 Err(hoist_core::error::ImportError::Interrupted) => {
                     eprintln!("interrupted; run the same command to resume");
@@ -67,7 +57,40 @@ async fn run(args: cli::Args) -> anyhow::Result<ExitCode> {
                 Err(e) => Err(e.into()),
             }
         }
+        cli::Command::Checkpoint(args) => checkpoint(&args.shared, args.action).await,
+        cli::Command::Ctl(args) => checkpoint(&args.shared, args.action()).await,
     }
+}
+
+/// `hoist checkpoint ...`: print what was done, one line per table.
+async fn checkpoint(shared: &cli::Shared, action: cli::CheckpointAction) -> anyhow::Result<ExitCode> {
+    use hoist_core::control;
+    let file = shared.file_config()?;
+    let target_url = shared.target_url(&file)?;
+    let store = hoist_core::checkpoint::open(&shared.checkpoint_section(&file), &target_url).await?;
+    let lines = match action {
+        cli::CheckpointAction::Show => {
+            print!("{}", control::show(store.as_ref()).await?);
+            return Ok(ExitCode::SUCCESS);
+        }
+        cli::CheckpointAction::ErrorIgnore { table } => control::error_ignore(store.as_ref(), &table).await?,
+        cli::CheckpointAction::ErrorDestroy { table } => {
+            let target = hoist_core::target::open(&target_url, &shared.target_options()).await?;
+            control::error_destroy(store.as_ref(), target.as_ref(), &table).await?
+        }
+        cli::CheckpointAction::Remove { table } => {
+            // The target's markers of the removed tables go too, when the target can be reached.
+            let target = hoist_core::target::open(&target_url, &shared.target_options()).await.ok();
+            control::remove(store.as_ref(), target.as_deref(), &table).await?
+        }
+        cli::CheckpointAction::Dump { dir } => {
+            control::dump(store.as_ref(), &dir).await?.iter().map(|p| format!("wrote {}", p.display())).collect()
+        }
+    };
+    for line in lines {
+        println!("{line}");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Ctrl-C or SIGTERM: let the in-flight batches finish, then stop.

@@ -3,18 +3,9 @@
 use hoist_core::import::ImportReport;
 
 pub fn print(report: &ImportReport) {
-    let width = report
-        .tables
-        .iter()
-        .map(|t| t.database.len() + t.name.len() + 5)
-        .max()
-        .unwrap_or(5)
-        .max(5);
+    let width = report.tables.iter().map(|t| t.database.len() + t.name.len() + 5).max().unwrap_or(5).max(5);
     println!();
-    println!(
-        "{:<width$}  {:>12}  {:>10}  {:>9}  {:>8}  result",
-        "table", "rows", "MB", "time", "indexes"
-    );
+    println!("{:<width$}  {:>12}  {:>10}  {:>9}  {:>8}  result", "table", "rows", "MB", "time", "indexes");
     for t in &report.tables {
         let name = format!("`{}`.`{}`", t.database, t.name);
         let result = match &t.error {
@@ -45,10 +36,7 @@ pub fn print(report: &ImportReport) {
         if report.success() {
             "all tables ok".to_string()
         } else {
-            format!(
-                "{failed} table(s) failed, {} other object(s) failed",
-                report.object_errors.len()
-            )
+            format!("{failed} table(s) failed, {} other object(s) failed", report.object_errors.len())
         }
     );
     if !report.success() {

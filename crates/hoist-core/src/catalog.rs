@@ -71,30 +71,12 @@ pub struct Catalog {
 }
 
 enum Kind {
-    DatabaseCreate {
-        db: String,
-    },
-    TableSchema {
-        db: String,
-        table: String,
-    },
-    View {
-        db: String,
-        table: String,
-    },
-    Triggers {
-        db: String,
-        table: String,
-    },
-    Routines {
-        db: String,
-    },
-    Data {
-        db: String,
-        table: String,
-        format: DataFormat,
-        order: Vec<u64>,
-    },
+    DatabaseCreate { db: String },
+    TableSchema { db: String, table: String },
+    View { db: String, table: String },
+    Triggers { db: String, table: String },
+    Routines { db: String },
+    Data { db: String, table: String, format: DataFormat, order: Vec<u64> },
 }
 
 fn strip_suffix_ci<'a>(s: &'a str, suffix: &str) -> Option<&'a str> {
@@ -118,11 +100,7 @@ fn classify(name: &str) -> Option<Kind> {
     for (suffix, view) in [("-schema-view.sql", true), ("-schema.sql", false)] {
         if let Some(stem) = strip_suffix_ci(name, suffix) {
             let (db, table) = split(stem)?;
-            return Some(if view {
-                Kind::View { db, table }
-            } else {
-                Kind::TableSchema { db, table }
-            });
+            return Some(if view { Kind::View { db, table } } else { Kind::TableSchema { db, table } });
         }
     }
     for suffix in ["-schema-triggers.sql", "-schema-trigger.sql"] {
@@ -146,11 +124,7 @@ fn classify(name: &str) -> Option<Kind> {
     let (db, rest) = stem.split_once('.')?;
     let mut parts: Vec<&str> = rest.split('.').collect();
     let mut order = Vec::new();
-    while parts.len() > 1
-        && parts
-            .last()
-            .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
-    {
+    while parts.len() > 1 && parts.last().is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())) {
         let n = parts.pop().unwrap_or_default();
         order.insert(0, n.parse().unwrap_or(u64::MAX));
     }
@@ -158,12 +132,7 @@ fn classify(name: &str) -> Option<Kind> {
     if db.is_empty() || table.is_empty() {
         return None;
     }
-    Some(Kind::Data {
-        db: db.to_string(),
-        table,
-        format,
-        order,
-    })
+    Some(Kind::Data { db: db.to_string(), table, format, order })
 }
 
 fn table_entry<'a>(
@@ -171,13 +140,11 @@ fn table_entry<'a>(
     db: &str,
     t: &str,
 ) -> &'a mut CatalogTable {
-    tables
-        .entry((db.to_string(), t.to_string()))
-        .or_insert_with(|| CatalogTable {
-            database: db.to_string(),
-            name: t.to_string(),
-            ..Default::default()
-        })
+    tables.entry((db.to_string(), t.to_string())).or_insert_with(|| CatalogTable {
+        database: db.to_string(),
+        name: t.to_string(),
+        ..Default::default()
+    })
 }
 
 impl Catalog {
@@ -196,35 +163,18 @@ impl Catalog {
                     cat.databases.insert(db, Some(f.clone()));
                 }
                 Kind::Routines { db } if filter.matches_database(&db) => {
-                    cat.routines.push(CatalogObject {
-                        name: db.clone(),
-                        database: db,
-                        file: f.clone(),
-                    });
+                    cat.routines.push(CatalogObject { name: db.clone(), database: db, file: f.clone() });
                 }
                 Kind::TableSchema { db, table: t } if filter.matches(&db, &t) => {
                     table_entry(&mut tables, &db, &t).schema_file = Some(f.clone());
                 }
                 Kind::View { db, table: t } if filter.matches(&db, &t) => {
-                    cat.views.push(CatalogObject {
-                        database: db,
-                        name: t,
-                        file: f.clone(),
-                    });
+                    cat.views.push(CatalogObject { database: db, name: t, file: f.clone() });
                 }
                 Kind::Triggers { db, table: t } if filter.matches(&db, &t) => {
-                    cat.triggers.push(CatalogObject {
-                        database: db,
-                        name: t,
-                        file: f.clone(),
-                    });
+                    cat.triggers.push(CatalogObject { database: db, name: t, file: f.clone() });
                 }
-                Kind::Data {
-                    db,
-                    table: t,
-                    format,
-                    order,
-                } if filter.matches(&db, &t) => {
+                Kind::Data { db, table: t, format, order } if filter.matches(&db, &t) => {
                     table_entry(&mut tables, &db, &t).data_files.push(DataFile {
                         file: f.clone(),
                         format,
@@ -236,20 +186,13 @@ impl Catalog {
             }
         }
         // Dumpling writes a placeholder table schema for each view; the view replaces it.
-        let views: std::collections::BTreeSet<_> = cat
-            .views
-            .iter()
-            .map(|v| (v.database.clone(), v.name.clone()))
-            .collect();
+        let views: std::collections::BTreeSet<_> =
+            cat.views.iter().map(|v| (v.database.clone(), v.name.clone())).collect();
         for ((db, name), mut t) in tables {
             if views.contains(&(db.clone(), name.clone())) && t.data_files.is_empty() {
                 continue;
             }
-            t.data_files.sort_by(|a, b| {
-                a.order
-                    .cmp(&b.order)
-                    .then_with(|| a.file.path.cmp(&b.file.path))
-            });
+            t.data_files.sort_by(|a, b| a.order.cmp(&b.order).then_with(|| a.file.path.cmp(&b.file.path)));
             cat.databases.entry(db).or_insert(None);
             cat.tables.push(t);
         }
@@ -265,11 +208,7 @@ mod tests {
     use super::*;
 
     fn f(path: &str) -> SourceFile {
-        SourceFile {
-            path: path.into(),
-            size: 10,
-            modified_ms: 0,
-        }
+        SourceFile { path: path.into(), size: 10, modified_ms: 0 }
     }
 
     fn catalog(names: &[&str], filter: &[&str]) -> Catalog {
@@ -305,19 +244,8 @@ mod tests {
         let names: Vec<_> = c.tables.iter().map(|t| t.name.as_str()).collect();
         assert_eq!(names, ["big", "emptytable", "items", "orders"]);
         let orders = &c.tables[3];
-        let order: Vec<_> = orders
-            .data_files
-            .iter()
-            .map(|d| d.file.path.as_str())
-            .collect();
-        assert_eq!(
-            order,
-            [
-                "shop.orders.00001.sql",
-                "shop.orders.00002.sql",
-                "shop.orders.00010.sql.gz"
-            ]
-        );
+        let order: Vec<_> = orders.data_files.iter().map(|d| d.file.path.as_str()).collect();
+        assert_eq!(order, ["shop.orders.00001.sql", "shop.orders.00002.sql", "shop.orders.00010.sql.gz"]);
         assert_eq!(orders.data_files[2].compression, Compression::Gzip);
         assert_eq!(c.tables[2].data_files[0].format, DataFormat::Csv);
         assert_eq!(c.tables[2].data_files[0].compression, Compression::Zstd);
@@ -331,11 +259,7 @@ mod tests {
     #[test]
     fn upper_case_extension_and_dotted_table() {
         let c = catalog(&["csv.escapes.CSV", "vt.a.b.sql", "db.t.1.2.sql"], &[]);
-        let names: Vec<_> = c
-            .tables
-            .iter()
-            .map(|t| (t.database.as_str(), t.name.as_str()))
-            .collect();
+        let names: Vec<_> = c.tables.iter().map(|t| (t.database.as_str(), t.name.as_str())).collect();
         assert_eq!(names, [("csv", "escapes"), ("db", "t"), ("vt", "a.b")]);
         assert_eq!(c.tables[1].data_files[0].order, [1, 2]);
     }
@@ -343,24 +267,13 @@ mod tests {
     #[test]
     fn filter_applies_to_every_kind() {
         let c = catalog(
-            &[
-                "a.t-schema.sql",
-                "a.t.sql",
-                "b.u-schema.sql",
-                "b.u.sql",
-                "mysql.user.sql",
-                "b-schema-create.sql",
-            ],
+            &["a.t-schema.sql", "a.t.sql", "b.u-schema.sql", "b.u.sql", "mysql.user.sql", "b-schema-create.sql"],
             &["*.*", "!b.*"],
         );
         let names: Vec<_> = c.tables.iter().map(|t| t.name.as_str()).collect();
         assert_eq!(names, ["t", "user"]);
         assert!(!c.databases.contains_key("b"));
         let c = catalog(&["a.t.sql", "mysql.user.sql"], &[]);
-        assert_eq!(
-            c.tables.len(),
-            1,
-            "system schemas are filtered out by default"
-        );
+        assert_eq!(c.tables.len(), 1, "system schemas are filtered out by default");
     }
 }

@@ -99,9 +99,7 @@ impl From<OneOrMany> for NullTokens {
 impl CsvSection {
     pub fn options(&self) -> Result<hoist_parse::csv::CsvOptions, ConfigError> {
         if self.separator.is_empty() {
-            return Err(ConfigError::Invalid(
-                "[mydumper.csv] separator must not be empty".into(),
-            ));
+            return Err(ConfigError::Invalid("[mydumper.csv] separator must not be empty".into()));
         }
         Ok(hoist_parse::csv::CsvOptions {
             separator: self.separator.as_bytes().to_vec(),
@@ -168,10 +166,7 @@ pub enum PostLevel {
 
 impl PostStep {
     pub fn enabled(self) -> bool {
-        !matches!(
-            self,
-            PostStep::Bool(false) | PostStep::Level(PostLevel::Off)
-        )
+        !matches!(self, PostStep::Bool(false) | PostStep::Level(PostLevel::Off))
     }
 }
 
@@ -235,9 +230,7 @@ impl std::str::FromStr for ConflictStrategy {
             "error" => Ok(ConflictStrategy::Error),
             "replace" => Ok(ConflictStrategy::Replace),
             "ignore" => Ok(ConflictStrategy::Ignore),
-            _ => Err(format!(
-                "unknown conflict strategy {s:?} (error, replace or ignore)"
-            )),
+            _ => Err(format!("unknown conflict strategy {s:?} (error, replace or ignore)")),
         }
     }
 }
@@ -265,9 +258,7 @@ impl std::str::FromStr for ByteSize {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         let s = s.trim();
-        let split = s
-            .find(|c: char| !c.is_ascii_digit() && c != '.')
-            .unwrap_or(s.len());
+        let split = s.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(s.len());
         let (num, unit) = s.split_at(split);
         let num: f64 = num.parse().map_err(|_| format!("not a size: {s:?}"))?;
         let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
@@ -284,14 +275,10 @@ impl std::str::FromStr for ByteSize {
 
 impl FileConfig {
     pub fn load(path: &Path) -> Result<FileConfig, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
-            path: path.display().to_string(),
-            source: e,
-        })?;
-        toml::from_str(&text).map_err(|e| ConfigError::Parse {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        })
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::Read { path: path.display().to_string(), source: e })?;
+        toml::from_str(&text)
+            .map_err(|e| ConfigError::Parse { path: path.display().to_string(), message: e.to_string() })
     }
 
     /// The conflict strategy from `[conflict]`, else from Lightning's older `[tikv-importer] on-duplicate`.

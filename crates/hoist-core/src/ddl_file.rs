@@ -85,8 +85,7 @@ fn words(s: &[u8]) -> Vec<String> {
             }
             _ if b.is_ascii_alphabetic() || b == b'_' => {
                 let start = i;
-                while i < s.len() && (s[i].is_ascii_alphanumeric() || s[i] == b'_' || s[i] == b'$')
-                {
+                while i < s.len() && (s[i].is_ascii_alphanumeric() || s[i] == b'_' || s[i] == b'$') {
                     i += 1;
                 }
                 out.push(String::from_utf8_lossy(&s[start..i]).to_ascii_lowercase());
@@ -115,9 +114,7 @@ fn pieces(file: &str, bytes: &[u8]) -> Result<Vec<String>, String> {
                         out.push(String::from_utf8_lossy(text).trim().to_string())
                     }
                     SqlEvent::Insert(_) | SqlEvent::Row(_) | SqlEvent::EndInsert => {
-                        return Err(format!(
-                            "{file}: a schema file holds an INSERT statement at byte {at}"
-                        ))
+                        return Err(format!("{file}: a schema file holds an INSERT statement at byte {at}"))
                     }
                 }
                 at += consumed;
@@ -136,9 +133,7 @@ pub fn find(statements: &[String], pred: impl Fn(&str) -> bool) -> Option<&Strin
 pub fn normalized_head(s: &str) -> String {
     let mut t = s.trim();
     if let Some(rest) = t.strip_prefix("/*!") {
-        t = rest
-            .trim_start_matches(|c: char| c.is_ascii_digit())
-            .trim_start();
+        t = rest.trim_start_matches(|c: char| c.is_ascii_digit()).trim_start();
     }
     t.chars().take(200).collect::<String>().to_ascii_lowercase()
 }
@@ -166,11 +161,7 @@ BEGIN\n  DECLARE n INT;\n  IF x > 0 THEN SET n = CASE WHEN x > 9 THEN 2 ELSE 1 E
 CREATE TRIGGER t BEFORE INSERT ON a FOR EACH ROW SET NEW.x = 1;\n";
         let s = statements("f", file).unwrap();
         assert_eq!(s.len(), 4, "{s:#?}");
-        assert!(
-            s[2].starts_with("CREATE DEFINER") && s[2].ends_with("END"),
-            "{}",
-            s[2]
-        );
+        assert!(s[2].starts_with("CREATE DEFINER") && s[2].ends_with("END"), "{}", s[2]);
         assert!(s[2].contains("END CASE;\nSELECT n"), "{}", s[2]);
         assert!(s[3].starts_with("CREATE TRIGGER"));
     }

@@ -7,10 +7,7 @@ use std::fmt;
 #[non_exhaustive]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    Read { path: String, source: std::io::Error },
     #[error("config file {path} is not valid: {message}")]
     Parse { path: String, message: String },
     #[error("{0}")]
@@ -65,11 +62,7 @@ pub struct TargetError {
 
 impl TargetError {
     pub fn permanent(message: impl Into<String>) -> Self {
-        TargetError {
-            code: None,
-            message: message.into(),
-            transient: false,
-        }
+        TargetError { code: None, message: message.into(), transient: false }
     }
 }
 
@@ -84,10 +77,7 @@ pub enum CheckpointError {
 
 impl From<rusqlite::Error> for CheckpointError {
     fn from(e: rusqlite::Error) -> Self {
-        CheckpointError::Store {
-            location: "sqlite".into(),
-            message: e.to_string(),
-        }
+        CheckpointError::Store { location: "sqlite".into(), message: e.to_string() }
     }
 }
 

@@ -52,27 +52,17 @@ impl TableFilter {
                 None => (false, text),
             };
             let (db, table) = body.split_once('.').ok_or_else(|| {
-                ConfigError::Invalid(format!(
-                    "table filter rule {rule:?} must look like db.table (globs allowed)"
-                ))
+                ConfigError::Invalid(format!("table filter rule {rule:?} must look like db.table (globs allowed)"))
             })?;
             let unquote = |s: &str| s.trim_matches('`').to_string();
-            out.push(Rule {
-                exclude,
-                database: glob(&unquote(db), rule)?,
-                table: glob(&unquote(table), rule)?,
-            });
+            out.push(Rule { exclude, database: glob(&unquote(db), rule)?, table: glob(&unquote(table), rule)? });
         }
         Ok(TableFilter { rules: out })
     }
 
     pub fn matches(&self, database: &str, table: &str) -> bool {
         let (db, t) = (database.to_ascii_lowercase(), table.to_ascii_lowercase());
-        self.rules
-            .iter()
-            .rev()
-            .find(|r| r.database.is_match(&db) && r.table.is_match(&t))
-            .is_some_and(|r| !r.exclude)
+        self.rules.iter().rev().find(|r| r.database.is_match(&db) && r.table.is_match(&t)).is_some_and(|r| !r.exclude)
     }
 
     /// Whether any table of the database could be taken (for database-level files).

@@ -19,15 +19,7 @@ const BLOCK: usize = 1 << 20;
 
 impl Input {
     pub fn new(reader: Box<dyn Read + Send>, base: u64, limit: u64) -> Input {
-        Input {
-            reader,
-            buf: vec![0; BLOCK],
-            start: 0,
-            end: 0,
-            base,
-            remaining: limit,
-            eof: limit == 0,
-        }
+        Input { reader, buf: vec![0; BLOCK], start: 0, end: 0, base, remaining: limit, eof: limit == 0 }
     }
 
     pub fn data(&self) -> &[u8] {

@@ -28,10 +28,7 @@ pub struct PlanSettings {
 impl PlanSettings {
     /// The text recorded in the checkpoint; a rerun with a different one is refused.
     pub fn describe(&self) -> String {
-        format!(
-            "max-region-size={} strict-format={} {}",
-            self.max_region_size, self.strict_format, self.shaping
-        )
+        format!("max-region-size={} strict-format={} {}", self.max_region_size, self.strict_format, self.shaping)
     }
 }
 
@@ -67,28 +64,14 @@ pub fn make_plan(
                     compression: df.compression,
                     start,
                     end,
-                    progress: ChunkProgress {
-                        offset: start,
-                        ..Default::default()
-                    },
+                    progress: ChunkProgress { offset: start, ..Default::default() },
                 });
             }
         }
     }
-    let files = files
-        .iter()
-        .map(|f| FileRecord {
-            path: f.path.clone(),
-            size: f.size,
-            modified_ms: f.modified_ms,
-        })
-        .collect();
-    Ok(Checkpoint {
-        task,
-        tables,
-        chunks,
-        files,
-    })
+    let files =
+        files.iter().map(|f| FileRecord { path: f.path.clone(), size: f.size, modified_ms: f.modified_ms }).collect();
+    Ok(Checkpoint { task, tables, chunks, files })
 }
 
 fn split_file(
@@ -136,9 +119,7 @@ fn sql_boundaries(
     let mut base = 0u64;
     let mut buf = vec![0u8; 4 << 20];
     loop {
-        let n = reader
-            .read(&mut buf)
-            .map_err(|e| SourceError::Layout(format!("{}: {e}", file.path)))?;
+        let n = reader.read(&mut buf).map_err(|e| SourceError::Layout(format!("{}: {e}", file.path)))?;
         if n == 0 {
             break;
         }

@@ -45,10 +45,7 @@ impl TableProgress {
     }
     pub fn finish(&self, result: &str) {
         if let Some(bar) = &self.bar {
-            bar.finish_with_message(format!(
-                "{} rows, {result}",
-                self.rows.load(Ordering::Relaxed)
-            ));
+            bar.finish_with_message(format!("{} rows, {result}", self.rows.load(Ordering::Relaxed)));
         }
     }
 }
@@ -73,9 +70,8 @@ impl Progress {
             total.set_prefix("total");
             (multi, total)
         });
-        let log_every = (mode == ProgressMode::Log
-            || (mode == ProgressMode::Auto && bars.is_none()))
-        .then_some(Duration::from_secs(5));
+        let log_every = (mode == ProgressMode::Log || (mode == ProgressMode::Auto && bars.is_none()))
+            .then_some(Duration::from_secs(5));
         Arc::new(Progress {
             total_bytes,
             bytes: AtomicU64::new(0),
@@ -96,23 +92,10 @@ impl Progress {
                 .expect("valid template")
                 .progress_chars("=> "),
             );
-            bar.set_prefix(
-                label
-                    .chars()
-                    .rev()
-                    .take(24)
-                    .collect::<Vec<_>>()
-                    .into_iter()
-                    .rev()
-                    .collect::<String>(),
-            );
+            bar.set_prefix(label.chars().rev().take(24).collect::<Vec<_>>().into_iter().rev().collect::<String>());
             bar
         });
-        TableProgress {
-            bar,
-            bytes: AtomicU64::new(0),
-            rows: AtomicU64::new(0),
-        }
+        TableProgress { bar, bytes: AtomicU64::new(0), rows: AtomicU64::new(0) }
     }
 
     pub fn add(&self, bytes: u64, rows: u64) {
@@ -136,11 +119,7 @@ impl Progress {
             let rows = self.rows.load(Ordering::Relaxed);
             let secs = self.started.elapsed().as_secs_f64().max(0.001);
             let rate = bytes as f64 / secs;
-            let pct = if self.total_bytes > 0 {
-                100.0 * bytes as f64 / self.total_bytes as f64
-            } else {
-                100.0
-            };
+            let pct = if self.total_bytes > 0 { 100.0 * bytes as f64 / self.total_bytes as f64 } else { 100.0 };
             let eta = if rate > 0.0 && self.total_bytes > bytes {
                 format!("{:.0}s", (self.total_bytes - bytes) as f64 / rate)
             } else {

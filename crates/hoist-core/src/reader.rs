@@ -107,14 +107,8 @@ impl Reader<'_> {
 
     fn open(&self, from: u64) -> Result<Input, ReadError> {
         let ch = &self.job.chunk;
-        let reader = self
-            .source
-            .open_at(self.handle, &ch.path, ch.compression, from)?;
-        let limit = if ch.end == TO_END {
-            u64::MAX
-        } else {
-            ch.end.saturating_sub(from)
-        };
+        let reader = self.source.open_at(self.handle, &ch.path, ch.compression, from)?;
+        let limit = if ch.end == TO_END { u64::MAX } else { ch.end.saturating_sub(from) };
         Ok(Input::new(reader, from, limit))
     }
 
@@ -125,14 +119,7 @@ impl Reader<'_> {
         if !near.is_empty() {
             message.push_str(&format!(", near {near:?}"));
         }
-        ReadError::Data(DataError {
-            position: FilePosition {
-                file: self.file().to_string(),
-                offset,
-                line,
-            },
-            message,
-        })
+        ReadError::Data(DataError { position: FilePosition { file: self.file().to_string(), offset, line }, message })
     }
 
     fn fill(&self, input: &mut Input) -> Result<(), ReadError> {
@@ -146,12 +133,7 @@ impl Reader<'_> {
 
     /// Send the encoder's rows with the position reached. A batch without rows is sent only
     /// when it finishes the chunk, to record that.
-    fn flush(
-        &mut self,
-        encoder: &mut dyn BatchEncoder,
-        position: u64,
-        done: bool,
-    ) -> Result<(), ReadError> {
+    fn flush(&mut self, encoder: &mut dyn BatchEncoder, position: u64, done: bool) -> Result<(), ReadError> {
         if self.stop.load(Ordering::Relaxed) {
             return Err(ReadError::Stopped);
         }
@@ -161,34 +143,19 @@ impl Reader<'_> {
         if rows == 0 && !done {
             return Ok(());
         }
-        let batch = EncodedBatch {
-            rows: encoder.take(),
-            row_count: rows,
-            session: self.session.clone(),
-        };
+        let batch = EncodedBatch { rows: encoder.take(), row_count: rows, session: self.session.clone() };
         let bytes = position.saturating_sub(self.sent_offset);
         self.sent_offset = position;
         let row_offsets = std::mem::take(&mut self.row_offsets);
         self.tx
-            .blocking_send(ReadBatch {
-                batch,
-                progress: self.progress,
-                bytes,
-                row_offsets,
-            })
+            .blocking_send(ReadBatch { batch, progress: self.progress, bytes, row_offsets })
             .map_err(|_| ReadError::Stopped)
     }
 
     fn column_map(&self, names: Option<&[String]>, at: u64) -> Result<Vec<usize>, ReadError> {
         let table = &self.job.table;
         match names {
-            None => Ok(table
-                .columns
-                .iter()
-                .enumerate()
-                .filter(|(_, c)| !c.generated)
-                .map(|(i, _)| i)
-                .collect()),
+            None => Ok(table.columns.iter().enumerate().filter(|(_, c)| !c.generated).map(|(i, _)| i).collect()),
             Some(names) => names
                 .iter()
                 .map(|n| {
@@ -213,10 +180,7 @@ impl Reader<'_> {
         let t = &self.job.table;
         Err(self.data_error(
             at,
-            format!(
-                "row has {got} values but {want} columns are expected for `{}`.`{}`",
-                t.database, t.name
-            ),
+            format!("row has {got} values but {want} columns are expected for `{}`.`{}`", t.database, t.name),
         ))
     }
 
@@ -225,28 +189,20 @@ impl Reader<'_> {
     /// The SET statements before the first INSERT of the file, for chunks that start later.
     fn sql_prologue(&mut self, options: &mut SqlOptions) -> Result<(), ReadError> {
         let ch = &self.job.chunk;
-        let reader = self
-            .source
-            .open_at(self.handle, &ch.path, ch.compression, 0)?;
+        let reader = self.source.open_at(self.handle, &ch.path, ch.compression, 0)?;
         let mut input = Input::new(reader, 0, 1 << 20);
         let mut scanner = SqlScanner::new(*options);
         loop {
             let step = scanner.next(input.data(), input.eof());
             match step {
                 Ok(SqlStep::NeedMore) => self.fill(&mut input)?,
-                Ok(SqlStep::Event {
-                    event: SqlEvent::Set(text),
-                    consumed,
-                }) => {
+                Ok(SqlStep::Event { event: SqlEvent::Set(text), consumed }) => {
                     let text = String::from_utf8_lossy(text).into_owned();
                     self.apply_set(&text, options);
                     scanner.set_options(*options);
                     input.consume(consumed);
                 }
-                Ok(SqlStep::Event {
-                    event: SqlEvent::Other(_),
-                    consumed,
-                }) => input.consume(consumed),
+                Ok(SqlStep::Event { event: SqlEvent::Other(_), consumed }) => input.consume(consumed),
                 // The first INSERT ends the prologue; so does anything unreadable (the main pass reports it).
                 _ => return Ok(()),
             }
@@ -267,8 +223,7 @@ impl Reader<'_> {
                 let stmt = if nbe {
                     "SET SESSION sql_mode = CONCAT(@@sql_mode, ',NO_BACKSLASH_ESCAPES')".to_string()
                 } else {
-                    "SET SESSION sql_mode = REPLACE(@@sql_mode, 'NO_BACKSLASH_ESCAPES', '')"
-                        .to_string()
+                    "SET SESSION sql_mode = REPLACE(@@sql_mode, 'NO_BACKSLASH_ESCAPES', '')".to_string()
                 };
                 session.statements.push(stmt);
             }
@@ -298,10 +253,7 @@ impl Reader<'_> {
             }
             _ => SqlScanner::new(options),
         };
-        let mut stmt_start = self
-            .progress
-            .stmt_start
-            .filter(|_| scanner.header().is_some());
+        let mut stmt_start = self.progress.stmt_start.filter(|_| scanner.header().is_some());
         let mut input = self.open(from)?;
         let mut encoder: Option<(Vec<usize>, Box<dyn BatchEncoder>)> = None;
         if let Some(h) = scanner.header() {
@@ -335,18 +287,14 @@ impl Reader<'_> {
                                 self.progress.stmt_start = None;
                                 self.flush(old.as_mut(), at, false)?;
                             }
-                            encoder =
-                                Some((map.clone(), self.target.encoder(&self.job.table, &map)));
+                            encoder = Some((map.clone(), self.target.encoder(&self.job.table, &map)));
                         }
                         (consumed, false)
                     }
                     SqlEvent::Row(row) => {
-                        let row_at = at
-                            + (row.raw.as_ptr() as usize - input.data().as_ptr() as usize) as u64;
+                        let row_at = at + (row.raw.as_ptr() as usize - input.data().as_ptr() as usize) as u64;
                         let Some((map, enc)) = encoder.as_mut() else {
-                            return Err(
-                                self.data_error(row_at, "a row outside of an INSERT statement")
-                            );
+                            return Err(self.data_error(row_at, "a row outside of an INSERT statement"));
                         };
                         if row.fields.len() != map.len() {
                             let (got, want) = (row.fields.len(), map.len());
@@ -358,17 +306,11 @@ impl Reader<'_> {
                                 ),
                             ));
                         }
-                        let source_row = SourceRow::Sql {
-                            raw: row.raw,
-                            fields: row.fields,
-                            options,
-                        };
-                        enc.push(&source_row)
-                            .map_err(|m| self.data_error(row_at, m))?;
+                        let source_row = SourceRow::Sql { raw: row.raw, fields: row.fields, options };
+                        enc.push(&source_row).map_err(|m| self.data_error(row_at, m))?;
                         self.row_offsets.push(row_at);
                         self.progress.rows += 1;
-                        self.progress.checksum =
-                            self.progress.checksum.wrapping_add(xxh3_64(row.raw));
+                        self.progress.checksum = self.progress.checksum.wrapping_add(xxh3_64(row.raw));
                         (consumed, enc.bytes() >= self.job.batch_bytes)
                     }
                     SqlEvent::EndInsert => {
@@ -392,11 +334,12 @@ impl Reader<'_> {
                     }
                     SqlEvent::Other(text) => {
                         if !is_ignorable_statement(text) {
-                            let shown =
-                                String::from_utf8_lossy(&text[..text.len().min(60)]).into_owned();
+                            let shown = String::from_utf8_lossy(&text[..text.len().min(60)]).into_owned();
                             return Err(self.data_error(
                                 at,
-                                format!("unexpected statement in a data file (only INSERT and SET are loaded): {shown}"),
+                                format!(
+                                    "unexpected statement in a data file (only INSERT and SET are loaded): {shown}"
+                                ),
                             ));
                         }
                         (consumed, false)
@@ -424,11 +367,7 @@ impl Reader<'_> {
         self.flush(enc, end, true)
     }
 
-    fn read_insert_header(
-        &self,
-        stmt_start: u64,
-        options: SqlOptions,
-    ) -> Result<InsertHeader, ReadError> {
+    fn read_insert_header(&self, stmt_start: u64, options: SqlOptions) -> Result<InsertHeader, ReadError> {
         let mut input = self.open(stmt_start)?;
         let mut scanner = SqlScanner::new(options);
         loop {
@@ -458,10 +397,8 @@ impl Reader<'_> {
             match scanner.next(input.data(), input.eof()) {
                 Ok(CsvStep::NeedMore) => self.fill(&mut input)?,
                 Ok(CsvStep::Record { record, consumed }) => {
-                    let names = record
-                        .iter()
-                        .map(|f| String::from_utf8_lossy(f.unwrap_or(b"")).trim().to_string())
-                        .collect();
+                    let names =
+                        record.iter().map(|f| String::from_utf8_lossy(f.unwrap_or(b"")).trim().to_string()).collect();
                     return Ok((names, consumed as u64));
                 }
                 Ok(CsvStep::End) => return Ok((Vec::new(), 0)),
@@ -507,9 +444,7 @@ impl Reader<'_> {
                 Ok(CsvStep::End) => break,
                 Ok(CsvStep::Record { record, consumed }) => {
                     self.check_width(record.len(), map.len(), at)?;
-                    encoder
-                        .push(&SourceRow::Csv(&record))
-                        .map_err(|m| self.data_error(at, m))?;
+                    encoder.push(&SourceRow::Csv(&record)).map_err(|m| self.data_error(at, m))?;
                     self.row_offsets.push(at);
                     self.progress.rows += 1;
                     let raw = &input.data()[..consumed];
@@ -575,11 +510,7 @@ fn is_ignorable_statement(text: &[u8]) -> bool {
     let words: Vec<&str> = body.split_whitespace().take(2).collect();
     match words.as_slice() {
         [] => true,
-        ["use", ..]
-        | ["lock", "tables"]
-        | ["unlock", "tables"]
-        | ["begin", ..]
-        | ["commit", ..] => true,
+        ["use", ..] | ["lock", "tables"] | ["unlock", "tables"] | ["begin", ..] | ["commit", ..] => true,
         ["start", "transaction"] | ["rollback", ..] => true,
         ["alter", "table"] => body.ends_with("disable keys") || body.ends_with("enable keys"),
         _ => false,
@@ -592,18 +523,13 @@ mod tests {
 
     #[test]
     fn statements_around_inserts() {
-        assert!(is_ignorable_statement(
-            b"/*!40000 ALTER TABLE `t` DISABLE KEYS */"
-        ));
+        assert!(is_ignorable_statement(b"/*!40000 ALTER TABLE `t` DISABLE KEYS */"));
         assert!(is_ignorable_statement(b"LOCK TABLES `t` WRITE"));
         assert!(is_ignorable_statement(b"UNLOCK TABLES"));
         assert!(is_ignorable_statement(b"USE `db`"));
         assert!(is_ignorable_statement(b"COMMIT"));
         assert!(!is_ignorable_statement(b"DELETE FROM t"));
         assert!(!is_ignorable_statement(b"DROP TABLE t"));
-        assert_eq!(
-            strip_version_comment("/*!40101 SET NAMES binary*/"),
-            "SET NAMES binary"
-        );
+        assert_eq!(strip_version_comment("/*!40101 SET NAMES binary*/"), "SET NAMES binary");
     }
 }

@@ -13,23 +13,22 @@ pub fn check_reuse(
     target_identity: &str,
     files: &[SourceFile],
     plan_settings: &str,
-    store_location: &str,
+    locate: &str,
 ) -> Result<(), CheckpointError> {
-    let start_over = format!(
-        "to start over, remove it: hoist checkpoint remove all --checkpoint {store_location}"
-    );
+    let store_location = "the checkpoint";
+    let start_over = format!("to start over, remove it: hoist checkpoint remove all{locate}");
     let errors: Vec<_> = cp.tables.iter().filter(|t| t.error.is_some()).collect();
     if !errors.is_empty() {
         let mut msg = format!(
-            "the checkpoint in {store_location} records errors in {} table(s); fix the cause, then resolve each:\n",
+            "{store_location} records errors in {} table(s); fix the cause, then resolve each:\n",
             errors.len()
         );
         for t in errors {
             let e = t.error.as_ref().expect("filtered");
             let name = format!("`{}`.`{}`", t.database, t.name);
             msg.push_str(&format!(
-                "  {name}: {} (failed in state {})\n    to drop the table in the target and load it again: hoist checkpoint error-destroy '{name}'\n    \
-                 to clear the error and go on from where it stopped: hoist checkpoint error-ignore '{name}'\n",
+                "  {name}: {} (failed in state {})\n    to drop the table in the target and load it again: hoist checkpoint error-destroy '{name}'{locate}\n    \
+                 to clear the error and go on from where it stopped: hoist checkpoint error-ignore '{name}'{locate}\n",
                 e.message, e.step
             ));
         }
@@ -37,14 +36,14 @@ pub fn check_reuse(
     }
     if cp.task.source != source.location() {
         return Err(CheckpointError::Refused(format!(
-            "the checkpoint in {store_location} belongs to an import of {}, not of {}; {start_over}",
+            "{store_location} belongs to an import of {}, not of {}; {start_over}",
             cp.task.source,
             source.location()
         )));
     }
     if cp.task.target_identity != target_identity {
         return Err(CheckpointError::Refused(format!(
-            "the checkpoint in {store_location} was recorded against another target ({}, identity {}), \
+            "{store_location} was recorded against another target ({}, identity {}), \
              this one is {target_identity}; point hoist at the original target, or {start_over}",
             cp.task.target, cp.task.target_identity
         )));
@@ -56,21 +55,15 @@ pub fn check_reuse(
             cp.task.plan_settings
         )));
     }
-    let recorded: BTreeMap<&str, (u64, i64)> = cp
-        .files
-        .iter()
-        .map(|f| (f.path.as_str(), (f.size, f.modified_ms)))
-        .collect();
-    let now: BTreeMap<&str, (u64, i64)> = files
-        .iter()
-        .map(|f| (f.path.as_str(), (f.size, f.modified_ms)))
-        .collect();
+    let recorded: BTreeMap<&str, (u64, i64)> =
+        cp.files.iter().map(|f| (f.path.as_str(), (f.size, f.modified_ms))).collect();
+    let now: BTreeMap<&str, (u64, i64)> = files.iter().map(|f| (f.path.as_str(), (f.size, f.modified_ms))).collect();
     for (path, (size, mtime)) in &recorded {
         match now.get(path) {
             None => {
                 return Err(CheckpointError::Refused(format!(
-                    "the source changed since the checkpoint was recorded: {path} was removed; restore it, or {start_over}"
-                )))
+                "the source changed since the checkpoint was recorded: {path} was removed; restore it, or {start_over}"
+            )))
             }
             Some((s, m)) if s != size || m != mtime => {
                 return Err(CheckpointError::Refused(format!(

@@ -67,28 +67,16 @@ impl Source {
     pub fn open(location: &str) -> Result<Source, SourceError> {
         let path = location.strip_prefix("file://").unwrap_or(location);
         if location.contains("://") && !location.starts_with("file://") {
-            return Err(SourceError::Layout(format!(
-                "source {location}: only local directories are supported so far"
-            )));
+            return Err(SourceError::Layout(format!("source {location}: only local directories are supported so far")));
         }
-        let dir = std::fs::canonicalize(path).map_err(|e| SourceError::Storage {
-            location: location.to_string(),
-            message: e.to_string(),
-        })?;
+        let dir = std::fs::canonicalize(path)
+            .map_err(|e| SourceError::Storage { location: location.to_string(), message: e.to_string() })?;
         if !dir.is_dir() {
-            return Err(SourceError::Layout(format!(
-                "source {location} is not a directory"
-            )));
+            return Err(SourceError::Layout(format!("source {location} is not a directory")));
         }
-        let store = LocalFileSystem::new_with_prefix(&dir).map_err(|e| SourceError::Storage {
-            location: location.to_string(),
-            message: e.to_string(),
-        })?;
-        Ok(Source {
-            store: Arc::new(store),
-            prefix: StorePath::default(),
-            location: dir.display().to_string(),
-        })
+        let store = LocalFileSystem::new_with_prefix(&dir)
+            .map_err(|e| SourceError::Storage { location: location.to_string(), message: e.to_string() })?;
+        Ok(Source { store: Arc::new(store), prefix: StorePath::default(), location: dir.display().to_string() })
     }
 
     pub fn location(&self) -> &str {
@@ -96,10 +84,7 @@ impl Source {
     }
 
     fn storage_error(&self, e: impl std::fmt::Display) -> SourceError {
-        SourceError::Storage {
-            location: self.location.clone(),
-            message: e.to_string(),
-        }
+        SourceError::Storage { location: self.location.clone(), message: e.to_string() }
     }
 
     fn object_path(&self, path: &str) -> StorePath {
@@ -113,22 +98,14 @@ impl Source {
     /// Every file under the root, sorted by path.
     pub async fn list(&self) -> Result<Vec<SourceFile>, SourceError> {
         let prefix_len = self.prefix.as_ref().len();
-        let metas: Vec<_> = self
-            .store
-            .list(Some(&self.prefix))
-            .try_collect()
-            .await
-            .map_err(|e| self.storage_error(e))?;
+        let metas: Vec<_> =
+            self.store.list(Some(&self.prefix)).try_collect().await.map_err(|e| self.storage_error(e))?;
         let mut files: Vec<SourceFile> = metas
             .into_iter()
             .map(|m| {
                 let full = m.location.as_ref();
                 let rel = full[prefix_len..].trim_start_matches('/').to_string();
-                SourceFile {
-                    path: rel,
-                    size: m.size,
-                    modified_ms: m.last_modified.timestamp_millis(),
-                }
+                SourceFile { path: rel, size: m.size, modified_ms: m.last_modified.timestamp_millis() }
             })
             .collect();
         files.sort_by(|a, b| a.path.cmp(&b.path));
@@ -161,15 +138,9 @@ impl Source {
         compression: Compression,
         start: u64,
     ) -> Result<Box<dyn Read + Send>, SourceError> {
-        let range_start = if compression == Compression::None {
-            start
-        } else {
-            0
-        };
-        let options = GetOptions {
-            range: (range_start > 0).then_some(GetRange::Offset(range_start)),
-            ..Default::default()
-        };
+        let range_start = if compression == Compression::None { start } else { 0 };
+        let options =
+            GetOptions { range: (range_start > 0).then_some(GetRange::Offset(range_start)), ..Default::default() };
         let location = self.object_path(path);
         let result = handle
             .block_on(self.store.get_opts(&location, options))
@@ -208,15 +179,11 @@ fn decompressing(raw: Box<dyn Read + Send>, compression: Compression) -> Box<dyn
     const BUF: usize = 256 << 10;
     match compression {
         Compression::None => raw,
-        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(
-            io::BufReader::with_capacity(BUF, raw),
-        )),
-        Compression::Zstd => {
-            match zstd::stream::read::Decoder::with_buffer(io::BufReader::with_capacity(BUF, raw)) {
-                Ok(d) => Box::new(d),
-                Err(e) => Box::new(FailingReader(Some(e))),
-            }
-        }
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(io::BufReader::with_capacity(BUF, raw))),
+        Compression::Zstd => match zstd::stream::read::Decoder::with_buffer(io::BufReader::with_capacity(BUF, raw)) {
+            Ok(d) => Box::new(d),
+            Err(e) => Box::new(FailingReader(Some(e))),
+        },
     }
 }
 
@@ -225,9 +192,6 @@ struct FailingReader(Option<io::Error>);
 
 impl Read for FailingReader {
     fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
-        Err(self
-            .0
-            .take()
-            .unwrap_or_else(|| io::Error::other("decoder failed")))
+        Err(self.0.take().unwrap_or_else(|| io::Error::other("decoder failed")))
     }
 }

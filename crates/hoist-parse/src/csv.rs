@@ -157,9 +157,7 @@ impl fmt::Display for CsvErrorKind {
             CsvErrorKind::TextAfterQuote => {
                 "syntax error: text after the closing quote (cannot have consecutive fields without separator)"
             }
-            CsvErrorKind::QuoteInUnquotedField => {
-                "syntax error: quote character inside an unquoted field"
-            }
+            CsvErrorKind::QuoteInUnquotedField => "syntax error: quote character inside an unquoted field",
             CsvErrorKind::DanglingBackslash => "syntax error: no character after backslash",
         })
     }
@@ -243,10 +241,7 @@ impl CsvScanner {
             opts.terminator = None;
         }
         let mut special = [false; 256];
-        for b in [opts.separator.first(), opts.delimiter.first()]
-            .into_iter()
-            .flatten()
-        {
+        for b in [opts.separator.first(), opts.delimiter.first()].into_iter().flatten() {
             special[*b as usize] = true;
         }
         match opts.terminator.as_ref().and_then(|t| t.first()) {
@@ -259,15 +254,8 @@ impl CsvScanner {
         if opts.backslash_escape {
             special[b'\\' as usize] = true;
         }
-        let escaped_null =
-            opts.backslash_escape && !opts.not_null && opts.null.iter().any(|t| t == b"\\N");
-        CsvScanner {
-            opts,
-            special,
-            escaped_null,
-            buf: Vec::new(),
-            fields: Vec::new(),
-        }
+        let escaped_null = opts.backslash_escape && !opts.not_null && opts.null.iter().any(|t| t == b"\\N");
+        CsvScanner { opts, special, escaped_null, buf: Vec::new(), fields: Vec::new() }
     }
 
     pub fn options(&self) -> &CsvOptions {
@@ -284,13 +272,7 @@ impl CsvScanner {
             match self.record(input, pos, eof) {
                 Ok(Rec::Blank(next)) => pos = next,
                 Ok(Rec::Done(consumed)) => {
-                    return Ok(CsvStep::Record {
-                        record: Record {
-                            buf: &self.buf,
-                            fields: &self.fields,
-                        },
-                        consumed,
-                    })
+                    return Ok(CsvStep::Record { record: Record { buf: &self.buf, fields: &self.fields }, consumed })
                 }
                 Err(Stop::NeedMore) => return Ok(CsvStep::NeedMore),
                 Err(Stop::Fail(e)) => return Err(e),
@@ -306,14 +288,11 @@ impl CsvScanner {
         loop {
             let field_start = p;
             let buf_start = self.buf.len();
-            let quoted =
-                !self.opts.delimiter.is_empty() && starts(input, p, &self.opts.delimiter, eof)?;
+            let quoted = !self.opts.delimiter.is_empty() && starts(input, p, &self.opts.delimiter, eof)?;
             if quoted {
                 let content_start = p + self.opts.delimiter.len();
                 p = self.quoted(input, content_start, field_start, eof)?;
-                let content = input
-                    .get(content_start..p - self.opts.delimiter.len())
-                    .unwrap_or(&[]);
+                let content = input.get(content_start..p - self.opts.delimiter.len()).unwrap_or(&[]);
                 self.fields.push(FieldEnd {
                     end: self.buf.len(),
                     quoted: true,
@@ -382,11 +361,7 @@ impl CsvScanner {
         let escape = self.opts.backslash_escape && d0 != b'\\';
         loop {
             let rest = input.get(p..).unwrap_or(&[]);
-            let hit = if escape {
-                memchr2(d0, b'\\', rest)
-            } else {
-                memchr(d0, rest)
-            };
+            let hit = if escape { memchr2(d0, b'\\', rest) } else { memchr(d0, rest) };
             let Some(k) = hit else {
                 return more(eof, field_start, CsvErrorKind::UnterminatedQuote);
             };
@@ -434,13 +409,7 @@ impl CsvScanner {
         }
     }
 
-    fn push_unquoted(
-        &mut self,
-        input: &[u8],
-        field_start: usize,
-        raw_end: usize,
-        buf_start: usize,
-    ) {
+    fn push_unquoted(&mut self, input: &[u8], field_start: usize, raw_end: usize, buf_start: usize) {
         let raw = input.get(field_start..raw_end).unwrap_or(&[]);
         let value = self.buf.get(buf_start..).unwrap_or(&[]);
         let null = !self.opts.not_null
@@ -449,22 +418,14 @@ impl CsvScanner {
             } else {
                 !(self.escaped_null && value == b"\\N") && self.opts.null.iter().any(|t| t == value)
             };
-        self.fields.push(FieldEnd {
-            end: self.buf.len(),
-            quoted: false,
-            null,
-        });
+        self.fields.push(FieldEnd { end: self.buf.len(), quoted: false, null });
     }
 
     /// Ends the record that started at `start` and whose last field ended at `raw_end`.
     fn finish(&mut self, input: &[u8], start: usize, raw_end: usize, after: usize) -> Rec {
         if let [only] = self.fields.as_slice() {
             let raw = input.get(start..raw_end).unwrap_or(&[]);
-            if !only.quoted
-                && raw
-                    .iter()
-                    .all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0x0b | 0x0c))
-            {
+            if !only.quoted && raw.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0x0b | 0x0c)) {
                 return Rec::Blank(after);
             }
         }

@@ -104,11 +104,7 @@ impl StatementSplitter {
 
     /// Resets to the start of a statement with `delimiter`, keeping the buffers.
     pub(crate) fn begin(&mut self, opts: SqlOptions, delimiter: &[u8], at_start: bool) {
-        let delimiter: &[u8] = if delimiter.is_empty() {
-            b";"
-        } else {
-            delimiter
-        };
+        let delimiter: &[u8] = if delimiter.is_empty() { b";" } else { delimiter };
         self.backslash_escapes = !opts.no_backslash_escapes;
         if self.initial != delimiter {
             self.initial.clear();
@@ -192,9 +188,7 @@ impl StatementSplitter {
     /// What is left open, and where it began, if the input ended now.
     pub(crate) fn open(&self) -> Option<(Open, u64)> {
         match self.state {
-            State::Quote(b'`') | State::QuoteEscape(b'`') => {
-                Some((Open::Identifier, self.opened_at))
-            }
+            State::Quote(b'`') | State::QuoteEscape(b'`') => Some((Open::Identifier, self.opened_at)),
             State::Quote(_) | State::QuoteEscape(_) => Some((Open::String, self.opened_at)),
             State::SlashStar | State::SlashStarM | State::BlockComment | State::BlockStar => {
                 Some((Open::Comment, self.opened_at))
@@ -236,11 +230,7 @@ impl StatementSplitter {
             }
             State::DashDash => {
                 if b <= b' ' {
-                    self.state = if b == b'\n' {
-                        State::Code
-                    } else {
-                        State::LineComment
-                    };
+                    self.state = if b == b'\n' { State::Code } else { State::LineComment };
                 } else {
                     self.not_a_token(b, at, out);
                 }

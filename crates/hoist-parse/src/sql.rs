@@ -137,10 +137,7 @@ pub enum SqlEvent<'s, 'a> {
 
 #[derive(Debug)]
 pub enum SqlStep<'s, 'a> {
-    Event {
-        event: SqlEvent<'s, 'a>,
-        consumed: usize,
-    },
+    Event { event: SqlEvent<'s, 'a>, consumed: usize },
     NeedMore,
     End,
 }
@@ -202,31 +199,24 @@ impl fmt::Display for SqlErrorKind {
             SqlErrorKind::UnterminatedString => f.write_str("unterminated string literal"),
             SqlErrorKind::UnterminatedIdentifier => f.write_str("unterminated quoted identifier"),
             SqlErrorKind::UnterminatedComment => f.write_str("unterminated /* comment"),
-            SqlErrorKind::UnterminatedRow => {
-                f.write_str("the input ends inside a row (no closing ')')")
-            }
+            SqlErrorKind::UnterminatedRow => f.write_str("the input ends inside a row (no closing ')')"),
             SqlErrorKind::UnexpectedEnd { expected } => {
                 write!(f, "the input ends where {expected} was expected")
             }
             SqlErrorKind::UnexpectedByte { found, expected } => {
                 write!(f, "expected {expected} but found {}", ShowByte(*found))
             }
-            SqlErrorKind::ExpectedRowOrEnd(found) => write!(
-                f,
-                "expected ',' or the statement delimiter after a row but found {}",
-                ShowByte(*found)
-            ),
+            SqlErrorKind::ExpectedRowOrEnd(found) => {
+                write!(f, "expected ',' or the statement delimiter after a row but found {}", ShowByte(*found))
+            }
             SqlErrorKind::BadNumber => f.write_str("malformed number"),
             SqlErrorKind::BadHex => f.write_str("malformed hexadecimal literal"),
             SqlErrorKind::BadBits => f.write_str("malformed bit-value literal"),
             SqlErrorKind::BadIdentifier => f.write_str("empty or non-UTF-8 identifier"),
-            SqlErrorKind::BadDelimiter => {
-                f.write_str("DELIMITER needs a delimiter of 1 to 16 bytes on the same line")
+            SqlErrorKind::BadDelimiter => f.write_str("DELIMITER needs a delimiter of 1 to 16 bytes on the same line"),
+            SqlErrorKind::Unsupported(what) => {
+                write!(f, "{what} is not supported (only INSERT/REPLACE ... VALUES with literal values is)")
             }
-            SqlErrorKind::Unsupported(what) => write!(
-                f,
-                "{what} is not supported (only INSERT/REPLACE ... VALUES with literal values is)"
-            ),
             SqlErrorKind::UnsupportedValue => f.write_str(
                 "expected a literal value (string, number, hex, bit, NULL, TRUE, FALSE) \
                  but found an expression or keyword",
@@ -279,21 +269,10 @@ fn fail<T>(offset: usize, kind: SqlErrorKind) -> R<T> {
 
 enum Found {
     Insert(usize),
-    Row {
-        start: usize,
-        end: usize,
-    },
+    Row { start: usize, end: usize },
     EndInsert(usize),
-    Set {
-        start: usize,
-        end: usize,
-        consumed: usize,
-    },
-    Other {
-        start: usize,
-        end: usize,
-        consumed: usize,
-    },
+    Set { start: usize, end: usize, consumed: usize },
+    Other { start: usize, end: usize, consumed: usize },
     End,
 }
 
@@ -305,22 +284,14 @@ enum Statement {
 impl SqlScanner {
     /// A scanner that splits statements only: INSERTs are [`SqlEvent::Other`] too.
     pub fn statements_only(opts: SqlOptions) -> Self {
-        SqlScanner {
-            parse_inserts: false,
-            ..SqlScanner::new(opts)
-        }
+        SqlScanner { parse_inserts: false, ..SqlScanner::new(opts) }
     }
 
     pub fn new(opts: SqlOptions) -> Self {
         SqlScanner {
             opts,
             state: State::Top,
-            header: InsertHeader {
-                verb: InsertVerb::Insert,
-                table: String::new(),
-                database: None,
-                columns: None,
-            },
+            header: InsertHeader { verb: InsertVerb::Insert, table: String::new(), database: None, columns: None },
             in_exec: false,
             delimiter: b";".to_vec(),
             parse_inserts: true,
@@ -363,19 +334,11 @@ impl SqlScanner {
     /// Sets the statement delimiter, as a `DELIMITER` line would (empty means `;`).
     pub fn set_delimiter(&mut self, delimiter: &[u8]) {
         self.delimiter.clear();
-        self.delimiter.extend_from_slice(if delimiter.is_empty() {
-            b";"
-        } else {
-            delimiter
-        });
+        self.delimiter.extend_from_slice(if delimiter.is_empty() { b";" } else { delimiter });
     }
 
     /// Scans the next event at the start of `input`; `eof` says that no bytes follow it.
-    pub fn next<'s, 'a>(
-        &'s mut self,
-        input: &'a [u8],
-        eof: bool,
-    ) -> Result<SqlStep<'s, 'a>, SqlError> {
+    pub fn next<'s, 'a>(&'s mut self, input: &'a [u8], eof: bool) -> Result<SqlStep<'s, 'a>, SqlError> {
         let c = Cur { input, eof };
         let mut saved_delimiter = None;
         let found = match self.state {
@@ -398,24 +361,10 @@ impl SqlScanner {
         let (event, consumed) = match found {
             Found::End => return Ok(SqlStep::End),
             Found::Insert(consumed) => (SqlEvent::Insert(&self.header), consumed),
-            Found::Row { start, end } => (
-                SqlEvent::Row(Row {
-                    raw: slice(start, end),
-                    fields: &self.fields,
-                }),
-                end,
-            ),
+            Found::Row { start, end } => (SqlEvent::Row(Row { raw: slice(start, end), fields: &self.fields }), end),
             Found::EndInsert(consumed) => (SqlEvent::EndInsert, consumed),
-            Found::Set {
-                start,
-                end,
-                consumed,
-            } => (SqlEvent::Set(slice(start, end)), consumed),
-            Found::Other {
-                start,
-                end,
-                consumed,
-            } => (SqlEvent::Other(slice(start, end)), consumed),
+            Found::Set { start, end, consumed } => (SqlEvent::Set(slice(start, end)), consumed),
+            Found::Other { start, end, consumed } => (SqlEvent::Other(slice(start, end)), consumed),
         };
         Ok(SqlStep::Event { event, consumed })
     }
@@ -429,11 +378,7 @@ impl SqlScanner {
         loop {
             p = c.skip_space(p, None)?;
             let Some(b) = c.at(p) else {
-                return if c.eof {
-                    Ok(Found::End)
-                } else {
-                    Err(Stop::NeedMore)
-                };
+                return if c.eof { Ok(Found::End) } else { Err(Stop::NeedMore) };
             };
             if b.is_ascii_alphabetic() {
                 let w_end = c.word_end(p)?;
@@ -487,12 +432,7 @@ impl SqlScanner {
             }
         };
         let mut end = text_end;
-        while end > s
-            && matches!(
-                c.at(end - 1),
-                Some(b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
-            )
-        {
+        while end > s && matches!(c.at(end - 1), Some(b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)) {
             end -= 1;
         }
         if end == s {
@@ -500,28 +440,16 @@ impl SqlScanner {
         }
         let (start, end) = (s, end);
         Ok(Statement::Found(if is_set_statement(c.slice(start, end)) {
-            Found::Set {
-                start,
-                end,
-                consumed,
-            }
+            Found::Set { start, end, consumed }
         } else {
-            Found::Other {
-                start,
-                end,
-                consumed,
-            }
+            Found::Other { start, end, consumed }
         }))
     }
 
     fn scan_header(&mut self, c: Cur<'_>, start: usize, w_end: usize) -> R<Found> {
         const NAME: &str = "a table name";
         let insert = eq_ci(c.slice(start, w_end), b"INSERT");
-        let mut verb = if insert {
-            InsertVerb::Insert
-        } else {
-            InsertVerb::Replace
-        };
+        let mut verb = if insert { InsertVerb::Insert } else { InsertVerb::Replace };
         let mut exec = false;
         let mut p = w_end;
         loop {
@@ -580,10 +508,7 @@ impl SqlScanner {
                         found => {
                             return fail(
                                 p,
-                                SqlErrorKind::UnexpectedByte {
-                                    found,
-                                    expected: "',' or ')' in the column list",
-                                },
+                                SqlErrorKind::UnexpectedByte { found, expected: "',' or ')' in the column list" },
                             )
                         }
                     }
@@ -596,12 +521,7 @@ impl SqlScanner {
         if let Some(e) = c.word_at(p)? {
             let w = c.slice(p, e);
             if eq_ci(w, b"VALUES") || eq_ci(w, b"VALUE") {
-                self.header = InsertHeader {
-                    verb,
-                    table,
-                    database,
-                    columns,
-                };
+                self.header = InsertHeader { verb, table, database, columns };
                 self.state = State::FirstRow;
                 self.in_exec = exec;
                 return Ok(Found::Insert(e));
@@ -621,13 +541,7 @@ impl SqlScanner {
         } else if b == b'(' {
             return fail(p, SqlErrorKind::Unsupported("INSERT ... SELECT"));
         }
-        fail(
-            p,
-            SqlErrorKind::UnexpectedByte {
-                found: b,
-                expected: "VALUES",
-            },
-        )
+        fail(p, SqlErrorKind::UnexpectedByte { found: b, expected: "VALUES" })
     }
 
     fn scan_first_row(&mut self, c: Cur<'_>) -> R<Found> {
@@ -635,13 +549,7 @@ impl SqlScanner {
         let p = c.skip_space(0, Some(&mut exec))?;
         match c.at(p) {
             Some(b'(') => self.row(c, p, exec),
-            Some(found) => fail(
-                p,
-                SqlErrorKind::UnexpectedByte {
-                    found,
-                    expected: "'(' to start a row",
-                },
-            ),
+            Some(found) => fail(p, SqlErrorKind::UnexpectedByte { found, expected: "'(' to start a row" }),
             None => c.more(p, SqlErrorKind::UnexpectedEnd { expected: "a row" }),
         }
     }
@@ -664,13 +572,7 @@ impl SqlScanner {
             let q = c.skip_space(p + 1, Some(&mut exec))?;
             return match c.at(q) {
                 Some(b'(') => self.row(c, q, exec),
-                Some(found) => fail(
-                    q,
-                    SqlErrorKind::UnexpectedByte {
-                        found,
-                        expected: "'(' to start a row",
-                    },
-                ),
+                Some(found) => fail(q, SqlErrorKind::UnexpectedByte { found, expected: "'(' to start a row" }),
                 None => c.more(q, SqlErrorKind::UnexpectedEnd { expected: "a row" }),
             };
         }
@@ -695,23 +597,13 @@ impl SqlScanner {
         if c.at(p) != Some(b')') {
             loop {
                 let (kind, end) = self.literal(c, p, open)?;
-                self.fields.push(Literal {
-                    kind,
-                    start: p - open,
-                    end: end - open,
-                });
+                self.fields.push(Literal { kind, start: p - open, end: end - open });
                 p = c.skip_space(end, Some(&mut exec))?;
                 match c.at(p) {
                     Some(b',') => p = c.skip_space(p + 1, Some(&mut exec))?,
                     Some(b')') => break,
                     Some(found) => {
-                        return fail(
-                            p,
-                            SqlErrorKind::UnexpectedByte {
-                                found,
-                                expected: "',' or ')' after a value",
-                            },
-                        )
+                        return fail(p, SqlErrorKind::UnexpectedByte { found, expected: "',' or ')' after a value" })
                     }
                     None => return c.more(open, SqlErrorKind::UnterminatedRow),
                 }
@@ -719,10 +611,7 @@ impl SqlScanner {
         }
         self.state = State::AfterRow;
         self.in_exec = exec;
-        Ok(Found::Row {
-            start: open,
-            end: p + 1,
-        })
+        Ok(Found::Row { start: open, end: p + 1 })
     }
 
     /// Scans one literal at `p`; returns its kind and end.
@@ -737,26 +626,12 @@ impl SqlScanner {
         }
         match (b, next) {
             (b'\'' | b'"', _) => Ok((LiteralKind::String, c.string_end(p, self.backslash())?)),
-            (b'0', Some(b'x')) => Ok((
-                LiteralKind::Hex,
-                c.prefixed_digits(p, is_hex, SqlErrorKind::BadHex)?,
-            )),
-            (b'0', Some(b'b')) => Ok((
-                LiteralKind::Bits,
-                c.prefixed_digits(p, is_bit, SqlErrorKind::BadBits)?,
-            )),
+            (b'0', Some(b'x')) => Ok((LiteralKind::Hex, c.prefixed_digits(p, is_hex, SqlErrorKind::BadHex)?)),
+            (b'0', Some(b'b')) => Ok((LiteralKind::Bits, c.prefixed_digits(p, is_bit, SqlErrorKind::BadBits)?)),
             (b'0'..=b'9' | b'.' | b'+' | b'-', _) => Ok((LiteralKind::Number, c.number(p)?)),
-            (b'x' | b'X', Some(b'\'')) => Ok((
-                LiteralKind::Hex,
-                c.quoted_digits(p, is_hex, SqlErrorKind::BadHex)?,
-            )),
-            (b'b' | b'B', Some(b'\'')) => Ok((
-                LiteralKind::Bits,
-                c.quoted_digits(p, is_bit, SqlErrorKind::BadBits)?,
-            )),
-            (b'n' | b'N', Some(b'\'')) => {
-                Ok((LiteralKind::String, c.string_end(p + 1, self.backslash())?))
-            }
+            (b'x' | b'X', Some(b'\'')) => Ok((LiteralKind::Hex, c.quoted_digits(p, is_hex, SqlErrorKind::BadHex)?)),
+            (b'b' | b'B', Some(b'\'')) => Ok((LiteralKind::Bits, c.quoted_digits(p, is_bit, SqlErrorKind::BadBits)?)),
+            (b'n' | b'N', Some(b'\'')) => Ok((LiteralKind::String, c.string_end(p + 1, self.backslash())?)),
             (b'_', _) => self.introduced(c, p, open),
             _ if is_ident_char(b) => {
                 let e = c.word_end(p)?;
@@ -769,13 +644,7 @@ impl SqlScanner {
                     fail(p, SqlErrorKind::UnsupportedValue)
                 }
             }
-            (found, _) => fail(
-                p,
-                SqlErrorKind::UnexpectedByte {
-                    found,
-                    expected: "a value",
-                },
-            ),
+            (found, _) => fail(p, SqlErrorKind::UnexpectedByte { found, expected: "a value" }),
         }
     }
 
@@ -798,22 +667,10 @@ impl SqlScanner {
         }
         match (b, next) {
             (b'\'' | b'"', _) => Ok((LiteralKind::String, c.string_end(q, self.backslash())?)),
-            (b'x' | b'X', Some(b'\'')) => Ok((
-                LiteralKind::Hex,
-                c.quoted_digits(q, is_hex, SqlErrorKind::BadHex)?,
-            )),
-            (b'b' | b'B', Some(b'\'')) => Ok((
-                LiteralKind::Bits,
-                c.quoted_digits(q, is_bit, SqlErrorKind::BadBits)?,
-            )),
-            (b'0', Some(b'x')) => Ok((
-                LiteralKind::Hex,
-                c.prefixed_digits(q, is_hex, SqlErrorKind::BadHex)?,
-            )),
-            (b'0', Some(b'b')) => Ok((
-                LiteralKind::Bits,
-                c.prefixed_digits(q, is_bit, SqlErrorKind::BadBits)?,
-            )),
+            (b'x' | b'X', Some(b'\'')) => Ok((LiteralKind::Hex, c.quoted_digits(q, is_hex, SqlErrorKind::BadHex)?)),
+            (b'b' | b'B', Some(b'\'')) => Ok((LiteralKind::Bits, c.quoted_digits(q, is_bit, SqlErrorKind::BadBits)?)),
+            (b'0', Some(b'x')) => Ok((LiteralKind::Hex, c.prefixed_digits(q, is_hex, SqlErrorKind::BadHex)?)),
+            (b'0', Some(b'b')) => Ok((LiteralKind::Bits, c.prefixed_digits(q, is_bit, SqlErrorKind::BadBits)?)),
             _ => fail(p, SqlErrorKind::UnsupportedValue),
         }
     }
@@ -1048,11 +905,7 @@ impl<'a> Cur<'a> {
         let mut i = p + 1;
         loop {
             let rest = self.rest(i);
-            let hit = if backslash {
-                memchr2(q, b'\\', rest)
-            } else {
-                memchr(q, rest)
-            };
+            let hit = if backslash { memchr2(q, b'\\', rest) } else { memchr(q, rest) };
             let Some(k) = hit else {
                 return self.more(p, SqlErrorKind::UnterminatedString);
             };
@@ -1174,17 +1027,10 @@ fn is_set_statement(text: &[u8]) -> bool {
     };
     if let Some((len, max_digits)) = marker {
         t = t.get(len..).unwrap_or(&[]);
-        let digits = t
-            .iter()
-            .take(max_digits)
-            .take_while(|b| b.is_ascii_digit())
-            .count();
+        let digits = t.iter().take(max_digits).take_while(|b| b.is_ascii_digit()).count();
         t = t.get(digits..).unwrap_or(&[]);
     }
-    let blanks = t
-        .iter()
-        .take_while(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
-        .count();
+    let blanks = t.iter().take_while(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r')).count();
     t = t.get(blanks..).unwrap_or(&[]);
     let word = t.iter().take_while(|&&b| is_ident_char(b)).count();
     eq_ci(t.get(..word).unwrap_or(&[]), b"SET")
@@ -1242,11 +1088,7 @@ pub fn decode_literal<'a>(text: &'a [u8], kind: LiteralKind, opts: SqlOptions) -
             let zeros = digits.iter().take_while(|&&b| b == b'0').count();
             let digits = digits.get(zeros..).unwrap_or(&[]);
             if digits.len() <= 64 {
-                Value::UInt(
-                    digits
-                        .iter()
-                        .fold(0u64, |v, &b| v << 1 | u64::from(b == b'1')),
-                )
+                Value::UInt(digits.iter().fold(0u64, |v, &b| v << 1 | u64::from(b == b'1')))
             } else {
                 let mut out = vec![0u8; digits.len().div_ceil(8)];
                 for (i, &b) in digits.iter().rev().enumerate() {
@@ -1270,10 +1112,7 @@ fn strip_introducer(text: &[u8]) -> &[u8] {
     }
     let name = text.iter().take_while(|&&b| is_ident_char(b)).count();
     let rest = text.get(name..).unwrap_or(&[]);
-    let blanks = rest
-        .iter()
-        .take_while(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
-        .count();
+    let blanks = rest.iter().take_while(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r')).count();
     rest.get(blanks..).unwrap_or(&[])
 }
 
@@ -1281,9 +1120,7 @@ fn strip_introducer(text: &[u8]) -> &[u8] {
 fn literal_digits(body: &[u8], letter: u8) -> &[u8] {
     match body {
         [b'0', l, rest @ ..] if *l == letter => rest,
-        [l, b'\'', rest @ ..] if l.to_ascii_lowercase() == letter => {
-            rest.strip_suffix(b"'").unwrap_or(rest)
-        }
+        [l, b'\'', rest @ ..] if l.to_ascii_lowercase() == letter => rest.strip_suffix(b"'").unwrap_or(rest),
         _ => body,
     }
 }

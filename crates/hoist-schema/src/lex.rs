@@ -52,10 +52,7 @@ impl Tok {
     }
 
     pub fn location(&self) -> String {
-        format!(
-            "line {}, column {}",
-            self.span.start.line, self.span.start.column
-        )
+        format!("line {}, column {}", self.span.start.line, self.span.start.column)
     }
 }
 
@@ -83,9 +80,7 @@ pub(crate) fn parser<'a>(dialect: &'a MySqlDialect, toks: &[Tok]) -> Parser<'a> 
 }
 
 pub(crate) fn parse_error(message: impl Into<String>) -> SchemaError {
-    SchemaError::Parse {
-        message: message.into(),
-    }
+    SchemaError::Parse { message: message.into() }
 }
 
 pub(crate) fn lex(sql: &str) -> Result<Lexed, SchemaError> {
@@ -106,35 +101,19 @@ pub(crate) fn lex(sql: &str) -> Result<Lexed, SchemaError> {
     let analysis = String::from_utf8(bytes).map_err(|e| parse_error(e.to_string()))?;
 
     let dialect = dialect();
-    let spanned = Tokenizer::new(&dialect, &analysis)
-        .tokenize_with_location()
-        .map_err(|e| parse_error(e.to_string()))?;
+    let spanned =
+        Tokenizer::new(&dialect, &analysis).tokenize_with_location().map_err(|e| parse_error(e.to_string()))?;
 
-    let mut cursor = Cursor {
-        text: &analysis,
-        byte: 0,
-        line: 1,
-        column: 1,
-    };
+    let mut cursor = Cursor { text: &analysis, byte: 0, line: 1, column: 1 };
     let mut toks = Vec::new();
     for t in spanned {
         let start = cursor.advance_to(t.span.start);
         let end = cursor.advance_to(t.span.end);
         if !matches!(t.token, Token::Whitespace(_)) {
-            toks.push(Tok {
-                token: t.token,
-                span: t.span,
-                start,
-                end,
-            });
+            toks.push(Tok { token: t.token, span: t.span, start, end });
         }
     }
-    Ok(Lexed {
-        original: sql.to_string(),
-        analysis,
-        toks,
-        comments,
-    })
+    Ok(Lexed { original: sql.to_string(), analysis, toks, comments })
 }
 
 /// Walks the text forward to turn `sqlparser` locations (line, character column; both
@@ -192,9 +171,7 @@ fn find_version_comments(sql: &str) -> Result<Vec<VersionComment>, SchemaError> 
                 }
             }
             b'#' => i = skip_line(b, i),
-            b'-' if at(i + 1) == Some(b'-')
-                && at(i + 2).is_some_and(|c| c.is_ascii_whitespace()) =>
-            {
+            b'-' if at(i + 1) == Some(b'-') && at(i + 2).is_some_and(|c| c.is_ascii_whitespace()) => {
                 i = skip_line(b, i)
             }
             b'/' if at(i + 1) == Some(b'*') => {
@@ -222,10 +199,7 @@ fn find_version_comments(sql: &str) -> Result<Vec<VersionComment>, SchemaError> 
             }
             b'*' if at(i + 1) == Some(b'/') && open.is_some() => {
                 if let Some(o) = open.take() {
-                    out.push(VersionComment {
-                        open: o,
-                        close: i..i + 2,
-                    });
+                    out.push(VersionComment { open: o, close: i..i + 2 });
                 }
                 i += 2;
             }
@@ -234,9 +208,7 @@ fn find_version_comments(sql: &str) -> Result<Vec<VersionComment>, SchemaError> 
     }
     if let Some(o) = open {
         let (line, column) = line_column(sql, o.start);
-        return Err(parse_error(format!(
-            "version comment opened at line {line}, column {column} is not closed"
-        )));
+        return Err(parse_error(format!("version comment opened at line {line}, column {column} is not closed")));
     }
     Ok(out)
 }
@@ -249,10 +221,7 @@ fn skip_line(b: &[u8], i: usize) -> usize {
 }
 
 fn find(b: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
-    b.get(from..)?
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .map(|p| p + from)
+    b.get(from..)?.windows(needle.len()).position(|w| w == needle).map(|p| p + from)
 }
 
 /// 1-based line and character column of a byte offset.
@@ -305,8 +274,7 @@ impl Lexed {
             let full = c.open.start..c.close.end;
             let touches = |m: &Range<usize>| m.start < r.end && r.start < m.end;
             let holds = |m: &Range<usize>| r.start <= m.start && m.end <= r.end;
-            let cut =
-                (touches(&c.open) || touches(&c.close)) && !(holds(&c.open) && holds(&c.close));
+            let cut = (touches(&c.open) || touches(&c.close)) && !(holds(&c.open) && holds(&c.close));
             let only_ours = self
                 .toks
                 .iter()

@@ -143,10 +143,7 @@ pub struct TableSchema {
 impl TableSchema {
     /// The column called `name`, ignoring ASCII case as MySQL does, with its position.
     pub fn column(&self, name: &str) -> Option<(usize, &Column)> {
-        self.columns
-            .iter()
-            .enumerate()
-            .find(|(_, c)| c.name.eq_ignore_ascii_case(name))
+        self.columns.iter().enumerate().find(|(_, c)| c.name.eq_ignore_ascii_case(name))
     }
 
     /// The columns that an INSERT can give values to, in order (all but generated ones).

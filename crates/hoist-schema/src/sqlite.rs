@@ -9,8 +9,8 @@
 //! go through a small printer that accepts only what means the same in both databases.
 
 use sqlparser::ast::{
-    BinaryOperator, ColumnOption, Expr, FunctionArg, FunctionArgExpr, FunctionArguments,
-    GeneratedExpressionMode, ReferentialAction, UnaryOperator, Value,
+    BinaryOperator, ColumnOption, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, GeneratedExpressionMode,
+    ReferentialAction, UnaryOperator, Value,
 };
 
 use crate::table::{parse_table, Def, Key, KeyKind, KeyPart, Table};
@@ -42,9 +42,7 @@ pub fn sqlite_table_ddl(sql: &str, target_name: &str) -> Result<SqliteTableDdl, 
     let table = q(target_name);
 
     let pk = t.keys.iter().find(|k| k.kind == KeyKind::Primary);
-    let pk_cols: Vec<&str> = pk
-        .map(|k| k.parts.iter().filter_map(KeyPart::column).collect())
-        .unwrap_or_default();
+    let pk_cols: Vec<&str> = pk.map(|k| k.parts.iter().filter_map(KeyPart::column).collect()).unwrap_or_default();
     // A single integer column key becomes SQLite's rowid alias, declared inline.
     let rowid = match pk.map(|k| k.parts.as_slice()) {
         Some([KeyPart::Column { name, .. }]) => t
@@ -71,17 +69,15 @@ pub fn sqlite_table_ddl(sql: &str, target_name: &str) -> Result<SqliteTableDdl, 
         }
         // Some(None): generated in MySQL, but the expression does not translate.
         let generated = ce.def.options.iter().find_map(|o| match &o.option {
-            ColumnOption::Generated {
-                generation_expr: Some(expr),
-                generation_expr_mode,
-                ..
-            } => Some(print_expr(expr, &t).map(|x| {
-                let mode = match generation_expr_mode {
-                    Some(GeneratedExpressionMode::Stored) => "STORED",
-                    _ => "VIRTUAL",
-                };
-                format!(" GENERATED ALWAYS AS ({x}) {mode}")
-            })),
+            ColumnOption::Generated { generation_expr: Some(expr), generation_expr_mode, .. } => {
+                Some(print_expr(expr, &t).map(|x| {
+                    let mode = match generation_expr_mode {
+                        Some(GeneratedExpressionMode::Stored) => "STORED",
+                        _ => "VIRTUAL",
+                    };
+                    format!(" GENERATED ALWAYS AS ({x}) {mode}")
+                }))
+            }
             _ => None,
         });
         if rowid.as_deref() == Some(c.name.as_str()) {
@@ -119,10 +115,7 @@ pub fn sqlite_table_ddl(sql: &str, target_name: &str) -> Result<SqliteTableDdl, 
                         s.push_str(" DEFAULT ");
                         s.push_str(&d);
                     }
-                    None => notes.push(format!(
-                        "DEFAULT {expr} on `{}` dropped: SQLite cannot compute it",
-                        c.name
-                    )),
+                    None => notes.push(format!("DEFAULT {expr} on `{}` dropped: SQLite cannot compute it", c.name)),
                 }
             }
         }
@@ -130,27 +123,14 @@ pub fn sqlite_table_ddl(sql: &str, target_name: &str) -> Result<SqliteTableDdl, 
     }
 
     if let Some(k) = pk.filter(|_| rowid.is_none()) {
-        if k.parts.iter().any(|p| {
-            matches!(
-                p,
-                KeyPart::Column {
-                    prefix: Some(_),
-                    ..
-                }
-            )
-        }) {
-            notes.push(
-                "prefix lengths dropped from the PRIMARY KEY: SQLite compares whole values".into(),
-            );
+        if k.parts.iter().any(|p| matches!(p, KeyPart::Column { prefix: Some(_), .. })) {
+            notes.push("prefix lengths dropped from the PRIMARY KEY: SQLite compares whole values".into());
         }
         let cols: Vec<String> = pk_cols.iter().map(|c| q(c)).collect();
-        let on_generated = pk_cols
-            .iter()
-            .any(|c| t.schema.column(c).is_some_and(|(_, c)| c.generated));
+        let on_generated = pk_cols.iter().any(|c| t.schema.column(c).is_some_and(|(_, c)| c.generated));
         if on_generated {
             notes.push(
-                "the PRIMARY KEY became a UNIQUE constraint: SQLite allows no generated column in a PRIMARY KEY"
-                    .into(),
+                "the PRIMARY KEY became a UNIQUE constraint: SQLite allows no generated column in a PRIMARY KEY".into(),
             );
             lines.push(format!("UNIQUE ({})", cols.join(", ")));
         } else if !cols.is_empty() {
@@ -162,13 +142,9 @@ pub fn sqlite_table_ddl(sql: &str, target_name: &str) -> Result<SqliteTableDdl, 
         match k.kind {
             KeyKind::Primary => {}
             KeyKind::Unique => {
-                let plain = k
-                    .parts
-                    .iter()
-                    .all(|p| matches!(p, KeyPart::Column { prefix: None, .. }));
+                let plain = k.parts.iter().all(|p| matches!(p, KeyPart::Column { prefix: None, .. }));
                 if plain {
-                    let cols: Vec<String> =
-                        k.parts.iter().filter_map(KeyPart::column).map(q).collect();
+                    let cols: Vec<String> = k.parts.iter().filter_map(KeyPart::column).map(q).collect();
                     lines.push(format!("UNIQUE ({})", cols.join(", ")));
                 } else {
                     match index_parts(k, &t, true) {
@@ -188,19 +164,16 @@ pub fn sqlite_table_ddl(sql: &str, target_name: &str) -> Result<SqliteTableDdl, 
                     "CREATE INDEX IF NOT EXISTS {} ON {table} ({parts})",
                     q(&format!("{target_name}_{}", k.name))
                 )),
-                None => notes.push(format!(
-                    "index `{}` dropped: its expression cannot be translated to SQLite",
-                    k.name
-                )),
+                None => {
+                    notes.push(format!("index `{}` dropped: its expression cannot be translated to SQLite", k.name))
+                }
             },
-            KeyKind::Fulltext => notes.push(format!(
-                "FULLTEXT index `{}` dropped: SQLite has no FULLTEXT indexes",
-                k.name
-            )),
-            KeyKind::Spatial => notes.push(format!(
-                "SPATIAL index `{}` dropped: SQLite has no SPATIAL indexes",
-                k.name
-            )),
+            KeyKind::Fulltext => {
+                notes.push(format!("FULLTEXT index `{}` dropped: SQLite has no FULLTEXT indexes", k.name))
+            }
+            KeyKind::Spatial => {
+                notes.push(format!("SPATIAL index `{}` dropped: SQLite has no SPATIAL indexes", k.name))
+            }
         }
     }
 
@@ -210,11 +183,7 @@ pub fn sqlite_table_ddl(sql: &str, target_name: &str) -> Result<SqliteTableDdl, 
             s.push_str(&format!("CONSTRAINT {} ", q(n)));
         }
         let cols: Vec<String> = fk.columns.iter().map(|c| q(c)).collect();
-        s.push_str(&format!(
-            "FOREIGN KEY ({}) REFERENCES {}",
-            cols.join(", "),
-            q(&fk.table)
-        ));
+        s.push_str(&format!("FOREIGN KEY ({}) REFERENCES {}", cols.join(", "), q(&fk.table)));
         if !fk.referred.is_empty() {
             let refs: Vec<String> = fk.referred.iter().map(|c| q(c)).collect();
             s.push_str(&format!(" ({})", refs.join(", ")));
@@ -230,9 +199,7 @@ pub fn sqlite_table_ddl(sql: &str, target_name: &str) -> Result<SqliteTableDdl, 
     let mut unnamed_checks = 0;
     for name in &t.checks {
         match name {
-            Some(n) => notes.push(format!(
-                "CHECK constraint `{n}` dropped: MySQL expressions are not translated"
-            )),
+            Some(n) => notes.push(format!("CHECK constraint `{n}` dropped: MySQL expressions are not translated")),
             None => unnamed_checks += 1,
         }
     }
@@ -242,15 +209,8 @@ pub fn sqlite_table_ddl(sql: &str, target_name: &str) -> Result<SqliteTableDdl, 
         ));
     }
 
-    let create = format!(
-        "CREATE TABLE IF NOT EXISTS {table} (\n  {}\n)",
-        lines.join(",\n  ")
-    );
-    Ok(SqliteTableDdl {
-        create,
-        indexes,
-        notes,
-    })
+    let create = format!("CREATE TABLE IF NOT EXISTS {table} (\n  {}\n)", lines.join(",\n  "));
+    Ok(SqliteTableDdl { create, indexes, notes })
 }
 
 fn referential_action(a: ReferentialAction) -> &'static str {
@@ -269,11 +229,7 @@ pub(crate) fn sqlite_type(kind: &ColumnKind) -> &'static str {
         ColumnKind::Integer { .. } | ColumnKind::Year | ColumnKind::Bit => "INTEGER",
         ColumnKind::Decimal { .. } => "NUMERIC",
         ColumnKind::Float => "REAL",
-        ColumnKind::Text
-        | ColumnKind::Enum
-        | ColumnKind::Set
-        | ColumnKind::Json
-        | ColumnKind::Temporal => "TEXT",
+        ColumnKind::Text | ColumnKind::Enum | ColumnKind::Set | ColumnKind::Json | ColumnKind::Temporal => "TEXT",
         ColumnKind::Binary | ColumnKind::Spatial => "BLOB",
         ColumnKind::Other => "",
     }
@@ -314,25 +270,13 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 fn unhex(h: &str) -> Option<Vec<u8>> {
-    let h = if h.len() % 2 == 1 {
-        format!("0{h}")
-    } else {
-        h.to_string()
-    };
-    (0..h.len())
-        .step_by(2)
-        .map(|i| h.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok()))
-        .collect()
+    let h = if h.len() % 2 == 1 { format!("0{h}") } else { h.to_string() };
+    (0..h.len()).step_by(2).map(|i| h.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok())).collect()
 }
 
 fn fn_name(expr: &Expr) -> Option<String> {
     match expr {
-        Expr::Function(f) => f
-            .name
-            .0
-            .last()?
-            .as_ident()
-            .map(|i| i.value.to_ascii_lowercase()),
+        Expr::Function(f) => f.name.0.last()?.as_ident().map(|i| i.value.to_ascii_lowercase()),
         Expr::Identifier(i) => Some(i.value.to_ascii_lowercase()),
         _ => None,
     }
@@ -342,10 +286,7 @@ fn fn_name(expr: &Expr) -> Option<String> {
 fn default_value(expr: &Expr, kind: &ColumnKind) -> Option<String> {
     match expr {
         Expr::Value(v) => literal(&v.value, kind),
-        Expr::UnaryOp {
-            op: op @ (UnaryOperator::Minus | UnaryOperator::Plus),
-            expr,
-        } => match expr.as_ref() {
+        Expr::UnaryOp { op: op @ (UnaryOperator::Minus | UnaryOperator::Plus), expr } => match expr.as_ref() {
             Expr::Value(v) => match &v.value {
                 Value::Number(n, _) => Some(match op {
                     UnaryOperator::Minus => format!("-{n}"),
@@ -369,9 +310,7 @@ fn default_value(expr: &Expr, kind: &ColumnKind) -> Option<String> {
                 return None;
             }
             match fn_name(expr)?.as_str() {
-                "current_timestamp" | "now" | "localtime" | "localtimestamp" => {
-                    Some("CURRENT_TIMESTAMP".into())
-                }
+                "current_timestamp" | "now" | "localtime" | "localtimestamp" => Some("CURRENT_TIMESTAMP".into()),
                 "current_date" | "curdate" => Some("CURRENT_DATE".into()),
                 "current_time" | "curtime" => Some("CURRENT_TIME".into()),
                 _ => None,
@@ -382,34 +321,22 @@ fn default_value(expr: &Expr, kind: &ColumnKind) -> Option<String> {
 }
 
 fn literal(v: &Value, kind: &ColumnKind) -> Option<String> {
-    let numeric = matches!(
-        kind,
-        ColumnKind::Integer { .. } | ColumnKind::Bit | ColumnKind::Year
-    );
+    let numeric = matches!(kind, ColumnKind::Integer { .. } | ColumnKind::Bit | ColumnKind::Year);
     match v {
         Value::Number(n, _) => Some(n.clone()),
-        Value::SingleQuotedString(s)
-        | Value::DoubleQuotedString(s)
-        | Value::NationalStringLiteral(s) => Some(string_literal(s)),
+        Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) | Value::NationalStringLiteral(s) => {
+            Some(string_literal(s))
+        }
         Value::Boolean(b) => Some(if *b { "1" } else { "0" }.into()),
         Value::Null => Some("NULL".into()),
-        Value::SingleQuotedByteStringLiteral(bits) => u64::from_str_radix(bits, 2)
-            .ok()
-            .map(|n| n.to_string())
-            .or_else(|| bits.is_empty().then(|| "0".into())),
+        Value::SingleQuotedByteStringLiteral(bits) => {
+            u64::from_str_radix(bits, 2).ok().map(|n| n.to_string()).or_else(|| bits.is_empty().then(|| "0".into()))
+        }
         Value::HexStringLiteral(h) => {
             let bytes = unhex(h)?;
             if numeric {
-                (bytes.len() <= 8).then(|| {
-                    bytes
-                        .iter()
-                        .fold(0u64, |acc, b| (acc << 8) | u64::from(*b))
-                        .to_string()
-                })
-            } else if matches!(
-                kind,
-                ColumnKind::Binary | ColumnKind::Spatial | ColumnKind::Other
-            ) {
+                (bytes.len() <= 8).then(|| bytes.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b)).to_string())
+            } else if matches!(kind, ColumnKind::Binary | ColumnKind::Spatial | ColumnKind::Other) {
                 Some(format!("X'{}'", hex(&bytes)))
             } else {
                 match String::from_utf8(bytes) {
@@ -430,9 +357,7 @@ pub(crate) fn print_expr(expr: &Expr, t: &Table) -> Option<String> {
         Expr::Identifier(id) => q(&t.schema.column(&id.value)?.1.name),
         Expr::Value(v) => match &v.value {
             Value::Number(n, _) => n.clone(),
-            Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) if !s.contains('\0') => {
-                string_literal(s)
-            }
+            Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) if !s.contains('\0') => string_literal(s),
             Value::Boolean(b) => if *b { "1" } else { "0" }.into(),
             Value::Null => "NULL".into(),
             _ => return None,

@@ -11,9 +11,8 @@
 //! to the parser; the text itself is never changed here.
 
 use sqlparser::ast::{
-    ColumnDef, ColumnOption, ColumnOptionDef, DataType, ExactNumberInfo, Expr, FunctionArg,
-    FunctionArgExpr, FunctionArguments, Ident, IndexColumn, ObjectName, OrderBySort,
-    ReferentialAction, TableConstraint, Value,
+    ColumnDef, ColumnOption, ColumnOptionDef, DataType, ExactNumberInfo, Expr, FunctionArg, FunctionArgExpr,
+    FunctionArguments, Ident, IndexColumn, ObjectName, OrderBySort, ReferentialAction, TableConstraint, Value,
 };
 use sqlparser::keywords::Keyword;
 use sqlparser::parser::{Parser, ParserError};
@@ -102,11 +101,7 @@ pub(crate) struct Key {
 #[derive(Clone, Debug)]
 pub(crate) enum KeyPart {
     /// A column (name as declared), with an optional prefix length.
-    Column {
-        name: String,
-        prefix: Option<u64>,
-        desc: bool,
-    },
+    Column { name: String, prefix: Option<u64>, desc: bool },
     /// A MySQL 8 functional key part.
     Expr { expr: Box<Expr>, desc: bool },
 }
@@ -152,39 +147,23 @@ pub(crate) fn parse_table(sql: &str) -> Result<Table, SchemaError> {
     let mut start = header.list_open + 1;
     let mut depth = 0usize;
     // Elements end at a comma or at the closing parenthesis, at depth 0.
-    for (i, t) in toks
-        .iter()
-        .enumerate()
-        .take(header.list_close + 1)
-        .skip(header.list_open + 1)
-    {
+    for (i, t) in toks.iter().enumerate().take(header.list_close + 1).skip(header.list_open + 1) {
         match t.token {
             Token::LParen => depth += 1,
             Token::RParen if depth > 0 => depth -= 1,
             Token::Comma | Token::RParen if depth == 0 => {
                 if i == start {
-                    return Err(parse_error(format!(
-                        "empty element in the column list at {}",
-                        t.location()
-                    )));
+                    return Err(parse_error(format!("empty element in the column list at {}", t.location())));
                 }
                 let comma_after = (i != header.list_close).then_some(i);
                 let def = parse_element(&lexed, start, i - 1)?;
-                elements.push(Element {
-                    first: start,
-                    last: i - 1,
-                    comma_after,
-                    def,
-                });
+                elements.push(Element { first: start, last: i - 1, comma_after, def });
                 start = i + 1;
             }
             _ => {}
         }
     }
-    let name = toks[header.name_last]
-        .ident()
-        .unwrap_or_default()
-        .to_string();
+    let name = toks[header.name_last].ident().unwrap_or_default().to_string();
     build(lexed, header, elements, name)
 }
 
@@ -201,9 +180,7 @@ fn parse_header(toks: &[Tok]) -> Result<Header, SchemaError> {
         i += 2;
     }
     if is(i, "TEMPORARY") {
-        return Err(SchemaError::Unsupported {
-            what: "CREATE TEMPORARY TABLE".into(),
-        });
+        return Err(SchemaError::Unsupported { what: "CREATE TEMPORARY TABLE".into() });
     }
     if !is(i, "TABLE") {
         return Err(SchemaError::NotCreateTable);
@@ -220,11 +197,7 @@ fn parse_header(toks: &[Tok]) -> Result<Header, SchemaError> {
         match at(i) {
             Some(t) if t.ident().is_some() => parts += 1,
             Some(t) => {
-                return Err(parse_error(format!(
-                    "expected a table name, found {} at {}",
-                    t.token,
-                    t.location()
-                )))
+                return Err(parse_error(format!("expected a table name, found {} at {}", t.token, t.location())))
             }
             None => return Err(parse_error("expected a table name after CREATE TABLE")),
         }
@@ -238,15 +211,9 @@ fn parse_header(toks: &[Tok]) -> Result<Header, SchemaError> {
     i += 1;
     match at(i) {
         Some(t) if t.token == Token::LParen => {}
-        Some(t) if t.is_kw("LIKE") => {
-            return Err(SchemaError::Unsupported {
-                what: "CREATE TABLE ... LIKE".into(),
-            })
-        }
+        Some(t) if t.is_kw("LIKE") => return Err(SchemaError::Unsupported { what: "CREATE TABLE ... LIKE".into() }),
         Some(t) if t.is_kw("AS") || t.is_kw("SELECT") => {
-            return Err(SchemaError::Unsupported {
-                what: "CREATE TABLE ... SELECT".into(),
-            })
+            return Err(SchemaError::Unsupported { what: "CREATE TABLE ... SELECT".into() })
         }
         Some(t) => {
             return Err(parse_error(format!(
@@ -258,35 +225,19 @@ fn parse_header(toks: &[Tok]) -> Result<Header, SchemaError> {
         None => return Err(parse_error("expected a column list after the table name")),
     }
     let list_open = i;
-    let list_close = matching_paren(toks, list_open)
-        .ok_or_else(|| parse_error("the column list is not closed with `)`"))?;
-    if let Some(t) = toks[list_close + 1..]
-        .iter()
-        .find(|t| t.is_kw("SELECT") || t.is_kw("AS") || t.is_kw("LIKE"))
-    {
-        return Err(SchemaError::Unsupported {
-            what: format!("CREATE TABLE ... {} (at {})", t.token, t.location()),
-        });
+    let list_close =
+        matching_paren(toks, list_open).ok_or_else(|| parse_error("the column list is not closed with `)`"))?;
+    if let Some(t) = toks[list_close + 1..].iter().find(|t| t.is_kw("SELECT") || t.is_kw("AS") || t.is_kw("LIKE")) {
+        return Err(SchemaError::Unsupported { what: format!("CREATE TABLE ... {} (at {})", t.token, t.location()) });
     }
-    Ok(Header {
-        or_replace,
-        if_not_exists,
-        name_first,
-        name_last,
-        list_open,
-        list_close,
-    })
+    Ok(Header { or_replace, if_not_exists, name_first, name_last, list_open, list_close })
 }
 
 fn classify(toks: &[Tok]) -> ElemKind {
     let mut j = 0;
     if toks[0].is_kw("CONSTRAINT") {
         j = 1;
-        let keyword = |t: &Tok| {
-            ["PRIMARY", "UNIQUE", "FOREIGN", "CHECK"]
-                .iter()
-                .any(|k| t.is_kw(k))
-        };
+        let keyword = |t: &Tok| ["PRIMARY", "UNIQUE", "FOREIGN", "CHECK"].iter().any(|k| t.is_kw(k));
         if toks.get(1).is_some_and(|t| !keyword(t)) {
             j = 2;
         }
@@ -318,10 +269,7 @@ fn parse_element(lexed: &Lexed, first: usize, last: usize) -> Result<Def, Schema
         return parse_column(lexed, toks).map(|c| Def::Column(Box::new(c)));
     }
     let mut toks = toks;
-    if matches!(
-        kind,
-        ElemKind::Primary | ElemKind::Unique | ElemKind::Index | ElemKind::FulltextOrSpatial
-    ) {
+    if matches!(kind, ElemKind::Primary | ElemKind::Unique | ElemKind::Index | ElemKind::FulltextOrSpatial) {
         // Index options after the key list (`USING BTREE`, `COMMENT`, `WITH PARSER`,
         // `INVISIBLE`, `KEY_BLOCK_SIZE`, ...) matter to the server only.
         if let Some(open) = toks.iter().position(|t| t.token == Token::LParen) {
@@ -359,10 +307,7 @@ fn from_parser(e: ParserError, toks: &[Tok]) -> SchemaError {
 
 fn unexpected(p: &Parser) -> SchemaError {
     let t = p.peek_token();
-    parse_error(format!(
-        "unexpected {} at line {}, column {}",
-        t.token, t.span.start.line, t.span.start.column
-    ))
+    parse_error(format!("unexpected {} at line {}, column {}", t.token, t.span.start.line, t.span.start.column))
 }
 
 fn expect_end(p: &Parser) -> Result<(), SchemaError> {
@@ -430,20 +375,14 @@ fn clean_column_options(rest: &[Tok]) -> (Vec<Tok>, Vec<Tok>) {
             i += 3;
         } else if is(i, "CHARSET") || is(i, "COLUMN_FORMAT") || is(i, "STORAGE") {
             i += 2;
-        } else if is(i, "ENGINE_ATTRIBUTE")
-            || is(i, "SECONDARY_ENGINE_ATTRIBUTE")
-            || is(i, "COMPRESSED")
-        {
+        } else if is(i, "ENGINE_ATTRIBUTE") || is(i, "SECONDARY_ENGINE_ATTRIBUTE") || is(i, "COMPRESSED") {
             i += 1;
             if rest.get(i).is_some_and(|t| t.token == Token::Eq) {
                 i += 2;
             } else if !t.is_kw("COMPRESSED") {
                 i += 1;
             }
-        } else if (is(i, "WITH") || is(i, "WITHOUT"))
-            && is(i + 1, "SYSTEM")
-            && is(i + 2, "VERSIONING")
-        {
+        } else if (is(i, "WITH") || is(i, "WITHOUT")) && is(i + 1, "SYSTEM") && is(i + 2, "VERSIONING") {
             i += 3;
         } else if is(i, "SERIAL") && is(i + 1, "DEFAULT") && is(i + 2, "VALUE") {
             let (a, b) = (&rest[i], &rest[i + 2]);
@@ -455,10 +394,7 @@ fn clean_column_options(rest: &[Tok]) -> (Vec<Tok>, Vec<Tok>) {
         } else if is(i, "ZEROFILL") || is(i, "UNSIGNED") || is(i, "SIGNED") {
             signs.push(t.clone());
             i += 1;
-        } else if ["VISIBLE", "BINARY", "ASCII", "UNICODE", "BYTE"]
-            .iter()
-            .any(|k| t.is_kw(k))
-        {
+        } else if ["VISIBLE", "BINARY", "ASCII", "UNICODE", "BYTE"].iter().any(|k| t.is_kw(k)) {
             i += 1;
         } else {
             out.push(t.clone());
@@ -484,9 +420,9 @@ fn parse_column(lexed: &Lexed, toks: &[Tok]) -> Result<ColumnElem, SchemaError> 
     while p.peek_token().token != Token::EOF {
         let name = if p.parse_keyword(Keyword::CONSTRAINT) {
             let next = p.peek_token();
-            let named = !["CHECK", "PRIMARY", "UNIQUE", "REFERENCES"]
-                .iter()
-                .any(|k| matches!(&next.token, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(k)));
+            let named = !["CHECK", "PRIMARY", "UNIQUE", "REFERENCES"].iter().any(
+                |k| matches!(&next.token, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(k)),
+            );
             if named {
                 Some(p.parse_identifier().map_err(|e| from_parser(e, toks))?)
             } else {
@@ -495,20 +431,13 @@ fn parse_column(lexed: &Lexed, toks: &[Tok]) -> Result<ColumnElem, SchemaError> 
         } else {
             None
         };
-        match p
-            .parse_optional_column_option()
-            .map_err(|e| from_parser(e, toks))?
-        {
+        match p.parse_optional_column_option().map_err(|e| from_parser(e, toks))? {
             Some(option) => options.push(ColumnOptionDef { name, option }),
             None => return Err(unexpected(&p)),
         }
     }
 
-    let mut type_toks: Vec<&Tok> = toks
-        .iter()
-        .skip(1)
-        .take_while(|t| t.end <= type_end)
-        .collect();
+    let mut type_toks: Vec<&Tok> = toks.iter().skip(1).take_while(|t| t.end <= type_end).collect();
     type_toks.extend(signs.iter());
     let type_text = type_text(&lexed.analysis, &type_toks);
     let zerofill = signs.iter().any(|t| t.is_kw("ZEROFILL"));
@@ -523,28 +452,12 @@ fn parse_column(lexed: &Lexed, toks: &[Tok]) -> Result<ColumnElem, SchemaError> 
         name: name.value.clone(),
         kind,
         type_text,
-        nullable: !serial
-            && !has(&|o| matches!(o, ColumnOption::NotNull | ColumnOption::PrimaryKey(_))),
+        nullable: !serial && !has(&|o| matches!(o, ColumnOption::NotNull | ColumnOption::PrimaryKey(_))),
         has_default: has(&|o| matches!(o, ColumnOption::Default(_))),
         auto_increment: serial || has(&is_auto_increment),
-        generated: has(&|o| {
-            matches!(
-                o,
-                ColumnOption::Generated {
-                    generation_expr: Some(_),
-                    ..
-                }
-            )
-        }),
+        generated: has(&|o| matches!(o, ColumnOption::Generated { generation_expr: Some(_), .. })),
     };
-    Ok(ColumnElem {
-        def: ColumnDef {
-            name,
-            data_type,
-            options,
-        },
-        column,
-    })
+    Ok(ColumnElem { def: ColumnDef { name, data_type, options }, column })
 }
 
 pub(crate) fn is_auto_increment(o: &ColumnOption) -> bool {
@@ -557,12 +470,7 @@ fn type_text(text: &str, toks: &[&Tok]) -> String {
     let mut out = String::new();
     let mut prev: Option<&Token> = None;
     for t in toks {
-        let tight = |tok: &Token| {
-            matches!(
-                tok,
-                Token::LParen | Token::RParen | Token::Comma | Token::Period
-            )
-        };
+        let tight = |tok: &Token| matches!(tok, Token::LParen | Token::RParen | Token::Comma | Token::Period);
         if let Some(p) = prev {
             let p_open = matches!(p, Token::LParen | Token::Comma | Token::Period);
             if !p_open && !tight(&t.token) {
@@ -580,11 +488,7 @@ fn type_text(text: &str, toks: &[&Tok]) -> String {
 
 fn custom_name(dt: &DataType) -> Option<String> {
     match dt {
-        DataType::Custom(name, _) => name
-            .0
-            .last()
-            .and_then(|p| p.as_ident())
-            .map(|i| i.value.to_ascii_lowercase()),
+        DataType::Custom(name, _) => name.0.last().and_then(|p| p.as_ident()).map(|i| i.value.to_ascii_lowercase()),
         _ => None,
     }
 }
@@ -629,9 +533,7 @@ fn column_kind(dt: &DataType) -> Result<ColumnKind, SchemaError> {
         | D::Int2Unsigned(_)
         | D::Int4Unsigned(_)
         | D::Int8Unsigned(_) => K::Integer { unsigned: true },
-        D::Decimal(i) | D::DecimalUnsigned(i) | D::Numeric(i) | D::Dec(i) | D::DecUnsigned(i) => {
-            decimal(i)?
-        }
+        D::Decimal(i) | D::DecimalUnsigned(i) | D::Numeric(i) | D::Dec(i) | D::DecUnsigned(i) => decimal(i)?,
         D::Float(_)
         | D::FloatUnsigned(_)
         | D::Real
@@ -652,9 +554,7 @@ fn column_kind(dt: &DataType) -> Result<ColumnKind, SchemaError> {
         | D::TinyText
         | D::MediumText
         | D::LongText => K::Text,
-        D::Binary(_) | D::Varbinary(_) | D::Blob(_) | D::TinyBlob | D::MediumBlob | D::LongBlob => {
-            K::Binary
-        }
+        D::Binary(_) | D::Varbinary(_) | D::Blob(_) | D::TinyBlob | D::MediumBlob | D::LongBlob => K::Binary,
         D::Date | D::Time(..) | D::Datetime(_) | D::Timestamp(..) => K::Temporal,
         D::Bit(_) => K::Bit,
         D::JSON => K::Json,
@@ -668,9 +568,7 @@ fn column_kind(dt: &DataType) -> Result<ColumnKind, SchemaError> {
             Some("fixed") => {
                 let n = |i: usize| mods.get(i).and_then(|m| m.trim().parse::<u64>().ok());
                 match (n(0), n(1)) {
-                    (Some(p), Some(s)) => {
-                        decimal(&ExactNumberInfo::PrecisionAndScale(p, s as i64))?
-                    }
+                    (Some(p), Some(s)) => decimal(&ExactNumberInfo::PrecisionAndScale(p, s as i64))?,
                     (Some(p), None) => decimal(&ExactNumberInfo::Precision(p))?,
                     _ => decimal(&ExactNumberInfo::None)?,
                 }
@@ -691,57 +589,34 @@ fn decimal(info: &ExactNumberInfo) -> Result<ColumnKind, SchemaError> {
     };
     match (u8::try_from(p), u8::try_from(s)) {
         (Ok(precision), Ok(scale)) => Ok(ColumnKind::Decimal { precision, scale }),
-        _ => Err(SchemaError::Invalid {
-            message: format!("DECIMAL({p},{s}) is too large"),
-        }),
+        _ => Err(SchemaError::Invalid { message: format!("DECIMAL({p},{s}) is too large") }),
     }
 }
 
 fn key_part(ic: &IndexColumn) -> KeyPart {
     let desc = matches!(ic.column.options.sort, Some(OrderBySort::Desc));
     match &ic.column.expr {
-        Expr::Identifier(id) => KeyPart::Column {
-            name: id.value.clone(),
-            prefix: None,
-            desc,
-        },
+        Expr::Identifier(id) => KeyPart::Column { name: id.value.clone(), prefix: None, desc },
         Expr::Function(f) => {
             let prefix = match &f.args {
-                FunctionArguments::List(l)
-                    if l.duplicate_treatment.is_none() && l.clauses.is_empty() =>
-                {
+                FunctionArguments::List(l) if l.duplicate_treatment.is_none() && l.clauses.is_empty() => {
                     match l.args.as_slice() {
-                        [FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Value(v)))] => {
-                            match &v.value {
-                                Value::Number(n, _) => n.parse::<u64>().ok(),
-                                _ => None,
-                            }
-                        }
+                        [FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Value(v)))] => match &v.value {
+                            Value::Number(n, _) => n.parse::<u64>().ok(),
+                            _ => None,
+                        },
                         _ => None,
                     }
                 }
                 _ => None,
             };
             match (single_ident(&f.name), prefix) {
-                (Some(name), Some(prefix)) => KeyPart::Column {
-                    name: name.value.clone(),
-                    prefix: Some(prefix),
-                    desc,
-                },
-                _ => KeyPart::Expr {
-                    expr: Box::new(ic.column.expr.clone()),
-                    desc,
-                },
+                (Some(name), Some(prefix)) => KeyPart::Column { name: name.value.clone(), prefix: Some(prefix), desc },
+                _ => KeyPart::Expr { expr: Box::new(ic.column.expr.clone()), desc },
             }
         }
-        Expr::Nested(e) => KeyPart::Expr {
-            expr: e.clone(),
-            desc,
-        },
-        other => KeyPart::Expr {
-            expr: Box::new(other.clone()),
-            desc,
-        },
+        Expr::Nested(e) => KeyPart::Expr { expr: e.clone(), desc },
+        other => KeyPart::Expr { expr: Box::new(other.clone()), desc },
     }
 }
 
@@ -753,56 +628,34 @@ fn single_ident(name: &ObjectName) -> Option<&Ident> {
 }
 
 pub(crate) fn last_ident(name: &ObjectName) -> String {
-    name.0
-        .last()
-        .and_then(|p| p.as_ident())
-        .map(|i| i.value.clone())
-        .unwrap_or_else(|| name.to_string())
+    name.0.last().and_then(|p| p.as_ident()).map(|i| i.value.clone()).unwrap_or_else(|| name.to_string())
 }
 
 /// Checks the column list and gathers keys, foreign keys and checks.
-fn build(
-    lexed: Lexed,
-    header: Header,
-    elements: Vec<Element>,
-    name: String,
-) -> Result<Table, SchemaError> {
+fn build(lexed: Lexed, header: Header, elements: Vec<Element>, name: String) -> Result<Table, SchemaError> {
     let mut columns: Vec<Column> = Vec::new();
     for e in &elements {
         if let Def::Column(c) = &e.def {
-            if columns
-                .iter()
-                .any(|x| x.name.eq_ignore_ascii_case(&c.column.name))
-            {
-                return Err(SchemaError::Invalid {
-                    message: format!("column `{}` is defined twice", c.column.name),
-                });
+            if columns.iter().any(|x| x.name.eq_ignore_ascii_case(&c.column.name)) {
+                return Err(SchemaError::Invalid { message: format!("column `{}` is defined twice", c.column.name) });
             }
             columns.push(c.column.clone());
         }
     }
     if columns.is_empty() {
-        return Err(SchemaError::Invalid {
-            message: "the table has no columns".into(),
-        });
+        return Err(SchemaError::Invalid { message: "the table has no columns".into() });
     }
     let resolve = |n: &str| -> Result<String, SchemaError> {
         columns
             .iter()
             .find(|c| c.name.eq_ignore_ascii_case(n))
             .map(|c| c.name.clone())
-            .ok_or_else(|| SchemaError::Invalid {
-                message: format!("key column `{n}` does not exist"),
-            })
+            .ok_or_else(|| SchemaError::Invalid { message: format!("key column `{n}` does not exist") })
     };
     let resolve_parts = |cols: &[IndexColumn]| -> Result<Vec<KeyPart>, SchemaError> {
         cols.iter()
             .map(|ic| match key_part(ic) {
-                KeyPart::Column { name, prefix, desc } => Ok(KeyPart::Column {
-                    name: resolve(&name)?,
-                    prefix,
-                    desc,
-                }),
+                KeyPart::Column { name, prefix, desc } => Ok(KeyPart::Column { name: resolve(&name)?, prefix, desc }),
                 e => Ok(e),
             })
             .collect()
@@ -825,49 +678,31 @@ fn build(
     for (idx, e) in elements.iter().enumerate() {
         match &e.def {
             Def::Column(c) => {
-                let col = KeyPart::Column {
-                    name: c.column.name.clone(),
-                    prefix: None,
-                    desc: false,
-                };
+                let col = KeyPart::Column { name: c.column.name.clone(), prefix: None, desc: false };
                 if is_custom(&c.def.data_type, &["serial"]) {
                     add_key(idx, true, KeyKind::Unique, None, vec![col.clone()]);
                 }
                 for o in &c.def.options {
                     match &o.option {
-                        ColumnOption::PrimaryKey(_) => {
-                            add_key(idx, true, KeyKind::Primary, None, vec![col.clone()])
-                        }
-                        ColumnOption::Unique(_) => {
-                            add_key(idx, true, KeyKind::Unique, None, vec![col.clone()])
-                        }
+                        ColumnOption::PrimaryKey(_) => add_key(idx, true, KeyKind::Primary, None, vec![col.clone()]),
+                        ColumnOption::Unique(_) => add_key(idx, true, KeyKind::Unique, None, vec![col.clone()]),
                         ColumnOption::ForeignKey(fk) => foreign_keys.push(ForeignKey {
                             name: o.name.as_ref().map(|n| n.value.clone()),
                             columns: vec![c.column.name.clone()],
                             table: last_ident(&fk.foreign_table),
-                            referred: fk
-                                .referred_columns
-                                .iter()
-                                .map(|i| i.value.clone())
-                                .collect(),
+                            referred: fk.referred_columns.iter().map(|i| i.value.clone()).collect(),
                             on_delete: fk.on_delete,
                             on_update: fk.on_update,
                         }),
-                        ColumnOption::Check(_) => {
-                            checks.push(o.name.as_ref().map(|n| n.value.clone()))
-                        }
+                        ColumnOption::Check(_) => checks.push(o.name.as_ref().map(|n| n.value.clone())),
                         _ => {}
                     }
                 }
             }
             Def::Constraint(c) => match c.as_ref() {
-                TableConstraint::PrimaryKey(pk) => add_key(
-                    idx,
-                    false,
-                    KeyKind::Primary,
-                    None,
-                    resolve_parts(&pk.columns)?,
-                ),
+                TableConstraint::PrimaryKey(pk) => {
+                    add_key(idx, false, KeyKind::Primary, None, resolve_parts(&pk.columns)?)
+                }
                 TableConstraint::Unique(u) => add_key(
                     idx,
                     false,
@@ -875,70 +710,40 @@ fn build(
                     u.index_name.as_ref().or(u.name.as_ref()),
                     resolve_parts(&u.columns)?,
                 ),
-                TableConstraint::Index(i) => add_key(
-                    idx,
-                    false,
-                    KeyKind::Index,
-                    i.name.as_ref(),
-                    resolve_parts(&i.columns)?,
-                ),
+                TableConstraint::Index(i) => {
+                    add_key(idx, false, KeyKind::Index, i.name.as_ref(), resolve_parts(&i.columns)?)
+                }
                 TableConstraint::FulltextOrSpatial(f) => add_key(
                     idx,
                     false,
-                    if f.fulltext {
-                        KeyKind::Fulltext
-                    } else {
-                        KeyKind::Spatial
-                    },
+                    if f.fulltext { KeyKind::Fulltext } else { KeyKind::Spatial },
                     f.opt_index_name.as_ref(),
                     resolve_parts(&f.columns)?,
                 ),
                 TableConstraint::ForeignKey(fk) => foreign_keys.push(ForeignKey {
                     name: fk.name.as_ref().map(|n| n.value.clone()),
-                    columns: fk
-                        .columns
-                        .iter()
-                        .map(|c| resolve(&c.value))
-                        .collect::<Result<_, _>>()?,
+                    columns: fk.columns.iter().map(|c| resolve(&c.value)).collect::<Result<_, _>>()?,
                     table: last_ident(&fk.foreign_table),
-                    referred: fk
-                        .referred_columns
-                        .iter()
-                        .map(|i| i.value.clone())
-                        .collect(),
+                    referred: fk.referred_columns.iter().map(|i| i.value.clone()).collect(),
                     on_delete: fk.on_delete,
                     on_update: fk.on_update,
                 }),
-                TableConstraint::Check(ch) => {
-                    checks.push(ch.name.as_ref().map(|n| n.value.clone()))
-                }
-                other => {
-                    return Err(SchemaError::Unsupported {
-                        what: format!("table constraint `{other}`"),
-                    })
-                }
+                TableConstraint::Check(ch) => checks.push(ch.name.as_ref().map(|n| n.value.clone())),
+                other => return Err(SchemaError::Unsupported { what: format!("table constraint `{other}`") }),
             },
         }
     }
 
     // Names: as written, or the one MySQL derives from the first column (`c`, `c_2`, ...).
     let mut used: Vec<String> = vec!["primary".into()];
-    used.extend(
-        keys.iter()
-            .filter_map(|(_, n)| n.as_ref().map(|n| n.to_lowercase())),
-    );
+    used.extend(keys.iter().filter_map(|(_, n)| n.as_ref().map(|n| n.to_lowercase())));
     let mut named_keys = Vec::with_capacity(keys.len());
     for (mut key, name) in keys {
         key.name = match (key.kind, name) {
             (KeyKind::Primary, _) => "PRIMARY".into(),
             (_, Some(n)) => n,
             (_, None) => {
-                let base = key
-                    .parts
-                    .first()
-                    .and_then(KeyPart::column)
-                    .unwrap_or("functional_index")
-                    .to_string();
+                let base = key.parts.first().and_then(KeyPart::column).unwrap_or("functional_index").to_string();
                 let mut candidate = base.clone();
                 let mut n = 2;
                 while used.contains(&candidate.to_lowercase()) {
@@ -955,18 +760,11 @@ fn build(
 
     let primaries: Vec<&Key> = keys.iter().filter(|k| k.kind == KeyKind::Primary).collect();
     if primaries.len() > 1 {
-        return Err(SchemaError::Invalid {
-            message: "more than one PRIMARY KEY".into(),
-        });
+        return Err(SchemaError::Invalid { message: "more than one PRIMARY KEY".into() });
     }
     let primary_key: Vec<String> = primaries
         .first()
-        .map(|k| {
-            k.parts
-                .iter()
-                .filter_map(|p| p.column().map(str::to_string))
-                .collect()
-        })
+        .map(|k| k.parts.iter().filter_map(|p| p.column().map(str::to_string)).collect())
         .unwrap_or_default();
     for c in &mut columns {
         if primary_key.iter().any(|p| p == &c.name) {
@@ -984,26 +782,8 @@ fn build(
     let unique_keys = keys
         .iter()
         .filter(|k| k.kind == KeyKind::Unique)
-        .filter_map(|k| {
-            k.parts
-                .iter()
-                .map(|p| p.column().map(str::to_string))
-                .collect::<Option<Vec<_>>>()
-        })
+        .filter_map(|k| k.parts.iter().map(|p| p.column().map(str::to_string)).collect::<Option<Vec<_>>>())
         .collect();
-    let schema = TableSchema {
-        name,
-        columns,
-        primary_key,
-        unique_keys,
-    };
-    Ok(Table {
-        lexed,
-        header,
-        elements,
-        schema,
-        keys,
-        foreign_keys,
-        checks,
-    })
+    let schema = TableSchema { name, columns, primary_key, unique_keys };
+    Ok(Table { lexed, header, elements, schema, keys, foreign_keys, checks })
 }

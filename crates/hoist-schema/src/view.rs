@@ -9,8 +9,8 @@
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    BinaryOperator, Expr, FunctionArg, FunctionArgExpr, FunctionArgumentClause, FunctionArguments,
-    Ident, ObjectName, ObjectNamePart, Statement, Value, ValueWithSpan, VisitMut, VisitorMut,
+    BinaryOperator, Expr, FunctionArg, FunctionArgExpr, FunctionArgumentClause, FunctionArguments, Ident, ObjectName,
+    ObjectNamePart, Statement, Value, ValueWithSpan, VisitMut, VisitorMut,
 };
 use sqlparser::tokenizer::Token;
 
@@ -37,17 +37,7 @@ fn parse_view_header(toks: &[Tok]) -> Result<ViewHeader, SchemaError> {
         .iter()
         .position(|t| {
             t.is_kw("VIEW")
-                || [
-                    "TABLE",
-                    "AS",
-                    "SELECT",
-                    "INDEX",
-                    "PROCEDURE",
-                    "FUNCTION",
-                    "TRIGGER",
-                ]
-                .iter()
-                .any(|k| t.is_kw(k))
+                || ["TABLE", "AS", "SELECT", "INDEX", "PROCEDURE", "FUNCTION", "TRIGGER"].iter().any(|k| t.is_kw(k))
         })
         .filter(|&i| toks[i].is_kw("VIEW"))
         .ok_or(SchemaError::NotCreateView)?;
@@ -62,11 +52,7 @@ fn parse_view_header(toks: &[Tok]) -> Result<ViewHeader, SchemaError> {
     {
         i += 2;
     }
-    Ok(ViewHeader {
-        or_replace,
-        name_first,
-        name_last: i,
-    })
+    Ok(ViewHeader { or_replace, name_first, name_last: i })
 }
 
 /// The dump's `CREATE VIEW` for a MySQL-family target: the view renamed to `target_name`
@@ -81,11 +67,7 @@ pub fn mysql_view_ddl(sql: &str, target_name: &str) -> Result<String, SchemaErro
         let at = toks[0].end;
         edits.push(at..at, " OR REPLACE", "CREATE")?;
     }
-    edits.push(
-        toks[h.name_first].start..toks[h.name_last].end,
-        &quote_mysql_ident(target_name),
-        "the view name",
-    )?;
+    edits.push(toks[h.name_first].start..toks[h.name_last].end, &quote_mysql_ident(target_name), "the view name")?;
     Ok(edits.apply(sql))
 }
 
@@ -105,9 +87,7 @@ pub fn sqlite_view_ddl(sql: &str, target_name: &str) -> Result<String, SchemaErr
     let toks = strip_check_option(&lexed);
     let d = dialect();
     let mut p = parser(&d, toks);
-    let statement = p
-        .parse_statement()
-        .map_err(|e| parse_error(e.to_string()))?;
+    let statement = p.parse_statement().map_err(|e| parse_error(e.to_string()))?;
     if p.peek_token().token != Token::EOF {
         let t = p.peek_token();
         return Err(parse_error(format!(
@@ -123,17 +103,10 @@ pub fn sqlite_view_ddl(sql: &str, target_name: &str) -> Result<String, SchemaErr
     let columns = if view.columns.is_empty() {
         String::new()
     } else {
-        let cols: Vec<String> = view
-            .columns
-            .iter()
-            .map(|c| quote_sqlite_ident(&c.name.value))
-            .collect();
+        let cols: Vec<String> = view.columns.iter().map(|c| quote_sqlite_ident(&c.name.value)).collect();
         format!("({}) ", cols.join(", "))
     };
-    Ok(format!(
-        "CREATE VIEW IF NOT EXISTS {} {columns}AS {query}",
-        quote_sqlite_ident(target_name)
-    ))
+    Ok(format!("CREATE VIEW IF NOT EXISTS {} {columns}AS {query}", quote_sqlite_ident(target_name)))
 }
 
 /// The tokens without a trailing `WITH [CASCADED | LOCAL] CHECK OPTION`.
@@ -190,12 +163,7 @@ impl VisitorMut for ToSqlite {
                 parts.remove(0);
             }
             Expr::Function(f) => {
-                let Some(name) = f
-                    .name
-                    .0
-                    .last()
-                    .and_then(|p| p.as_ident())
-                    .map(|i| i.value.to_ascii_lowercase())
+                let Some(name) = f.name.0.last().and_then(|p| p.as_ident()).map(|i| i.value.to_ascii_lowercase())
                 else {
                     return ControlFlow::Continue(());
                 };
@@ -208,16 +176,11 @@ impl VisitorMut for ToSqlite {
                     "lcase" => rename(f, "lower"),
                     "group_concat" => {
                         if let FunctionArguments::List(l) = &mut f.args {
-                            let sep = l
-                                .clauses
-                                .iter()
-                                .position(|c| matches!(c, FunctionArgumentClause::Separator(_)));
+                            let sep = l.clauses.iter().position(|c| matches!(c, FunctionArgumentClause::Separator(_)));
                             if let Some(i) = sep {
                                 if let FunctionArgumentClause::Separator(v) = l.clauses.remove(i) {
                                     if l.duplicate_treatment.is_none() {
-                                        l.args.push(FunctionArg::Unnamed(FunctionArgExpr::Expr(
-                                            Expr::Value(v),
-                                        )));
+                                        l.args.push(FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Value(v))));
                                     }
                                 }
                             }
@@ -229,15 +192,11 @@ impl VisitorMut for ToSqlite {
                                 .args
                                 .iter()
                                 .map(|a| match a {
-                                    FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => {
-                                        Some(e.clone())
-                                    }
+                                    FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e.clone()),
                                     _ => None,
                                 })
                                 .collect();
-                            if let Some(args) =
-                                args.filter(|a| !a.is_empty() && l.clauses.is_empty())
-                            {
+                            if let Some(args) = args.filter(|a| !a.is_empty() && l.clauses.is_empty()) {
                                 let joined = args.into_iter().reduce(|a, b| Expr::BinaryOp {
                                     left: Box::new(a),
                                     op: BinaryOperator::StringConcat,

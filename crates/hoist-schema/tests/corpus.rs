@@ -113,18 +113,9 @@ const EXPECTED_FAILURES: &[(&str, &str)] = &[];
 /// Notes the SQLite translation must give (file name, part of a note).
 const EXPECTED_NOTES: &[(&str, &str)] = &[
     ("gencol.uuid-schema.sql", "DEFAULT uuid() on `b` dropped"),
-    (
-        "gencol.various_types-schema.sql",
-        "generated column `uint64` became a plain column",
-    ),
-    (
-        "gencol.various_types-schema.sql",
-        "generated column `float32` became a plain column",
-    ),
-    (
-        "gencol.various_types-schema.sql",
-        "generated column `tz` became a plain column",
-    ),
+    ("gencol.various_types-schema.sql", "generated column `uint64` became a plain column"),
+    ("gencol.various_types-schema.sql", "generated column `float32` became a plain column"),
+    ("gencol.various_types-schema.sql", "generated column `tz` became a plain column"),
     ("xfn.etn-schema.sql", "AUTO_INCREMENT on `b` dropped"),
     ("tool_135.bar2-schema.sql", "AUTO_INCREMENT on `a` dropped"),
 ];
@@ -145,10 +136,7 @@ fn lightning_schema_files() {
         check_table(&file, &sql, &schema);
         let notes = sqlite_table_ddl(&sql, &schema.name).unwrap().notes;
         for (_, want) in EXPECTED_NOTES.iter().filter(|(f, _)| *f == file) {
-            assert!(
-                notes.iter().any(|n| n.contains(want)),
-                "{file}: no note like {want:?} in {notes:?}"
-            );
+            assert!(notes.iter().any(|n| n.contains(want)), "{file}: no note like {want:?} in {notes:?}");
         }
         checked += 1;
     }
@@ -160,8 +148,7 @@ fn lightning_schema_files() {
 fn check_table(what: &str, sql: &str, schema: &TableSchema) {
     let target = format!("{}_target", schema.name);
     for defer in [false, true] {
-        let m = mysql_table_ddl(sql, &target, defer)
-            .unwrap_or_else(|e| panic!("{what}: mysql_table_ddl: {e}"));
+        let m = mysql_table_ddl(sql, &target, defer).unwrap_or_else(|e| panic!("{what}: mysql_table_ddl: {e}"));
         let again = parse_create_table(&m.create)
             .unwrap_or_else(|e| panic!("{what}: edited DDL does not parse: {e}\n{}", m.create));
         assert_eq!(again.name, target, "{what}");
@@ -177,10 +164,7 @@ fn check_table(what: &str, sql: &str, schema: &TableSchema) {
         assert_eq!(twice.create, m.create, "{what}: not idempotent");
         assert!(twice.add_indexes.is_empty(), "{what}");
         for alter in &m.add_indexes {
-            assert!(
-                alter.starts_with(&format!("ALTER TABLE `{target}` ADD ")),
-                "{alter}"
-            );
+            assert!(alter.starts_with(&format!("ALTER TABLE `{target}` ADD ")), "{alter}");
         }
         // Put the deferred definitions back in and the keys are those of the original.
         let restored = restore(&m);
@@ -193,26 +177,16 @@ fn check_table(what: &str, sql: &str, schema: &TableSchema) {
         );
     }
     let s = sqlite_table_ddl(sql, &target).unwrap_or_else(|e| panic!("{what}: {e}"));
-    assert!(s
-        .create
-        .starts_with(&format!("CREATE TABLE IF NOT EXISTS \"{target}\" (")));
+    assert!(s.create.starts_with(&format!("CREATE TABLE IF NOT EXISTS \"{target}\" (")));
     let conn = Connection::open_in_memory().unwrap();
     sqlite_exec(&conn, what, &s.create);
     for i in &s.indexes {
         sqlite_exec(&conn, what, i);
     }
     // The SQLite table has the same columns, in order.
-    let mut stmt = conn
-        .prepare(&format!(
-            "SELECT name FROM pragma_table_xinfo('{}')",
-            target.replace('\'', "''")
-        ))
-        .unwrap();
-    let names: Vec<String> = stmt
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(|r| r.unwrap())
-        .collect();
+    let mut stmt =
+        conn.prepare(&format!("SELECT name FROM pragma_table_xinfo('{}')", target.replace('\'', "''"))).unwrap();
+    let names: Vec<String> = stmt.query_map([], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect();
     let want: Vec<&str> = schema.columns.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, want, "{what}");
 }
@@ -243,9 +217,7 @@ fn restore(m: &MysqlTableDdl) -> String {
 /// the crate's internals): unique constraints + indexes + dropped-index notes.
 fn key_count(sql: &str) -> usize {
     let s = sqlite_table_ddl(sql, "k").unwrap();
-    s.indexes.len()
-        + s.create.matches("UNIQUE (").count()
-        + s.notes.iter().filter(|n| n.contains("index `")).count()
+    s.indexes.len() + s.create.matches("UNIQUE (").count() + s.notes.iter().filter(|n| n.contains("index `")).count()
 }
 
 #[test]
@@ -255,12 +227,8 @@ fn lightning_views() {
     let data = Path::new(CORPUS).join("lightning/lightning_view/data");
     let tbl = the_create_table(&data.join("db1.tbl-schema.sql"));
     sqlite_exec(&conn, "tbl", &sqlite_table_ddl(&tbl, "tbl").unwrap().create);
-    conn.execute_batch("INSERT INTO tbl VALUES (1, 2, 'a'), (3, 4, 'b')")
-        .unwrap();
-    for (file, name) in [
-        ("db1.v1-schema-view.sql", "v1"),
-        ("db0.v2-schema-view.sql", "v2"),
-    ] {
+    conn.execute_batch("INSERT INTO tbl VALUES (1, 2, 'a'), (3, 4, 'b')").unwrap();
+    for (file, name) in [("db1.v1-schema-view.sql", "v1"), ("db0.v2-schema-view.sql", "v2")] {
         let found: Vec<String> = statements(&read(&data.join(file)))
             .into_iter()
             .filter(|s| !matches!(sqlite_view_ddl(s, name), Err(SchemaError::NotCreateView)))
@@ -268,23 +236,13 @@ fn lightning_views() {
         assert_eq!(found.len(), 1, "{file}");
         let sql = &found[0];
         let view = sqlite_view_ddl(sql, name).unwrap();
-        assert!(
-            !view.contains("DEFINER") && !view.contains("ALGORITHM"),
-            "{view}"
-        );
+        assert!(!view.contains("DEFINER") && !view.contains("ALGORITHM"), "{view}");
         sqlite_exec(&conn, file, &view);
         let mysql = mysql_view_ddl(sql, name).unwrap();
-        assert!(
-            mysql
-                .trim_start()
-                .starts_with("CREATE OR REPLACE ALGORITHM=UNDEFINED DEFINER="),
-            "{mysql}"
-        );
+        assert!(mysql.trim_start().starts_with("CREATE OR REPLACE ALGORITHM=UNDEFINED DEFINER="), "{mysql}");
         assert!(mysql.contains(&format!("VIEW `{name}` (")), "{mysql}");
     }
-    let s: String = conn
-        .query_row("SELECT group_concat(s) FROM v2", [], |r| r.get(0))
-        .unwrap();
+    let s: String = conn.query_row("SELECT group_concat(s) FROM v2", [], |r| r.get(0)).unwrap();
     assert_eq!(s, "a");
     // The other statements of a view file are not views.
     for p in lightning_files("-schema-view.sql") {
@@ -292,10 +250,7 @@ fn lightning_views() {
             if st.contains("CREATE") {
                 continue;
             }
-            assert!(
-                matches!(mysql_view_ddl(&st, "x"), Err(SchemaError::NotCreateView)),
-                "{st}"
-            );
+            assert!(matches!(mysql_view_ddl(&st, "x"), Err(SchemaError::NotCreateView)), "{st}");
         }
     }
 }
@@ -308,11 +263,7 @@ fn sakila() -> (Vec<String>, Vec<String>) {
     let mut tables = Vec::new();
     let mut views = Vec::new();
     for piece in statements(&text) {
-        let code: String = piece
-            .lines()
-            .filter(|l| !l.trim_start().starts_with("--"))
-            .collect::<Vec<_>>()
-            .join("\n");
+        let code: String = piece.lines().filter(|l| !l.trim_start().starts_with("--")).collect::<Vec<_>>().join("\n");
         let code = code.trim();
         if code.starts_with("CREATE TABLE") {
             tables.push(piece);
@@ -338,77 +289,37 @@ fn sakila_tables() {
     // Details that matter for a load.
     let address = parse_create_table(&by_name["address"]).unwrap();
     let location = address.column("location").unwrap().1;
-    assert_eq!(
-        location.kind,
-        ColumnKind::Spatial,
-        "the /*!50705 */ column is read"
-    );
+    assert_eq!(location.kind, ColumnKind::Spatial, "the /*!50705 */ column is read");
     let m = mysql_table_ddl(&by_name["address"], "address", true).unwrap();
     assert!(m.create.contains("/*!50705 location GEOMETRY NOT NULL,*/"));
-    assert!(
-        m.create.contains("/*!50705 */"),
-        "the SPATIAL key inside its comment is gone:\n{}",
-        m.create
-    );
-    assert!(
-        m.create.contains("KEY idx_fk_city_id (city_id)"),
-        "needed by fk_address_city"
-    );
-    assert_eq!(
-        m.add_indexes,
-        ["ALTER TABLE `address` ADD SPATIAL KEY `idx_location` (location)"]
-    );
+    assert!(m.create.contains("/*!50705 */"), "the SPATIAL key inside its comment is gone:\n{}", m.create);
+    assert!(m.create.contains("KEY idx_fk_city_id (city_id)"), "needed by fk_address_city");
+    assert_eq!(m.add_indexes, ["ALTER TABLE `address` ADD SPATIAL KEY `idx_location` (location)"]);
 
     let m = mysql_table_ddl(&by_name["film_text"], "film_text", true).unwrap();
-    assert_eq!(
-        m.add_indexes,
-        ["ALTER TABLE `film_text` ADD FULLTEXT KEY idx_title_description (title,description)"]
-    );
-    assert!(
-        m.create.contains("PRIMARY KEY  (film_id)\n)ENGINE=MyISAM"),
-        "{}",
-        m.create
-    );
+    assert_eq!(m.add_indexes, ["ALTER TABLE `film_text` ADD FULLTEXT KEY idx_title_description (title,description)"]);
+    assert!(m.create.contains("PRIMARY KEY  (film_id)\n)ENGINE=MyISAM"), "{}", m.create);
 
     let m = mysql_table_ddl(&by_name["film"], "film", true).unwrap();
-    assert_eq!(
-        m.add_indexes,
-        ["ALTER TABLE `film` ADD KEY idx_title (title)"]
-    );
+    assert_eq!(m.add_indexes, ["ALTER TABLE `film` ADD KEY idx_title (title)"]);
     assert!(m.create.contains("KEY idx_fk_language_id (language_id),"));
-    assert!(m
-        .create
-        .contains("KEY idx_fk_original_language_id (original_language_id),"));
+    assert!(m.create.contains("KEY idx_fk_original_language_id (original_language_id),"));
 
     let m = mysql_table_ddl(&by_name["rental"], "rental", true).unwrap();
-    assert!(m
-        .create
-        .contains("UNIQUE KEY  (rental_date,inventory_id,customer_id)"));
-    assert!(
-        m.add_indexes.is_empty(),
-        "every KEY of rental backs a foreign key"
-    );
+    assert!(m.create.contains("UNIQUE KEY  (rental_date,inventory_id,customer_id)"));
+    assert!(m.add_indexes.is_empty(), "every KEY of rental backs a foreign key");
 
     let staff = parse_create_table(&by_name["staff"]).unwrap();
     let password = staff.column("password").unwrap().1;
     assert_eq!(password.type_text, "varchar(40)");
     assert_eq!(password.kind, ColumnKind::Text);
     assert_eq!(staff.column("picture").unwrap().1.kind, ColumnKind::Binary);
-    assert_eq!(
-        staff.column("active").unwrap().1.kind,
-        ColumnKind::Integer { unsigned: false }
-    );
+    assert_eq!(staff.column("active").unwrap().1.kind, ColumnKind::Integer { unsigned: false });
 
     let s = sqlite_table_ddl(&by_name["film_text"], "film_text").unwrap();
-    assert_eq!(
-        s.notes,
-        ["FULLTEXT index `idx_title_description` dropped: SQLite has no FULLTEXT indexes"]
-    );
+    assert_eq!(s.notes, ["FULLTEXT index `idx_title_description` dropped: SQLite has no FULLTEXT indexes"]);
     let s = sqlite_table_ddl(&by_name["address"], "address").unwrap();
-    assert_eq!(
-        s.notes,
-        ["SPATIAL index `idx_location` dropped: SQLite has no SPATIAL indexes"]
-    );
+    assert_eq!(s.notes, ["SPATIAL index `idx_location` dropped: SQLite has no SPATIAL indexes"]);
     assert!(s.create.contains("\"location\" BLOB NOT NULL"));
     assert!(s.create.contains(
         "CONSTRAINT \"fk_address_city\" FOREIGN KEY (\"city_id\") REFERENCES \"city\" (\"city_id\") ON DELETE RESTRICT ON UPDATE CASCADE"
@@ -429,12 +340,7 @@ fn sakila_in_sqlite() {
         }
     }
     for sql in &views {
-        let name = sql
-            .split_whitespace()
-            .skip_while(|w| *w != "VIEW")
-            .nth(1)
-            .unwrap()
-            .to_string();
+        let name = sql.split_whitespace().skip_while(|w| *w != "VIEW").nth(1).unwrap().to_string();
         let v = sqlite_view_ddl(sql, &name).unwrap_or_else(|e| panic!("{name}: {e}"));
         sqlite_exec(&conn, &name, &v);
         let m = mysql_view_ddl(sql, &name).unwrap();
@@ -451,29 +357,13 @@ fn sakila_in_sqlite() {
          INSERT INTO film_category (film_id, category_id) VALUES (1, 1);",
     )
     .unwrap();
-    let (title, actors): (String, String) = conn
-        .query_row("SELECT title, actors FROM film_list", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
-        .unwrap();
+    let (title, actors): (String, String) =
+        conn.query_row("SELECT title, actors FROM film_list", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
     assert_eq!(title, "ACADEMY DINOSAUR");
-    assert!(
-        actors == "PENELOPE GUINESS, NICK WAHLBERG" || actors == "NICK WAHLBERG, PENELOPE GUINESS",
-        "{actors}"
-    );
-    let nicer: String = conn
-        .query_row("SELECT actors FROM nicer_but_slower_film_list", [], |r| {
-            r.get(0)
-        })
-        .unwrap();
+    assert!(actors == "PENELOPE GUINESS, NICK WAHLBERG" || actors == "NICK WAHLBERG, PENELOPE GUINESS", "{actors}");
+    let nicer: String = conn.query_row("SELECT actors FROM nicer_but_slower_film_list", [], |r| r.get(0)).unwrap();
     assert!(nicer.contains("Penelope Guiness"), "{nicer}");
-    let info: String = conn
-        .query_row(
-            "SELECT film_info FROM actor_info WHERE actor_id = 1",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let info: String = conn.query_row("SELECT film_info FROM actor_info WHERE actor_id = 1", [], |r| r.get(0)).unwrap();
     assert_eq!(info, "Action: ACADEMY DINOSAUR");
 }
 

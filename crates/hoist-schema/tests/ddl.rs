@@ -243,10 +243,7 @@ defers_to!(
 fn without_deferral_only_the_header_changes() {
     let sql = "CREATE TABLE `db`.`t` (a int, KEY (a), FULLTEXT (a))";
     let m = mysql_table_ddl(sql, "u", false).unwrap();
-    assert_eq!(
-        m.create,
-        "CREATE TABLE IF NOT EXISTS `u` (a int, KEY (a), FULLTEXT (a))"
-    );
+    assert_eq!(m.create, "CREATE TABLE IF NOT EXISTS `u` (a int, KEY (a), FULLTEXT (a))");
     assert!(m.add_indexes.is_empty());
 }
 
@@ -261,10 +258,7 @@ fn errors() {
         "INSERT INTO t VALUES (1)",
         "/*!40101 SET NAMES binary*/",
     ] {
-        assert!(
-            matches!(parse_create_table(sql), Err(SchemaError::NotCreateTable)),
-            "{sql}"
-        );
+        assert!(matches!(parse_create_table(sql), Err(SchemaError::NotCreateTable)), "{sql}");
     }
     for (sql, what) in [
         ("CREATE TABLE t LIKE s", "LIKE"),
@@ -281,18 +275,9 @@ fn errors() {
         ("CREATE TABLE t (a int,, b int)", "line 1, column 23"),
         ("CREATE TABLE t (a int", "not closed"),
         ("CREATE TABLE t (a int /*!50100 x", "line 1, column 23"),
-        (
-            "CREATE TABLE t (a int NOT NULL garbage)",
-            "unexpected garbage at line 1, column 32",
-        ),
-        (
-            "CREATE TABLE t (\n  a int,\n  b int NOT NULL DEFAULT)",
-            "found: EOF at line 3, column 25",
-        ),
-        (
-            "CREATE TABLE t (a varchar(3) DEFAULT 'x)",
-            "Unterminated string",
-        ),
+        ("CREATE TABLE t (a int NOT NULL garbage)", "unexpected garbage at line 1, column 32"),
+        ("CREATE TABLE t (\n  a int,\n  b int NOT NULL DEFAULT)", "found: EOF at line 3, column 25"),
+        ("CREATE TABLE t (a varchar(3) DEFAULT 'x)", "Unterminated string"),
         ("CREATE TABLE (a int)", "table name"),
     ] {
         match parse_create_table(sql) {
@@ -306,10 +291,7 @@ fn errors() {
     for (sql, wanted) in [
         ("CREATE TABLE t (a int, KEY (b))", "`b` does not exist"),
         ("CREATE TABLE t (a int, A int)", "defined twice"),
-        (
-            "CREATE TABLE t (a int PRIMARY KEY, b int, PRIMARY KEY (b))",
-            "PRIMARY KEY",
-        ),
+        ("CREATE TABLE t (a int PRIMARY KEY, b int, PRIMARY KEY (b))", "PRIMARY KEY"),
         ("CREATE TABLE t (KEY (a))", "no columns"),
         ("CREATE TABLE t (a decimal(300, 2))", "too large"),
     ] {
@@ -384,98 +366,30 @@ fn type_mapping() {
     let uint = Integer { unsigned: true };
     let cases: &[(&str, ColumnKind, &str, &str)] = &[
         ("TINYINT", int.clone(), "tinyint", "INTEGER"),
-        (
-            "SMALLINT UNSIGNED",
-            uint.clone(),
-            "smallint unsigned",
-            "INTEGER",
-        ),
+        ("SMALLINT UNSIGNED", uint.clone(), "smallint unsigned", "INTEGER"),
         ("MEDIUMINT(8)", int.clone(), "mediumint(8)", "INTEGER"),
         ("INT", int.clone(), "int", "INTEGER"),
         ("INTEGER", int.clone(), "integer", "INTEGER"),
         ("int(11) signed", int.clone(), "int(11) signed", "INTEGER"),
-        (
-            "BIGINT(20) UNSIGNED",
-            uint.clone(),
-            "bigint(20) unsigned",
-            "INTEGER",
-        ),
-        (
-            "INT(10) UNSIGNED ZEROFILL",
-            uint.clone(),
-            "int(10) unsigned zerofill",
-            "INTEGER",
-        ),
+        ("BIGINT(20) UNSIGNED", uint.clone(), "bigint(20) unsigned", "INTEGER"),
+        ("INT(10) UNSIGNED ZEROFILL", uint.clone(), "int(10) unsigned zerofill", "INTEGER"),
         ("INT ZEROFILL", uint.clone(), "int zerofill", "INTEGER"),
         ("TINYINT(1)", int.clone(), "tinyint(1)", "INTEGER"),
         ("BOOL", int.clone(), "bool", "INTEGER"),
         ("BOOLEAN", int.clone(), "boolean", "INTEGER"),
         ("SERIAL", uint.clone(), "serial", "INTEGER"),
-        (
-            "DECIMAL(10,2)",
-            Decimal {
-                precision: 10,
-                scale: 2,
-            },
-            "decimal(10,2)",
-            "NUMERIC",
-        ),
-        (
-            "DECIMAL",
-            Decimal {
-                precision: 10,
-                scale: 0,
-            },
-            "decimal",
-            "NUMERIC",
-        ),
-        (
-            "NUMERIC(5)",
-            Decimal {
-                precision: 5,
-                scale: 0,
-            },
-            "numeric(5)",
-            "NUMERIC",
-        ),
-        (
-            "DEC(4, 1)",
-            Decimal {
-                precision: 4,
-                scale: 1,
-            },
-            "dec(4,1)",
-            "NUMERIC",
-        ),
-        (
-            "FIXED(6,3)",
-            Decimal {
-                precision: 6,
-                scale: 3,
-            },
-            "fixed(6,3)",
-            "NUMERIC",
-        ),
-        (
-            "DECIMAL(65,30) UNSIGNED",
-            Decimal {
-                precision: 65,
-                scale: 30,
-            },
-            "decimal(65,30) unsigned",
-            "NUMERIC",
-        ),
+        ("DECIMAL(10,2)", Decimal { precision: 10, scale: 2 }, "decimal(10,2)", "NUMERIC"),
+        ("DECIMAL", Decimal { precision: 10, scale: 0 }, "decimal", "NUMERIC"),
+        ("NUMERIC(5)", Decimal { precision: 5, scale: 0 }, "numeric(5)", "NUMERIC"),
+        ("DEC(4, 1)", Decimal { precision: 4, scale: 1 }, "dec(4,1)", "NUMERIC"),
+        ("FIXED(6,3)", Decimal { precision: 6, scale: 3 }, "fixed(6,3)", "NUMERIC"),
+        ("DECIMAL(65,30) UNSIGNED", Decimal { precision: 65, scale: 30 }, "decimal(65,30) unsigned", "NUMERIC"),
         ("FLOAT", Float, "float", "REAL"),
         ("FLOAT(7,3)", Float, "float(7,3)", "REAL"),
         ("DOUBLE", Float, "double", "REAL"),
         ("DOUBLE PRECISION", Float, "double precision", "REAL"),
         ("REAL", Float, "real", "REAL"),
-        (
-            "DOUBLE(10,2) UNSIGNED",
-            Float,
-            "double(10,2) unsigned",
-            "REAL",
-        ),
+        ("DOUBLE(10,2) UNSIGNED", Float, "double(10,2) unsigned", "REAL"),
         ("CHAR", Text, "char", "TEXT"),
         ("CHAR(3)", Text, "char(3)", "TEXT"),
         ("VARCHAR(255)", Text, "varchar(255)", "TEXT"),
@@ -488,18 +402,8 @@ fn type_mapping() {
         ("LONGTEXT", Text, "longtext", "TEXT"),
         ("LONG VARCHAR", Text, "long varchar", "TEXT"),
         ("VARCHAR(40) BINARY", Text, "varchar(40)", "TEXT"),
-        (
-            "VARCHAR(10) CHARACTER SET latin1 COLLATE latin1_bin",
-            Text,
-            "varchar(10)",
-            "TEXT",
-        ),
-        (
-            "VARCHAR(10) CHARSET utf8mb4 COLLATE utf8mb4_bin",
-            Text,
-            "varchar(10)",
-            "TEXT",
-        ),
+        ("VARCHAR(10) CHARACTER SET latin1 COLLATE latin1_bin", Text, "varchar(10)", "TEXT"),
+        ("VARCHAR(10) CHARSET utf8mb4 COLLATE utf8mb4_bin", Text, "varchar(10)", "TEXT"),
         ("ENUM('a','B')", Enum, "enum('a','B')", "TEXT"),
         ("SET('x', 'y')", Set, "set('x','y')", "TEXT"),
         ("JSON", Json, "json", "TEXT"),
@@ -537,22 +441,11 @@ fn type_mapping() {
         assert_eq!(&c.kind, kind, "{ty}");
         assert_eq!(c.type_text, *text, "{ty}");
         let s = sqlite_table_ddl(&sql, "t").unwrap();
-        let line = s
-            .create
-            .lines()
-            .nth(1)
-            .unwrap()
-            .trim_end_matches(',')
-            .to_string();
-        let want = if sqlite.is_empty() {
-            "  \"c\"".to_string()
-        } else {
-            format!("  \"c\" {sqlite}")
-        };
+        let line = s.create.lines().nth(1).unwrap().trim_end_matches(',').to_string();
+        let want = if sqlite.is_empty() { "  \"c\"".to_string() } else { format!("  \"c\" {sqlite}") };
         assert!(line.starts_with(&want), "{ty}: {line}");
         let conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch(&s.create)
-            .unwrap_or_else(|e| panic!("{ty}: {e}\n{}", s.create));
+        conn.execute_batch(&s.create).unwrap_or_else(|e| panic!("{ty}: {e}\n{}", s.create));
         // The MySQL text is the user's.
         let m = mysql_table_ddl(&sql, "t", true).unwrap();
         assert_eq!(m.create, format!("CREATE TABLE IF NOT EXISTS `t` (c {ty})"));
@@ -563,106 +456,34 @@ fn type_mapping() {
 #[test]
 fn defaults() {
     let cases: &[(&str, &str, Option<Sql>)] = &[
-        (
-            "c INT DEFAULT 5",
-            "\"c\" INTEGER DEFAULT 5",
-            Some(Sql::Integer(5)),
-        ),
-        (
-            "c INT DEFAULT -1",
-            "\"c\" INTEGER DEFAULT -1",
-            Some(Sql::Integer(-1)),
-        ),
-        (
-            "c DECIMAL(4,2) DEFAULT 4.99",
-            "\"c\" NUMERIC DEFAULT 4.99",
-            Some(Sql::Real(4.99)),
-        ),
-        (
-            "c INT NOT NULL DEFAULT '7'",
-            "\"c\" INTEGER NOT NULL DEFAULT '7'",
-            Some(Sql::Integer(7)),
-        ),
-        (
-            "c VARCHAR(5) DEFAULT 'it''s'",
-            "\"c\" TEXT DEFAULT 'it''s'",
-            Some(Sql::Text("it's".into())),
-        ),
-        (
-            "c VARCHAR(5) DEFAULT 'a\\'b'",
-            "\"c\" TEXT DEFAULT 'a''b'",
-            Some(Sql::Text("a'b".into())),
-        ),
-        (
-            "c VARCHAR(5) DEFAULT \"dq\"",
-            "\"c\" TEXT DEFAULT 'dq'",
-            Some(Sql::Text("dq".into())),
-        ),
-        (
-            "c VARCHAR(5) DEFAULT _utf8mb4'x'",
-            "\"c\" TEXT DEFAULT 'x'",
-            Some(Sql::Text("x".into())),
-        ),
-        (
-            "c VARCHAR(5) DEFAULT NULL",
-            "\"c\" TEXT DEFAULT NULL",
-            Some(Sql::Null),
-        ),
-        (
-            "c TINYINT(1) DEFAULT TRUE",
-            "\"c\" INTEGER DEFAULT 1",
-            Some(Sql::Integer(1)),
-        ),
-        (
-            "c BIT(3) DEFAULT b'101'",
-            "\"c\" INTEGER DEFAULT 5",
-            Some(Sql::Integer(5)),
-        ),
-        (
-            "c VARBINARY(2) DEFAULT 0x4142",
-            "\"c\" BLOB DEFAULT X'4142'",
-            Some(Sql::Blob(b"AB".to_vec())),
-        ),
-        (
-            "c VARCHAR(2) DEFAULT 0x4142",
-            "\"c\" TEXT DEFAULT 'AB'",
-            Some(Sql::Text("AB".into())),
-        ),
-        (
-            "c INT DEFAULT 0x10",
-            "\"c\" INTEGER DEFAULT 16",
-            Some(Sql::Integer(16)),
-        ),
+        ("c INT DEFAULT 5", "\"c\" INTEGER DEFAULT 5", Some(Sql::Integer(5))),
+        ("c INT DEFAULT -1", "\"c\" INTEGER DEFAULT -1", Some(Sql::Integer(-1))),
+        ("c DECIMAL(4,2) DEFAULT 4.99", "\"c\" NUMERIC DEFAULT 4.99", Some(Sql::Real(4.99))),
+        ("c INT NOT NULL DEFAULT '7'", "\"c\" INTEGER NOT NULL DEFAULT '7'", Some(Sql::Integer(7))),
+        ("c VARCHAR(5) DEFAULT 'it''s'", "\"c\" TEXT DEFAULT 'it''s'", Some(Sql::Text("it's".into()))),
+        ("c VARCHAR(5) DEFAULT 'a\\'b'", "\"c\" TEXT DEFAULT 'a''b'", Some(Sql::Text("a'b".into()))),
+        ("c VARCHAR(5) DEFAULT \"dq\"", "\"c\" TEXT DEFAULT 'dq'", Some(Sql::Text("dq".into()))),
+        ("c VARCHAR(5) DEFAULT _utf8mb4'x'", "\"c\" TEXT DEFAULT 'x'", Some(Sql::Text("x".into()))),
+        ("c VARCHAR(5) DEFAULT NULL", "\"c\" TEXT DEFAULT NULL", Some(Sql::Null)),
+        ("c TINYINT(1) DEFAULT TRUE", "\"c\" INTEGER DEFAULT 1", Some(Sql::Integer(1))),
+        ("c BIT(3) DEFAULT b'101'", "\"c\" INTEGER DEFAULT 5", Some(Sql::Integer(5))),
+        ("c VARBINARY(2) DEFAULT 0x4142", "\"c\" BLOB DEFAULT X'4142'", Some(Sql::Blob(b"AB".to_vec()))),
+        ("c VARCHAR(2) DEFAULT 0x4142", "\"c\" TEXT DEFAULT 'AB'", Some(Sql::Text("AB".into()))),
+        ("c INT DEFAULT 0x10", "\"c\" INTEGER DEFAULT 16", Some(Sql::Integer(16))),
         (
             "c TIMESTAMP NOT NULL DEFAULT '0000-00-00 00:00:00'",
             "\"c\" TEXT NOT NULL DEFAULT '0000-00-00 00:00:00'",
             Some(Sql::Text("0000-00-00 00:00:00".into())),
         ),
-        (
-            "c TIMESTAMP DEFAULT CURRENT_TIMESTAMP",
-            "\"c\" TEXT DEFAULT CURRENT_TIMESTAMP",
-            None,
-        ),
+        ("c TIMESTAMP DEFAULT CURRENT_TIMESTAMP", "\"c\" TEXT DEFAULT CURRENT_TIMESTAMP", None),
         (
             "c DATETIME(6) DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6)",
             "\"c\" TEXT DEFAULT CURRENT_TIMESTAMP",
             None,
         ),
-        (
-            "c DATETIME DEFAULT NOW()",
-            "\"c\" TEXT DEFAULT CURRENT_TIMESTAMP",
-            None,
-        ),
-        (
-            "c DATE DEFAULT (CURRENT_DATE)",
-            "\"c\" TEXT DEFAULT CURRENT_DATE",
-            None,
-        ),
-        (
-            "c VARCHAR(36) DEFAULT (uuid())",
-            "\"c\" TEXT",
-            Some(Sql::Null),
-        ),
+        ("c DATETIME DEFAULT NOW()", "\"c\" TEXT DEFAULT CURRENT_TIMESTAMP", None),
+        ("c DATE DEFAULT (CURRENT_DATE)", "\"c\" TEXT DEFAULT CURRENT_DATE", None),
+        ("c VARCHAR(36) DEFAULT (uuid())", "\"c\" TEXT", Some(Sql::Null)),
     ];
     for (def, want, value) in cases {
         let sql = format!("CREATE TABLE t (id int, {def})");
@@ -675,17 +496,11 @@ fn defaults() {
         let got: Sql = conn.query_row("SELECT c FROM t", [], |r| r.get(0)).unwrap();
         match value {
             Some(v) => assert_eq!(&got, v, "{def}"),
-            None => assert!(
-                matches!(&got, Sql::Text(t) if t.len() >= 8),
-                "{def}: {got:?}"
-            ),
+            None => assert!(matches!(&got, Sql::Text(t) if t.len() >= 8), "{def}: {got:?}"),
         }
     }
     let s = sqlite_table_ddl("CREATE TABLE t (c VARCHAR(36) DEFAULT (uuid()))", "t").unwrap();
-    assert_eq!(
-        s.notes,
-        ["DEFAULT (uuid()) on `c` dropped: SQLite cannot compute it"]
-    );
+    assert_eq!(s.notes, ["DEFAULT (uuid()) on `c` dropped: SQLite cannot compute it"]);
 }
 
 #[test]
@@ -751,36 +566,23 @@ fn sqlite_translation() {
     // sets foreign_key_checks=0 on MySQL.
     conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
     conn.execute_batch(&s.create).unwrap();
-    conn.execute_batch(
-        "INSERT INTO orders (customer, code, total, qty) VALUES ('bob', 'C1', '2.50', 3)",
-    )
-    .unwrap();
+    conn.execute_batch("INSERT INTO orders (customer, code, total, qty) VALUES ('bob', 'C1', '2.50', 3)").unwrap();
     for i in &s.indexes {
         conn.execute_batch(i).unwrap();
     }
     let (id, amount, created): (i64, f64, String) = conn
-        .query_row("SELECT id, amount, created FROM orders", [], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
+        .query_row("SELECT id, amount, created FROM orders", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .unwrap();
     assert_eq!((id, amount, created.len()), (1, 7.5, 19));
     // A duplicate code is refused during the load, as in MySQL.
-    assert!(conn
-        .execute_batch("INSERT INTO orders (customer, code) VALUES ('al', 'C1')")
-        .is_err());
+    assert!(conn.execute_batch("INSERT INTO orders (customer, code) VALUES ('al', 'C1')").is_err());
 
     // For MySQL: the FK keeps idx_customer, the rest is deferred.
     let m = mysql_table_ddl(sql, "orders", true).unwrap();
-    assert!(m
-        .create
-        .contains("KEY `idx_customer` (`customer`(10), `created` DESC),"));
-    assert!(m
-        .create
-        .contains("UNIQUE KEY `uk_cust_note` (`customer`, `note`(20)),"));
+    assert!(m.create.contains("KEY `idx_customer` (`customer`(10), `created` DESC),"));
+    assert!(m.create.contains("UNIQUE KEY `uk_cust_note` (`customer`, `note`(20)),"));
     assert!(!m.create.contains("ft_note") && !m.create.contains("KEY (`created`)"));
-    assert!(m
-        .create
-        .ends_with(") ENGINE=InnoDB AUTO_INCREMENT=42 DEFAULT CHARSET=utf8mb4"));
+    assert!(m.create.ends_with(") ENGINE=InnoDB AUTO_INCREMENT=42 DEFAULT CHARSET=utf8mb4"));
     assert_eq!(
         m.add_indexes,
         [
@@ -797,65 +599,37 @@ fn sqlite_primary_keys() {
             "CREATE TABLE t (id INT UNSIGNED NOT NULL AUTO_INCREMENT, PRIMARY KEY (id))",
             &[r#""id" INTEGER PRIMARY KEY AUTOINCREMENT"#],
         ),
-        (
-            "CREATE TABLE t (id bigint primary key)",
-            &[r#""id" INTEGER PRIMARY KEY"#],
-        ),
-        (
-            "CREATE TABLE t (id int key)",
-            &[r#""id" INTEGER PRIMARY KEY"#],
-        ),
+        ("CREATE TABLE t (id bigint primary key)", &[r#""id" INTEGER PRIMARY KEY"#]),
+        ("CREATE TABLE t (id int key)", &[r#""id" INTEGER PRIMARY KEY"#]),
         (
             "CREATE TABLE t (a int, b varchar(3), PRIMARY KEY (a, b))",
-            &[
-                r#""a" INTEGER NOT NULL"#,
-                r#""b" TEXT NOT NULL"#,
-                r#"PRIMARY KEY ("a", "b")"#,
-            ],
+            &[r#""a" INTEGER NOT NULL"#, r#""b" TEXT NOT NULL"#, r#"PRIMARY KEY ("a", "b")"#],
         ),
-        (
-            "CREATE TABLE t (k varchar(10) PRIMARY KEY)",
-            &[r#""k" TEXT NOT NULL"#, r#"PRIMARY KEY ("k")"#],
-        ),
+        ("CREATE TABLE t (k varchar(10) PRIMARY KEY)", &[r#""k" TEXT NOT NULL"#, r#"PRIMARY KEY ("k")"#]),
         (
             "CREATE TABLE t (a int, b int auto_increment, PRIMARY KEY (a, b))",
             &[r#""b" INTEGER NOT NULL"#, r#"PRIMARY KEY ("a", "b")"#],
         ),
         (
             "CREATE TABLE t (a int, b int GENERATED ALWAYS AS (a + 1) STORED PRIMARY KEY)",
-            &[
-                r#""b" INTEGER NOT NULL GENERATED ALWAYS AS ("a" + 1) STORED"#,
-                r#"UNIQUE ("b")"#,
-            ],
+            &[r#""b" INTEGER NOT NULL GENERATED ALWAYS AS ("a" + 1) STORED"#, r#"UNIQUE ("b")"#],
         ),
     ];
     for (sql, lines) in cases {
         let s = sqlite_table_ddl(sql, "t").unwrap();
-        let got: Vec<&str> = s
-            .create
-            .lines()
-            .map(|l| l.trim().trim_end_matches(','))
-            .collect();
+        let got: Vec<&str> = s.create.lines().map(|l| l.trim().trim_end_matches(',')).collect();
         for l in *lines {
             assert!(got.contains(l), "{sql}: no line {l} in\n{}", s.create);
         }
         let conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch(&s.create)
-            .unwrap_or_else(|e| panic!("{sql}: {e}\n{}", s.create));
+        conn.execute_batch(&s.create).unwrap_or_else(|e| panic!("{sql}: {e}\n{}", s.create));
     }
     // An INTEGER PRIMARY KEY hands out ids as AUTO_INCREMENT does.
-    let s = sqlite_table_ddl(
-        "CREATE TABLE t (id int auto_increment primary key, v text)",
-        "t",
-    )
-    .unwrap();
+    let s = sqlite_table_ddl("CREATE TABLE t (id int auto_increment primary key, v text)", "t").unwrap();
     let conn = Connection::open_in_memory().unwrap();
     conn.execute_batch(&s.create).unwrap();
-    conn.execute_batch("INSERT INTO t (id, v) VALUES (10, 'a'); INSERT INTO t (v) VALUES ('b')")
-        .unwrap();
-    let max: i64 = conn
-        .query_row("SELECT max(id) FROM t", [], |r| r.get(0))
-        .unwrap();
+    conn.execute_batch("INSERT INTO t (id, v) VALUES (10, 'a'); INSERT INTO t (v) VALUES ('b')").unwrap();
+    let max: i64 = conn.query_row("SELECT max(id) FROM t", [], |r| r.get(0)).unwrap();
     assert_eq!(max, 11);
 }
 
@@ -891,11 +665,8 @@ fn sqlite_generated_columns() {
     let conn = Connection::open_in_memory().unwrap();
     conn.execute_batch(&s.create).unwrap();
     conn.execute_batch("INSERT INTO g (a) VALUES (4)").unwrap();
-    let (b, c, f): (i64, i64, i64) = conn
-        .query_row("SELECT b, c, f FROM g", [], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
-        .unwrap();
+    let (b, c, f): (i64, i64, i64) =
+        conn.query_row("SELECT b, c, f FROM g", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap();
     assert_eq!((b, c, f), (5, 11, 0));
 }
 
@@ -909,15 +680,8 @@ fn sqlite_foreign_keys_and_checks() {
   FOREIGN KEY (q) REFERENCES db.other (x) ON DELETE SET NULL ON UPDATE NO ACTION
 )";
     let s = sqlite_table_ddl(sql, "c").unwrap();
-    assert!(
-        s.create
-            .contains(r#"FOREIGN KEY ("p") REFERENCES "parent" ("id")"#),
-        "{}",
-        s.create
-    );
-    assert!(s.create.contains(
-        r#"FOREIGN KEY ("q") REFERENCES "other" ("x") ON DELETE SET NULL ON UPDATE NO ACTION"#
-    ));
+    assert!(s.create.contains(r#"FOREIGN KEY ("p") REFERENCES "parent" ("id")"#), "{}", s.create);
+    assert!(s.create.contains(r#"FOREIGN KEY ("q") REFERENCES "other" ("x") ON DELETE SET NULL ON UPDATE NO ACTION"#));
     assert_eq!(
         s.notes,
         [
@@ -933,10 +697,7 @@ fn sqlite_foreign_keys_and_checks() {
 fn sqlite_names_are_quoted() {
     let sql = "CREATE TABLE `a\"b` (`x\"y` int, `order` int, KEY `k\"1` (`x\"y`), KEY (`order`))";
     let s = sqlite_table_ddl(sql, "t\"1").unwrap();
-    assert_eq!(
-        s.create,
-        "CREATE TABLE IF NOT EXISTS \"t\"\"1\" (\n  \"x\"\"y\" INTEGER,\n  \"order\" INTEGER\n)"
-    );
+    assert_eq!(s.create, "CREATE TABLE IF NOT EXISTS \"t\"\"1\" (\n  \"x\"\"y\" INTEGER,\n  \"order\" INTEGER\n)");
     assert_eq!(
         s.indexes,
         [
@@ -975,21 +736,9 @@ fn mysql_views() {
         mysql_view_ddl("CREATE VIEW v AS SELECT 1", "a`b").unwrap(),
         "CREATE OR REPLACE VIEW `a``b` AS SELECT 1"
     );
-    for sql in [
-        "CREATE TABLE t (a int)",
-        "DROP VIEW v",
-        "SET NAMES utf8",
-        "",
-        "SELECT 1",
-    ] {
-        assert!(
-            matches!(mysql_view_ddl(sql, "v"), Err(SchemaError::NotCreateView)),
-            "{sql}"
-        );
-        assert!(
-            matches!(sqlite_view_ddl(sql, "v"), Err(SchemaError::NotCreateView)),
-            "{sql}"
-        );
+    for sql in ["CREATE TABLE t (a int)", "DROP VIEW v", "SET NAMES utf8", "", "SELECT 1"] {
+        assert!(matches!(mysql_view_ddl(sql, "v"), Err(SchemaError::NotCreateView)), "{sql}");
+        assert!(matches!(sqlite_view_ddl(sql, "v"), Err(SchemaError::NotCreateView)), "{sql}");
     }
 }
 
@@ -1014,12 +763,9 @@ fn sqlite_views() {
     }
     // The last one, run.
     let conn = Connection::open_in_memory().unwrap();
-    conn.execute_batch(
-        "CREATE TABLE t (a INTEGER, b TEXT); INSERT INTO t VALUES (1, 'x'), (2, 'z'), (2, 'y')",
-    )
-    .unwrap();
-    conn.execute_batch(&sqlite_view_ddl(cases[2].0, "w").unwrap())
+    conn.execute_batch("CREATE TABLE t (a INTEGER, b TEXT); INSERT INTO t VALUES (1, 'x'), (2, 'z'), (2, 'y')")
         .unwrap();
+    conn.execute_batch(&sqlite_view_ddl(cases[2].0, "w").unwrap()).unwrap();
     let rows: Vec<(String, String, String, String)> = conn
         .prepare("SELECT ab, size, u, g FROM w ORDER BY ab")
         .unwrap()
@@ -1027,10 +773,7 @@ fn sqlite_views() {
         .unwrap()
         .map(|r| r.unwrap())
         .collect();
-    assert_eq!(
-        rows[0],
-        ("1-x".into(), "small".into(), "X".into(), "x".into())
-    );
+    assert_eq!(rows[0], ("1-x".into(), "small".into(), "X".into(), "x".into()));
     assert_eq!(rows[1].1, "big");
     assert_eq!(rows[1].3, "y; z");
 }
@@ -1051,21 +794,14 @@ fn byte_order_mark_is_ignored() {
     assert_eq!(m.create, "CREATE TABLE IF NOT EXISTS `t` (a int)");
     sqlite_table_ddl(sql, "t").unwrap();
     let v = "\u{feff}CREATE VIEW v AS SELECT 1";
-    assert_eq!(
-        mysql_view_ddl(v, "v").unwrap(),
-        "CREATE OR REPLACE VIEW `v` AS SELECT 1"
-    );
+    assert_eq!(mysql_view_ddl(v, "v").unwrap(), "CREATE OR REPLACE VIEW `v` AS SELECT 1");
     sqlite_view_ddl(v, "v").unwrap();
 }
 
 #[test]
 fn hostile_input_gives_errors_not_panics() {
     let deep = |open: &str, close: &str| {
-        format!(
-            "CREATE TABLE t (a int DEFAULT {}1{})",
-            open.repeat(100_000),
-            close.repeat(100_000)
-        )
+        format!("CREATE TABLE t (a int DEFAULT {}1{})", open.repeat(100_000), close.repeat(100_000))
     };
     let cases = [
         deep("(", ")"),
@@ -1078,7 +814,8 @@ fn hostile_input_gives_errors_not_panics() {
         "CREATE TABLE `t".to_string(),
         "CREATE TABLE t (a enum('x".to_string(),
         "CREATE TABLE t (a int, KEY k (a(99999999999999999999999)))".to_string(),
-        "CREATE TABLE t (a bit DEFAULT b'1111111111111111111111111111111111111111111111111111111111111111111')".to_string(),
+        "CREATE TABLE t (a bit DEFAULT b'1111111111111111111111111111111111111111111111111111111111111111111')"
+            .to_string(),
         "CREATE TABLE t (a int DEFAULT 0xFFFFFFFFFFFFFFFFFFFFFFFF)".to_string(),
         "CREATE TABLE t (a decimal(99999999999999999999, 2))".to_string(),
         "CREATE TABLE t (a varchar(3) DEFAULT 'a\u{0}b')".to_string(),
@@ -1098,11 +835,7 @@ fn hostile_input_gives_errors_not_panics() {
     }
     // A NUL in a default reaches SQLite as a blob cast, not as a cut-off string.
     let s = sqlite_table_ddl("CREATE TABLE t (a varchar(3) DEFAULT 'a\u{0}b')", "t").unwrap();
-    assert!(
-        s.create.contains("DEFAULT (CAST(X'610062' AS TEXT))"),
-        "{}",
-        s.create
-    );
+    assert!(s.create.contains("DEFAULT (CAST(X'610062' AS TEXT))"), "{}", s.create);
     let conn = Connection::open_in_memory().unwrap();
     conn.execute_batch(&s.create).unwrap();
 }

@@ -187,36 +187,26 @@ pub fn generate(spec: &DumpSpec) -> Dataset {
         texts(spec.seed, scaled(1, 2)),
         numbers(spec.seed, scaled(1, 2)),
     ];
-    Dataset {
-        database: spec.database.clone(),
-        tables: tables.into_iter().map(|t| t.data).collect(),
-    }
+    Dataset { database: spec.database.clone(), tables: tables.into_iter().map(|t| t.data).collect() }
 }
 
 /// Generate the dataset and write it as a dump directory (created if missing).
 pub fn write_dump(spec: &DumpSpec, dir: &Path) -> Dataset {
     let mut dataset = generate(spec);
-    fs::create_dir_all(dir)
-        .unwrap_or_else(|e| panic!("hoist-testkit: cannot create {}: {e}", dir.display()));
+    fs::create_dir_all(dir).unwrap_or_else(|e| panic!("hoist-testkit: cannot create {}: {e}", dir.display()));
     let db = &spec.database;
     let put = |name: &str, bytes: &[u8]| {
         let path = dir.join(name);
-        fs::write(&path, bytes)
-            .unwrap_or_else(|e| panic!("hoist-testkit: cannot write {}: {e}", path.display()));
+        fs::write(&path, bytes).unwrap_or_else(|e| panic!("hoist-testkit: cannot write {}: {e}", path.display()));
         path
     };
     put(
         &format!("{db}-schema-create.sql"),
-        format!(
-            "CREATE DATABASE `{db}` /*!40100 DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci */;\n"
-        )
-        .as_bytes(),
+        format!("CREATE DATABASE `{db}` /*!40100 DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci */;\n")
+            .as_bytes(),
     );
     for t in &mut dataset.tables {
-        put(
-            &format!("{db}.{}-schema.sql", t.name),
-            format!("{SCHEMA_HEADER}{};\n", t.create_sql).as_bytes(),
-        );
+        put(&format!("{db}.{}-schema.sql", t.name), format!("{SCHEMA_HEADER}{};\n", t.create_sql).as_bytes());
         let style = Style::of(&t.name);
         let nrows = t.rows.len();
         let nfiles = spec.files_per_table.max(1).min(nrows.max(1));
@@ -226,12 +216,7 @@ pub fn write_dump(spec: &DumpSpec, dir: &Path) -> Dataset {
                 Format::Sql => sql_file(t, &style, rows, spec.statement_bytes),
                 Format::Csv => csv_file(t, rows),
             };
-            let name = format!(
-                "{db}.{}.{k:05}.{}{}",
-                t.name,
-                spec.format.ext(),
-                spec.compression.suffix()
-            );
+            let name = format!("{db}.{}.{k:05}.{}{}", t.name, spec.format.ext(), spec.compression.suffix());
             let path = put(&name, &compress(plain, spec.compression));
             t.data_files.push(path);
         }
@@ -275,18 +260,9 @@ struct Style {
 impl Style {
     fn of(table: &str) -> Style {
         match table {
-            "blobs" => Style {
-                quote: b'\'',
-                hex: &["tag"],
-            },
-            "texts" => Style {
-                quote: b'"',
-                hex: &[],
-            },
-            _ => Style {
-                quote: b'\'',
-                hex: &[],
-            },
+            "blobs" => Style { quote: b'\'', hex: &["tag"] },
+            "texts" => Style { quote: b'"', hex: &[] },
+            _ => Style { quote: b'\'', hex: &[] },
         }
     }
 }
@@ -295,17 +271,8 @@ fn is_numeric(ty: ColType) -> bool {
     matches!(ty, ColType::Int | ColType::Decimal { .. } | ColType::Double)
 }
 
-fn sql_file(
-    t: &TableData,
-    style: &Style,
-    rows: &[Vec<Option<Vec<u8>>>],
-    max_stmt: usize,
-) -> Vec<u8> {
-    let hex: Vec<bool> = t
-        .columns
-        .iter()
-        .map(|c| style.hex.contains(&c.name.as_str()))
-        .collect();
+fn sql_file(t: &TableData, style: &Style, rows: &[Vec<Option<Vec<u8>>>], max_stmt: usize) -> Vec<u8> {
+    let hex: Vec<bool> = t.columns.iter().map(|c| style.hex.contains(&c.name.as_str())).collect();
     let prefix = format!("INSERT INTO `{}` VALUES\n", t.name).into_bytes();
     let mut out = DATA_HEADER.to_vec();
     let mut stmt = Vec::new();
@@ -462,23 +429,12 @@ struct Table {
     data: TableData,
 }
 
-fn table(
-    name: &str,
-    create_sql: &str,
-    columns: &[(&str, ColType)],
-    rows: Vec<Vec<Option<Vec<u8>>>>,
-) -> Table {
+fn table(name: &str, create_sql: &str, columns: &[(&str, ColType)], rows: Vec<Vec<Option<Vec<u8>>>>) -> Table {
     Table {
         data: TableData {
             name: name.to_string(),
             create_sql: create_sql.trim_end().trim_end_matches(';').to_string(),
-            columns: columns
-                .iter()
-                .map(|&(name, ty)| ColumnSpec {
-                    name: name.to_string(),
-                    ty,
-                })
-                .collect(),
+            columns: columns.iter().map(|&(name, ty)| ColumnSpec { name: name.to_string(), ty }).collect(),
             rows,
             data_files: Vec::new(),
         },
@@ -512,13 +468,7 @@ fn date(days: i64) -> String {
 
 fn datetime(secs: i64) -> String {
     let t = secs.rem_euclid(86_400);
-    format!(
-        "{} {:02}:{:02}:{:02}",
-        date(secs.div_euclid(86_400)),
-        t / 3600,
-        t / 60 % 60,
-        t % 60
-    )
+    format!("{} {:02}:{:02}:{:02}", date(secs.div_euclid(86_400)), t / 3600, t / 60 % 60, t % 60)
 }
 
 /// Awkward short strings (at most 64 characters each).
@@ -590,9 +540,7 @@ const WORDS: &[&str] = &[
     "😀",
 ];
 
-const KINDS: &[&str] = &[
-    "click", "view", "purchase", "signup", "logout", "refund", "søk", "検索",
-];
+const KINDS: &[&str] = &["click", "view", "purchase", "signup", "logout", "refund", "søk", "検索"];
 
 /// Pieces of Unicode text for the `texts` table.
 const PIECES: &[&str] = &[
@@ -633,11 +581,7 @@ fn words(rng: &mut Rng, target: usize, special_percent: u64) -> String {
         if !out.is_empty() {
             out.push(' ');
         }
-        let word: &str = if rng.percent(special_percent) {
-            rng.pick(SPECIAL)
-        } else {
-            rng.pick(WORDS)
-        };
+        let word: &str = if rng.percent(special_percent) { rng.pick(SPECIAL) } else { rng.pick(WORDS) };
         out.push_str(word);
     }
     out
@@ -662,10 +606,7 @@ fn orders(seed: u64, n: usize) -> Table {
             vec![
                 s(i.to_string()),
                 s(rng.range(1, 2_000_001).to_string()),
-                s(format_decimal_units(
-                    i128::from(rng.range(-100_000, 1_000_000_000)),
-                    2,
-                )),
+                s(format_decimal_units(i128::from(rng.range(-100_000, 1_000_000_000)), 2)),
                 s(label),
                 s(datetime(EPOCH_2020 + i * 9 + rng.range(0, 9))),
                 s(format!("#{i} {}", words(&mut rng, target, 2))),
@@ -707,8 +648,7 @@ fn events(seed: u64, n: usize) -> Table {
             continue;
         }
         let user = (!rng.percent(10)).then(|| rng.range(1, 2_000_001).to_string());
-        let score =
-            (!rng.percent(20)).then(|| format_double(rng.range(-800_000, 8_000_000) as f64 / 4.0));
+        let score = (!rng.percent(20)).then(|| format_double(rng.range(-800_000, 8_000_000) as f64 / 4.0));
         let note = match rng.below(100) {
             0..=29 => None,
             30..=34 => Some(String::new()),
@@ -786,11 +726,7 @@ fn blobs(seed: u64, n: usize) -> Table {
   `data` blob DEFAULT NULL,
   PRIMARY KEY (`id`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci",
-        &[
-            ("id", ColType::Int),
-            ("tag", ColType::Binary),
-            ("data", ColType::Binary),
-        ],
+        &[("id", ColType::Int), ("tag", ColType::Binary), ("data", ColType::Binary)],
         rows,
     )
 }
@@ -850,12 +786,7 @@ fn texts(seed: u64, n: usize) -> Table {
   `due` date DEFAULT NULL,
   PRIMARY KEY (`id`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci",
-        &[
-            ("id", ColType::Int),
-            ("title", ColType::Text),
-            ("body", ColType::Text),
-            ("due", ColType::Date),
-        ],
+        &[("id", ColType::Int), ("title", ColType::Text), ("body", ColType::Text), ("due", ColType::Date)],
         rows,
     )
 }
@@ -883,11 +814,7 @@ fn numbers(seed: u64, n: usize) -> Table {
                 3 => 0,
                 4 => -1,
                 _ => loop {
-                    let v = if rng.percent(50) {
-                        rng.next() as i64
-                    } else {
-                        rng.range(-1_000_000, 1_000_000)
-                    };
+                    let v = if rng.percent(50) { rng.next() as i64 } else { rng.range(-1_000_000, 1_000_000) };
                     if !seen.contains(&v) {
                         break v;
                     }
@@ -917,9 +844,7 @@ fn numbers(seed: u64, n: usize) -> Table {
             };
             let ratio = match i {
                 1 => None,
-                _ if (i as usize) < 2 + SPECIAL_DOUBLES.len() => {
-                    Some(SPECIAL_DOUBLES[i as usize - 2])
-                }
+                _ if (i as usize) < 2 + SPECIAL_DOUBLES.len() => Some(SPECIAL_DOUBLES[i as usize - 2]),
                 _ if rng.percent(15) => None,
                 _ => Some(rng.range(-(1 << 40), 1 << 40) as f64 / 1024.0),
             };
@@ -970,44 +895,21 @@ mod tests {
     #[test]
     fn deterministic_and_independent_of_format() {
         let a = generate(&DumpSpec::new("x"));
-        let b = generate(&DumpSpec {
-            format: Format::Csv,
-            files_per_table: 7,
-            statement_bytes: 100,
-            ..DumpSpec::new("y")
-        });
+        let b =
+            generate(&DumpSpec { format: Format::Csv, files_per_table: 7, statement_bytes: 100, ..DumpSpec::new("y") });
         for (ta, tb) in a.tables.iter().zip(&b.tables) {
             assert_eq!(ta.rows, tb.rows);
         }
-        let c = generate(&DumpSpec {
-            seed: 2,
-            ..DumpSpec::new("x")
-        });
+        let c = generate(&DumpSpec { seed: 2, ..DumpSpec::new("x") });
         assert_ne!(a.table("orders").rows, c.table("orders").rows);
     }
 
     #[test]
     fn table_sizes() {
         let d = generate(&DumpSpec::new("x"));
-        let sizes: Vec<_> = d
-            .tables
-            .iter()
-            .map(|t| (t.name.as_str(), t.rows.len()))
-            .collect();
-        assert_eq!(
-            sizes,
-            [
-                ("orders", 2000),
-                ("events", 2000),
-                ("blobs", 500),
-                ("texts", 1000),
-                ("numbers", 1000)
-            ]
-        );
-        let tiny = generate(&DumpSpec {
-            rows: 1,
-            ..DumpSpec::new("x")
-        });
+        let sizes: Vec<_> = d.tables.iter().map(|t| (t.name.as_str(), t.rows.len())).collect();
+        assert_eq!(sizes, [("orders", 2000), ("events", 2000), ("blobs", 500), ("texts", 1000), ("numbers", 1000)]);
+        let tiny = generate(&DumpSpec { rows: 1, ..DumpSpec::new("x") });
         assert!(tiny.tables.iter().all(|t| t.rows.len() == 1));
     }
 }

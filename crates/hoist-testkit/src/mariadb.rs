@@ -66,13 +66,7 @@ impl MariaDb {
         for _ in 0..5 {
             let port = free_port();
             match launch(dir.path(), port) {
-                Ok(child) => {
-                    return MariaDb {
-                        dir,
-                        port,
-                        child: Mutex::new(Some(child)),
-                    }
-                }
+                Ok(child) => return MariaDb { dir, port, child: Mutex::new(Some(child)) },
                 Err(Launch::PortInUse(log)) => last_err = log,
                 Err(Launch::Failed(msg)) => panic!("{msg}"),
             }
@@ -86,9 +80,7 @@ impl MariaDb {
         static SHARED: OnceLock<MariaDb> = OnceLock::new();
         SHARED.get_or_init(|| {
             let db = MariaDb::start();
-            SHARED_DIR
-                .set(db.dir.path().to_path_buf())
-                .expect("shared server started twice");
+            SHARED_DIR.set(db.dir.path().to_path_buf()).expect("shared server started twice");
             // SAFETY: registering a plain extern "C" fn.
             unsafe { libc::atexit(remove_shared_dir) };
             db
@@ -153,10 +145,9 @@ impl MariaDb {
         self.stop();
         match launch(self.dir.path(), self.port) {
             Ok(child) => *self.child() = Some(child),
-            Err(Launch::PortInUse(log)) => panic!(
-                "hoist-testkit: cannot restart mariadbd, port {} is taken:\n{log}",
-                self.port
-            ),
+            Err(Launch::PortInUse(log)) => {
+                panic!("hoist-testkit: cannot restart mariadbd, port {} is taken:\n{log}", self.port)
+            }
             Err(Launch::Failed(msg)) => panic!("{msg}"),
         }
     }
@@ -165,11 +156,7 @@ impl MariaDb {
     /// server's message on error.
     pub fn exec(&self, sql: &str) {
         if let Err(e) = sync::exec(&self.url(), sql) {
-            panic!(
-                "hoist-testkit: exec failed: {}\nSQL: {}",
-                sync::describe(&e),
-                clip(sql)
-            );
+            panic!("hoist-testkit: exec failed: {}\nSQL: {}", sync::describe(&e), clip(sql));
         }
     }
 
@@ -178,11 +165,7 @@ impl MariaDb {
     pub fn query(&self, sql: &str) -> Vec<Vec<Option<Vec<u8>>>> {
         let mut rows = Vec::new();
         if let Err(e) = sync::for_each_row(&self.url(), sql, |r| rows.push(r)) {
-            panic!(
-                "hoist-testkit: query failed: {}\nSQL: {}",
-                sync::describe(&e),
-                clip(sql)
-            );
+            panic!("hoist-testkit: query failed: {}\nSQL: {}", sync::describe(&e), clip(sql));
         }
         rows
     }
@@ -190,13 +173,8 @@ impl MariaDb {
     /// The single value of a one-row, one-column query, as text.
     pub fn query_value(&self, sql: &str) -> Option<String> {
         let rows = self.query(sql);
-        assert!(
-            rows.len() == 1 && rows[0].len() == 1,
-            "hoist-testkit: expected one value from {sql}, got {rows:?}"
-        );
-        rows[0][0]
-            .as_ref()
-            .map(|v| String::from_utf8_lossy(v).into_owned())
+        assert!(rows.len() == 1 && rows[0].len() == 1, "hoist-testkit: expected one value from {sql}, got {rows:?}");
+        rows[0][0].as_ref().map(|v| String::from_utf8_lossy(v).into_owned())
     }
 
     /// Pipe a file through the `mariadb` client (no default database).
@@ -226,10 +204,7 @@ impl MariaDb {
             "LOAD DATA LOCAL INFILE '{}' INTO TABLE `{}` CHARACTER SET binary \
              FIELDS TERMINATED BY ',' ENCLOSED BY '\"' ESCAPED BY '\\\\' \
              LINES TERMINATED BY '\\r\\n' IGNORE 1 LINES;\nSHOW WARNINGS;\n",
-            file.display()
-                .to_string()
-                .replace('\\', "\\\\")
-                .replace('\'', "\\'"),
+            file.display().to_string().replace('\\', "\\\\").replace('\'', "\\'"),
             table.replace('`', "``"),
         );
         let out = self.client(Some(database), &["--local-infile=1"], Input::Text(&sql));
@@ -259,14 +234,7 @@ impl MariaDb {
         fs::write(&cnf, "[mydumper]\n").expect("hoist-testkit: cannot write mydumper.cnf");
         let out = Command::new(bin("mydumper"))
             .arg(format!("--defaults-file={}", cnf.display()))
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-P",
-                &self.port.to_string(),
-                "-u",
-                "root",
-            ])
+            .args(["-h", "127.0.0.1", "-P", &self.port.to_string(), "-u", "root"])
             .args(["-B", database, "-o"])
             .arg(out_dir)
             .args(["--triggers", "--routines", "--events", "--threads", "2"])
@@ -297,13 +265,7 @@ impl MariaDb {
         let mut cmd = Command::new(bin("mariadb"));
         cmd.args(["--no-defaults", "--protocol=TCP", "-h127.0.0.1"])
             .arg(format!("-P{}", self.port))
-            .args([
-                "-uroot",
-                "--batch",
-                "--binary-mode",
-                "--default-character-set=utf8mb4",
-                "--max-allowed-packet=1G",
-            ])
+            .args(["-uroot", "--batch", "--binary-mode", "--default-character-set=utf8mb4", "--max-allowed-packet=1G"])
             .args(extra);
         if let Some(db) = database {
             cmd.arg(db);
@@ -323,9 +285,7 @@ impl MariaDb {
                 Some(path)
             }
         };
-        let out = cmd.output().expect(
-            "hoist-testkit: cannot run the mariadb client (apt-get install mariadb-client)",
-        );
+        let out = cmd.output().expect("hoist-testkit: cannot run the mariadb client (apt-get install mariadb-client)");
         if let Some(p) = scratch {
             let _ = fs::remove_file(p);
         }
@@ -361,10 +321,7 @@ impl MariaDb {
     fn scratch_file(&self, stem: &str, ext: &str) -> PathBuf {
         static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.dir
-            .path()
-            .join("tmp")
-            .join(format!("{stem}-{n}.{ext}"))
+        self.dir.path().join("tmp").join(format!("{stem}-{n}.{ext}"))
     }
 }
 
@@ -396,8 +353,7 @@ enum Launch {
 }
 
 fn open(path: &Path) -> File {
-    File::open(path)
-        .unwrap_or_else(|e| panic!("hoist-testkit: cannot open {}: {e}", path.display()))
+    File::open(path).unwrap_or_else(|e| panic!("hoist-testkit: cannot open {}: {e}", path.display()))
 }
 
 fn clip(s: &str) -> String {
@@ -427,11 +383,7 @@ fn install_db(dir: &Path) {
         .arg(format!("--datadir={}", dir.join("data").display()))
         // Bootstrap temp tables go to tmpdir; keep them out of the shared /tmp.
         .arg(format!("--tmpdir={}", dir.join("tmp").display()))
-        .args([
-            "--user=root",
-            "--auth-root-authentication-method=normal",
-            "--skip-test-db",
-        ])
+        .args(["--user=root", "--auth-root-authentication-method=normal", "--skip-test-db"])
         .stdin(Stdio::null())
         .output()
         .expect("hoist-testkit: cannot run mariadb-install-db (apt-get install mariadb-server)");
@@ -489,9 +441,8 @@ fn launch(dir: &Path, port: u16) -> Result<Child, Launch> {
         .stdin(Stdio::null())
         .stdout(stdout.try_clone().expect("dup stdout.log"))
         .stderr(stdout);
-    let mut child = spawn_tied(cmd).unwrap_or_else(|e| {
-        panic!("hoist-testkit: cannot start mariadbd: {e} (apt-get install mariadb-server)")
-    });
+    let mut child = spawn_tied(cmd)
+        .unwrap_or_else(|e| panic!("hoist-testkit: cannot start mariadbd: {e} (apt-get install mariadb-server)"));
 
     let url = format!("mysql://root@127.0.0.1:{port}");
     let socket = dir.join("mariadbd.sock").display().to_string();
@@ -499,9 +450,7 @@ fn launch(dir: &Path, port: u16) -> Result<Child, Launch> {
     loop {
         if let Ok(Some(status)) = child.try_wait() {
             let new_log = fs::read(&log)
-                .map(|b| {
-                    String::from_utf8_lossy(&b[(log_start as usize).min(b.len())..]).into_owned()
-                })
+                .map(|b| String::from_utf8_lossy(&b[(log_start as usize).min(b.len())..]).into_owned())
                 .unwrap_or_default();
             if new_log.contains("Address already in use") {
                 return Err(Launch::PortInUse(new_log));
@@ -581,12 +530,8 @@ fn spawn_tied(mut cmd: Command) -> io::Result<Child> {
         });
     }
     let (reply, answer) = mpsc::channel();
-    spawner
-        .send(SpawnRequest { cmd, reply })
-        .expect("hoist-testkit: spawner thread is gone");
-    answer
-        .recv()
-        .expect("hoist-testkit: spawner thread dropped the request")
+    spawner.send(SpawnRequest { cmd, reply }).expect("hoist-testkit: spawner thread is gone");
+    answer.recv().expect("hoist-testkit: spawner thread dropped the request")
 }
 
 // ----------------------------------------------------------------- cleanup --
@@ -630,17 +575,10 @@ fn owner_alive(dir: &Path) -> bool {
 
 /// Pid of the live mariadbd serving `dir`, if any.
 fn server_pid(dir: &Path) -> Option<libc::pid_t> {
-    let pid: libc::pid_t = fs::read_to_string(dir.join("mariadbd.pid"))
-        .ok()?
-        .trim()
-        .parse()
-        .ok()?;
+    let pid: libc::pid_t = fs::read_to_string(dir.join("mariadbd.pid")).ok()?.trim().parse().ok()?;
     let cmdline = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
     let want = format!("--datadir={}", dir.join("data").display());
-    cmdline
-        .split(|&b| b == 0)
-        .any(|arg| arg == want.as_bytes())
-        .then_some(pid)
+    cmdline.split(|&b| b == 0).any(|arg| arg == want.as_bytes()).then_some(pid)
 }
 
 fn wait_gone(pid: libc::pid_t) {

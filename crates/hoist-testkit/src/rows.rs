@@ -90,26 +90,14 @@ fn fmix64(mut k: u64) -> u64 {
 /// values by `columns` (read in that order, by name) and sum them.
 /// Panics with the server's message on error.
 pub fn mysql_table_sum(url: &str, db: &str, table: &str, columns: &[ColumnSpec]) -> TableSum {
-    let sql = format!(
-        "SELECT {} FROM {}.{}",
-        column_list(columns, '`'),
-        quote(db, '`'),
-        quote(table, '`')
-    );
+    let sql = format!("SELECT {} FROM {}.{}", column_list(columns, '`'), quote(db, '`'), quote(table, '`'));
     let mut sum = TableSum::default();
     let result = sync::for_each_row(url, &sql, |row| {
-        let row: Vec<_> = row
-            .into_iter()
-            .zip(columns)
-            .map(|(v, c)| v.map(|v| canonical_text(&v, c.ty)))
-            .collect();
+        let row: Vec<_> = row.into_iter().zip(columns).map(|(v, c)| v.map(|v| canonical_text(&v, c.ty))).collect();
         sum.add(&row);
     });
     if let Err(e) = result {
-        panic!(
-            "hoist-testkit: {sql} on {url} failed: {}",
-            sync::describe(&e)
-        );
+        panic!("hoist-testkit: {sql} on {url} failed: {}", sync::describe(&e));
     }
     sum
 }
@@ -118,22 +106,10 @@ pub fn mysql_table_sum(url: &str, db: &str, table: &str, columns: &[ColumnSpec])
 /// values back to MariaDB's form by `columns`, and sum them.
 pub fn sqlite_table_sum(path: &Path, table: &str, columns: &[ColumnSpec]) -> TableSum {
     use rusqlite::types::ValueRef;
-    let conn =
-        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .unwrap_or_else(|e| {
-                panic!(
-                    "hoist-testkit: cannot open SQLite file {}: {e}",
-                    path.display()
-                )
-            });
-    let sql = format!(
-        "SELECT {} FROM {}",
-        column_list(columns, '"'),
-        quote(table, '"')
-    );
-    let fail = |e: rusqlite::Error| -> ! {
-        panic!("hoist-testkit: {sql} on {} failed: {e}", path.display())
-    };
+    let conn = rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .unwrap_or_else(|e| panic!("hoist-testkit: cannot open SQLite file {}: {e}", path.display()));
+    let sql = format!("SELECT {} FROM {}", column_list(columns, '"'), quote(table, '"'));
+    let fail = |e: rusqlite::Error| -> ! { panic!("hoist-testkit: {sql} on {} failed: {e}", path.display()) };
     let mut stmt = conn.prepare(&sql).unwrap_or_else(|e| fail(e));
     let mut rows = stmt.query([]).unwrap_or_else(|e| fail(e));
     let mut sum = TableSum::default();
@@ -161,11 +137,7 @@ fn quote(name: &str, q: char) -> String {
 
 fn column_list(columns: &[ColumnSpec], q: char) -> String {
     assert!(!columns.is_empty(), "hoist-testkit: no columns given");
-    columns
-        .iter()
-        .map(|c| quote(&c.name, q))
-        .collect::<Vec<_>>()
-        .join(",")
+    columns.iter().map(|c| quote(&c.name, q)).collect::<Vec<_>>().join(",")
 }
 
 /// What MariaDB prints for a DOUBLE: the shortest digits that read back as
@@ -197,9 +169,7 @@ pub fn format_decimal_units(units: i128, scale: u8) -> String {
 
 fn sqlite_integer(n: i64, ty: ColType) -> Vec<u8> {
     match ty {
-        ColType::Decimal { scale } => {
-            format_decimal_units(i128::from(n) * 10i128.pow(u32::from(scale)), scale)
-        }
+        ColType::Decimal { scale } => format_decimal_units(i128::from(n) * 10i128.pow(u32::from(scale)), scale),
         ColType::Double => format_double(n as f64),
         _ => n.to_string(),
     }
@@ -255,10 +225,7 @@ fn canonical_decimal(t: &str, scale: u8) -> Option<String> {
     }
     let digits = format!("{int}{frac:0<w$}", w = usize::from(scale));
     let units: i128 = digits.parse().ok()?;
-    Some(format_decimal_units(
-        if neg { -units } else { units },
-        scale,
-    ))
+    Some(format_decimal_units(if neg { -units } else { units }, scale))
 }
 
 #[cfg(test)]
@@ -299,10 +266,7 @@ mod tests {
         assert_eq!(canonical_decimal("1.234", 2), None);
         assert_eq!(sqlite_real(-0.001, ColType::Decimal { scale: 2 }), b"0.00");
         assert_eq!(sqlite_real(123.4, ColType::Decimal { scale: 2 }), b"123.40");
-        assert_eq!(
-            sqlite_integer(-5, ColType::Decimal { scale: 6 }),
-            b"-5.000000"
-        );
+        assert_eq!(sqlite_integer(-5, ColType::Decimal { scale: 6 }), b"-5.000000");
         assert_eq!(sqlite_integer(7, ColType::Decimal { scale: 0 }), b"7");
     }
 

@@ -26,9 +26,7 @@ where
                 .expect("hoist-testkit: cannot build a tokio runtime");
             rt.block_on(make())
         });
-        worker
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     })
 }
 
@@ -50,11 +48,7 @@ pub(crate) fn exec(url: &str, sql: &str) -> Result<(), mysql_async::Error> {
 }
 
 /// Run `sql` and hand every row of every result set to `each`.
-pub(crate) fn for_each_row(
-    url: &str,
-    sql: &str,
-    each: impl FnMut(RawRow) + Send,
-) -> Result<(), mysql_async::Error> {
+pub(crate) fn for_each_row(url: &str, sql: &str, each: impl FnMut(RawRow) + Send) -> Result<(), mysql_async::Error> {
     let opts = opts(url)?;
     block_on(move || async move {
         let mut conn = Conn::new(opts).await?;
@@ -64,16 +58,10 @@ pub(crate) fn for_each_row(
     })
 }
 
-async fn read_rows(
-    conn: &mut Conn,
-    sql: &str,
-    mut each: impl FnMut(RawRow),
-) -> Result<(), mysql_async::Error> {
+async fn read_rows(conn: &mut Conn, sql: &str, mut each: impl FnMut(RawRow)) -> Result<(), mysql_async::Error> {
     let mut result = conn.query_iter(sql).await?;
     while !result.is_empty() {
-        result
-            .for_each(|row| each(row.unwrap().into_iter().map(value_bytes).collect()))
-            .await?;
+        result.for_each(|row| each(row.unwrap().into_iter().map(value_bytes).collect())).await?;
     }
     result.drop_result().await
 }

@@ -32,13 +32,7 @@ fn sql_dump_loads_with_the_mariadb_client() {
     let db = MariaDb::shared();
     let dir = tempfile::tempdir().unwrap();
     let data = dump::write_dump(&DumpSpec::new("tk_sql"), dir.path());
-    assert_eq!(
-        data.tables
-            .iter()
-            .map(|t| t.name.as_str())
-            .collect::<Vec<_>>(),
-        TABLES
-    );
+    assert_eq!(data.tables.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), TABLES);
     load_schemas(db, dir.path(), &data);
     for t in &data.tables {
         assert!(!t.data_files.is_empty());
@@ -52,26 +46,16 @@ fn sql_dump_loads_with_the_mariadb_client() {
     let label = db.query("SELECT label FROM tk_sql.orders WHERE id = 16 * 7");
     assert_eq!(label[0][0].as_deref(), Some(&b"nul\0byte"[..]));
     let all_bytes = db.query("SELECT data FROM tk_sql.blobs WHERE id = 1");
-    assert_eq!(
-        all_bytes[0][0].as_ref().unwrap()[..256],
-        (0..=255).collect::<Vec<u8>>()[..]
-    );
-    let extremes =
-        db.query("SELECT big, unsigned_val FROM tk_sql.numbers WHERE id IN (1, 2) ORDER BY id");
-    assert_eq!(
-        extremes[0][0].as_deref(),
-        Some(&b"-9223372036854775808"[..])
-    );
+    assert_eq!(all_bytes[0][0].as_ref().unwrap()[..256], (0..=255).collect::<Vec<u8>>()[..]);
+    let extremes = db.query("SELECT big, unsigned_val FROM tk_sql.numbers WHERE id IN (1, 2) ORDER BY id");
+    assert_eq!(extremes[0][0].as_deref(), Some(&b"-9223372036854775808"[..]));
     assert_eq!(extremes[0][1].as_deref(), Some(&b"4294967295"[..]));
     assert_eq!(extremes[1][0].as_deref(), Some(&b"9223372036854775807"[..]));
 
     // Negative control: the sum notices one missing row.
     db.exec("DELETE FROM tk_sql.events LIMIT 1");
     let t = data.table("events");
-    assert_ne!(
-        mysql_table_sum(&db.url(), "tk_sql", "events", &t.columns),
-        t.sum()
-    );
+    assert_ne!(mysql_table_sum(&db.url(), "tk_sql", "events", &t.columns), t.sum());
 }
 
 #[test]
@@ -122,10 +106,7 @@ fn kill_and_restart_keep_committed_data() {
     // A clean stop followed by a restart works as well.
     db.stop();
     db.restart();
-    assert_eq!(
-        db.query_value("SELECT COUNT(*) FROM tk_crash.t").as_deref(),
-        Some("3")
-    );
+    assert_eq!(db.query_value("SELECT COUNT(*) FROM tk_crash.t").as_deref(), Some("3"));
 }
 
 #[test]
@@ -169,12 +150,7 @@ fn server_dies_with_the_test_process() {
         unreachable!();
     }
     let out = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "server_dies_with_the_test_process",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+        .args(["--exact", "server_dies_with_the_test_process", "--nocapture", "--test-threads=1"])
         .env(CHILD_ENV, "1")
         .output()
         .unwrap();
@@ -182,12 +158,7 @@ fn server_dies_with_the_test_process() {
     let line = stdout
         .lines()
         .find_map(|l| l.split_once("CHILD ").map(|(_, rest)| rest))
-        .unwrap_or_else(|| {
-            panic!(
-                "child said:\n{stdout}\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            )
-        });
+        .unwrap_or_else(|| panic!("child said:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr)));
     let mut pid = 0u32;
     let mut dir = PathBuf::new();
     for kv in line.split(' ') {
@@ -199,10 +170,7 @@ fn server_dies_with_the_test_process() {
     }
     let deadline = Instant::now() + Duration::from_secs(10);
     while Path::new(&format!("/proc/{pid}")).exists() && !is_zombie(pid) {
-        assert!(
-            Instant::now() < deadline,
-            "mariadbd {pid} outlived its test process"
-        );
+        assert!(Instant::now() < deadline, "mariadbd {pid} outlived its test process");
         std::thread::sleep(Duration::from_millis(50));
     }
     // (A concurrent test process may already have reaped the dir.)
@@ -215,14 +183,9 @@ fn read_plain(path: &Path) -> Vec<u8> {
     let file = std::fs::File::open(path).unwrap();
     let mut out = Vec::new();
     if name.ends_with(".gz") {
-        flate2::read::GzDecoder::new(file)
-            .read_to_end(&mut out)
-            .unwrap();
+        flate2::read::GzDecoder::new(file).read_to_end(&mut out).unwrap();
     } else if name.ends_with(".zst") {
-        zstd::Decoder::new(file)
-            .unwrap()
-            .read_to_end(&mut out)
-            .unwrap();
+        zstd::Decoder::new(file).unwrap().read_to_end(&mut out).unwrap();
     } else {
         std::io::BufReader::new(file).read_to_end(&mut out).unwrap();
     }
@@ -232,13 +195,8 @@ fn read_plain(path: &Path) -> Vec<u8> {
 #[test]
 fn compressed_files_decompress_to_the_plain_bytes() {
     for format in [Format::Sql, Format::Csv] {
-        let spec = |compression| DumpSpec {
-            format,
-            compression,
-            rows: 300,
-            files_per_table: 3,
-            ..DumpSpec::new("tk_cmp")
-        };
+        let spec =
+            |compression| DumpSpec { format, compression, rows: 300, files_per_table: 3, ..DumpSpec::new("tk_cmp") };
         let plain_dir = tempfile::tempdir().unwrap();
         let plain = dump::write_dump(&spec(Compression::None), plain_dir.path());
         for (compression, suffix) in [(Compression::Gzip, ".gz"), (Compression::Zstd, ".zst")] {
@@ -249,12 +207,7 @@ fn compressed_files_decompress_to_the_plain_bytes() {
                 for (pf, cf) in p.data_files.iter().zip(&c.data_files) {
                     let want = format!("{}{suffix}", pf.file_name().unwrap().to_string_lossy());
                     assert_eq!(cf.file_name().unwrap().to_string_lossy(), want);
-                    assert_eq!(
-                        read_plain(cf),
-                        std::fs::read(pf).unwrap(),
-                        "{}",
-                        cf.display()
-                    );
+                    assert_eq!(read_plain(cf), std::fs::read(pf).unwrap(), "{}", cf.display());
                 }
             }
             // Schema files and metadata are never compressed.
@@ -262,11 +215,7 @@ fn compressed_files_decompress_to_the_plain_bytes() {
                 let mut v: Vec<_> = std::fs::read_dir(d)
                     .unwrap()
                     .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                    .filter(|n| {
-                        n.ends_with("-schema.sql")
-                            || n.ends_with("-schema-create.sql")
-                            || n == "metadata"
-                    })
+                    .filter(|n| n.ends_with("-schema.sql") || n.ends_with("-schema-create.sql") || n == "metadata")
                     .collect();
                 v.sort();
                 v
@@ -280,22 +229,13 @@ fn compressed_files_decompress_to_the_plain_bytes() {
 #[test]
 fn data_file_layout() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dump::write_dump(
-        &DumpSpec {
-            rows: 8,
-            files_per_table: 4,
-            ..DumpSpec::new("tk_layout")
-        },
-        dir.path(),
-    );
+    let data = dump::write_dump(&DumpSpec { rows: 8, files_per_table: 4, ..DumpSpec::new("tk_layout") }, dir.path());
     // blobs has 2 rows, so 2 files; the others 4.
     let counts: Vec<_> = data.tables.iter().map(|t| t.data_files.len()).collect();
     assert_eq!(counts, [4, 4, 2, 4, 4]);
     let first = std::fs::read(dir.path().join("tk_layout.orders.00000.sql")).unwrap();
     assert!(first.starts_with(b"/*!40101 SET NAMES binary*/;\n"));
-    assert!(std::str::from_utf8(&first)
-        .unwrap()
-        .contains("INSERT INTO `orders` VALUES\n(1,"));
+    assert!(std::str::from_utf8(&first).unwrap().contains("INSERT INTO `orders` VALUES\n(1,"));
     let schema = std::fs::read_to_string(dir.path().join("tk_layout.orders-schema.sql")).unwrap();
     assert!(schema.starts_with("/*!40101 SET NAMES binary*/;\n"));
     assert!(dir.path().join("tk_layout.numbers.00003.sql").exists());
@@ -303,33 +243,19 @@ fn data_file_layout() {
 
     // Empty tables still get one (header-only) data file each.
     let empty_dir = tempfile::tempdir().unwrap();
-    let empty = dump::write_dump(
-        &DumpSpec {
-            rows: 0,
-            format: Format::Csv,
-            ..DumpSpec::new("tk_empty")
-        },
-        empty_dir.path(),
-    );
+    let empty =
+        dump::write_dump(&DumpSpec { rows: 0, format: Format::Csv, ..DumpSpec::new("tk_empty") }, empty_dir.path());
     for t in &empty.tables {
         assert_eq!(t.data_files.len(), 1);
         assert!(t.rows.is_empty());
     }
     let csv = std::fs::read(empty_dir.path().join("tk_empty.orders.00000.csv")).unwrap();
-    assert_eq!(
-        csv,
-        b"\"id\",\"customer_id\",\"amount\",\"label\",\"created_at\",\"note\"\r\n"
-    );
+    assert_eq!(csv, b"\"id\",\"customer_id\",\"amount\",\"label\",\"created_at\",\"note\"\r\n");
 
     // Statement size is respected (a statement holds at least one row).
     let small_dir = tempfile::tempdir().unwrap();
     let small = dump::write_dump(
-        &DumpSpec {
-            rows: 200,
-            statement_bytes: 2048,
-            files_per_table: 1,
-            ..DumpSpec::new("tk_small")
-        },
+        &DumpSpec { rows: 200, statement_bytes: 2048, files_per_table: 1, ..DumpSpec::new("tk_small") },
         small_dir.path(),
     );
     let text = std::fs::read(&small.table("orders").data_files[0]).unwrap();
@@ -351,21 +277,10 @@ fn sqlite_type(ty: ColType) -> &'static str {
 
 fn sqlite_insert(conn: &rusqlite::Connection, t: &TableData) {
     use rusqlite::types::Value;
-    let cols: Vec<String> = t
-        .columns
-        .iter()
-        .map(|c| format!("\"{}\" {}", c.name, sqlite_type(c.ty)))
-        .collect();
-    conn.execute_batch(&format!(
-        "CREATE TABLE \"{}\" ({})",
-        t.name,
-        cols.join(", ")
-    ))
-    .unwrap();
+    let cols: Vec<String> = t.columns.iter().map(|c| format!("\"{}\" {}", c.name, sqlite_type(c.ty))).collect();
+    conn.execute_batch(&format!("CREATE TABLE \"{}\" ({})", t.name, cols.join(", "))).unwrap();
     let marks = vec!["?"; t.columns.len()].join(",");
-    let mut stmt = conn
-        .prepare(&format!("INSERT INTO \"{}\" VALUES ({marks})", t.name))
-        .unwrap();
+    let mut stmt = conn.prepare(&format!("INSERT INTO \"{}\" VALUES ({marks})", t.name)).unwrap();
     for (i, row) in t.rows.iter().enumerate() {
         let values: Vec<Value> = row
             .iter()
@@ -402,20 +317,12 @@ fn sqlite_sums_match_the_dataset() {
         tx.commit().unwrap();
     }
     for t in &data.tables {
-        assert_eq!(
-            sqlite_table_sum(&path, &t.name, &t.columns),
-            t.sum(),
-            "sqlite {}",
-            t.name
-        );
+        assert_eq!(sqlite_table_sum(&path, &t.name, &t.columns), t.sum(), "sqlite {}", t.name);
     }
     // Negative control.
     rusqlite::Connection::open(&path)
         .unwrap()
-        .execute(
-            "UPDATE numbers SET amount = amount + 0.000001 WHERE id = 5",
-            [],
-        )
+        .execute("UPDATE numbers SET amount = amount + 0.000001 WHERE id = 5", [])
         .unwrap();
     let t = data.table("numbers");
     assert_ne!(sqlite_table_sum(&path, "numbers", &t.columns), t.sum());
@@ -425,13 +332,7 @@ fn sqlite_sums_match_the_dataset() {
 fn mydumper_dumps_tables_views_triggers_and_routines() {
     let db = MariaDb::shared();
     let src_dir = tempfile::tempdir().unwrap();
-    let data = dump::write_dump(
-        &DumpSpec {
-            rows: 200,
-            ..DumpSpec::new("tk_myd_src")
-        },
-        src_dir.path(),
-    );
+    let data = dump::write_dump(&DumpSpec { rows: 200, ..DumpSpec::new("tk_myd_src") }, src_dir.path());
     load_schemas(db, src_dir.path(), &data);
     for t in &data.tables {
         for f in &t.data_files {
@@ -445,10 +346,8 @@ fn mydumper_dumps_tables_views_triggers_and_routines() {
     );
     let out = tempfile::tempdir().unwrap();
     db.mydumper("tk_myd_src", out.path());
-    let mut files: Vec<String> = std::fs::read_dir(out.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
+    let mut files: Vec<String> =
+        std::fs::read_dir(out.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     files.sort();
     for want in [
         "metadata",
@@ -462,22 +361,13 @@ fn mydumper_dumps_tables_views_triggers_and_routines() {
         "tk_myd_src.events.sql",
         "tk_myd_src.blobs.sql",
     ] {
-        assert!(
-            files.iter().any(|f| f == want),
-            "{want} missing from {files:?}"
-        );
+        assert!(files.iter().any(|f| f == want), "{want} missing from {files:?}");
     }
     // mydumper's own data files load back to the same rows.
     db.exec("CREATE DATABASE tk_myd_dst");
     for t in &data.tables {
-        db.load_sql_file_into(
-            "tk_myd_dst",
-            &out.path().join(format!("tk_myd_src.{}-schema.sql", t.name)),
-        );
-        db.load_sql_file_into(
-            "tk_myd_dst",
-            &out.path().join(format!("tk_myd_src.{}.sql", t.name)),
-        );
+        db.load_sql_file_into("tk_myd_dst", &out.path().join(format!("tk_myd_src.{}-schema.sql", t.name)));
+        db.load_sql_file_into("tk_myd_dst", &out.path().join(format!("tk_myd_src.{}.sql", t.name)));
     }
     assert_sums(db, "tk_myd_dst", &data);
 }
@@ -487,25 +377,14 @@ fn errors_carry_the_server_message_and_async_callers_work() {
     let db = MariaDb::shared();
     let err = std::panic::catch_unwind(|| db.exec("SELECT 1; SELEC 2")).unwrap_err();
     let msg = err.downcast_ref::<String>().cloned().unwrap_or_default();
-    assert!(
-        msg.contains("server error 1064") && msg.contains("SELEC 2"),
-        "{msg}"
-    );
+    assert!(msg.contains("server error 1064") && msg.contains("SELEC 2"), "{msg}");
     // Usable from inside a tokio runtime (e.g. a #[tokio::test]).
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let v = rt.block_on(async { db.query_value("SELECT 'ok'") });
     assert_eq!(v.as_deref(), Some("ok"));
-    let rows =
-        rt.block_on(async { db.query("SELECT NULL, '' UNION ALL SELECT 'a', 'b'; SELECT 3") });
+    let rows = rt.block_on(async { db.query("SELECT NULL, '' UNION ALL SELECT 'a', 'b'; SELECT 3") });
     assert_eq!(
         rows,
-        vec![
-            vec![None, Some(Vec::new())],
-            vec![Some(b"a".to_vec()), Some(b"b".to_vec())],
-            vec![Some(b"3".to_vec())],
-        ]
+        vec![vec![None, Some(Vec::new())], vec![Some(b"a".to_vec()), Some(b"b".to_vec())], vec![Some(b"3".to_vec())],]
     );
 }

@@ -9,13 +9,22 @@
 //! - A table in error blocks reuse of the checkpoint until `hoist checkpoint error-ignore` or
 //!   `error-destroy` resolves it.
 //!
-//! Tables: `task` (one row), `tables`, `chunks`, `files`. Stores: [`sqlite::SqliteStore`].
+//! Tables: `task` (one row), `tables`, `chunks`, `files`. Stores: [`sqlite::SqliteStore`]
+//! (the default) and [`mysql::MysqlStore`]; `conformance` tests both the same way.
 
+pub mod mysql;
 pub mod sqlite;
+
+#[cfg(test)]
+mod conformance;
+
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 
 use crate::catalog::DataFormat;
+use crate::config::{CheckpointDriver, CheckpointSection};
 use crate::error::CheckpointError;
 use crate::source::Compression;
 
@@ -150,16 +159,38 @@ pub trait CheckpointStore: Send + Sync {
         state: TableState,
         error: Option<&TableError>,
     ) -> Result<(), CheckpointError>;
-    async fn set_table_identity(
-        &self,
-        table_id: i64,
-        identity: Option<&str>,
-    ) -> Result<(), CheckpointError>;
+    async fn set_table_identity(&self, table_id: i64, identity: Option<&str>) -> Result<(), CheckpointError>;
     async fn save_progress(&self, updates: &[(i64, ChunkProgress)]) -> Result<(), CheckpointError>;
     /// Back to not started: state pending, no error, every chunk at its start.
     async fn reset_table(&self, table_id: i64) -> Result<(), CheckpointError>;
     /// Forget a table and its chunks.
     async fn remove_table(&self, table_id: i64) -> Result<(), CheckpointError>;
-    /// Forget the whole task.
-    async fn remove_all(&self) -> Result<(), CheckpointError>;
+    /// Delete the checkpoint entirely (the file, or the schema).
+    async fn discard(&self) -> Result<(), CheckpointError>;
+    /// Keep the checkpoint under a name that carries the task id, and free the usual place.
+    /// Returns the new location.
+    async fn archive(&self, task_id: i64) -> Result<String, CheckpointError>;
+}
+
+/// Open the store that `[checkpoint]` names: an SQLite file (default `hoist-checkpoint.db`), or
+/// a schema on a MySQL-family server (the dsn's, else the target's).
+pub async fn open(section: &CheckpointSection, target_url: &str) -> Result<Arc<dyn CheckpointStore>, CheckpointError> {
+    match section.driver {
+        CheckpointDriver::Sqlite => {
+            let path = PathBuf::from(section.dsn.clone().unwrap_or_else(|| "hoist-checkpoint.db".into()));
+            Ok(Arc::new(sqlite::SqliteStore::open(&path)?))
+        }
+        CheckpointDriver::Mysql => {
+            let url = match &section.dsn {
+                Some(dsn) => mysql::dsn_to_url(dsn)?,
+                None if target_url.starts_with("mysql://") => target_url.to_string(),
+                None => {
+                    return Err(CheckpointError::Refused(
+                        "[checkpoint] driver = \"mysql\" needs a dsn when the target is not a MySQL server".into(),
+                    ))
+                }
+            };
+            Ok(Arc::new(mysql::MysqlStore::open(&url, &section.schema).await?))
+        }
+    }
 }

@@ -33,10 +33,7 @@ pub struct SqliteStore {
 }
 
 fn bad(what: &str) -> CheckpointError {
-    CheckpointError::Store {
-        location: "sqlite".into(),
-        message: format!("unreadable checkpoint: {what}"),
-    }
+    CheckpointError::Store { location: "sqlite".into(), message: format!("unreadable checkpoint: {what}") }
 }
 
 /// SQLite stores signed 64-bit integers; u64 values round-trip through the same bits.
@@ -54,30 +51,20 @@ impl SqliteStore {
             message: e.to_string(),
         };
         let conn = Connection::open(path).map_err(err)?;
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000;",
-        )
-        .map_err(err)?;
+        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000;")
+            .map_err(err)?;
         conn.execute_batch(SCHEMA).map_err(err)?;
-        Ok(SqliteStore {
-            path: path.to_path_buf(),
-            conn: Mutex::new(conn),
-        })
+        Ok(SqliteStore { path: path.to_path_buf(), conn: Mutex::new(conn) })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    fn with<T>(
-        &self,
-        f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
-    ) -> Result<T, CheckpointError> {
+    fn with<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T, CheckpointError> {
         let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        f(&mut conn).map_err(|e| CheckpointError::Store {
-            location: self.path.display().to_string(),
-            message: e.to_string(),
-        })
+        f(&mut conn)
+            .map_err(|e| CheckpointError::Store { location: self.path.display().to_string(), message: e.to_string() })
     }
 }
 
@@ -139,90 +126,60 @@ impl CheckpointStore for SqliteStore {
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             let mut st = c.prepare("SELECT path, size, modified_ms FROM files ORDER BY path")?;
             let files = st
-                .query_map([], |r| {
-                    Ok(FileRecord { path: r.get(0)?, size: to_u64(r.get(1)?), modified_ms: r.get(2)? })
-                })?
+                .query_map([], |r| Ok(FileRecord { path: r.get(0)?, size: to_u64(r.get(1)?), modified_ms: r.get(2)? }))?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok((task, tables, chunks, files))
         })?;
         let Some(task) = task else { return Ok(None) };
         let tables = tables
             .into_iter()
-            .map(
-                |(id, database, name, schema_file, state, step, message, identity)| {
-                    Ok(TableRecord {
-                        id,
-                        database,
-                        name,
-                        schema_file,
-                        state: TableState::parse(&state).ok_or_else(|| bad(&state))?,
-                        error: message.map(|message| TableError {
-                            step: step.unwrap_or_default(),
-                            message,
-                        }),
-                        target_identity: identity,
-                    })
-                },
-            )
+            .map(|(id, database, name, schema_file, state, step, message, identity)| {
+                Ok(TableRecord {
+                    id,
+                    database,
+                    name,
+                    schema_file,
+                    state: TableState::parse(&state).ok_or_else(|| bad(&state))?,
+                    error: message.map(|message| TableError { step: step.unwrap_or_default(), message }),
+                    target_identity: identity,
+                })
+            })
             .collect::<Result<Vec<_>, CheckpointError>>()?;
         let chunks = chunks
             .into_iter()
-            .map(
-                |(
-                    (id, table_id, path),
-                    (format, compression),
-                    (start, end, pos, stmt),
-                    (rows, sum, done),
-                )| {
-                    Ok(ChunkRecord {
-                        id,
-                        table_id,
-                        path,
-                        format: DataFormat::parse(&format).ok_or_else(|| bad(&format))?,
-                        compression: Compression::parse(&compression)
-                            .ok_or_else(|| bad(&compression))?,
-                        start: to_u64(start),
-                        end: to_u64(end),
-                        progress: ChunkProgress {
-                            offset: to_u64(pos),
-                            stmt_start: stmt.map(to_u64),
-                            rows: to_u64(rows),
-                            checksum: to_u64(sum),
-                            done,
-                        },
-                    })
-                },
-            )
+            .map(|((id, table_id, path), (format, compression), (start, end, pos, stmt), (rows, sum, done))| {
+                Ok(ChunkRecord {
+                    id,
+                    table_id,
+                    path,
+                    format: DataFormat::parse(&format).ok_or_else(|| bad(&format))?,
+                    compression: Compression::parse(&compression).ok_or_else(|| bad(&compression))?,
+                    start: to_u64(start),
+                    end: to_u64(end),
+                    progress: ChunkProgress {
+                        offset: to_u64(pos),
+                        stmt_start: stmt.map(to_u64),
+                        rows: to_u64(rows),
+                        checksum: to_u64(sum),
+                        done,
+                    },
+                })
+            })
             .collect::<Result<Vec<_>, CheckpointError>>()?;
-        Ok(Some(Checkpoint {
-            task,
-            tables,
-            chunks,
-            files,
-        }))
+        Ok(Some(Checkpoint { task, tables, chunks, files }))
     }
 
     async fn create(&self, cp: &Checkpoint) -> Result<(), CheckpointError> {
         self.with(|c| {
             let tx = c.transaction()?;
-            tx.execute_batch(
-                "DELETE FROM task; DELETE FROM tables; DELETE FROM chunks; DELETE FROM files;",
-            )?;
+            tx.execute_batch("DELETE FROM task; DELETE FROM tables; DELETE FROM chunks; DELETE FROM files;")?;
             let t = &cp.task;
             tx.execute(
                 "INSERT INTO task VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![
-                    t.task_id,
-                    t.source,
-                    t.target,
-                    t.target_identity,
-                    t.plan_settings,
-                    t.created_ms
-                ],
+                params![t.task_id, t.source, t.target, t.target_identity, t.plan_settings, t.created_ms],
             )?;
             {
-                let mut st =
-                    tx.prepare("INSERT INTO tables VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?;
+                let mut st = tx.prepare("INSERT INTO tables VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?;
                 for t in &cp.tables {
                     st.execute(params![
                         t.id,
@@ -235,9 +192,8 @@ impl CheckpointStore for SqliteStore {
                         t.target_identity
                     ])?;
                 }
-                let mut st = tx.prepare(
-                    "INSERT INTO chunks VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-                )?;
+                let mut st =
+                    tx.prepare("INSERT INTO chunks VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)")?;
                 for ch in &cp.chunks {
                     let p = &ch.progress;
                     st.execute(params![
@@ -273,28 +229,15 @@ impl CheckpointStore for SqliteStore {
         self.with(|c| {
             c.execute(
                 "UPDATE tables SET state = ?2, error_step = ?3, error_message = ?4 WHERE id = ?1",
-                params![
-                    table_id,
-                    state.as_str(),
-                    error.map(|e| &e.step),
-                    error.map(|e| &e.message)
-                ],
+                params![table_id, state.as_str(), error.map(|e| &e.step), error.map(|e| &e.message)],
             )
             .map(drop)
         })
     }
 
-    async fn set_table_identity(
-        &self,
-        table_id: i64,
-        identity: Option<&str>,
-    ) -> Result<(), CheckpointError> {
+    async fn set_table_identity(&self, table_id: i64, identity: Option<&str>) -> Result<(), CheckpointError> {
         self.with(|c| {
-            c.execute(
-                "UPDATE tables SET target_identity = ?2 WHERE id = ?1",
-                params![table_id, identity],
-            )
-            .map(drop)
+            c.execute("UPDATE tables SET target_identity = ?2 WHERE id = ?1", params![table_id, identity]).map(drop)
         })
     }
 
@@ -347,11 +290,20 @@ impl CheckpointStore for SqliteStore {
         })
     }
 
-    async fn remove_all(&self) -> Result<(), CheckpointError> {
-        self.with(|c| {
-            c.execute_batch(
-                "DELETE FROM task; DELETE FROM tables; DELETE FROM chunks; DELETE FROM files;",
-            )
-        })
+    async fn discard(&self) -> Result<(), CheckpointError> {
+        self.with(|c| c.execute_batch("DELETE FROM task; DELETE FROM tables; DELETE FROM chunks; DELETE FROM files;"))?;
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", self.path.display()));
+        }
+        Ok(())
+    }
+
+    async fn archive(&self, task_id: i64) -> Result<String, CheckpointError> {
+        // A consistent copy of the whole file, WAL included; then the usual place is freed.
+        let to = format!("{}.{task_id}.done", self.path.display());
+        let _ = std::fs::remove_file(&to);
+        self.with(|c| c.execute("VACUUM INTO ?1", [&to]).map(drop))?;
+        self.discard().await?;
+        Ok(to)
     }
 }

@@ -44,9 +44,7 @@ impl TableTarget {
     }
     /// Position of a column by name, ignoring ASCII case as MySQL does.
     pub fn column_index(&self, name: &str) -> Option<usize> {
-        self.columns
-            .iter()
-            .position(|c| c.name.eq_ignore_ascii_case(name))
+        self.columns.iter().position(|c| c.name.eq_ignore_ascii_case(name))
     }
 }
 
@@ -149,59 +147,25 @@ pub trait Target: Send + Sync {
     /// All markers of a task, by chunk id.
     async fn read_markers(&self, task_id: i64) -> Result<HashMap<i64, ChunkProgress>, TargetError>;
     /// Remove a task's markers (after success, or for a table being reset).
-    async fn clear_markers(
-        &self,
-        task_id: i64,
-        chunk_ids: Option<&[i64]>,
-    ) -> Result<(), TargetError>;
-    async fn create_database(
-        &self,
-        database: &str,
-        create_sql: Option<&str>,
-    ) -> Result<(), TargetError>;
+    async fn clear_markers(&self, task_id: i64, chunk_ids: Option<&[i64]>) -> Result<(), TargetError>;
+    async fn create_database(&self, database: &str, create_sql: Option<&str>) -> Result<(), TargetError>;
     /// Create a table from a dump's CREATE TABLE, without the secondary indexes that
     /// [`Target::deferred_indexes`] adds after the data.
-    async fn create_table(
-        &self,
-        database: &str,
-        name: &str,
-        create_sql: &str,
-    ) -> Result<(), TargetError>;
+    async fn create_table(&self, database: &str, name: &str, create_sql: &str) -> Result<(), TargetError>;
     /// Statements that add the indexes `create_table` leaves out. Running them again is harmless.
     fn deferred_indexes(&self, name: &str, create_sql: &str) -> Result<Vec<String>, TargetError>;
     /// The table's columns, or None when it does not exist.
-    async fn columns(
-        &self,
-        database: &str,
-        name: &str,
-    ) -> Result<Option<Vec<TargetColumn>>, TargetError>;
+    async fn columns(&self, database: &str, name: &str) -> Result<Option<Vec<TargetColumn>>, TargetError>;
     /// Identity of the table as the target knows it (changes when it is dropped and created again).
-    async fn table_identity(
-        &self,
-        database: &str,
-        name: &str,
-    ) -> Result<Option<String>, TargetError>;
+    async fn table_identity(&self, database: &str, name: &str) -> Result<Option<String>, TargetError>;
     async fn row_count(&self, database: &str, name: &str) -> Result<u64, TargetError>;
     async fn drop_table(&self, database: &str, name: &str) -> Result<(), TargetError>;
-    async fn run_statements(
-        &self,
-        database: &str,
-        statements: &[String],
-    ) -> Result<(), TargetError>;
+    async fn run_statements(&self, database: &str, statements: &[String]) -> Result<(), TargetError>;
     async fn analyze(&self, database: &str, name: &str) -> Result<(), TargetError>;
     /// Create a view (from a dump's CREATE VIEW), replacing a placeholder table of that name.
-    async fn create_view(
-        &self,
-        database: &str,
-        name: &str,
-        create_sql: &str,
-    ) -> Result<(), TargetError>;
+    async fn create_view(&self, database: &str, name: &str, create_sql: &str) -> Result<(), TargetError>;
     /// Run a dump's post-data DDL (triggers, routines); SQLite skips what it cannot run.
-    async fn run_post_ddl(
-        &self,
-        database: &str,
-        statements: &[String],
-    ) -> Result<Vec<String>, TargetError>;
+    async fn run_post_ddl(&self, database: &str, statements: &[String]) -> Result<Vec<String>, TargetError>;
     fn encoder(&self, table: &TableTarget, columns: &[usize]) -> Box<dyn BatchEncoder>;
     async fn writer(&self) -> Result<Box<dyn Writer>, TargetError>;
 }
@@ -249,17 +213,8 @@ pub fn redact_url(url: &str) -> String {
 mod tests {
     #[test]
     fn passwords_are_redacted() {
-        assert_eq!(
-            super::redact_url("mysql://root:s3cret@db:3306/x"),
-            "mysql://root:xxxxx@db:3306/x"
-        );
-        assert_eq!(
-            super::redact_url("mysql://root@db:3306"),
-            "mysql://root@db:3306"
-        );
-        assert_eq!(
-            super::redact_url("sqlite:///tmp/a.db"),
-            "sqlite:///tmp/a.db"
-        );
+        assert_eq!(super::redact_url("mysql://root:s3cret@db:3306/x"), "mysql://root:xxxxx@db:3306/x");
+        assert_eq!(super::redact_url("mysql://root@db:3306"), "mysql://root@db:3306");
+        assert_eq!(super::redact_url("sqlite:///tmp/a.db"), "sqlite:///tmp/a.db");
     }
 }

@@ -49,27 +49,15 @@ pub fn classify(e: mysql_async::Error) -> TargetError {
         },
         mysql_async::Error::Url(_) => TargetError::permanent(e.to_string()),
         // I/O and driver errors mean the connection broke: try again on a new one.
-        _ => TargetError {
-            code: None,
-            message: e.to_string(),
-            transient: true,
-        },
+        _ => TargetError { code: None, message: e.to_string(), transient: true },
     }
 }
 
 impl MysqlTarget {
     pub async fn connect(url: &str, options: &TargetOptions) -> Result<MysqlTarget, TargetError> {
-        let opts = Opts::from_url(url)
-            .map_err(|e| TargetError::permanent(format!("{}: {e}", redact_url(url))))?;
-        let opts: Opts = OptsBuilder::from_opts(opts)
-            .prefer_socket(false)
-            .stmt_cache_size(0)
-            .into();
-        let target = MysqlTarget {
-            opts,
-            url: url.to_string(),
-            options: options.clone(),
-        };
+        let opts = Opts::from_url(url).map_err(|e| TargetError::permanent(format!("{}: {e}", redact_url(url))))?;
+        let opts: Opts = OptsBuilder::from_opts(opts).prefer_socket(false).stmt_cache_size(0).into();
+        let target = MysqlTarget { opts, url: url.to_string(), options: options.clone() };
         // Fail early, with the server's own message, when it cannot be reached.
         target.conn().await?.disconnect().await.map_err(classify)?;
         Ok(target)
@@ -77,9 +65,7 @@ impl MysqlTarget {
 
     async fn conn(&self) -> Result<Conn, TargetError> {
         let mut conn = Conn::new(self.opts.clone()).await.map_err(classify)?;
-        conn.query_drop("SET NAMES utf8mb4")
-            .await
-            .map_err(classify)?;
+        conn.query_drop("SET NAMES utf8mb4").await.map_err(classify)?;
         Ok(conn)
     }
 
@@ -102,13 +88,9 @@ impl MysqlTarget {
     ) -> Result<(), TargetError> {
         let mut conn = self.conn().await?;
         if let Some(db) = database {
-            conn.query_drop(format!("USE {}", q(db)))
-                .await
-                .map_err(classify)?;
+            conn.query_drop(format!("USE {}", q(db))).await.map_err(classify)?;
         }
-        conn.query_drop("SET SESSION foreign_key_checks = 0")
-            .await
-            .map_err(classify)?;
+        conn.query_drop("SET SESSION foreign_key_checks = 0").await.map_err(classify)?;
         for s in statements {
             match conn.query_drop(s.as_str()).await.map_err(classify) {
                 Err(e) if tolerate_existing && already_exists(&e) => {}
@@ -133,18 +115,12 @@ impl Target for MysqlTarget {
     async fn identity(&self) -> Result<String, TargetError> {
         let mut conn = self.conn().await?;
         // server_uuid on MySQL; MariaDB has none, so use its server_id and datadir-bound data.
-        let uuid: Option<String> = conn
-            .query_first("SELECT @@server_uuid")
-            .await
-            .ok()
-            .flatten();
+        let uuid: Option<String> = conn.query_first("SELECT @@server_uuid").await.ok().flatten();
         if let Some(u) = uuid {
             return Ok(format!("mysql:{u}"));
         }
-        let row: Option<(String, String, u64)> = conn
-            .query_first("SELECT @@hostname, @@datadir, @@server_id")
-            .await
-            .map_err(classify)?;
+        let row: Option<(String, String, u64)> =
+            conn.query_first("SELECT @@hostname, @@datadir, @@server_id").await.map_err(classify)?;
         let (host, datadir, id) = row.unwrap_or_default();
         Ok(format!("mariadb:{host}:{datadir}:{id}"))
     }
@@ -182,29 +158,13 @@ impl Target for MysqlTarget {
         Ok(rows
             .into_iter()
             .map(|(id, offset, stmt_start, rows, checksum, done)| {
-                (
-                    id,
-                    ChunkProgress {
-                        offset,
-                        stmt_start,
-                        rows,
-                        checksum,
-                        done: done != 0,
-                    },
-                )
+                (id, ChunkProgress { offset, stmt_start, rows, checksum, done: done != 0 })
             })
             .collect())
     }
 
-    async fn clear_markers(
-        &self,
-        task_id: i64,
-        chunk_ids: Option<&[i64]>,
-    ) -> Result<(), TargetError> {
-        let mut sql = format!(
-            "DELETE FROM {} WHERE task_id = {task_id}",
-            self.markers_table()
-        );
+    async fn clear_markers(&self, task_id: i64, chunk_ids: Option<&[i64]>) -> Result<(), TargetError> {
+        let mut sql = format!("DELETE FROM {} WHERE task_id = {task_id}", self.markers_table());
         if let Some(ids) = chunk_ids {
             if ids.is_empty() {
                 return Ok(());
@@ -215,30 +175,14 @@ impl Target for MysqlTarget {
         self.run(None, &[sql]).await
     }
 
-    async fn create_database(
-        &self,
-        database: &str,
-        create_sql: Option<&str>,
-    ) -> Result<(), TargetError> {
+    async fn create_database(&self, database: &str, create_sql: Option<&str>) -> Result<(), TargetError> {
         // The database name comes from the file name (as Lightning does); the dump's statement
         // only contributes its options (character set).
         let options = create_sql.and_then(database_options).unwrap_or_default();
-        self.run(
-            None,
-            &[format!(
-                "CREATE DATABASE IF NOT EXISTS {}{options}",
-                q(database)
-            )],
-        )
-        .await
+        self.run(None, &[format!("CREATE DATABASE IF NOT EXISTS {}{options}", q(database))]).await
     }
 
-    async fn create_table(
-        &self,
-        database: &str,
-        name: &str,
-        create_sql: &str,
-    ) -> Result<(), TargetError> {
+    async fn create_table(&self, database: &str, name: &str, create_sql: &str) -> Result<(), TargetError> {
         let ddl = hoist_schema::mysql_table_ddl(create_sql, name, self.options.defer_indexes)
             .map_err(|e| TargetError::permanent(format!("schema of `{database}`.`{name}`: {e}")))?;
         self.run(Some(database), &[ddl.create]).await
@@ -250,11 +194,7 @@ impl Target for MysqlTarget {
             .map_err(|e| TargetError::permanent(format!("schema of `{name}`: {e}")))
     }
 
-    async fn columns(
-        &self,
-        database: &str,
-        name: &str,
-    ) -> Result<Option<Vec<TargetColumn>>, TargetError> {
+    async fn columns(&self, database: &str, name: &str) -> Result<Option<Vec<TargetColumn>>, TargetError> {
         let mut conn = self.conn().await?;
         let rows: Vec<(String, String, String)> = conn
             .exec(
@@ -275,70 +215,65 @@ impl Target for MysqlTarget {
                     TargetColumn {
                         name,
                         binary: ty.contains("blob") || ty.contains("binary"),
-                        generated: extra.contains("generated")
-                            || extra.contains("virtual")
-                            || extra.contains("stored"),
+                        generated: extra.contains("generated") || extra.contains("virtual") || extra.contains("stored"),
                     }
                 })
                 .collect(),
         ))
     }
 
-    async fn table_identity(
-        &self,
-        database: &str,
-        name: &str,
-    ) -> Result<Option<String>, TargetError> {
+    async fn table_identity(&self, database: &str, name: &str) -> Result<Option<String>, TargetError> {
         let mut conn = self.conn().await?;
-        let row: Option<(Option<String>,)> = conn
+        let created: Option<(Option<String>,)> = conn
             .exec_first(
                 "SELECT CAST(CREATE_TIME AS CHAR) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
                 (database, name),
             )
             .await
             .map_err(classify)?;
-        Ok(row.map(|(t,)| t.unwrap_or_default()))
+        let Some((created,)) = created else { return Ok(None) };
+        // The engine's table id changes on every CREATE, even within the same second; which
+        // view has it depends on the server (TiDB, MariaDB, MySQL 8), and reading InnoDB's may
+        // need the PROCESS privilege, so each is tried and CREATE_TIME is the fallback.
+        let innodb_name = format!("{database}/{name}");
+        let probes = [
+            ("SELECT TIDB_TABLE_ID FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?", false),
+            ("SELECT TABLE_ID FROM information_schema.INNODB_SYS_TABLES WHERE NAME = ?", true),
+            ("SELECT TABLE_ID FROM information_schema.INNODB_TABLES WHERE NAME = ?", true),
+        ];
+        for (sql, by_innodb_name) in probes {
+            let id: Result<Option<(Option<u64>,)>, _> = if by_innodb_name {
+                conn.exec_first(sql, (&innodb_name,)).await
+            } else {
+                conn.exec_first(sql, (database, name)).await
+            };
+            if let Ok(Some((Some(id),))) = id {
+                return Ok(Some(format!("id:{id}")));
+            }
+        }
+        Ok(Some(format!("created:{}", created.unwrap_or_default())))
     }
 
     async fn row_count(&self, database: &str, name: &str) -> Result<u64, TargetError> {
         let mut conn = self.conn().await?;
-        let n: Option<u64> = conn
-            .query_first(format!("SELECT COUNT(*) FROM {}.{}", q(database), q(name)))
-            .await
-            .map_err(classify)?;
+        let n: Option<u64> =
+            conn.query_first(format!("SELECT COUNT(*) FROM {}.{}", q(database), q(name))).await.map_err(classify)?;
         Ok(n.unwrap_or(0))
     }
 
     async fn drop_table(&self, database: &str, name: &str) -> Result<(), TargetError> {
-        self.run(
-            None,
-            &[format!("DROP TABLE IF EXISTS {}.{}", q(database), q(name))],
-        )
-        .await
+        self.run(None, &[format!("DROP TABLE IF EXISTS {}.{}", q(database), q(name))]).await
     }
 
-    async fn run_statements(
-        &self,
-        database: &str,
-        statements: &[String],
-    ) -> Result<(), TargetError> {
+    async fn run_statements(&self, database: &str, statements: &[String]) -> Result<(), TargetError> {
         self.run_tolerant(Some(database), statements, true).await
     }
 
     async fn analyze(&self, database: &str, name: &str) -> Result<(), TargetError> {
-        self.run(
-            None,
-            &[format!("ANALYZE TABLE {}.{}", q(database), q(name))],
-        )
-        .await
+        self.run(None, &[format!("ANALYZE TABLE {}.{}", q(database), q(name))]).await
     }
 
-    async fn create_view(
-        &self,
-        database: &str,
-        name: &str,
-        create_sql: &str,
-    ) -> Result<(), TargetError> {
+    async fn create_view(&self, database: &str, name: &str, create_sql: &str) -> Result<(), TargetError> {
         let ddl = hoist_schema::mysql_view_ddl(create_sql, name)
             .map_err(|e| TargetError::permanent(format!("view `{database}`.`{name}`: {e}")))?;
         let mut conn = self.conn().await?;
@@ -358,11 +293,7 @@ impl Target for MysqlTarget {
         self.run(Some(database), &statements).await
     }
 
-    async fn run_post_ddl(
-        &self,
-        database: &str,
-        statements: &[String],
-    ) -> Result<Vec<String>, TargetError> {
+    async fn run_post_ddl(&self, database: &str, statements: &[String]) -> Result<Vec<String>, TargetError> {
         self.run_statements(database, statements).await?;
         Ok(Vec::new())
     }
@@ -372,21 +303,13 @@ impl Target for MysqlTarget {
     }
 
     async fn writer(&self) -> Result<Box<dyn Writer>, TargetError> {
-        Ok(Box::new(MysqlWriter {
-            target: self.clone_handle(),
-            conn: None,
-            session: None,
-        }))
+        Ok(Box::new(MysqlWriter { target: self.clone_handle(), conn: None, session: None }))
     }
 }
 
 impl MysqlTarget {
     fn clone_handle(&self) -> Arc<MysqlTarget> {
-        Arc::new(MysqlTarget {
-            opts: self.opts.clone(),
-            url: self.url.clone(),
-            options: self.options.clone(),
-        })
+        Arc::new(MysqlTarget { opts: self.opts.clone(), url: self.url.clone(), options: self.options.clone() })
     }
 }
 
@@ -397,13 +320,9 @@ fn database_options(sql: &str) -> Option<String> {
         .find("default character set")
         .or_else(|| lower.find("character set"))
         .or_else(|| lower.find("charset"))?;
-    let tail = sql[pos..]
-        .trim_end_matches(|c: char| c == ';' || c.is_whitespace())
-        .trim_end_matches("*/");
+    let tail = sql[pos..].trim_end_matches(|c: char| c == ';' || c.is_whitespace()).trim_end_matches("*/");
     let tail = tail.trim();
-    let safe = tail
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || " _=".contains(c));
+    let safe = tail.chars().all(|c| c.is_ascii_alphanumeric() || " _=".contains(c));
     safe.then(|| format!(" {tail}"))
 }
 
@@ -421,19 +340,10 @@ impl MysqlEncoder {
             crate::config::ConflictStrategy::Ignore => "INSERT IGNORE INTO",
         };
         let names: Vec<String> = columns.iter().map(|&i| q(&table.columns[i].name)).collect();
-        let prefix = format!(
-            "{verb} {}.{} ({}) VALUES ",
-            q(&table.database),
-            q(&table.name),
-            names.join(",")
-        );
+        let prefix = format!("{verb} {}.{} ({}) VALUES ", q(&table.database), q(&table.name), names.join(","));
         let mut buf = Vec::with_capacity(prefix.len() + (1 << 20) + (64 << 10));
         buf.extend_from_slice(prefix.as_bytes());
-        MysqlEncoder {
-            prefix_len: prefix.len(),
-            buf,
-            rows: 0,
-        }
+        MysqlEncoder { prefix_len: prefix.len(), buf, rows: 0 }
     }
 }
 
@@ -534,11 +444,7 @@ impl MysqlWriter {
         Ok(conn)
     }
 
-    async fn transaction(
-        &mut self,
-        batch: &EncodedBatch,
-        marker: &Marker,
-    ) -> Result<(), TargetError> {
+    async fn transaction(&mut self, batch: &EncodedBatch, marker: &Marker) -> Result<(), TargetError> {
         let markers = self.target.markers_table();
         let conn = self.ready(&batch.session).await?;
         conn.query_drop("BEGIN").await.map_err(classify)?;
@@ -602,14 +508,10 @@ mod tests {
     #[test]
     fn database_options_from_dump() {
         assert_eq!(
-            database_options("CREATE DATABASE `x` /*!40100 DEFAULT CHARACTER SET utf8mb4 */")
-                .as_deref(),
+            database_options("CREATE DATABASE `x` /*!40100 DEFAULT CHARACTER SET utf8mb4 */").as_deref(),
             Some(" DEFAULT CHARACTER SET utf8mb4")
         );
         assert_eq!(database_options("CREATE DATABASE `x`"), None);
-        assert_eq!(
-            database_options("CREATE DATABASE x CHARSET utf8; DROP TABLE y"),
-            None
-        );
+        assert_eq!(database_options("CREATE DATABASE x CHARSET utf8; DROP TABLE y"), None);
     }
 }

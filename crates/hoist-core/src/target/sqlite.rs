@@ -22,23 +22,16 @@ pub struct SqliteTarget {
 }
 
 fn err(e: rusqlite::Error) -> TargetError {
-    let transient = matches!(
-        e.sqlite_error_code(),
-        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-    );
-    TargetError {
-        code: None,
-        message: e.to_string(),
-        transient,
-    }
+    let transient =
+        matches!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked));
+    TargetError { code: None, message: e.to_string(), transient }
 }
 
 impl SqliteTarget {
     pub fn open(path: &Path, _options: &TargetOptions) -> Result<SqliteTarget, TargetError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                TargetError::permanent(format!("cannot create {}: {e}", dir.display()))
-            })?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| TargetError::permanent(format!("cannot create {}: {e}", dir.display())))?;
         }
         let conn = Connection::open(path).map_err(err)?;
         conn.execute_batch(
@@ -50,16 +43,10 @@ impl SqliteTarget {
              CREATE TABLE IF NOT EXISTS hoist_identity (id TEXT NOT NULL);",
         )
         .map_err(err)?;
-        Ok(SqliteTarget {
-            path: path.to_path_buf(),
-            conn: Arc::new(Mutex::new(conn)),
-        })
+        Ok(SqliteTarget { path: path.to_path_buf(), conn: Arc::new(Mutex::new(conn)) })
     }
 
-    fn with<T>(
-        &self,
-        f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
-    ) -> Result<T, TargetError> {
+    fn with<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T, TargetError> {
         let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         tokio::task::block_in_place(|| f(&mut conn)).map_err(err)
     }
@@ -73,9 +60,7 @@ impl Target for SqliteTarget {
 
     async fn identity(&self) -> Result<String, TargetError> {
         self.with(|c| {
-            let id: Option<String> = c
-                .query_row("SELECT id FROM hoist_identity", [], |r| r.get(0))
-                .optional()?;
+            let id: Option<String> = c.query_row("SELECT id FROM hoist_identity", [], |r| r.get(0)).optional()?;
             match id {
                 Some(id) => Ok(format!("sqlite:{id}")),
                 None => {
@@ -112,42 +97,24 @@ impl Target for SqliteTarget {
         })
     }
 
-    async fn clear_markers(
-        &self,
-        task_id: i64,
-        chunk_ids: Option<&[i64]>,
-    ) -> Result<(), TargetError> {
+    async fn clear_markers(&self, task_id: i64, chunk_ids: Option<&[i64]>) -> Result<(), TargetError> {
         self.with(|c| match chunk_ids {
-            None => c
-                .execute("DELETE FROM hoist_progress WHERE task_id = ?1", [task_id])
-                .map(drop),
+            None => c.execute("DELETE FROM hoist_progress WHERE task_id = ?1", [task_id]).map(drop),
             Some(ids) => {
                 let tx = c.transaction()?;
                 for id in ids {
-                    tx.execute(
-                        "DELETE FROM hoist_progress WHERE task_id = ?1 AND chunk_id = ?2",
-                        [task_id, *id],
-                    )?;
+                    tx.execute("DELETE FROM hoist_progress WHERE task_id = ?1 AND chunk_id = ?2", [task_id, *id])?;
                 }
                 tx.commit()
             }
         })
     }
 
-    async fn create_database(
-        &self,
-        _database: &str,
-        _create_sql: Option<&str>,
-    ) -> Result<(), TargetError> {
+    async fn create_database(&self, _database: &str, _create_sql: Option<&str>) -> Result<(), TargetError> {
         Ok(())
     }
 
-    async fn create_table(
-        &self,
-        database: &str,
-        name: &str,
-        create_sql: &str,
-    ) -> Result<(), TargetError> {
+    async fn create_table(&self, database: &str, name: &str, create_sql: &str) -> Result<(), TargetError> {
         let ddl = hoist_schema::sqlite_table_ddl(create_sql, name)
             .map_err(|e| TargetError::permanent(format!("schema of `{database}`.`{name}`: {e}")))?;
         for note in &ddl.notes {
@@ -162,15 +129,10 @@ impl Target for SqliteTarget {
             .map_err(|e| TargetError::permanent(format!("schema of `{name}`: {e}")))
     }
 
-    async fn columns(
-        &self,
-        _database: &str,
-        name: &str,
-    ) -> Result<Option<Vec<TargetColumn>>, TargetError> {
+    async fn columns(&self, _database: &str, name: &str) -> Result<Option<Vec<TargetColumn>>, TargetError> {
         self.with(|c| {
             // table_xinfo also lists generated columns (hidden = 2 or 3).
-            let mut st =
-                c.prepare("SELECT name, type, hidden FROM pragma_table_xinfo(?1) ORDER BY cid")?;
+            let mut st = c.prepare("SELECT name, type, hidden FROM pragma_table_xinfo(?1) ORDER BY cid")?;
             let cols = st
                 .query_map([name], |r| {
                     let ty: String = r.get(1)?;
@@ -187,40 +149,26 @@ impl Target for SqliteTarget {
         })
     }
 
-    async fn table_identity(
-        &self,
-        _database: &str,
-        name: &str,
-    ) -> Result<Option<String>, TargetError> {
+    async fn table_identity(&self, _database: &str, name: &str) -> Result<Option<String>, TargetError> {
         self.with(|c| {
-            c.query_row(
-                "SELECT rootpage FROM sqlite_schema WHERE type = 'table' AND name = ?1",
-                [name],
-                |r| r.get::<_, i64>(0),
-            )
+            c.query_row("SELECT rootpage FROM sqlite_schema WHERE type = 'table' AND name = ?1", [name], |r| {
+                r.get::<_, i64>(0)
+            })
             .optional()
             .map(|p| p.map(|p| format!("rootpage:{p}")))
         })
     }
 
     async fn row_count(&self, _database: &str, name: &str) -> Result<u64, TargetError> {
-        self.with(|c| {
-            c.query_row(&format!("SELECT COUNT(*) FROM {}", q(name)), [], |r| {
-                r.get::<_, i64>(0)
-            })
-        })
-        .map(|n| n as u64)
+        self.with(|c| c.query_row(&format!("SELECT COUNT(*) FROM {}", q(name)), [], |r| r.get::<_, i64>(0)))
+            .map(|n| n as u64)
     }
 
     async fn drop_table(&self, _database: &str, name: &str) -> Result<(), TargetError> {
         self.with(|c| c.execute_batch(&format!("DROP TABLE IF EXISTS {}", q(name))))
     }
 
-    async fn run_statements(
-        &self,
-        _database: &str,
-        statements: &[String],
-    ) -> Result<(), TargetError> {
+    async fn run_statements(&self, _database: &str, statements: &[String]) -> Result<(), TargetError> {
         self.with(|c| statements.iter().try_for_each(|s| c.execute_batch(s)))
     }
 
@@ -228,12 +176,7 @@ impl Target for SqliteTarget {
         self.with(|c| c.execute_batch(&format!("ANALYZE {}", q(name))))
     }
 
-    async fn create_view(
-        &self,
-        database: &str,
-        name: &str,
-        create_sql: &str,
-    ) -> Result<(), TargetError> {
+    async fn create_view(&self, database: &str, name: &str, create_sql: &str) -> Result<(), TargetError> {
         let ddl = hoist_schema::sqlite_view_ddl(create_sql, name)
             .map_err(|e| TargetError::permanent(format!("view `{database}`.`{name}`: {e}")))?;
         self.with(|c| {
@@ -242,11 +185,7 @@ impl Target for SqliteTarget {
         })
     }
 
-    async fn run_post_ddl(
-        &self,
-        database: &str,
-        statements: &[String],
-    ) -> Result<Vec<String>, TargetError> {
+    async fn run_post_ddl(&self, database: &str, statements: &[String]) -> Result<Vec<String>, TargetError> {
         // Triggers and routines are MySQL code; SQLite cannot run them.
         Ok(statements
             .iter()
@@ -265,27 +204,17 @@ impl Target for SqliteTarget {
         };
         let names: Vec<String> = columns.iter().map(|&i| q(&table.columns[i].name)).collect();
         let marks = vec!["?"; columns.len()].join(",");
-        let insert = format!(
-            "{verb} INTO {} ({}) VALUES ({marks})",
-            q(&table.name),
-            names.join(",")
-        );
+        let insert = format!("{verb} INTO {} ({}) VALUES ({marks})", q(&table.name), names.join(","));
         let binary = columns.iter().map(|&i| table.columns[i].binary).collect();
         Box::new(SqliteEncoder {
-            rows: ParamRows {
-                insert,
-                width: columns.len(),
-                ..Default::default()
-            },
+            rows: ParamRows { insert, width: columns.len(), ..Default::default() },
             binary,
             count: 0,
         })
     }
 
     async fn writer(&self) -> Result<Box<dyn Writer>, TargetError> {
-        Ok(Box::new(SqliteWriter {
-            conn: self.conn.clone(),
-        }))
+        Ok(Box::new(SqliteWriter { conn: self.conn.clone() }))
     }
 }
 
@@ -302,26 +231,16 @@ impl SqliteEncoder {
         self.rows.data.extend_from_slice(bytes);
         let end = self.rows.data.len();
         let text = !binary && std::str::from_utf8(bytes).is_ok();
-        self.rows.values.push(if text {
-            Param::Text(start, end)
-        } else {
-            Param::Blob(start, end)
-        });
+        self.rows.values.push(if text { Param::Text(start, end) } else { Param::Blob(start, end) });
     }
 }
 
 impl BatchEncoder for SqliteEncoder {
     fn push(&mut self, row: &SourceRow<'_>) -> Result<(), String> {
         match row {
-            SourceRow::Sql {
-                raw,
-                fields,
-                options,
-            } => {
+            SourceRow::Sql { raw, fields, options } => {
                 for (i, lit) in fields.iter().enumerate() {
-                    let text = raw
-                        .get(lit.start..lit.end)
-                        .ok_or("literal outside its row")?;
+                    let text = raw.get(lit.start..lit.end).ok_or("literal outside its row")?;
                     match decode_literal(text, lit.kind, *options) {
                         Value::Null => self.rows.values.push(Param::Null),
                         Value::UInt(v) => self.rows.values.push(match i64::try_from(v) {
@@ -330,9 +249,7 @@ impl BatchEncoder for SqliteEncoder {
                         }),
                         // Number text: the column's affinity makes it an INTEGER, REAL or NUMERIC.
                         Value::Number(n) => self.push_bytes(n, false),
-                        Value::Bytes(b) => {
-                            self.push_bytes(&b, self.binary.get(i).copied().unwrap_or(false))
-                        }
+                        Value::Bytes(b) => self.push_bytes(&b, self.binary.get(i).copied().unwrap_or(false)),
                     }
                 }
             }
@@ -359,11 +276,7 @@ impl BatchEncoder for SqliteEncoder {
 
     fn take(&mut self) -> EncodedRows {
         self.count = 0;
-        let next = ParamRows {
-            insert: self.rows.insert.clone(),
-            width: self.rows.width,
-            ..Default::default()
-        };
+        let next = ParamRows { insert: self.rows.insert.clone(), width: self.rows.width, ..Default::default() };
         EncodedRows::Params(std::mem::replace(&mut self.rows, next))
     }
 }
@@ -372,11 +285,7 @@ struct SqliteWriter {
     conn: Arc<Mutex<Connection>>,
 }
 
-fn bind(
-    st: &mut rusqlite::Statement<'_>,
-    rows: &ParamRows,
-    values: &[Param],
-) -> rusqlite::Result<()> {
+fn bind(st: &mut rusqlite::Statement<'_>, rows: &ParamRows, values: &[Param]) -> rusqlite::Result<()> {
     use rusqlite::types::ValueRef;
     for (i, v) in values.iter().enumerate() {
         let value = match *v {

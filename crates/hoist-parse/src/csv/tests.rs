@@ -49,11 +49,7 @@ fn run(opts: &CsvOptions, input: &[u8], piece: Option<usize>) -> Vec<(Ev, usize)
 fn events(opts: &CsvOptions, input: &[u8]) -> Vec<(Ev, usize)> {
     let whole = run(opts, input, None);
     for piece in 1..=7 {
-        assert_eq!(
-            whole,
-            run(opts, input, Some(piece)),
-            "piece size {piece} differs"
-        );
+        assert_eq!(whole, run(opts, input, Some(piece)), "piece size {piece} differs");
     }
     whole
 }
@@ -76,12 +72,7 @@ fn check(opts: &CsvOptions, input: &[u8], expected: &[Exp]) {
 }
 
 fn rec(fields: &[Option<&str>]) -> Exp {
-    Exp::Rec(
-        fields
-            .iter()
-            .map(|f| f.map(|s| s.as_bytes().to_vec()))
-            .collect(),
-    )
+    Exp::Rec(fields.iter().map(|f| f.map(|s| s.as_bytes().to_vec())).collect())
 }
 
 fn recb(fields: &[Option<&[u8]>]) -> Exp {
@@ -118,10 +109,7 @@ parses_to!(
     basic,
     def(),
     "a,b,c\n1,2,3\n",
-    [
-        rec(&[Some("a"), Some("b"), Some("c")]),
-        rec(&[Some("1"), Some("2"), Some("3")])
-    ]
+    [rec(&[Some("a"), Some("b"), Some("c")]), rec(&[Some("1"), Some("2"), Some("3")])]
 );
 parses_to!(
     last_record_without_terminator,
@@ -133,83 +121,44 @@ parses_to!(
     cr_lf_crlf,
     def(),
     "a\r\nb\rc\nd\r",
-    [
-        rec(&[Some("a")]),
-        rec(&[Some("b")]),
-        rec(&[Some("c")]),
-        rec(&[Some("d")])
-    ]
+    [rec(&[Some("a")]), rec(&[Some("b")]), rec(&[Some("c")]), rec(&[Some("d")])]
 );
-parses_to!(
-    blank_lines_are_skipped,
-    def(),
-    "\n\na\n\r\n \t \r\nb\n\n",
-    [rec(&[Some("a")]), rec(&[Some("b")])]
-);
+parses_to!(blank_lines_are_skipped, def(), "\n\na\n\r\n \t \r\nb\n\n", [rec(&[Some("a")]), rec(&[Some("b")])]);
 parses_to!(
     blank_line_with_separator_is_a_record,
     def(),
     " ,\n,\n",
     [rec(&[Some(" "), Some("")]), rec(&[Some(""), Some("")])]
 );
-parses_to!(
-    trailing_empty_field,
-    def(),
-    "a,\n",
-    [rec(&[Some("a"), Some("")])]
-);
-parses_to!(
-    quoted_empty_line_is_a_record,
-    def(),
-    "\"\"\n",
-    [rec(&[Some("")])]
-);
+parses_to!(trailing_empty_field, def(), "a,\n", [rec(&[Some("a"), Some("")])]);
+parses_to!(quoted_empty_line_is_a_record, def(), "\"\"\n", [rec(&[Some("")])]);
 parses_to!(
     header_like_first_line,
     def(),
     "id,name\n1,\"x\"\n",
-    [
-        rec(&[Some("id"), Some("name")]),
-        rec(&[Some("1"), Some("x")])
-    ]
+    [rec(&[Some("id"), Some("name")]), rec(&[Some("1"), Some("x")])]
 );
 parses_to!(
     exact_crlf_terminator,
     with(|o| o.terminator = Some(b"\r\n".to_vec())),
     "a,b\r\nc\nd,e\rf\r\n",
-    [
-        rec(&[Some("a"), Some("b")]),
-        rec(&[Some("c\nd"), Some("e\rf")])
-    ]
+    [rec(&[Some("a"), Some("b")]), rec(&[Some("c\nd"), Some("e\rf")])]
 );
 parses_to!(
     multibyte_terminator,
     with(|o| o.terminator = Some(b"END".to_vec())),
     "1,2END3,ENaENDx,EN",
-    [
-        rec(&[Some("1"), Some("2")]),
-        rec(&[Some("3"), Some("ENa")]),
-        rec(&[Some("x"), Some("EN")])
-    ]
+    [rec(&[Some("1"), Some("2")]), rec(&[Some("3"), Some("ENa")]), rec(&[Some("x"), Some("EN")])]
 );
 
 #[test]
 fn multibyte_terminator_quote_in_field_is_an_error() {
     // As in Lightning, a quote after the start of an unquoted field is an error.
     let o = with(|o| o.terminator = Some(b"END".to_vec()));
-    check(
-        &o,
-        b"x\"y\"END",
-        &[err(CsvErrorKind::QuoteInUnquotedField, 0)],
-    );
+    check(&o, b"x\"y\"END", &[err(CsvErrorKind::QuoteInUnquotedField, 0)]);
 }
 
-parses_to!(
-    crlf_inside_quotes_is_data,
-    def(),
-    "\"a\r\nb\",\"c\rd\"\r\n",
-    [rec(&[Some("a\r\nb"), Some("c\rd")])]
-);
+parses_to!(crlf_inside_quotes_is_data, def(), "\"a\r\nb\",\"c\rd\"\r\n", [rec(&[Some("a\r\nb"), Some("c\rd")])]);
 
 // --- separators and delimiters ----------------------------------------------------------
 
@@ -223,10 +172,7 @@ parses_to!(
     multibyte_separator,
     with(|o| o.separator = b"|+|".to_vec()),
     "a|+|b|c|+||+|\"x|+|y\"\n|+\n",
-    [
-        rec(&[Some("a"), Some("b|c"), Some(""), Some("x|+|y")]),
-        rec(&[Some("|+")])
-    ]
+    [rec(&[Some("a"), Some("b|c"), Some(""), Some("x|+|y")]), rec(&[Some("|+")])]
 );
 parses_to!(
     tab_separator,
@@ -262,19 +208,9 @@ parses_to!(
     backslash_escapes_unquoted,
     def(),
     "a\\,b,c\\\\d,\\t\\0\\b\\r\\Z\\n\\q\\\",x\\\ny",
-    [recb(&[
-        Some(b"a,b"),
-        Some(b"c\\d"),
-        Some(b"\t\0\x08\r\x1a\nq\""),
-        Some(b"x\ny"),
-    ])]
+    [recb(&[Some(b"a,b"), Some(b"c\\d"), Some(b"\t\0\x08\r\x1a\nq\""), Some(b"x\ny"),])]
 );
-parses_to!(
-    backslash_escapes_quoted,
-    def(),
-    r#""a\"b","\\","\,\n""#,
-    [rec(&[Some("a\"b"), Some("\\"), Some(",\n")])]
-);
+parses_to!(backslash_escapes_quoted, def(), r#""a\"b","\\","\,\n""#, [rec(&[Some("a\"b"), Some("\\"), Some(",\n")])]);
 parses_to!(
     backslash_escape_off,
     with(|o| o.backslash_escape = false),
@@ -288,16 +224,7 @@ parses_to!(
     null_default,
     def(),
     r#"\N,"\N",\\N,N,NULL,"",,x\N"#,
-    [rec(&[
-        None,
-        None,
-        Some("\\N"),
-        Some("N"),
-        Some("NULL"),
-        Some(""),
-        Some(""),
-        Some("xN")
-    ])]
+    [rec(&[None, None, Some("\\N"), Some("N"), Some("NULL"), Some(""), Some(""), Some("xN")])]
 );
 parses_to!(
     null_token_list,
@@ -311,12 +238,7 @@ parses_to!(
     r#"\N,"\N",\\N"#,
     [rec(&[None, Some("\\N"), Some("\\\\N")])]
 );
-parses_to!(
-    empty_null_token,
-    with(|o| o.null = vec![Vec::new()]),
-    "a,,\"\"\n",
-    [rec(&[Some("a"), None, Some("")])]
-);
+parses_to!(empty_null_token, with(|o| o.null = vec![Vec::new()]), "a,,\"\"\n", [rec(&[Some("a"), None, Some("")])]);
 parses_to!(
     not_null,
     with(|o| {
@@ -341,76 +263,29 @@ parses_to!(
         rec(&[Some("x")])
     ]
 );
-parses_to!(
-    trim_last_separator_off,
-    def(),
-    "a,b,\n",
-    [rec(&[Some("a"), Some("b"), Some("")])]
-);
+parses_to!(trim_last_separator_off, def(), "a,b,\n", [rec(&[Some("a"), Some("b"), Some("")])]);
 
 // --- bytes ------------------------------------------------------------------------------
 
-parses_to!(
-    unicode_and_nul_bytes,
-    def(),
-    "😀,\"\0𝄞\",\u{0}\n",
-    [rec(&[Some("😀"), Some("\0𝄞"), Some("\0")])]
-);
+parses_to!(unicode_and_nul_bytes, def(), "😀,\"\0𝄞\",\u{0}\n", [rec(&[Some("😀"), Some("\0𝄞"), Some("\0")])]);
 
 #[test]
 fn invalid_utf8_passes() {
-    check(
-        &def(),
-        b"\xff\xfe,\"\xc3\"\n",
-        &[recb(&[Some(b"\xff\xfe"), Some(b"\xc3")])],
-    );
+    check(&def(), b"\xff\xfe,\"\xc3\"\n", &[recb(&[Some(b"\xff\xfe"), Some(b"\xc3")])]);
 }
 
 // --- errors -----------------------------------------------------------------------------
 
-parses_to!(
-    unclosed_quote,
-    def(),
-    "a,\"bc\nd",
-    [err(CsvErrorKind::UnterminatedQuote, 2)]
-);
-parses_to!(
-    unclosed_quote_ending_in_escape,
-    def(),
-    "\"a\\\"",
-    [err(CsvErrorKind::UnterminatedQuote, 0)]
-);
-parses_to!(
-    text_after_quote,
-    def(),
-    "x\n\"a\"b,c",
-    [rec(&[Some("x")]), err(CsvErrorKind::TextAfterQuote, 2)]
-);
-parses_to!(
-    blank_after_quote,
-    def(),
-    "a,\"b\" ,c",
-    [err(CsvErrorKind::TextAfterQuote, 2)]
-);
-parses_to!(
-    quote_inside_unquoted_field,
-    def(),
-    "a,b\"c\"",
-    [err(CsvErrorKind::QuoteInUnquotedField, 2)]
-);
-parses_to!(
-    dangling_backslash,
-    def(),
-    "a,b\\",
-    [err(CsvErrorKind::DanglingBackslash, 2)]
-);
+parses_to!(unclosed_quote, def(), "a,\"bc\nd", [err(CsvErrorKind::UnterminatedQuote, 2)]);
+parses_to!(unclosed_quote_ending_in_escape, def(), "\"a\\\"", [err(CsvErrorKind::UnterminatedQuote, 0)]);
+parses_to!(text_after_quote, def(), "x\n\"a\"b,c", [rec(&[Some("x")]), err(CsvErrorKind::TextAfterQuote, 2)]);
+parses_to!(blank_after_quote, def(), "a,\"b\" ,c", [err(CsvErrorKind::TextAfterQuote, 2)]);
+parses_to!(quote_inside_unquoted_field, def(), "a,b\"c\"", [err(CsvErrorKind::QuoteInUnquotedField, 2)]);
+parses_to!(dangling_backslash, def(), "a,b\\", [err(CsvErrorKind::DanglingBackslash, 2)]);
 
 #[test]
 fn error_messages_read_well() {
-    let e = CsvError {
-        offset: 22,
-        kind: CsvErrorKind::UnterminatedQuote,
-    };
+    let e = CsvError { offset: 22, kind: CsvErrorKind::UnterminatedQuote };
     assert_eq!(e.to_string(), "syntax error: unterminated quoted field");
     let _: &dyn std::error::Error = &e;
 }
@@ -420,9 +295,7 @@ fn error_messages_read_well() {
 #[test]
 fn record_accessors() {
     let mut sc = CsvScanner::new(def());
-    let Ok(CsvStep::Record { record, consumed }) = sc.next(b"a,\"b\",\\N\nrest", false) else {
-        panic!()
-    };
+    let Ok(CsvStep::Record { record, consumed }) = sc.next(b"a,\"b\",\\N\nrest", false) else { panic!() };
     assert_eq!(consumed, 9);
     assert_eq!(record.len(), 3);
     assert_eq!(record.field(0), Some(&b"a"[..]));
@@ -447,19 +320,13 @@ fn need_more_waits_for_the_byte_after_cr_and_quote() {
 
 #[test]
 fn empty_separator_is_a_comma() {
-    check(
-        &with(|o| o.separator = Vec::new()),
-        b"a,b",
-        &[rec(&[Some("a"), Some("b")])],
-    );
+    check(&with(|o| o.separator = Vec::new()), b"a,b", &[rec(&[Some("a"), Some("b")])]);
 }
 
 // --- Lightning's integration-test files -------------------------------------------------
 
 fn fixture(name: &str) -> Vec<u8> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("testdata/lightning")
-        .join(name);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/lightning").join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -481,36 +348,15 @@ fn hex(b: &[u8]) -> String {
 #[test]
 fn lightning_csv_escapes() {
     let recs = records(&def(), &fixture("csv.escapes.CSV"));
-    let got: Vec<Vec<String>> = recs
-        .iter()
-        .map(|r| {
-            r.iter()
-                .map(|f| hex(f.as_deref().expect("not NULL")))
-                .collect()
-        })
-        .collect();
+    let got: Vec<Vec<String>> =
+        recs.iter().map(|r| r.iter().map(|f| hex(f.as_deref().expect("not NULL"))).collect()).collect();
     let text = |s: &str| hex(s.as_bytes());
     assert_eq!(
         got,
         [
-            [
-                text("1"),
-                "5C".into(),
-                text(r#"{"?": []}"#),
-                "FFFFFFFF".into()
-            ],
-            [
-                text("2"),
-                "22".into(),
-                text(r#""\n\n\n""#),
-                "0D0A0D0A".into()
-            ],
-            [
-                text("3"),
-                "0A".into(),
-                text(r#"[",,,"]"#),
-                "5C2C5C2C".into()
-            ],
+            [text("1"), "5C".into(), text(r#"{"?": []}"#), "FFFFFFFF".into()],
+            [text("2"), "22".into(), text(r#""\n\n\n""#), "0D0A0D0A".into()],
+            [text("3"), "0A".into(), text(r#"[",,,"]"#), "5C2C5C2C".into()],
         ]
     );
 }
@@ -522,12 +368,7 @@ fn lightning_csv_empty_strings() {
     let s = |v: &str| Some(v.as_bytes().to_vec());
     assert_eq!(
         recs,
-        [
-            [s("1"), s(""), s("")],
-            [s("2"), s(""), s("")],
-            [s("3"), s("\""), s("")],
-            [s("4"), s(""), s("")],
-        ]
+        [[s("1"), s(""), s("")], [s("2"), s(""), s("")], [s("3"), s("\""), s("")], [s("4"), s(""), s("")],]
     );
 }
 
@@ -538,10 +379,7 @@ fn lightning_csv_threads() {
     assert_eq!(recs.len(), 43);
     assert!(recs.iter().all(|r| r.len() == 18));
     let num = |f: &Option<Vec<u8>>| -> u64 {
-        std::str::from_utf8(f.as_deref().unwrap_or(b"0"))
-            .expect("utf8")
-            .parse()
-            .expect("number")
+        std::str::from_utf8(f.as_deref().unwrap_or(b"0")).expect("utf8").parse().expect("number")
     };
     assert_eq!(recs.iter().map(|r| num(&r[8])).sum::<u64>(), 322_253);
     assert_eq!(recs.iter().map(|r| num(&r[16])).sum::<u64>(), 303_775_702);
@@ -552,10 +390,7 @@ fn lightning_csv_threads() {
 /// lightning_csv `errData/db.test.1.csv`: syntax error at byte 22, the unclosed quote.
 #[test]
 fn lightning_csv_err_data() {
-    let evs: Vec<Ev> = events(&def(), &fixture("errData.db.test.1.csv"))
-        .into_iter()
-        .map(|(e, _)| e)
-        .collect();
+    let evs: Vec<Ev> = events(&def(), &fixture("errData.db.test.1.csv")).into_iter().map(|(e, _)| e).collect();
     assert_eq!(evs.len(), 3);
     assert_eq!(evs[2], Ev::Err(CsvErrorKind::UnterminatedQuote, 22));
 }
@@ -572,10 +407,7 @@ fn lightning_issue_519() {
         .iter()
         .map(|r| {
             assert_eq!(r.len(), 2);
-            [
-                hex(r[0].as_deref().unwrap_or(b"?")),
-                hex(r[1].as_deref().unwrap_or(b"?")),
-            ]
+            [hex(r[0].as_deref().unwrap_or(b"?")), hex(r[1].as_deref().unwrap_or(b"?"))]
         })
         .collect();
     let expected = [
@@ -609,14 +441,9 @@ fn lightning_too_many_columns() {
     assert_eq!(recs.len(), 2);
     assert_eq!(recs[0].len(), 256);
     assert_eq!(recs[0][99].as_deref(), Some(&b"COL100"[..]));
-    let row: Vec<String> = recs[1]
-        .iter()
-        .map(|f| String::from_utf8(f.clone().expect("not NULL")).expect("utf8"))
-        .collect();
-    assert_eq!(
-        row,
-        (1001..=1256).map(|n| n.to_string()).collect::<Vec<_>>()
-    );
+    let row: Vec<String> =
+        recs[1].iter().map(|f| String::from_utf8(f.clone().expect("not NULL")).expect("utf8")).collect();
+    assert_eq!(row, (1001..=1256).map(|n| n.to_string()).collect::<Vec<_>>());
 }
 
 /// lightning_issue_410: long header names, one data row, no newline at the end.
@@ -625,15 +452,9 @@ fn lightning_issue_410() {
     let recs = records(&def(), &fixture("issue410.row_flow_d.0.csv"));
     assert_eq!(recs.len(), 2);
     assert_eq!(recs[0].len(), 26);
-    assert_eq!(
-        recs[0][0].as_deref(),
-        Some(&b"A123456789012345678901234567890123456789"[..])
-    );
+    assert_eq!(recs[0][0].as_deref(), Some(&b"A123456789012345678901234567890123456789"[..]));
     assert_eq!(recs[0][25].as_deref(), Some(&b"Z"[..]));
-    let row: Vec<u8> = recs[1]
-        .iter()
-        .map(|f| f.as_deref().expect("not NULL")[0])
-        .collect();
+    let row: Vec<u8> = recs[1].iter().map(|f| f.as_deref().expect("not NULL")[0]).collect();
     assert_eq!(row, (b'A'..=b'Z').collect::<Vec<_>>());
 }
 
@@ -643,8 +464,8 @@ fn lightning_issue_410() {
 #[test]
 fn random_bytes_never_panic() {
     let alphabet: &[&[u8]] = &[
-        b",", b"\"", b"'", b"\\", b"\r", b"\n", b"\r\n", b"a", b"xyz", b"\\N", b"NULL", b" ",
-        b"|+|", b"|", b"+", b"~~", b"~", b"END", b"EN", b"\0", b"\xff",
+        b",", b"\"", b"'", b"\\", b"\r", b"\n", b"\r\n", b"a", b"xyz", b"\\N", b"NULL", b" ", b"|+|", b"|", b"+",
+        b"~~", b"~", b"END", b"EN", b"\0", b"\xff",
     ];
     let option_sets = [
         def(),
@@ -668,11 +489,6 @@ fn random_bytes_never_panic() {
         let opts = &option_sets[case % option_sets.len()];
         let whole = run(opts, &input, None);
         let piece = 1 + case % 7;
-        assert_eq!(
-            whole,
-            run(opts, &input, Some(piece)),
-            "case {case}: {:?}",
-            String::from_utf8_lossy(&input)
-        );
+        assert_eq!(whole, run(opts, &input, Some(piece)), "case {case}: {:?}", String::from_utf8_lossy(&input));
     }
 }

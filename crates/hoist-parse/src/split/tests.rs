@@ -5,12 +5,8 @@ use super::*;
 use crate::sql::{SqlEvent, SqlScanner, SqlStep};
 use crate::testutil::Rng;
 
-const DEF: SqlOptions = SqlOptions {
-    no_backslash_escapes: false,
-};
-const NBE: SqlOptions = SqlOptions {
-    no_backslash_escapes: true,
-};
+const DEF: SqlOptions = SqlOptions { no_backslash_escapes: false };
+const NBE: SqlOptions = SqlOptions { no_backslash_escapes: true };
 
 fn blocks(input: &[u8], opts: SqlOptions, delimiter: &[u8], size: usize) -> Vec<u64> {
     let mut s = StatementSplitter::new(opts, delimiter);
@@ -24,10 +20,7 @@ fn blocks(input: &[u8], opts: SqlOptions, delimiter: &[u8], size: usize) -> Vec<
 fn ends(opts: SqlOptions, delimiter: &[u8], input: &[u8]) -> Vec<usize> {
     let whole = sql_statement_ends(input, opts, delimiter);
     for size in 1..=7 {
-        let cut: Vec<usize> = blocks(input, opts, delimiter, size)
-            .into_iter()
-            .map(|o| o as usize)
-            .collect();
+        let cut: Vec<usize> = blocks(input, opts, delimiter, size).into_iter().map(|o| o as usize).collect();
         assert_eq!(whole, cut, "block size {size}");
     }
     whole
@@ -45,32 +38,14 @@ macro_rules! splits_to {
 
 splits_to!(empty, DEF, b";", "", []);
 splits_to!(simple, DEF, b";", "a;b;\nc", [2, 4]);
-splits_to!(
-    quotes,
-    DEF,
-    b";",
-    r#"SELECT ';', "a;\"b;", `c;``;`;x"#,
-    [30]
-);
+splits_to!(quotes, DEF, b";", r#"SELECT ';', "a;\"b;", `c;``;`;x"#, [30]);
 splits_to!(backslash_escapes, DEF, b";", r"'a\';b';", [8]);
 splits_to!(no_backslash_escapes, NBE, b";", r"'a\';b';", [5]);
 splits_to!(doubled_quotes, DEF, b";", "'a'';b';", [8]);
-splits_to!(
-    comments,
-    DEF,
-    b";",
-    "-- ;\n# ;\n/* ; */ x;--\t;\n--;",
-    [19, 27]
-);
+splits_to!(comments, DEF, b";", "-- ;\n# ;\n/* ; */ x;--\t;\n--;", [19, 27]);
 splits_to!(dash_dash_needs_a_blank, DEF, b";", "SELECT 1--;", [11]);
 splits_to!(empty_block_comment, DEF, b";", "/**/;/*/;*/;", [5, 12]);
-splits_to!(
-    executable_comments_are_code,
-    DEF,
-    b";",
-    "/*!40101 SET a=1;*/;/*M!100100 x;*/",
-    [17, 20, 33]
-);
+splits_to!(executable_comments_are_code, DEF, b";", "/*!40101 SET a=1;*/;/*M!100100 x;*/", [17, 20, 33]);
 splits_to!(
     delimiter_block,
     DEF,
@@ -85,27 +60,9 @@ splits_to!(
     "SELECT 1;\n-- c\n  DELIMITER $$ rest\nA;B$$\nDELIMITER ;\r\nC;",
     [9, 54, 56]
 );
-splits_to!(
-    not_a_delimiter_command,
-    DEF,
-    b";",
-    "DELIMITERX;DELIMITER;",
-    [11, 21]
-);
-splits_to!(
-    multibyte_delimiter_partial_matches,
-    DEF,
-    b";;",
-    "a;b;;c';;';;",
-    [5, 12]
-);
-splits_to!(
-    delimiter_bytes_that_start_a_comment,
-    DEF,
-    b"//",
-    "a/* // */b//c/'//'//",
-    [12, 20]
-);
+splits_to!(not_a_delimiter_command, DEF, b";", "DELIMITERX;DELIMITER;", [11, 21]);
+splits_to!(multibyte_delimiter_partial_matches, DEF, b";;", "a;b;;c';;';;", [5, 12]);
+splits_to!(delimiter_bytes_that_start_a_comment, DEF, b"//", "a/* // */b//c/'//'//", [12, 20]);
 
 #[test]
 fn accessors() {
@@ -118,10 +75,7 @@ fn accessors() {
     assert!(!s.is_top_level());
     s.feed(b"';;", 122, &mut out);
     assert!(s.is_top_level());
-    assert!(
-        out.is_empty(),
-        "ends inside a DELIMITER block are not reported"
-    );
+    assert!(out.is_empty(), "ends inside a DELIMITER block are not reported");
     s.feed(b"DELIMITER ;\n", 125, &mut out);
     assert_eq!(out, [137]);
 }
@@ -135,10 +89,7 @@ fn agrees_with_scanner(opts: SqlOptions, input: &[u8]) {
     loop {
         match sc.next(&input[pos..], true) {
             Ok(SqlStep::Event { event, consumed }) => {
-                let is_end = matches!(
-                    event,
-                    SqlEvent::EndInsert | SqlEvent::Set(_) | SqlEvent::Other(_)
-                );
+                let is_end = matches!(event, SqlEvent::EndInsert | SqlEvent::Set(_) | SqlEvent::Other(_));
                 pos += consumed;
                 if is_end && pos < input.len() && sc.delimiter() == b";" {
                     assert!(
@@ -192,16 +143,8 @@ fn random_bytes_never_panic() {
         let delimiter: &[u8] = if case % 9 == 0 { b";;" } else { b";" };
         let whole = sql_statement_ends(&input, opts, delimiter);
         let size = 1 + case % 7;
-        let cut: Vec<usize> = blocks(&input, opts, delimiter, size)
-            .into_iter()
-            .map(|o| o as usize)
-            .collect();
-        assert_eq!(
-            whole,
-            cut,
-            "case {case}: {:?}",
-            String::from_utf8_lossy(&input)
-        );
+        let cut: Vec<usize> = blocks(&input, opts, delimiter, size).into_iter().map(|o| o as usize).collect();
+        assert_eq!(whole, cut, "case {case}: {:?}", String::from_utf8_lossy(&input));
         assert!(whole.windows(2).all(|w| w[0] < w[1]));
         assert!(whole.iter().all(|&e| e <= input.len()));
         if delimiter == b";" {
@@ -220,13 +163,7 @@ fn sakila_corpus_agrees_with_scanner() {
         };
         agrees_with_scanner(DEF, &input);
         let whole = sql_statement_ends(&input, DEF, b";");
-        assert_eq!(
-            whole,
-            blocks(&input, DEF, b";", 65536)
-                .into_iter()
-                .map(|o| o as usize)
-                .collect::<Vec<_>>()
-        );
+        assert_eq!(whole, blocks(&input, DEF, b";", 65536).into_iter().map(|o| o as usize).collect::<Vec<_>>());
         assert!(whole.len() > 10);
     }
 }

@@ -16,12 +16,8 @@ enum Ev {
     Err(SqlErrorKind, usize),
 }
 
-const DEF: SqlOptions = SqlOptions {
-    no_backslash_escapes: false,
-};
-const NBE: SqlOptions = SqlOptions {
-    no_backslash_escapes: true,
-};
+const DEF: SqlOptions = SqlOptions { no_backslash_escapes: false };
+const NBE: SqlOptions = SqlOptions { no_backslash_escapes: true };
 
 fn insert(table: &str) -> Ev {
     header(InsertVerb::Insert, None, table, None)
@@ -37,12 +33,7 @@ fn header(verb: InsertVerb, db: Option<&str>, table: &str, cols: Option<&[&str]>
 }
 
 fn row(fields: &[(LiteralKind, &str)]) -> Ev {
-    Ev::Row(
-        fields
-            .iter()
-            .map(|(k, t)| (*k, t.as_bytes().to_vec()))
-            .collect(),
-    )
+    Ev::Row(fields.iter().map(|(k, t)| (*k, t.as_bytes().to_vec())).collect())
 }
 
 fn rowb(fields: &[(LiteralKind, &[u8])]) -> Ev {
@@ -75,11 +66,7 @@ fn run_with(mut sc: SqlScanner, input: &[u8], piece: Option<usize>) -> Vec<(Ev, 
         let eof = avail == input.len();
         match sc.next(&input[pos..avail], eof) {
             Ok(SqlStep::NeedMore) => {
-                assert!(
-                    !eof,
-                    "NeedMore at eof, input {:?}",
-                    String::from_utf8_lossy(input)
-                );
+                assert!(!eof, "NeedMore at eof, input {:?}", String::from_utf8_lossy(input));
                 avail = (avail + piece.unwrap_or(1)).min(input.len());
             }
             Ok(SqlStep::End) => return out,
@@ -149,12 +136,7 @@ macro_rules! parses_to {
 // --- statements -------------------------------------------------------------------------
 
 parses_to!(empty, DEF, "", []);
-parses_to!(
-    only_blanks_and_comments,
-    DEF,
-    " \n-- x\n# y\r\n/* z */\t--",
-    []
-);
+parses_to!(only_blanks_and_comments, DEF, " \n-- x\n# y\r\n/* z */\t--", []);
 parses_to!(empty_statements, DEF, ";; ;\n;", []);
 
 parses_to!(
@@ -211,12 +193,7 @@ parses_to!(
     ]
 );
 
-parses_to!(
-    leading_comments_are_not_text,
-    DEF,
-    "-- MySQL dump\n#x\n/* c */ USE d -- tail\n;",
-    [other("USE d -- tail")]
-);
+parses_to!(leading_comments_are_not_text, DEF, "-- MySQL dump\n#x\n/* c */ USE d -- tail\n;", [other("USE d -- tail")]);
 
 parses_to!(
     mariadb_sandbox_line,
@@ -228,24 +205,13 @@ parses_to!(
     ]
 );
 
-parses_to!(
-    statement_without_final_delimiter,
-    DEF,
-    "SELECT 1;\nSELECT 2  \n",
-    [other("SELECT 1"), other("SELECT 2")]
-);
+parses_to!(statement_without_final_delimiter, DEF, "SELECT 1;\nSELECT 2  \n", [other("SELECT 1"), other("SELECT 2")]);
 
 parses_to!(
     crlf_everywhere,
     DEF,
     "SET a=1;\r\nINSERT INTO t\r\nVALUES\r\n(1),\r\n(2);\r\n",
-    [
-        set("SET a=1"),
-        insert("t"),
-        row(&[(N, "1")]),
-        row(&[(N, "2")]),
-        Ev::End
-    ]
+    [set("SET a=1"), insert("t"), row(&[(N, "1")]), row(&[(N, "2")]), Ev::End]
 );
 
 // --- DELIMITER --------------------------------------------------------------------------
@@ -295,33 +261,14 @@ parses_to!(
     single_delimiter_byte_inside_multibyte_block,
     DEF,
     "DELIMITER ;;\nINSERT INTO t VALUES (1);",
-    [
-        insert("t"),
-        row(&[(N, "1")]),
-        err(SqlErrorKind::ExpectedRowOrEnd(b';'), 37)
-    ]
+    [insert("t"), row(&[(N, "1")]), err(SqlErrorKind::ExpectedRowOrEnd(b';'), 37)]
 );
 
-parses_to!(
-    delimiter_without_argument,
-    DEF,
-    "DELIMITER \nSELECT 1;",
-    [err(SqlErrorKind::BadDelimiter, 0)]
-);
+parses_to!(delimiter_without_argument, DEF, "DELIMITER \nSELECT 1;", [err(SqlErrorKind::BadDelimiter, 0)]);
 
-parses_to!(
-    delimiter_at_eof,
-    DEF,
-    "DELIMITER",
-    [err(SqlErrorKind::BadDelimiter, 0)]
-);
+parses_to!(delimiter_at_eof, DEF, "DELIMITER", [err(SqlErrorKind::BadDelimiter, 0)]);
 
-parses_to!(
-    delimiter_like_identifier,
-    DEF,
-    "DELIMITERS;",
-    [other("DELIMITERS")]
-);
+parses_to!(delimiter_like_identifier, DEF, "DELIMITERS;", [other("DELIMITERS")]);
 
 // --- INSERT headers ---------------------------------------------------------------------
 
@@ -329,34 +276,21 @@ parses_to!(
     replace_into,
     DEF,
     "REPLACE INTO t VALUES (1);",
-    [
-        header(InsertVerb::Replace, None, "t", None),
-        row(&[(N, "1")]),
-        Ev::End
-    ]
+    [header(InsertVerb::Replace, None, "t", None), row(&[(N, "1")]), Ev::End]
 );
 
 parses_to!(
     insert_ignore_value_keyword,
     DEF,
     "insert ignore into t value (1);",
-    [
-        header(InsertVerb::InsertIgnore, None, "t", None),
-        row(&[(N, "1")]),
-        Ev::End
-    ]
+    [header(InsertVerb::InsertIgnore, None, "t", None), row(&[(N, "1")]), Ev::End]
 );
 
 parses_to!(
     insert_modifiers_without_into,
     DEF,
     "INSERT LOW_PRIORITY IGNORE t VALUES(),(1)",
-    [
-        header(InsertVerb::InsertIgnore, None, "t", None),
-        row(&[]),
-        row(&[(N, "1")]),
-        Ev::End,
-    ]
+    [header(InsertVerb::InsertIgnore, None, "t", None), row(&[]), row(&[(N, "1")]), Ev::End,]
 );
 
 parses_to!(
@@ -364,12 +298,7 @@ parses_to!(
     DEF,
     "INSERT INTO `my db`.`ta``ble` (`a`, `b``c`,d, \"e\") VALUES (1,2,3,4);",
     [
-        header(
-            InsertVerb::Insert,
-            Some("my db"),
-            "ta`ble",
-            Some(&["a", "b`c", "d", "e"])
-        ),
+        header(InsertVerb::Insert, Some("my db"), "ta`ble", Some(&["a", "b`c", "d", "e"])),
         row(&[(N, "1"), (N, "2"), (N, "3"), (N, "4")]),
         Ev::End,
     ]
@@ -379,34 +308,21 @@ parses_to!(
     qualified_bare_names_with_blanks,
     DEF,
     "insert into db . t_1$ ( ) values ( )",
-    [
-        header(InsertVerb::Insert, Some("db"), "t_1$", Some(&[])),
-        row(&[]),
-        Ev::End,
-    ]
+    [header(InsertVerb::Insert, Some("db"), "t_1$", Some(&[])), row(&[]), Ev::End,]
 );
 
 parses_to!(
     comments_between_header_tokens,
     DEF,
     "INSERT/*a*/INTO -- b\n`t`#c\n(`x`/*d*/)\n-- e\nVALUES/*f*/(1)/*g*/,-- h\n(2)\n# i\n;",
-    [
-        header(InsertVerb::Insert, None, "t", Some(&["x"])),
-        row(&[(N, "1")]),
-        row(&[(N, "2")]),
-        Ev::End,
-    ]
+    [header(InsertVerb::Insert, None, "t", Some(&["x"])), row(&[(N, "1")]), row(&[(N, "2")]), Ev::End,]
 );
 
 parses_to!(
     executable_comment_in_header,
     DEF,
     "INSERT /*!50000 IGNORE */ INTO t VALUES (1);",
-    [
-        header(InsertVerb::InsertIgnore, None, "t", None),
-        row(&[(N, "1")]),
-        Ev::End
-    ]
+    [header(InsertVerb::InsertIgnore, None, "t", None), row(&[(N, "1")]), Ev::End]
 );
 
 parses_to!(
@@ -425,11 +341,7 @@ parses_to!(
     unicode_names_and_values,
     DEF,
     "INSERT INTO `表😀` VALUES ('😀 é',_utf8mb4'𝄞');",
-    [
-        insert("表😀"),
-        row(&[(S, "'😀 é'"), (S, "_utf8mb4'𝄞'")]),
-        Ev::End,
-    ]
+    [insert("表😀"), row(&[(S, "'😀 é'"), (S, "_utf8mb4'𝄞'")]), Ev::End,]
 );
 
 // --- literals ---------------------------------------------------------------------------
@@ -496,16 +408,7 @@ parses_to!(
     no_backslash_escapes_mode,
     NBE,
     r#"INSERT INTO t VALUES ('a\','c:\dir\','it''s',"\");"#,
-    [
-        insert("t"),
-        row(&[
-            (S, r"'a\'"),
-            (S, r"'c:\dir\'"),
-            (S, "'it''s'"),
-            (S, r#""\""#)
-        ]),
-        Ev::End,
-    ]
+    [insert("t"), row(&[(S, r"'a\'"), (S, r"'c:\dir\'"), (S, "'it''s'"), (S, r#""\""#)]), Ev::End,]
 );
 
 parses_to!(
@@ -522,15 +425,7 @@ fn nul_and_invalid_utf8_pass() {
     input.extend_from_slice(b"',_binary'\xc3');");
     let mut s = b"'".to_vec();
     s.extend_from_slice(&[0, 0xff, 0xfe, b'\\', 0, 0x80, b'\'']);
-    check(
-        DEF,
-        &input,
-        &[
-            insert("t"),
-            rowb(&[(S, &s), (S, b"_binary'\xc3'")]),
-            Ev::End,
-        ],
-    );
+    check(DEF, &input, &[insert("t"), rowb(&[(S, &s), (S, b"_binary'\xc3'")]), Ev::End]);
 }
 
 parses_to!(
@@ -553,11 +448,7 @@ parses_to!(
     truncated_row,
     DEF,
     "INSERT INTO t VALUES (1),(1,2",
-    [
-        insert("t"),
-        row(&[(N, "1")]),
-        err(SqlErrorKind::UnterminatedRow, 25)
-    ]
+    [insert("t"), row(&[(N, "1")]), err(SqlErrorKind::UnterminatedRow, 25)]
 );
 
 parses_to!(
@@ -571,31 +462,21 @@ parses_to!(
     values_without_rows,
     DEF,
     "INSERT INTO t VALUES",
-    [
-        insert("t"),
-        err(SqlErrorKind::UnexpectedEnd { expected: "a row" }, 20)
-    ]
+    [insert("t"), err(SqlErrorKind::UnexpectedEnd { expected: "a row" }, 20)]
 );
 
 parses_to!(
     garbage_after_row,
     DEF,
     "INSERT INTO t VALUES (1) x",
-    [
-        insert("t"),
-        row(&[(N, "1")]),
-        err(SqlErrorKind::ExpectedRowOrEnd(b'x'), 25)
-    ]
+    [insert("t"), row(&[(N, "1")]), err(SqlErrorKind::ExpectedRowOrEnd(b'x'), 25)]
 );
 
 parses_to!(
     missing_comma_between_values,
     DEF,
     "INSERT INTO t VALUES (1 2)",
-    [
-        insert("t"),
-        err(unexpected(b'2', "',' or ')' after a value"), 24)
-    ]
+    [insert("t"), err(unexpected(b'2', "',' or ')' after a value"), 24)]
 );
 
 parses_to!(
@@ -609,11 +490,7 @@ parses_to!(
     row_must_start_with_paren,
     DEF,
     "INSERT INTO t VALUES (1), 2",
-    [
-        insert("t"),
-        row(&[(N, "1")]),
-        err(unexpected(b'2', "'(' to start a row"), 26)
-    ]
+    [insert("t"), row(&[(N, "1")]), err(unexpected(b'2', "'(' to start a row"), 26)]
 );
 
 parses_to!(
@@ -637,22 +514,13 @@ parses_to!(
     [err(SqlErrorKind::Unsupported("INSERT ... SELECT"), 15)]
 );
 
-parses_to!(
-    insert_set,
-    DEF,
-    "INSERT INTO t SET a=1;",
-    [err(SqlErrorKind::Unsupported("INSERT ... SET"), 14)]
-);
+parses_to!(insert_set, DEF, "INSERT INTO t SET a=1;", [err(SqlErrorKind::Unsupported("INSERT ... SET"), 14)]);
 
 parses_to!(
     on_duplicate_key_update,
     DEF,
     "INSERT INTO t VALUES (1) ON DUPLICATE KEY UPDATE a=1;",
-    [
-        insert("t"),
-        row(&[(N, "1")]),
-        err(SqlErrorKind::Unsupported("ON DUPLICATE KEY UPDATE"), 25)
-    ]
+    [insert("t"), row(&[(N, "1")]), err(SqlErrorKind::Unsupported("ON DUPLICATE KEY UPDATE"), 25)]
 );
 
 parses_to!(
@@ -669,72 +537,17 @@ parses_to!(
     [insert("t"), err(SqlErrorKind::UnsupportedValue, 22)]
 );
 
-parses_to!(
-    bad_numbers,
-    DEF,
-    "INSERT INTO t VALUES (12abc)",
-    [insert("t"), err(SqlErrorKind::BadNumber, 22)]
-);
-parses_to!(
-    bad_number_two_dots,
-    DEF,
-    "INSERT INTO t VALUES (1.2.3)",
-    [insert("t"), err(SqlErrorKind::BadNumber, 22)]
-);
-parses_to!(
-    bad_number_sign_only,
-    DEF,
-    "INSERT INTO t VALUES (-)",
-    [insert("t"), err(SqlErrorKind::BadNumber, 22)]
-);
-parses_to!(
-    bad_number_exponent,
-    DEF,
-    "INSERT INTO t VALUES (1e)",
-    [insert("t"), err(SqlErrorKind::BadNumber, 22)]
-);
-parses_to!(
-    bad_number_double_sign,
-    DEF,
-    "INSERT INTO t VALUES (--1)",
-    [insert("t"), err(SqlErrorKind::BadNumber, 22)]
-);
-parses_to!(
-    bad_hex_odd,
-    DEF,
-    "INSERT INTO t VALUES (X'1')",
-    [insert("t"), err(SqlErrorKind::BadHex, 22)]
-);
-parses_to!(
-    bad_hex_digit,
-    DEF,
-    "INSERT INTO t VALUES (x'zz')",
-    [insert("t"), err(SqlErrorKind::BadHex, 22)]
-);
-parses_to!(
-    bad_hex_empty,
-    DEF,
-    "INSERT INTO t VALUES (0x)",
-    [insert("t"), err(SqlErrorKind::BadHex, 22)]
-);
-parses_to!(
-    bad_hex_tail,
-    DEF,
-    "INSERT INTO t VALUES (0x1fg)",
-    [insert("t"), err(SqlErrorKind::BadHex, 22)]
-);
-parses_to!(
-    bad_bits,
-    DEF,
-    "INSERT INTO t VALUES (b'102')",
-    [insert("t"), err(SqlErrorKind::BadBits, 22)]
-);
-parses_to!(
-    bad_bits_prefixed,
-    DEF,
-    "INSERT INTO t VALUES (0b2)",
-    [insert("t"), err(SqlErrorKind::BadBits, 22)]
-);
+parses_to!(bad_numbers, DEF, "INSERT INTO t VALUES (12abc)", [insert("t"), err(SqlErrorKind::BadNumber, 22)]);
+parses_to!(bad_number_two_dots, DEF, "INSERT INTO t VALUES (1.2.3)", [insert("t"), err(SqlErrorKind::BadNumber, 22)]);
+parses_to!(bad_number_sign_only, DEF, "INSERT INTO t VALUES (-)", [insert("t"), err(SqlErrorKind::BadNumber, 22)]);
+parses_to!(bad_number_exponent, DEF, "INSERT INTO t VALUES (1e)", [insert("t"), err(SqlErrorKind::BadNumber, 22)]);
+parses_to!(bad_number_double_sign, DEF, "INSERT INTO t VALUES (--1)", [insert("t"), err(SqlErrorKind::BadNumber, 22)]);
+parses_to!(bad_hex_odd, DEF, "INSERT INTO t VALUES (X'1')", [insert("t"), err(SqlErrorKind::BadHex, 22)]);
+parses_to!(bad_hex_digit, DEF, "INSERT INTO t VALUES (x'zz')", [insert("t"), err(SqlErrorKind::BadHex, 22)]);
+parses_to!(bad_hex_empty, DEF, "INSERT INTO t VALUES (0x)", [insert("t"), err(SqlErrorKind::BadHex, 22)]);
+parses_to!(bad_hex_tail, DEF, "INSERT INTO t VALUES (0x1fg)", [insert("t"), err(SqlErrorKind::BadHex, 22)]);
+parses_to!(bad_bits, DEF, "INSERT INTO t VALUES (b'102')", [insert("t"), err(SqlErrorKind::BadBits, 22)]);
+parses_to!(bad_bits_prefixed, DEF, "INSERT INTO t VALUES (0b2)", [insert("t"), err(SqlErrorKind::BadBits, 22)]);
 parses_to!(
     bad_introducer,
     DEF,
@@ -746,10 +559,7 @@ parses_to!(
     unterminated_comment_at_top,
     DEF,
     "SELECT 1; /* abc",
-    [
-        other("SELECT 1"),
-        err(SqlErrorKind::UnterminatedComment, 10)
-    ]
+    [other("SELECT 1"), err(SqlErrorKind::UnterminatedComment, 10)]
 );
 
 parses_to!(
@@ -759,12 +569,7 @@ parses_to!(
     [insert("t"), err(SqlErrorKind::UnterminatedComment, 24)]
 );
 
-parses_to!(
-    unterminated_string_in_statement,
-    DEF,
-    "SET a='x;",
-    [err(SqlErrorKind::UnterminatedString, 6)]
-);
+parses_to!(unterminated_string_in_statement, DEF, "SET a='x;", [err(SqlErrorKind::UnterminatedString, 6)]);
 
 parses_to!(
     unterminated_identifier_in_statement,
@@ -780,26 +585,13 @@ parses_to!(
     [err(SqlErrorKind::UnterminatedIdentifier, 12)]
 );
 
-parses_to!(
-    empty_identifier,
-    DEF,
-    "INSERT INTO `` VALUES (1);",
-    [err(SqlErrorKind::BadIdentifier, 12)]
-);
+parses_to!(empty_identifier, DEF, "INSERT INTO `` VALUES (1);", [err(SqlErrorKind::BadIdentifier, 12)]);
 
 parses_to!(
     truncated_header,
     DEF,
     "SET a=1; INSERT INTO",
-    [
-        set("SET a=1"),
-        err(
-            SqlErrorKind::UnexpectedEnd {
-                expected: "a table name"
-            },
-            9
-        )
-    ]
+    [set("SET a=1"), err(SqlErrorKind::UnexpectedEnd { expected: "a table name" }, 9)]
 );
 
 parses_to!(
@@ -809,32 +601,18 @@ parses_to!(
     [err(SqlErrorKind::Unsupported("INSERT ... SELECT"), 18)]
 );
 
-parses_to!(
-    header_bad_token,
-    DEF,
-    "INSERT INTO t VALUS (1);",
-    [err(unexpected(b'V', "VALUES"), 14)]
-);
+parses_to!(header_bad_token, DEF, "INSERT INTO t VALUS (1);", [err(unexpected(b'V', "VALUES"), 14)]);
 
 #[test]
 fn non_utf8_identifier_is_an_error() {
-    check(
-        DEF,
-        b"INSERT INTO `\xff` VALUES (1)",
-        &[err(SqlErrorKind::BadIdentifier, 12)],
-    );
+    check(DEF, b"INSERT INTO `\xff` VALUES (1)", &[err(SqlErrorKind::BadIdentifier, 12)]);
 }
 
 // --- scanner API ------------------------------------------------------------------------
 
 #[test]
 fn resume_in_values_continues_a_statement() {
-    let h = InsertHeader {
-        verb: InsertVerb::Replace,
-        table: "t".into(),
-        database: Some("d".into()),
-        columns: None,
-    };
+    let h = InsertHeader { verb: InsertVerb::Replace, table: "t".into(), database: Some("d".into()), columns: None };
     let input = b" ,(3),\n(4);\nINSERT INTO u VALUES (5);";
     let make = || SqlScanner::resume_in_values(DEF, h.clone());
     let whole = run_with(make(), input, None);
@@ -842,26 +620,10 @@ fn resume_in_values_continues_a_statement() {
         assert_eq!(whole, run_with(make(), input, Some(piece)));
     }
     let evs: Vec<Ev> = whole.into_iter().map(|(e, _)| e).collect();
-    assert_eq!(
-        evs,
-        [
-            row(&[(N, "3")]),
-            row(&[(N, "4")]),
-            Ev::End,
-            insert("u"),
-            row(&[(N, "5")]),
-            Ev::End
-        ]
-    );
+    assert_eq!(evs, [row(&[(N, "3")]), row(&[(N, "4")]), Ev::End, insert("u"), row(&[(N, "5")]), Ev::End]);
     let mut sc = make();
     assert_eq!(sc.header(), Some(&h));
-    assert!(matches!(
-        sc.next(b";", true),
-        Ok(SqlStep::Event {
-            event: SqlEvent::EndInsert,
-            consumed: 1
-        })
-    ));
+    assert!(matches!(sc.next(b";", true), Ok(SqlStep::Event { event: SqlEvent::EndInsert, consumed: 1 })));
     assert_eq!(sc.header(), None);
 }
 
@@ -870,9 +632,7 @@ fn header_is_available_while_rows_are_scanned() {
     let mut sc = SqlScanner::new(DEF);
     assert_eq!(sc.header(), None);
     let input = b"INSERT INTO t VALUES (1);";
-    let Ok(SqlStep::Event { consumed, .. }) = sc.next(input, true) else {
-        panic!()
-    };
+    let Ok(SqlStep::Event { consumed, .. }) = sc.next(input, true) else { panic!() };
     assert_eq!(consumed, 20);
     assert_eq!(sc.header().map(|h| h.table.as_str()), Some("t"));
 }
@@ -881,32 +641,12 @@ fn header_is_available_while_rows_are_scanned() {
 fn row_offsets_are_relative_to_the_tuple() {
     let mut sc = SqlScanner::new(DEF);
     let input = b"INSERT INTO t VALUES ( 1 , 'ab' )";
-    let Ok(SqlStep::Event { consumed, .. }) = sc.next(input, true) else {
-        panic!()
-    };
-    let Ok(SqlStep::Event {
-        event: SqlEvent::Row(r),
-        consumed: c2,
-    }) = sc.next(&input[consumed..], true)
-    else {
+    let Ok(SqlStep::Event { consumed, .. }) = sc.next(input, true) else { panic!() };
+    let Ok(SqlStep::Event { event: SqlEvent::Row(r), consumed: c2 }) = sc.next(&input[consumed..], true) else {
         panic!()
     };
     assert_eq!(r.raw, b"( 1 , 'ab' )");
-    assert_eq!(
-        r.fields,
-        [
-            Literal {
-                kind: N,
-                start: 2,
-                end: 3
-            },
-            Literal {
-                kind: S,
-                start: 6,
-                end: 10
-            },
-        ]
-    );
+    assert_eq!(r.fields, [Literal { kind: N, start: 2, end: 3 }, Literal { kind: S, start: 6, end: 10 },]);
     assert_eq!(r.text(1), Some(&b"'ab'"[..]));
     assert_eq!(consumed + c2, input.len());
 }
@@ -915,18 +655,9 @@ fn row_offsets_are_relative_to_the_tuple() {
 fn need_more_does_not_consume_or_change_the_delimiter() {
     let mut sc = SqlScanner::new(DEF);
     let input = b"DELIMITER ;;\nSELECT 1;;";
-    assert!(matches!(
-        sc.next(&input[..20], false),
-        Ok(SqlStep::NeedMore)
-    ));
+    assert!(matches!(sc.next(&input[..20], false), Ok(SqlStep::NeedMore)));
     assert_eq!(sc.delimiter(), b";");
-    let Ok(SqlStep::Event {
-        event: SqlEvent::Other(t),
-        consumed,
-    }) = sc.next(input, false)
-    else {
-        panic!()
-    };
+    let Ok(SqlStep::Event { event: SqlEvent::Other(t), consumed }) = sc.next(input, false) else { panic!() };
     assert_eq!((t, consumed), (&b"SELECT 1"[..], input.len()));
     assert_eq!(sc.delimiter(), b";;");
 }
@@ -960,22 +691,10 @@ fn set_options_switches_escaping() {
 
 #[test]
 fn error_messages_read_well() {
-    let e = SqlError {
-        offset: 3,
-        kind: SqlErrorKind::ExpectedRowOrEnd(b'x'),
-    };
-    assert_eq!(
-        e.to_string(),
-        "expected ',' or the statement delimiter after a row but found 'x'"
-    );
-    assert_eq!(
-        SqlErrorKind::UnterminatedString.to_string(),
-        "unterminated string literal"
-    );
-    assert_eq!(
-        unexpected(0, "a value").to_string(),
-        "expected a value but found byte 0x00"
-    );
+    let e = SqlError { offset: 3, kind: SqlErrorKind::ExpectedRowOrEnd(b'x') };
+    assert_eq!(e.to_string(), "expected ',' or the statement delimiter after a row but found 'x'");
+    assert_eq!(SqlErrorKind::UnterminatedString.to_string(), "unterminated string literal");
+    assert_eq!(unexpected(0, "a value").to_string(), "expected a value but found byte 0x00");
     assert_eq!(
         SqlErrorKind::Unsupported("INSERT ... SELECT").to_string(),
         "INSERT ... SELECT is not supported (only INSERT/REPLACE ... VALUES with literal values is)"
@@ -1010,10 +729,7 @@ fn decode_strings() {
     assert_eq!(dec("'a''b'", S), bytes(b"a'b"));
     assert_eq!(dec(r#""a""b""#, S), bytes(b"a\"b"));
     assert_eq!(dec(r#"'a""b'"#, S), bytes(b"a\"\"b"));
-    assert_eq!(
-        dec(r#"'\0\'\"\b\n\r\t\Z\\\%\_\x\q'"#, S),
-        bytes(b"\0'\"\x08\n\r\t\x1a\\\\%\\_xq")
-    );
+    assert_eq!(dec(r#"'\0\'\"\b\n\r\t\Z\\\%\_\x\q'"#, S), bytes(b"\0'\"\x08\n\r\t\x1a\\\\%\\_xq"));
     assert_eq!(dec("_binary'ab'", S), bytes(b"ab"));
     assert_eq!(dec("_utf8mb4 \n'ab'", S), bytes(b"ab"));
     assert_eq!(dec("N'ab'", S), bytes(b"ab"));
@@ -1050,14 +766,11 @@ fn decode_bits() {
 #[test]
 fn decode_every_scanned_literal() {
     // Whatever the scanner accepts decodes without panicking, and strings round-trip.
-    let input =
-        r#"INSERT INTO t VALUES (NULL,-1,'a\'b',"c""d",0x1,X'ab',b'1',0b0,TRUE,_binary'x');"#;
+    let input = r#"INSERT INTO t VALUES (NULL,-1,'a\'b',"c""d",0x1,X'ab',b'1',0b0,TRUE,_binary'x');"#;
     let mut sc = SqlScanner::new(DEF);
     let mut pos = 0;
     let mut values = Vec::new();
-    while let SqlStep::Event { event, consumed } =
-        sc.next(&input.as_bytes()[pos..], true).expect("scans")
-    {
+    while let SqlStep::Event { event, consumed } = sc.next(&input.as_bytes()[pos..], true).expect("scans") {
         if let SqlEvent::Row(r) = event {
             for l in r.fields {
                 values.push(format!("{:?}", decode_literal(l.text(r.raw), l.kind, DEF)));
@@ -1121,21 +834,12 @@ const ALPHABET: &[&[u8]] = &[
 fn random_bytes_never_panic() {
     let mut rng = Rng::new(0x5eed_0001);
     for case in 0..3000 {
-        let mut input = if case % 3 == 0 {
-            b"INSERT INTO t VALUES (".to_vec()
-        } else {
-            Vec::new()
-        };
+        let mut input = if case % 3 == 0 { b"INSERT INTO t VALUES (".to_vec() } else { Vec::new() };
         input.extend(rng.bytes(ALPHABET, 40));
         let opts = if case % 5 == 0 { NBE } else { DEF };
         let whole = run(opts, &input, None);
         let piece = 1 + case % 7;
-        assert_eq!(
-            whole,
-            run(opts, &input, Some(piece)),
-            "case {case}: {:?}",
-            String::from_utf8_lossy(&input)
-        );
+        assert_eq!(whole, run(opts, &input, Some(piece)), "case {case}: {:?}", String::from_utf8_lossy(&input));
         for (ev, _) in &whole {
             if let Ev::Row(fields) = ev {
                 for (kind, text) in fields {
@@ -1168,10 +872,9 @@ fn random_raw_bytes_never_panic() {
 #[test]
 fn sakila_corpus() {
     let dir = std::path::Path::new("/work/shared/corpus/sakila");
-    let (Ok(schema), Ok(data)) = (
-        std::fs::read(dir.join("sakila-mv-schema.sql")),
-        std::fs::read(dir.join("sakila-mv-data.sql")),
-    ) else {
+    let (Ok(schema), Ok(data)) =
+        (std::fs::read(dir.join("sakila-mv-schema.sql")), std::fs::read(dir.join("sakila-mv-data.sql")))
+    else {
         eprintln!("sakila corpus not found; skipped");
         return;
     };
@@ -1223,17 +926,13 @@ fn sakila_corpus() {
 
 #[test]
 fn statements_only_mode_passes_inserts_through_as_statements() {
-    let input =
-        b"CREATE TABLE t (a int);\nINSERT INTO t SELECT * FROM u;\nINSERT INTO t VALUES (1);\n";
+    let input = b"CREATE TABLE t (a int);\nINSERT INTO t SELECT * FROM u;\nINSERT INTO t VALUES (1);\n";
     let mut scanner = SqlScanner::statements_only(SqlOptions::default());
     let mut at = 0;
     let mut texts = Vec::new();
     loop {
         match scanner.next(&input[at..], true).unwrap() {
-            SqlStep::Event {
-                event: SqlEvent::Other(text),
-                consumed,
-            } => {
+            SqlStep::Event { event: SqlEvent::Other(text), consumed } => {
                 texts.push(String::from_utf8(text.to_vec()).unwrap());
                 at += consumed;
             }
@@ -1241,12 +940,5 @@ fn statements_only_mode_passes_inserts_through_as_statements() {
             other => panic!("unexpected {other:?}"),
         }
     }
-    assert_eq!(
-        texts,
-        [
-            "CREATE TABLE t (a int)",
-            "INSERT INTO t SELECT * FROM u",
-            "INSERT INTO t VALUES (1)"
-        ]
-    );
+    assert_eq!(texts, ["CREATE TABLE t (a int)", "INSERT INTO t SELECT * FROM u", "INSERT INTO t VALUES (1)"]);
 }

@@ -1,0 +1,331 @@
+//! The checkpoint in a schema of a MySQL-family server (`[checkpoint] driver = "mysql"`), for
+//! when the run's own disk is not the place to keep it, or several processes share one job.
+//! Same tables and meaning as the SQLite store.
+
+use async_trait::async_trait;
+use hoist_schema::quote_mysql_ident as q;
+use mysql_async::prelude::*;
+use mysql_async::{Conn, Opts, OptsBuilder, TxOpts};
+
+use super::*;
+use crate::target::redact_url;
+
+pub struct MysqlStore {
+    opts: Opts,
+    url: String,
+    schema: String,
+}
+
+fn store_err(e: impl std::fmt::Display) -> CheckpointError {
+    CheckpointError::Store { location: "mysql".into(), message: e.to_string() }
+}
+
+/// Lightning's DSN (`user:pass@tcp(host:port)/`) or a `mysql://` URL, as a URL.
+pub fn dsn_to_url(dsn: &str) -> Result<String, CheckpointError> {
+    if dsn.starts_with("mysql://") {
+        return Ok(dsn.to_string());
+    }
+    let (auth, rest) = dsn.rsplit_once("@tcp(").ok_or_else(|| CheckpointError::Store {
+        location: redact_url(dsn),
+        message: "a mysql checkpoint dsn looks like user:pass@tcp(host:port)/ or mysql://user:pass@host:port".into(),
+    })?;
+    let (host, _) = rest.split_once(')').unwrap_or((rest, ""));
+    Ok(format!("mysql://{auth}@{host}"))
+}
+
+impl MysqlStore {
+    pub async fn open(url: &str, schema: &str) -> Result<MysqlStore, CheckpointError> {
+        let opts = Opts::from_url(url)
+            .map_err(|e| CheckpointError::Store { location: redact_url(url), message: e.to_string() })?;
+        let opts: Opts = OptsBuilder::from_opts(opts).prefer_socket(false).into();
+        let store = MysqlStore { opts, url: url.to_string(), schema: schema.to_string() };
+        let s = q(schema);
+        let mut conn = store.conn().await?;
+        for ddl in [
+            format!("CREATE DATABASE IF NOT EXISTS {s}"),
+            format!(
+                "CREATE TABLE IF NOT EXISTS {s}.task (task_id BIGINT PRIMARY KEY, source TEXT NOT NULL, \
+                 target TEXT NOT NULL, target_identity TEXT NOT NULL, plan_settings TEXT NOT NULL, \
+                 created_ms BIGINT NOT NULL)"
+            ),
+            format!(
+                "CREATE TABLE IF NOT EXISTS {s}.`tables` (id BIGINT PRIMARY KEY, database_name VARCHAR(255) NOT NULL, \
+                 table_name VARCHAR(255) NOT NULL, schema_file TEXT, state VARCHAR(32) NOT NULL, error_step VARCHAR(32), \
+                 error_message TEXT, target_identity TEXT)"
+            ),
+            format!(
+                "CREATE TABLE IF NOT EXISTS {s}.chunks (id BIGINT PRIMARY KEY, table_id BIGINT NOT NULL, \
+                 path TEXT NOT NULL, format VARCHAR(8) NOT NULL, compression VARCHAR(8) NOT NULL, \
+                 start_offset BIGINT UNSIGNED NOT NULL, end_offset BIGINT UNSIGNED NOT NULL, pos BIGINT UNSIGNED NOT NULL, \
+                 stmt_start BIGINT UNSIGNED NULL, rows_loaded BIGINT UNSIGNED NOT NULL, checksum BIGINT UNSIGNED NOT NULL, \
+                 done TINYINT NOT NULL, KEY (table_id))"
+            ),
+            format!(
+                "CREATE TABLE IF NOT EXISTS {s}.files (path VARCHAR(1024) NOT NULL, size BIGINT UNSIGNED NOT NULL, \
+                 modified_ms BIGINT NOT NULL, PRIMARY KEY (path(255)))"
+            ),
+        ] {
+            conn.query_drop(ddl).await.map_err(store_err)?;
+        }
+        Ok(store)
+    }
+
+    async fn conn(&self) -> Result<Conn, CheckpointError> {
+        Conn::new(self.opts.clone())
+            .await
+            .map_err(|e| CheckpointError::Store { location: self.location(), message: e.to_string() })
+    }
+
+    fn t(&self, table: &str) -> String {
+        format!("{}.{}", q(&self.schema), q(table))
+    }
+}
+
+#[async_trait]
+impl CheckpointStore for MysqlStore {
+    fn location(&self) -> String {
+        format!("{} schema {}", redact_url(&self.url), q(&self.schema))
+    }
+
+    async fn load(&self) -> Result<Option<Checkpoint>, CheckpointError> {
+        let mut c = self.conn().await?;
+        let task: Option<(i64, String, String, String, String, i64)> = c
+            .query_first(format!(
+                "SELECT task_id, source, target, target_identity, plan_settings, created_ms FROM {}",
+                self.t("task")
+            ))
+            .await
+            .map_err(store_err)?;
+        let Some((task_id, source, target, target_identity, plan_settings, created_ms)) = task else {
+            return Ok(None);
+        };
+        let tables: Vec<(i64, String, String, Option<String>, String, Option<String>, Option<String>, Option<String>)> =
+            c.query(format!(
+                "SELECT id, database_name, table_name, schema_file, state, error_step, error_message, target_identity \
+                 FROM {} ORDER BY id",
+                self.t("tables")
+            ))
+            .await
+            .map_err(store_err)?;
+        let chunk_rows: Vec<mysql_async::Row> = c
+            .query(format!(
+                "SELECT id, table_id, path, format, compression, start_offset, end_offset, pos, stmt_start, \
+                 rows_loaded, checksum, done FROM {} ORDER BY id",
+                self.t("chunks")
+            ))
+            .await
+            .map_err(store_err)?;
+        let files: Vec<(String, u64, i64)> = c
+            .query(format!("SELECT path, size, modified_ms FROM {} ORDER BY path", self.t("files")))
+            .await
+            .map_err(store_err)?;
+        let bad = |what: &str| store_err(format!("unreadable checkpoint: {what}"));
+        let tables = tables
+            .into_iter()
+            .map(|(id, database, name, schema_file, state, step, message, identity)| {
+                Ok(TableRecord {
+                    id,
+                    database,
+                    name,
+                    schema_file,
+                    state: TableState::parse(&state).ok_or_else(|| bad(&state))?,
+                    error: message.map(|message| TableError { step: step.unwrap_or_default(), message }),
+                    target_identity: identity,
+                })
+            })
+            .collect::<Result<Vec<_>, CheckpointError>>()?;
+        let mut chunks = Vec::with_capacity(chunk_rows.len());
+        for mut r in chunk_rows {
+            let mut take = |i: usize| r.take::<mysql_async::Value, usize>(i).unwrap_or(mysql_async::Value::NULL);
+            let (id, table_id, path, format, compression) = (take(0), take(1), take(2), take(3), take(4));
+            let (start, end, pos, stmt, rows, sum, done) =
+                (take(5), take(6), take(7), take(8), take(9), take(10), take(11));
+            let conv = |v: mysql_async::Value| mysql_async::from_value_opt::<u64>(v).map_err(|e| bad(&e.to_string()));
+            let text =
+                |v: mysql_async::Value| mysql_async::from_value_opt::<String>(v).map_err(|e| bad(&e.to_string()));
+            let format = text(format)?;
+            let compression = text(compression)?;
+            chunks.push(ChunkRecord {
+                id: conv(id)? as i64,
+                table_id: conv(table_id)? as i64,
+                path: text(path)?,
+                format: DataFormat::parse(&format).ok_or_else(|| bad(&format))?,
+                compression: Compression::parse(&compression).ok_or_else(|| bad(&compression))?,
+                start: conv(start)?,
+                end: conv(end)?,
+                progress: ChunkProgress {
+                    offset: conv(pos)?,
+                    stmt_start: mysql_async::from_value_opt::<Option<u64>>(stmt).map_err(|e| bad(&e.to_string()))?,
+                    rows: conv(rows)?,
+                    checksum: conv(sum)?,
+                    done: conv(done)? != 0,
+                },
+            });
+        }
+        let files = files.into_iter().map(|(path, size, modified_ms)| FileRecord { path, size, modified_ms }).collect();
+        Ok(Some(Checkpoint {
+            task: TaskRecord { task_id, source, target, target_identity, plan_settings, created_ms },
+            tables,
+            chunks,
+            files,
+        }))
+    }
+
+    async fn create(&self, cp: &Checkpoint) -> Result<(), CheckpointError> {
+        let mut c = self.conn().await?;
+        let mut tx = c.start_transaction(TxOpts::default()).await.map_err(store_err)?;
+        for t in ["task", "tables", "chunks", "files"] {
+            tx.query_drop(format!("DELETE FROM {}", self.t(t))).await.map_err(store_err)?;
+        }
+        let t = &cp.task;
+        tx.exec_drop(
+            format!("INSERT INTO {} VALUES (?, ?, ?, ?, ?, ?)", self.t("task")),
+            (t.task_id, &t.source, &t.target, &t.target_identity, &t.plan_settings, t.created_ms),
+        )
+        .await
+        .map_err(store_err)?;
+        tx.exec_batch(
+            format!("INSERT INTO {} VALUES (?, ?, ?, ?, ?, ?, ?, ?)", self.t("tables")),
+            cp.tables.iter().map(|t| {
+                (
+                    t.id,
+                    t.database.clone(),
+                    t.name.clone(),
+                    t.schema_file.clone(),
+                    t.state.as_str(),
+                    t.error.as_ref().map(|e| e.step.clone()),
+                    t.error.as_ref().map(|e| e.message.clone()),
+                    t.target_identity.clone(),
+                )
+            }),
+        )
+        .await
+        .map_err(store_err)?;
+        tx.exec_batch(
+            format!("INSERT INTO {} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self.t("chunks")),
+            cp.chunks.iter().map(|ch| {
+                let p = &ch.progress;
+                mysql_async::Params::Positional(vec![
+                    ch.id.into(),
+                    ch.table_id.into(),
+                    ch.path.clone().into(),
+                    ch.format.as_str().into(),
+                    ch.compression.as_str().into(),
+                    ch.start.into(),
+                    ch.end.into(),
+                    p.offset.into(),
+                    p.stmt_start.into(),
+                    p.rows.into(),
+                    p.checksum.into(),
+                    (p.done as u8).into(),
+                ])
+            }),
+        )
+        .await
+        .map_err(store_err)?;
+        tx.exec_batch(
+            format!("INSERT INTO {} VALUES (?, ?, ?)", self.t("files")),
+            cp.files.iter().map(|f| (f.path.clone(), f.size, f.modified_ms)),
+        )
+        .await
+        .map_err(store_err)?;
+        tx.commit().await.map_err(store_err)
+    }
+
+    async fn set_table_state(
+        &self,
+        table_id: i64,
+        state: TableState,
+        error: Option<&TableError>,
+    ) -> Result<(), CheckpointError> {
+        self.conn()
+            .await?
+            .exec_drop(
+                format!("UPDATE {} SET state = ?, error_step = ?, error_message = ? WHERE id = ?", self.t("tables")),
+                (state.as_str(), error.map(|e| e.step.clone()), error.map(|e| e.message.clone()), table_id),
+            )
+            .await
+            .map_err(store_err)
+    }
+
+    async fn set_table_identity(&self, table_id: i64, identity: Option<&str>) -> Result<(), CheckpointError> {
+        self.conn()
+            .await?
+            .exec_drop(
+                format!("UPDATE {} SET target_identity = ? WHERE id = ?", self.t("tables")),
+                (identity, table_id),
+            )
+            .await
+            .map_err(store_err)
+    }
+
+    async fn save_progress(&self, updates: &[(i64, ChunkProgress)]) -> Result<(), CheckpointError> {
+        if updates.is_empty() {
+            return Ok(());
+        }
+        let mut c = self.conn().await?;
+        let mut tx = c.start_transaction(TxOpts::default()).await.map_err(store_err)?;
+        tx.exec_batch(
+            format!(
+                "UPDATE {} SET pos = ?, stmt_start = ?, rows_loaded = ?, checksum = ?, done = ? WHERE id = ?",
+                self.t("chunks")
+            ),
+            updates.iter().map(|(id, p)| (p.offset, p.stmt_start, p.rows, p.checksum, p.done as u8, *id)),
+        )
+        .await
+        .map_err(store_err)?;
+        tx.commit().await.map_err(store_err)
+    }
+
+    async fn reset_table(&self, table_id: i64) -> Result<(), CheckpointError> {
+        let mut c = self.conn().await?;
+        let mut tx = c.start_transaction(TxOpts::default()).await.map_err(store_err)?;
+        tx.exec_drop(
+            format!(
+                "UPDATE {} SET state = 'pending', error_step = NULL, error_message = NULL, target_identity = NULL WHERE id = ?",
+                self.t("tables")
+            ),
+            (table_id,),
+        )
+        .await
+        .map_err(store_err)?;
+        tx.exec_drop(
+            format!(
+                "UPDATE {} SET pos = start_offset, stmt_start = NULL, rows_loaded = 0, checksum = 0, done = 0 \
+                 WHERE table_id = ?",
+                self.t("chunks")
+            ),
+            (table_id,),
+        )
+        .await
+        .map_err(store_err)?;
+        tx.commit().await.map_err(store_err)
+    }
+
+    async fn remove_table(&self, table_id: i64) -> Result<(), CheckpointError> {
+        let mut c = self.conn().await?;
+        let mut tx = c.start_transaction(TxOpts::default()).await.map_err(store_err)?;
+        tx.exec_drop(format!("DELETE FROM {} WHERE table_id = ?", self.t("chunks")), (table_id,))
+            .await
+            .map_err(store_err)?;
+        tx.exec_drop(format!("DELETE FROM {} WHERE id = ?", self.t("tables")), (table_id,)).await.map_err(store_err)?;
+        tx.commit().await.map_err(store_err)
+    }
+
+    async fn discard(&self) -> Result<(), CheckpointError> {
+        self.conn().await?.query_drop(format!("DROP DATABASE IF EXISTS {}", q(&self.schema))).await.map_err(store_err)
+    }
+
+    async fn archive(&self, task_id: i64) -> Result<String, CheckpointError> {
+        let to = format!("{}_{task_id}", self.schema);
+        let mut c = self.conn().await?;
+        c.query_drop(format!("CREATE DATABASE IF NOT EXISTS {}", q(&to))).await.map_err(store_err)?;
+        let renames: Vec<String> = ["task", "tables", "chunks", "files"]
+            .iter()
+            .map(|t| format!("{} TO {}.{}", self.t(t), q(&to), q(t)))
+            .collect();
+        c.query_drop(format!("RENAME TABLE {}", renames.join(", "))).await.map_err(store_err)?;
+        c.query_drop(format!("DROP DATABASE IF EXISTS {}", q(&self.schema))).await.map_err(store_err)?;
+        Ok(format!("{} schema {}", redact_url(&self.url), q(&to)))
+    }
+}

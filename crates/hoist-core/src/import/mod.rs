@@ -1,0 +1,526 @@
+//! `hoist import`: one way through the data flow of DESIGN.md.
+//!
+//! catalog -> plan (persisted once, then only loaded) -> schema step per table -> N workers,
+//! each taking one chunk at a time (a blocking reader parses and encodes, the async writer
+//! commits every batch with its marker) -> per table, when its last chunk is in: deferred
+//! indexes, verification, analyze -> views, triggers and routines -> summary.
+//!
+//! Resume: the target's markers say where each chunk stands; the checkpoint store holds the
+//! plan and the table states. A table in error stops only itself; the others go on.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+
+mod post;
+mod schema_step;
+mod workers;
+
+use post::{create_post_data_objects, finish_table};
+use schema_step::{plan_forgotten_tables, prepare_table, refuse_non_empty_tables};
+use workers::{save_progress_loop, worker};
+
+use crate::catalog::Catalog;
+use crate::checkpoint::sqlite::SqliteStore;
+use crate::checkpoint::{CheckpointStore, ChunkProgress, ChunkRecord, TableRecord, TableState, TaskRecord};
+use crate::config::{CheckpointSection, ConflictStrategy, CsvSection, KeepAfterSuccess};
+use crate::error::{CheckpointError, ImportError, SourceError, TargetError};
+use crate::filter::TableFilter;
+use crate::plan::{make_plan, PlanSettings};
+use crate::progress::{Progress, ProgressMode, TableProgress};
+use crate::reader::CsvSettings;
+use crate::refusal;
+use crate::source::Source;
+use crate::target::{self, TableTarget, Target, TargetOptions};
+
+/// Everything `hoist import` needs, after config file and flags were merged.
+#[derive(Debug, Clone)]
+pub struct ImportSettings {
+    pub source: String,
+    pub target: String,
+    pub filter: Vec<String>,
+    pub no_schema: bool,
+    pub csv: CsvSection,
+    pub batch_bytes: usize,
+    pub concurrency: usize,
+    pub conflict: ConflictStrategy,
+    pub sql_mode: String,
+    pub checkpoint: CheckpointSection,
+    pub max_region_size: u64,
+    pub strict_format: bool,
+    pub meta_schema: String,
+    pub analyze: bool,
+    pub disable_binlog: bool,
+    pub max_retries: u32,
+    pub progress: ProgressMode,
+    /// The command-line options that locate this run's target and checkpoint (password
+    /// redacted), appended to the `hoist checkpoint ...` commands that messages suggest.
+    pub locate: String,
+}
+
+impl ImportSettings {
+    pub fn target_options(&self) -> TargetOptions {
+        TargetOptions {
+            meta_schema: self.meta_schema.clone(),
+            sql_mode: self.sql_mode.clone(),
+            defer_indexes: true,
+            connections: self.concurrency,
+            disable_binlog: self.disable_binlog,
+        }
+    }
+
+    fn plan_settings(&self) -> PlanSettings {
+        let c = &self.csv;
+        PlanSettings {
+            max_region_size: self.max_region_size,
+            strict_format: self.strict_format,
+            shaping: format!(
+                "filter={:?} no-schema={} csv(separator={:?} delimiter={:?} terminator={:?} header={} \
+                 header-schema-match={} null={:?} backslash-escape={} trim-last-separator={} not-null={})",
+                self.filter,
+                self.no_schema,
+                c.separator,
+                c.delimiter,
+                c.terminator,
+                c.header,
+                c.header_schema_match,
+                c.null.0,
+                c.backslash_escape,
+                c.trim_last_separator,
+                c.not_null
+            ),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct TableReport {
+    pub database: String,
+    pub name: String,
+    pub rows: u64,
+    pub bytes: u64,
+    pub elapsed: Duration,
+    pub index_time: Duration,
+    /// None when the table is done; else what went wrong.
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ImportReport {
+    pub target: String,
+    pub checkpoint: Option<String>,
+    pub tables: Vec<TableReport>,
+    /// Views, triggers and routines that could not be created.
+    pub object_errors: Vec<String>,
+    pub notes: Vec<String>,
+    pub elapsed: Duration,
+}
+
+impl ImportReport {
+    pub fn success(&self) -> bool {
+        self.tables.iter().all(|t| t.error.is_none()) && self.object_errors.is_empty()
+    }
+}
+
+/// A table being loaded in this run.
+struct TableRun {
+    record: Mutex<TableRecord>,
+    target: Arc<TableTarget>,
+    create_sql: Option<String>,
+    chunks_left: AtomicUsize,
+    failed: AtomicBool,
+    /// Rows the target holds from this table's chunks, per the markers.
+    rows_loaded: AtomicU64,
+    progress: TableProgress,
+    started: Instant,
+    index_time: Mutex<Duration>,
+}
+
+impl TableRun {
+    fn label(&self) -> String {
+        let r = self.record.lock().unwrap_or_else(|p| p.into_inner());
+        format!("`{}`.`{}`", r.database, r.name)
+    }
+}
+
+/// Why a table's step did not finish.
+#[derive(Debug)]
+enum StepError {
+    /// Recorded in the checkpoint: the table stops until `hoist checkpoint` resolves it.
+    Table(String),
+    /// The target (or the checkpoint store) stayed unreachable longer than the retries: the
+    /// run stops and records nothing, so the same command resumes it.
+    Transient(String),
+    /// The run is stopping (Ctrl-C, or another table's transient failure).
+    Stopped,
+}
+
+impl From<TargetError> for StepError {
+    fn from(e: TargetError) -> Self {
+        if e.transient {
+            StepError::Transient(e.message)
+        } else {
+            StepError::Table(e.message)
+        }
+    }
+}
+
+impl From<CheckpointError> for StepError {
+    fn from(e: CheckpointError) -> Self {
+        StepError::Transient(format!("checkpoint: {e}"))
+    }
+}
+
+/// Run a target operation, retrying transient errors with backoff up to `max` times.
+async fn retrying<T, F, Fut>(max: u32, mut op: F) -> Result<T, TargetError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, TargetError>>,
+{
+    let mut attempt = 0;
+    loop {
+        match op().await {
+            Err(e) if e.transient && attempt < max => {
+                attempt += 1;
+                backoff(attempt, &e).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn backoff(attempt: u32, e: &TargetError) {
+    let delay = Duration::from_millis(200u64.saturating_mul(1 << attempt.min(6))).min(Duration::from_secs(10));
+    tracing::warn!("transient target error, retry {attempt} in {delay:?}: {}", e.message);
+    tokio::time::sleep(delay).await;
+}
+
+struct Shared {
+    settings: ImportSettings,
+    source: Source,
+    target: Arc<dyn Target>,
+    store: Arc<dyn CheckpointStore>,
+    task_id: i64,
+    queue: Mutex<VecDeque<(ChunkRecord, ChunkProgress)>>,
+    tables: HashMap<i64, Arc<TableRun>>,
+    csv: Arc<CsvSettings>,
+    progress: Arc<Progress>,
+    progress_tx: mpsc::UnboundedSender<(i64, ChunkProgress)>,
+    stop: Arc<AtomicBool>,
+    /// Set with the reason when a transient failure outlasted its retries.
+    abort: Mutex<Option<String>>,
+    markers: bool,
+}
+
+impl Shared {
+    /// Stop every worker because the target is gone; nothing is recorded as an error.
+    fn abort(&self, reason: String) {
+        let mut abort = self.abort.lock().unwrap_or_else(|p| p.into_inner());
+        if abort.is_none() {
+            tracing::error!("{reason}");
+            *abort = Some(reason);
+        }
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Open the checkpoint store the settings name. With checkpoints disabled, a throwaway store
+/// in a temporary directory holds the plan for this run only.
+pub async fn open_store(
+    settings: &ImportSettings,
+) -> Result<(Arc<dyn CheckpointStore>, Option<tempfile::TempDir>), ImportError> {
+    if !settings.checkpoint.enable {
+        let dir = tempfile::tempdir()
+            .map_err(|e| CheckpointError::Store { location: "temp".into(), message: e.to_string() })?;
+        let store = SqliteStore::open(&dir.path().join("plan.db"))?;
+        return Ok((Arc::new(store), Some(dir)));
+    }
+    Ok((crate::checkpoint::open(&settings.checkpoint, &settings.target).await?, None))
+}
+
+pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<ImportReport, ImportError> {
+    let started = Instant::now();
+    let source = Source::open(&settings.source)?;
+    let files = source.list().await?;
+    let filter = TableFilter::new(&settings.filter)?;
+    let catalog = Catalog::from_files(&files, &filter)?;
+    if catalog.tables.is_empty() && catalog.views.is_empty() {
+        return Err(SourceError::Layout(format!(
+            "no tables found in {} (expected mydumper/Dumpling files such as db.table-schema.sql and db.table.sql; \
+             check the directory and the filter)",
+            source.location()
+        ))
+        .into());
+    }
+    let target = target::open(&settings.target, &settings.target_options()).await?;
+    let target_identity = target.identity().await?;
+    let (store, _temp_store) = open_store(&settings).await?;
+    let plan_settings = settings.plan_settings();
+
+    let checkpoint = match store.load().await? {
+        Some(cp) => {
+            refusal::check_reuse(&cp, &source, &target_identity, &files, &plan_settings.describe(), &settings.locate)?;
+            tracing::info!(task = cp.task.task_id, "resuming from the checkpoint in {}", store.location());
+            cp
+        }
+        None => {
+            let task = TaskRecord {
+                task_id: (rand::random::<u64>() >> 1) as i64,
+                source: source.location().to_string(),
+                target: target.describe(),
+                target_identity: target_identity.clone(),
+                plan_settings: plan_settings.describe(),
+                created_ms: std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_millis() as i64)
+                    .unwrap_or(0),
+            };
+            let names: Vec<(String, String)> =
+                catalog.tables.iter().map(|t| (t.database.clone(), t.name.clone())).collect();
+            refuse_non_empty_tables(target.as_ref(), &names).await?;
+            let (src, cat, fl, ps) = (source.clone(), catalog.clone(), files.clone(), plan_settings.clone());
+            let handle = tokio::runtime::Handle::current();
+            let plan = tokio::task::spawn_blocking(move || make_plan(&src, &handle, &cat, &fl, &ps, task))
+                .await
+                .map_err(|e| SourceError::Layout(format!("planning failed: {e}")))??;
+            store.create(&plan).await?;
+            plan
+        }
+    };
+    let task_id = checkpoint.task.task_id;
+    if settings.checkpoint.enable {
+        target.prepare_markers().await?;
+    }
+    let markers = if settings.checkpoint.enable { target.read_markers(task_id).await? } else { HashMap::new() };
+    let checkpoint =
+        plan_forgotten_tables(checkpoint, &catalog, &source, &files, &plan_settings, &markers, store.as_ref()).await?;
+    // A table not started yet must still be empty: rows there now were not loaded by this task.
+    let not_started: Vec<(String, String)> = checkpoint
+        .tables
+        .iter()
+        .filter(|t| t.state == TableState::Pending)
+        .map(|t| (t.database.clone(), t.name.clone()))
+        .collect();
+    refuse_non_empty_tables(target.as_ref(), &not_started).await?;
+
+    let total_bytes: u64 = checkpoint
+        .chunks
+        .iter()
+        .map(|c| if c.end == crate::checkpoint::TO_END { file_size(&files, &c.path) } else { c.end - c.start })
+        .sum();
+    let progress = Progress::new(settings.progress, total_bytes);
+    let log_done = Arc::new(tokio::sync::Notify::new());
+    let log_task = tokio::spawn(progress.clone().log_loop(log_done.clone()));
+
+    let mut report = ImportReport {
+        target: target.describe(),
+        checkpoint: settings.checkpoint.enable.then(|| store.location()),
+        ..Default::default()
+    };
+
+    // ---- schema step ----
+    let mut created_databases = HashSet::new();
+    let mut runs: HashMap<i64, Arc<TableRun>> = HashMap::new();
+    let mut queue = VecDeque::new();
+    let chunks_by_table = group_chunks(&checkpoint.chunks);
+    for record in &checkpoint.tables {
+        let chunks = chunks_by_table.get(&record.id).cloned().unwrap_or_default();
+        match prepare_table(
+            &settings,
+            &source,
+            &catalog,
+            target.as_ref(),
+            store.as_ref(),
+            task_id,
+            record,
+            &chunks,
+            &mut created_databases,
+        )
+        .await
+        {
+            Ok(Some((run_record, table_target, create_sql))) => {
+                let table_bytes: u64 = chunks.iter().map(|c| chunk_len(c, &files)).sum();
+                let label = format!("{}.{}", record.database, record.name);
+                let mut left = 0;
+                let mut rows_loaded = 0;
+                let mut bytes_done = 0;
+                for c in &chunks {
+                    let p =
+                        markers.get(&c.id).copied().unwrap_or(ChunkProgress { offset: c.start, ..Default::default() });
+                    rows_loaded += p.rows;
+                    if p.done {
+                        bytes_done += chunk_len(c, &files);
+                    } else {
+                        bytes_done += p.offset - c.start;
+                        left += 1;
+                        if run_record.state <= TableState::Writing {
+                            queue.push_back((c.clone(), p));
+                        }
+                    }
+                }
+                let run = Arc::new(TableRun {
+                    record: Mutex::new(run_record),
+                    target: Arc::new(table_target),
+                    create_sql,
+                    chunks_left: AtomicUsize::new(left),
+                    failed: AtomicBool::new(false),
+                    rows_loaded: AtomicU64::new(rows_loaded),
+                    progress: progress.table(&label, table_bytes),
+                    started: Instant::now(),
+                    index_time: Mutex::new(Duration::ZERO),
+                });
+                run.progress.add(bytes_done, 0);
+                progress.add(bytes_done, 0);
+                runs.insert(record.id, run);
+            }
+            Ok(None) => {}
+            Err(StepError::Transient(message)) => {
+                return Err(TargetError { code: None, message: lost_target(&message), transient: true }.into())
+            }
+            Err(StepError::Stopped) => return Err(ImportError::Interrupted),
+            Err(StepError::Table(message)) => {
+                report.tables.push(TableReport {
+                    database: record.database.clone(),
+                    name: record.name.clone(),
+                    rows: 0,
+                    bytes: 0,
+                    elapsed: Duration::ZERO,
+                    index_time: Duration::ZERO,
+                    error: Some(message),
+                });
+            }
+        }
+    }
+
+    // ---- data ----
+    let (progress_tx, progress_rx) = mpsc::unbounded_channel();
+    let progress_writer = tokio::spawn(save_progress_loop(store.clone(), progress_rx));
+    let shared = Arc::new(Shared {
+        csv: Arc::new(CsvSettings {
+            options: settings.csv.options()?,
+            header: settings.csv.header,
+            header_schema_match: settings.csv.header_schema_match,
+        }),
+        settings: settings.clone(),
+        source: source.clone(),
+        target: target.clone(),
+        store: store.clone(),
+        task_id,
+        queue: Mutex::new(queue),
+        tables: runs.clone(),
+        progress: progress.clone(),
+        progress_tx,
+        stop: stop.clone(),
+        abort: Mutex::new(None),
+        markers: settings.checkpoint.enable,
+    });
+    // Tables with nothing left to load still need their post steps (a rerun after a crash there).
+    let finished: Vec<Arc<TableRun>> =
+        runs.values().filter(|r| r.chunks_left.load(Ordering::SeqCst) == 0).cloned().collect();
+    let mut workers = Vec::new();
+    for run in finished {
+        let shared = shared.clone();
+        workers.push(tokio::spawn(async move { finish_table(&shared, &run).await }));
+    }
+    for _ in 0..settings.concurrency.max(1) {
+        let shared = shared.clone();
+        workers.push(tokio::spawn(async move { worker(shared).await }));
+    }
+    for w in workers {
+        let _ = w.await;
+    }
+    let aborted = shared.abort.lock().unwrap_or_else(|p| p.into_inner()).take();
+    drop(shared);
+    let _ = progress_writer.await;
+    log_done.notify_one();
+    let _ = log_task.await;
+    progress.finish();
+    if let Some(reason) = aborted {
+        return Err(TargetError { code: None, message: lost_target(&reason), transient: true }.into());
+    }
+    if stop.load(Ordering::SeqCst) {
+        return Err(ImportError::Interrupted);
+    }
+
+    // ---- report and post-data objects ----
+    let mut ids: Vec<_> = runs.keys().copied().collect();
+    ids.sort();
+    for id in ids {
+        let run = &runs[&id];
+        let record = run.record.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        report.tables.push(TableReport {
+            database: record.database.clone(),
+            name: record.name.clone(),
+            rows: run.rows_loaded.load(Ordering::SeqCst),
+            bytes: run.progress.bytes.load(Ordering::SeqCst),
+            elapsed: run.started.elapsed(),
+            index_time: *run.index_time.lock().unwrap_or_else(|p| p.into_inner()),
+            error: record.error.as_ref().map(|e| format!("{} (failed in state {})", e.message, e.step)),
+        });
+    }
+    report.tables.sort_by(|a, b| (&a.database, &a.name).cmp(&(&b.database, &b.name)));
+    if report.tables.iter().all(|t| t.error.is_none()) {
+        create_post_data_objects(&source, &catalog, target.as_ref(), &mut report).await;
+    } else {
+        report.notes.push("views, triggers and routines are created once every table has loaded".into());
+    }
+    if report.success() {
+        if settings.checkpoint.enable {
+            target.clear_markers(task_id, None).await?;
+        }
+        finish_checkpoint(&settings, store.as_ref(), task_id, &mut report).await?;
+    }
+    report.elapsed = started.elapsed();
+    Ok(report)
+}
+
+fn lost_target(reason: &str) -> String {
+    format!(
+        "{reason}\nthe target stayed unreachable through every retry; nothing was recorded as an error: \
+         when it is back, run the same command to resume"
+    )
+}
+
+fn file_size(files: &[crate::source::SourceFile], path: &str) -> u64 {
+    files.iter().find(|f| f.path == path).map(|f| f.size).unwrap_or(0)
+}
+
+fn chunk_len(c: &ChunkRecord, files: &[crate::source::SourceFile]) -> u64 {
+    if c.end == crate::checkpoint::TO_END {
+        file_size(files, &c.path)
+    } else {
+        c.end - c.start
+    }
+}
+
+fn group_chunks(chunks: &[ChunkRecord]) -> HashMap<i64, Vec<ChunkRecord>> {
+    let mut map: HashMap<i64, Vec<ChunkRecord>> = HashMap::new();
+    for c in chunks {
+        map.entry(c.table_id).or_default().push(c.clone());
+    }
+    map
+}
+
+/// After success: remove, rename or keep the checkpoint, as `keep-after-success` says.
+async fn finish_checkpoint(
+    settings: &ImportSettings,
+    store: &dyn CheckpointStore,
+    task_id: i64,
+    report: &mut ImportReport,
+) -> Result<(), ImportError> {
+    if !settings.checkpoint.enable {
+        return Ok(());
+    }
+    match settings.checkpoint.keep_after_success {
+        KeepAfterSuccess::Origin => {}
+        KeepAfterSuccess::Remove => {
+            store.discard().await?;
+            report.checkpoint = None;
+        }
+        KeepAfterSuccess::Rename => report.checkpoint = Some(store.archive(task_id).await?),
+    }
+    Ok(())
+}

@@ -1,0 +1,143 @@
+//! After the data: per table, the deferred indexes, the verification and ANALYZE (each step
+//! recorded, so a rerun goes on from the first one not done); once every table is in, views,
+//! triggers and routines.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::workers::{fail_table, set_state_at_least};
+use super::{retrying, ImportReport, Shared, StepError, TableRun};
+use crate::catalog::{Catalog, CatalogObject};
+use crate::checkpoint::TableState;
+use crate::config::ConflictStrategy;
+use crate::ddl_file;
+use crate::source::Source;
+use crate::target::Target;
+
+/// Deferred indexes, verification and analyze, once the table's last chunk is in.
+pub(super) async fn finish_table(shared: &Shared, run: &Arc<TableRun>) {
+    if run.failed.load(Ordering::SeqCst) {
+        return;
+    }
+    match post_steps(shared, run).await {
+        Ok(()) => run.progress.finish("done"),
+        Err(StepError::Table(message)) => fail_table(shared, run, message).await,
+        Err(StepError::Transient(reason)) => shared.abort(reason),
+        Err(StepError::Stopped) => {}
+    }
+}
+
+async fn post_steps(shared: &Shared, run: &Arc<TableRun>) -> Result<(), StepError> {
+    let (id, db, name) = {
+        let r = run.record.lock().unwrap_or_else(|p| p.into_inner());
+        (r.id, r.database.clone(), r.name.clone())
+    };
+    let target = shared.target.as_ref();
+    let retries = shared.settings.max_retries;
+    set_state_at_least(shared, run, TableState::Written).await;
+    if state_of(run) < TableState::IndexesAdded {
+        if let Some(sql) = &run.create_sql {
+            let statements = target.deferred_indexes(&name, sql)?;
+            if !statements.is_empty() {
+                // An index build may rebuild the table and give it a new identity: forget the
+                // recorded one until the new one is known, so a crash in between is not taken
+                // for a table dropped by someone else.
+                shared.store.set_table_identity(id, None).await?;
+                let t = Instant::now();
+                retrying(retries, || target.run_statements(&db, &statements)).await.map_err(|e| match e.transient {
+                    true => StepError::Transient(e.message),
+                    false => StepError::Table(format!("adding the deferred indexes: {}", e.message)),
+                })?;
+                *run.index_time.lock().unwrap_or_else(|p| p.into_inner()) = t.elapsed();
+                let identity = retrying(retries, || target.table_identity(&db, &name)).await?;
+                shared.store.set_table_identity(id, identity.as_deref()).await?;
+                run.record.lock().unwrap_or_else(|p| p.into_inner()).target_identity = identity;
+            }
+        }
+        set_state_at_least(shared, run, TableState::IndexesAdded).await;
+    }
+    if state_of(run) < TableState::Verified {
+        let expected = run.rows_loaded.load(Ordering::SeqCst);
+        let count = retrying(retries, || target.row_count(&db, &name)).await?;
+        let ok = match shared.settings.conflict {
+            ConflictStrategy::Error => count == expected,
+            _ => count <= expected,
+        };
+        if !ok {
+            return Err(StepError::Table(format!(
+                "verification failed: the target holds {count} rows but {expected} were loaded from the dump \
+                 (was the table not empty before the import, or changed during it?)"
+            )));
+        }
+        set_state_at_least(shared, run, TableState::Verified).await;
+    }
+    if state_of(run) < TableState::Analyzed {
+        if shared.settings.analyze {
+            retrying(retries, || target.analyze(&db, &name)).await.map_err(|e| match e.transient {
+                true => StepError::Transient(e.message),
+                false => StepError::Table(format!("analyze: {}", e.message)),
+            })?;
+        }
+        set_state_at_least(shared, run, TableState::Analyzed).await;
+    }
+    set_state_at_least(shared, run, TableState::Done).await;
+    Ok(())
+}
+
+fn state_of(run: &TableRun) -> TableState {
+    run.record.lock().unwrap_or_else(|p| p.into_inner()).state
+}
+
+/// Views, then triggers, then routines: after all data, so no trigger fires during the load.
+pub(super) async fn create_post_data_objects(
+    source: &Source,
+    catalog: &Catalog,
+    target: &dyn Target,
+    report: &mut ImportReport,
+) {
+    // A view may select from another view: create what can be created, then try the rest
+    // again, until a round makes no progress.
+    let mut pending: Vec<&CatalogObject> = catalog.views.iter().collect();
+    let mut errors = Vec::new();
+    while !pending.is_empty() {
+        errors.clear();
+        let mut left = Vec::new();
+        for view in pending.iter().copied() {
+            let result = async {
+                let statements = file_statements(source, view).await?;
+                let sql = ddl_file::find(&statements, ddl_file::is_create_view)
+                    .ok_or_else(|| format!("{}: no CREATE VIEW statement", view.file.path))?;
+                target.create_view(&view.database, &view.name, sql).await.map_err(|e| e.message)
+            }
+            .await;
+            if let Err(e) = result {
+                errors.push(format!("view `{}`.`{}`: {e}", view.database, view.name));
+                left.push(view);
+            }
+        }
+        if left.len() == pending.len() {
+            break;
+        }
+        pending = left;
+    }
+    report.object_errors.append(&mut errors);
+    for (kind, objects) in [("triggers", &catalog.triggers), ("routines", &catalog.routines)] {
+        for obj in objects {
+            let result = async {
+                let statements = file_statements(source, obj).await?;
+                target.run_post_ddl(&obj.database, &statements).await.map_err(|e| e.message)
+            }
+            .await;
+            match result {
+                Ok(notes) => report.notes.extend(notes),
+                Err(e) => report.object_errors.push(format!("{kind} of `{}` ({}): {e}", obj.database, obj.file.path)),
+            }
+        }
+    }
+}
+
+async fn file_statements(source: &Source, obj: &CatalogObject) -> Result<Vec<String>, String> {
+    let bytes = source.read_all(&obj.file.path).await.map_err(|e| e.to_string())?;
+    ddl_file::statements(&obj.file.path, &bytes)
+}

@@ -1,0 +1,215 @@
+//! Before any data: plan what the checkpoint does not know, refuse non-empty tables, and per
+//! table create the database and table (or find them) and learn the columns. A table that was
+//! dropped and created again since its rows were recorded starts over (DESIGN.md invariant 4).
+
+use std::collections::{HashMap, HashSet};
+
+use super::{retrying, StepError};
+use crate::catalog::Catalog;
+use crate::checkpoint::{Checkpoint, CheckpointStore, ChunkProgress, ChunkRecord, TableError, TableRecord, TableState};
+use crate::ddl_file;
+use crate::error::{CheckpointError, ImportError, SourceError};
+use crate::import::ImportSettings;
+use crate::plan::{make_plan, PlanSettings};
+use crate::source::Source;
+use crate::target::{TableTarget, Target};
+
+/// Tables of the dump that the checkpoint does not know (`hoist checkpoint remove` forgot them)
+/// are planned now and loaded from their start. New chunk ids stay clear of any marker left.
+pub(super) async fn plan_forgotten_tables(
+    mut cp: Checkpoint,
+    catalog: &Catalog,
+    source: &Source,
+    files: &[crate::source::SourceFile],
+    settings: &PlanSettings,
+    markers: &HashMap<i64, ChunkProgress>,
+    store: &dyn CheckpointStore,
+) -> Result<Checkpoint, ImportError> {
+    let known: HashSet<(&str, &str)> = cp.tables.iter().map(|t| (t.database.as_str(), t.name.as_str())).collect();
+    let missing: Vec<_> =
+        catalog.tables.iter().filter(|t| !known.contains(&(t.database.as_str(), t.name.as_str()))).cloned().collect();
+    if missing.is_empty() {
+        return Ok(cp);
+    }
+    let sub = Catalog { tables: missing, ..Default::default() };
+    let (src, fl, ps, task) = (source.clone(), files.to_vec(), settings.clone(), cp.task.clone());
+    let handle = tokio::runtime::Handle::current();
+    let extra = tokio::task::spawn_blocking(move || make_plan(&src, &handle, &sub, &fl, &ps, task))
+        .await
+        .map_err(|e| SourceError::Layout(format!("planning failed: {e}")))??;
+    let table_base = cp.tables.iter().map(|t| t.id).max().unwrap_or(0);
+    let chunk_base = cp.chunks.iter().map(|c| c.id).chain(markers.keys().copied()).max().unwrap_or(0);
+    for mut t in extra.tables {
+        tracing::info!("`{}`.`{}` is not in the checkpoint: it is loaded from its start", t.database, t.name);
+        t.id += table_base;
+        cp.tables.push(t);
+    }
+    for mut c in extra.chunks {
+        c.id += chunk_base;
+        c.table_id += table_base;
+        cp.chunks.push(c);
+    }
+    store.create(&cp).await?;
+    Ok(cp)
+}
+
+/// hoist loads into empty tables: rows already there would be mixed with the dump's (and
+/// duplicated if they came from an earlier load of it). Refuse before writing anything.
+pub(super) async fn refuse_non_empty_tables(
+    target: &dyn Target,
+    tables: &[(String, String)],
+) -> Result<(), ImportError> {
+    let mut full = Vec::new();
+    for (db, name) in tables {
+        if target.columns(db, name).await?.is_some() {
+            let rows = target.row_count(db, name).await?;
+            if rows > 0 {
+                full.push(format!("`{db}`.`{name}` ({rows} rows)"));
+            }
+        }
+    }
+    if full.is_empty() {
+        return Ok(());
+    }
+    Err(CheckpointError::Refused(format!(
+        "these target tables already hold rows, and hoist loads only into empty tables: {}. \
+         Empty or drop them, or leave them out with --tables '!db.table'. \
+         (A finished import is not run twice: its checkpoint was removed when it succeeded.)",
+        full.join(", ")
+    ))
+    .into())
+}
+
+/// Create the table when needed and learn its columns. Ok(None): nothing to do for it.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn prepare_table(
+    settings: &ImportSettings,
+    source: &Source,
+    catalog: &Catalog,
+    target: &dyn Target,
+    store: &dyn CheckpointStore,
+    task_id: i64,
+    record: &TableRecord,
+    chunks: &[ChunkRecord],
+    created_databases: &mut HashSet<String>,
+) -> Result<Option<(TableRecord, TableTarget, Option<String>)>, StepError> {
+    let mut record = record.clone();
+    if record.state == TableState::Done {
+        return Ok(None);
+    }
+    match prepare_steps(settings, source, catalog, target, store, task_id, &mut record, chunks, created_databases).await
+    {
+        Ok((table, create_sql)) => Ok(Some((record, table, create_sql))),
+        Err(StepError::Table(message)) => {
+            let error = TableError { step: record.state.as_str().into(), message: message.clone() };
+            store.set_table_state(record.id, record.state, Some(&error)).await?;
+            Err(StepError::Table(message))
+        }
+        Err(other) => Err(other),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn prepare_steps(
+    settings: &ImportSettings,
+    source: &Source,
+    catalog: &Catalog,
+    target: &dyn Target,
+    store: &dyn CheckpointStore,
+    task_id: i64,
+    record: &mut TableRecord,
+    chunks: &[ChunkRecord],
+    created_databases: &mut HashSet<String>,
+) -> Result<(TableTarget, Option<String>), StepError> {
+    let retries = settings.max_retries;
+    let (db, name) = (record.database.clone(), record.name.clone());
+    let label = format!("`{db}`.`{name}`");
+    let create_sql = match &record.schema_file {
+        Some(path) => Some(read_create_table(source, path).await.map_err(StepError::Table)?),
+        None => None,
+    };
+    if record.state > TableState::Pending {
+        let now = retrying(retries, || target.table_identity(&db, &name)).await?;
+        match (&record.target_identity, &now) {
+            // Recorded as unknown while hoist's own ALTER ran: take the table as it is now.
+            (None, Some(_)) => {
+                store.set_table_identity(record.id, now.as_deref()).await?;
+                record.target_identity = now;
+            }
+            (Some(was), Some(is)) if was == is => {}
+            _ => {
+                tracing::warn!(
+                    "{label} changed in the target since the checkpoint was recorded (dropped or created again); \
+                     importing it again from its start"
+                );
+                let ids: Vec<i64> = chunks.iter().map(|c| c.id).collect();
+                retrying(retries, || target.clear_markers(task_id, Some(&ids))).await?;
+                store.reset_table(record.id).await?;
+                record.state = TableState::Pending;
+                record.target_identity = None;
+                refuse_non_empty_tables(target, &[(db.clone(), name.clone())]).await.map_err(|e| match e {
+                    ImportError::Checkpoint(e) => StepError::Table(e.to_string()),
+                    other => StepError::Transient(other.to_string()),
+                })?;
+            }
+        }
+    }
+    if record.state == TableState::Pending {
+        if created_databases.insert(db.clone()) && !settings.no_schema {
+            let db_sql = match catalog.databases.get(&db).cloned().flatten() {
+                Some(f) => {
+                    source.read_all(&f.path).await.ok().and_then(|b| ddl_file::statements(&f.path, &b).ok()).and_then(
+                        |s| {
+                            ddl_file::find(&s, |h| h.starts_with("create database") || h.starts_with("create schema"))
+                                .cloned()
+                        },
+                    )
+                }
+                None => None,
+            };
+            retrying(retries, || target.create_database(&db, db_sql.as_deref()))
+                .await
+                .map_err(|e| with_context(e, "cannot create database"))?;
+        }
+        let exists = retrying(retries, || target.columns(&db, &name)).await?.is_some();
+        if !exists {
+            match (&create_sql, settings.no_schema) {
+                (Some(sql), false) => retrying(retries, || target.create_table(&db, &name, sql))
+                    .await
+                    .map_err(|e| with_context(e, "cannot create table"))?,
+                _ => {
+                    let file = chunks.first().map(|c| c.path.clone()).unwrap_or_default();
+                    let why =
+                        if settings.no_schema { "--no-schema is set" } else { "the dump has no schema file for it" };
+                    return Err(StepError::Table(format!(
+                        "data file {file}: table {label} does not exist in the target and {why}"
+                    )));
+                }
+            }
+        }
+        record.target_identity = retrying(retries, || target.table_identity(&db, &name)).await?;
+        store.set_table_identity(record.id, record.target_identity.as_deref()).await?;
+        record.state = TableState::SchemaCreated;
+        store.set_table_state(record.id, record.state, None).await?;
+    }
+    let Some(columns) = retrying(retries, || target.columns(&db, &name)).await? else {
+        return Err(StepError::Table(format!("table {label} is missing from the target")));
+    };
+    Ok((TableTarget { database: db, name, columns, conflict: settings.conflict }, create_sql))
+}
+
+/// A permanent target error as a table error with what was being done; a transient one as is.
+fn with_context(e: crate::error::TargetError, doing: &str) -> StepError {
+    match e.transient {
+        true => StepError::Transient(e.message),
+        false => StepError::Table(format!("{doing}: {}", e.message)),
+    }
+}
+
+async fn read_create_table(source: &Source, path: &str) -> Result<String, String> {
+    let bytes = source.read_all(path).await.map_err(|e| e.to_string())?;
+    let statements = ddl_file::statements(path, &bytes)?;
+    ddl_file::find(&statements, ddl_file::is_create_table)
+        .cloned()
+        .ok_or_else(|| format!("{path}: no CREATE TABLE statement in the schema file"))
+}

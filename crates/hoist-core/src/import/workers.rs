@@ -1,0 +1,228 @@
+//! The data path: N workers, each taking one chunk at a time. A blocking reader parses and
+//! encodes; the worker's writer commits every batch with its marker, then reports progress to
+//! the one task that saves it to the checkpoint store (coalesced, so it never stalls writes).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use super::post::finish_table;
+use super::{backoff, Shared, StepError, TableRun};
+use crate::checkpoint::{CheckpointStore, ChunkProgress, ChunkRecord, TableError, TableState};
+use crate::error::{SourceError, TargetError};
+use crate::reader::{read_chunk, ChunkJob, ReadBatch, ReadError};
+use crate::target::{EncodedBatch, Marker, Writer};
+
+/// Coalesces progress updates and saves them about once a second (DESIGN.md invariant 6).
+pub(super) async fn save_progress_loop(
+    store: Arc<dyn CheckpointStore>,
+    mut rx: mpsc::UnboundedReceiver<(i64, ChunkProgress)>,
+) {
+    let mut pending: HashMap<i64, ChunkProgress> = HashMap::new();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            msg = rx.recv() => match msg {
+                Some((id, p)) => { pending.insert(id, p); }
+                None => break,
+            },
+            _ = tick.tick() => {
+                if !pending.is_empty() {
+                    let updates: Vec<_> = pending.drain().collect();
+                    if let Err(e) = store.save_progress(&updates).await {
+                        tracing::warn!("saving progress to the checkpoint failed (the target's markers still hold it): {e}");
+                    }
+                }
+            }
+        }
+    }
+    let updates: Vec<_> = pending.drain().collect();
+    if let Err(e) = store.save_progress(&updates).await {
+        tracing::warn!("saving progress to the checkpoint failed (the target's markers still hold it): {e}");
+    }
+}
+
+pub(super) async fn worker(shared: Arc<Shared>) {
+    let mut writer: Option<Box<dyn Writer>> = None;
+    loop {
+        if shared.stop.load(Ordering::SeqCst) {
+            return;
+        }
+        let next = shared.queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
+        let Some((chunk, resume)) = next else { return };
+        let Some(run) = shared.tables.get(&chunk.table_id).cloned() else {
+            continue;
+        };
+        if run.failed.load(Ordering::SeqCst) {
+            continue;
+        }
+        set_state_at_least(&shared, &run, TableState::Writing).await;
+        match load_chunk(&shared, &run, &chunk, resume, &mut writer).await {
+            Ok(()) => {
+                if run.chunks_left.fetch_sub(1, Ordering::SeqCst) == 1 {
+                    finish_table(&shared, &run).await;
+                }
+            }
+            Err(StepError::Stopped) => {}
+            Err(StepError::Transient(reason)) => shared.abort(reason),
+            Err(StepError::Table(message)) => fail_table(&shared, &run, message).await,
+        }
+    }
+}
+
+async fn load_chunk(
+    shared: &Shared,
+    run: &Arc<TableRun>,
+    chunk: &ChunkRecord,
+    resume: ChunkProgress,
+    writer: &mut Option<Box<dyn Writer>>,
+) -> Result<(), StepError> {
+    let (tx, mut rx) = mpsc::channel::<ReadBatch>(2);
+    let job = ChunkJob {
+        chunk: chunk.clone(),
+        table: run.target.clone(),
+        resume,
+        csv: shared.csv.clone(),
+        batch_bytes: shared.settings.batch_bytes,
+    };
+    let source = shared.source.clone();
+    let target = shared.target.clone();
+    let handle = tokio::runtime::Handle::current();
+    let reader_stop = Arc::new(AtomicBool::new(false));
+    let stop_flag = reader_stop.clone();
+    let reader =
+        tokio::task::spawn_blocking(move || read_chunk(&source, &handle, &job, target.as_ref(), &tx, &stop_flag));
+    let mut outcome = Ok(());
+    while let Some(batch) = rx.recv().await {
+        if shared.stop.load(Ordering::SeqCst) || run.failed.load(Ordering::SeqCst) {
+            outcome = Err(StepError::Stopped);
+            break;
+        }
+        let marker = Marker { task_id: shared.task_id, chunk_id: chunk.id, progress: batch.progress };
+        match write_with_retry(shared, writer, &batch.batch, &marker).await {
+            Ok(()) => {}
+            Err(e) if e.transient => {
+                outcome = Err(StepError::Transient(format!("writing {}: {}", chunk.path, e.message)));
+                break;
+            }
+            Err(e) => {
+                outcome = Err(StepError::Table(rejected_rows(shared, chunk, &batch.row_offsets, &e).await));
+                break;
+            }
+        }
+        let _ = shared.progress_tx.send((chunk.id, batch.progress));
+        run.progress.add(batch.bytes, batch.batch.row_count);
+        run.rows_loaded.fetch_add(batch.batch.row_count, Ordering::SeqCst);
+        shared.progress.add(batch.bytes, batch.batch.row_count);
+    }
+    reader_stop.store(true, Ordering::SeqCst);
+    drop(rx);
+    let read =
+        reader.await.unwrap_or_else(|e| Err(ReadError::Source(SourceError::Layout(format!("reader failed: {e}")))));
+    outcome?;
+    match read {
+        Ok(()) => Ok(()),
+        Err(ReadError::Stopped) => Err(StepError::Stopped),
+        Err(e) => Err(StepError::Table(e.to_string())),
+    }
+}
+
+/// A message for rows the target refused, naming the file position of the row when the server
+/// says which (MySQL: "... at row N", N counted in the statement), else of the batch's first row.
+async fn rejected_rows(shared: &Shared, chunk: &ChunkRecord, row_offsets: &[u64], e: &TargetError) -> String {
+    let row = e
+        .message
+        .rsplit_once(" at row ")
+        .and_then(|(_, n)| n.trim().parse::<usize>().ok())
+        .and_then(|n| n.checked_sub(1))
+        .filter(|&i| i < row_offsets.len());
+    let (offset, which) = match row {
+        Some(i) => (row_offsets[i], "the target rejected this row"),
+        None => {
+            (row_offsets.first().copied().unwrap_or(chunk.start), "the target rejected the batch of rows starting here")
+        }
+    };
+    let (source, ch) = (shared.source.clone(), chunk.clone());
+    let handle = tokio::runtime::Handle::current();
+    let (line, near) = tokio::task::spawn_blocking(move || crate::reader::locate(&source, &handle, &ch, offset))
+        .await
+        .unwrap_or_default();
+    let position = crate::error::FilePosition { file: chunk.path.clone(), offset, line };
+    format!("{position}: {which} ({near:?}): {}", e.message)
+}
+
+/// Write one batch, retrying transient errors with backoff. After a broken connection the
+/// commit may or may not have happened: the marker in the target tells, so a batch is never
+/// written twice.
+async fn write_with_retry(
+    shared: &Shared,
+    writer: &mut Option<Box<dyn Writer>>,
+    batch: &EncodedBatch,
+    marker: &Marker,
+) -> Result<(), TargetError> {
+    let mut attempt = 0u32;
+    loop {
+        if writer.is_none() {
+            match shared.target.writer().await {
+                Ok(w) => *writer = Some(w),
+                Err(e) if e.transient && attempt < shared.settings.max_retries => {
+                    attempt += 1;
+                    backoff(attempt, &e).await;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let w = writer.as_mut().expect("set above");
+        match w.write(batch, marker).await {
+            Ok(()) => return Ok(()),
+            Err(e) if e.transient && attempt < shared.settings.max_retries => {
+                *writer = None;
+                attempt += 1;
+                backoff(attempt, &e).await;
+                if shared.markers {
+                    if let Ok(markers) = shared.target.read_markers(shared.task_id).await {
+                        if markers.get(&marker.chunk_id) == Some(&marker.progress) {
+                            return Ok(());
+                        }
+                    }
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+pub(super) async fn set_state_at_least(shared: &Shared, run: &TableRun, state: TableState) {
+    let id = {
+        let mut r = run.record.lock().unwrap_or_else(|p| p.into_inner());
+        if r.state >= state {
+            return;
+        }
+        r.state = state;
+        r.id
+    };
+    if let Err(e) = shared.store.set_table_state(id, state, None).await {
+        tracing::warn!("saving table state to the checkpoint failed: {e}");
+    }
+}
+
+pub(super) async fn fail_table(shared: &Shared, run: &TableRun, message: String) {
+    if run.failed.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    let (id, state) = {
+        let mut r = run.record.lock().unwrap_or_else(|p| p.into_inner());
+        r.error = Some(TableError { step: r.state.as_str().into(), message: message.clone() });
+        (r.id, r.state)
+    };
+    tracing::error!("{}: {message}", run.label());
+    run.progress.finish("failed");
+    let error = run.record.lock().unwrap_or_else(|p| p.into_inner()).error.clone();
+    if let Err(e) = shared.store.set_table_state(id, state, error.as_ref()).await {
+        tracing::warn!("saving the table's error to the checkpoint failed: {e}");
+    }
+}
