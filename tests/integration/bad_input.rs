@@ -8,11 +8,9 @@ use hoist_testkit::mariadb::MariaDb;
 
 use crate::util::{import, sqlite_url};
 
-const GOOD_SCHEMA: &str =
-    "CREATE TABLE `good` (`id` int NOT NULL, `v` varchar(20), PRIMARY KEY (`id`));\n";
+const GOOD_SCHEMA: &str = "CREATE TABLE `good` (`id` int NOT NULL, `v` varchar(20), PRIMARY KEY (`id`));\n";
 const GOOD_DATA: &str = "INSERT INTO `good` VALUES (1,'one'),(2,'two'),(3,'three');\n";
-const BAD_SCHEMA: &str =
-    "CREATE TABLE `bad` (`id` int NOT NULL, `v` varchar(5), PRIMARY KEY (`id`));\n";
+const BAD_SCHEMA: &str = "CREATE TABLE `bad` (`id` int NOT NULL, `v` varchar(5), PRIMARY KEY (`id`));\n";
 
 /// A dump of database `bi` with a good table and a table whose data file is `bad_name` holding `bad_bytes`.
 fn dump_with(dir: &Path, bad_name: &str, bad_bytes: &[u8]) -> std::path::PathBuf {
@@ -36,19 +34,11 @@ fn assert_fails_at(bad_name: &str, bad_bytes: &[u8], line: u64, byte: u64, what:
     let text = run.text();
     assert_eq!(run.code(), Some(1), "exit code 1 expected:\n{text}");
     let place = format!("{bad_name}:{line} (byte {byte})");
-    assert!(
-        text.contains(&place),
-        "message should name {place:?}:\n{text}"
-    );
+    assert!(text.contains(&place), "message should name {place:?}:\n{text}");
     assert!(text.contains(what), "message should say {what:?}:\n{text}");
-    assert!(
-        text.contains("FAILED"),
-        "the summary lists the failure:\n{text}"
-    );
+    assert!(text.contains("FAILED"), "the summary lists the failure:\n{text}");
     let conn = rusqlite::Connection::open(&db).unwrap();
-    let good: i64 = conn
-        .query_row("SELECT COUNT(*) FROM good", [], |r| r.get(0))
-        .unwrap();
+    let good: i64 = conn.query_row("SELECT COUNT(*) FROM good", [], |r| r.get(0)).unwrap();
     assert_eq!(good, 3, "the other table is loaded");
 }
 
@@ -98,15 +88,10 @@ fn truncated_gzip_file() {
     let run = import(&src, &sqlite_url(&db), dir.path(), &[]);
     let text = run.text();
     assert_eq!(run.code(), Some(1), "{text}");
-    assert!(
-        text.contains("bi.bad.00000.sql.gz:1 (byte "),
-        "names the file, line and offset:\n{text}"
-    );
+    assert!(text.contains("bi.bad.00000.sql.gz:1 (byte "), "names the file, line and offset:\n{text}");
     assert!(text.contains("truncated or corrupt"), "{text}");
     let conn = rusqlite::Connection::open(&db).unwrap();
-    let good: i64 = conn
-        .query_row("SELECT COUNT(*) FROM good", [], |r| r.get(0))
-        .unwrap();
+    let good: i64 = conn.query_row("SELECT COUNT(*) FROM good", [], |r| r.get(0)).unwrap();
     assert_eq!(good, 3);
 }
 
@@ -117,40 +102,18 @@ fn value_rejected_by_the_server() {
     // `bad`.`v` is varchar(5): the third row's value is too long in strict mode.
     let data = b"INSERT INTO `bad` VALUES (1,'a'),\n(2,'b'),\n(3,'much too long');\n";
     let src = dump_with(dir.path(), "bi.bad.00000.sql", data);
-    std::fs::rename(
-        src.join("bi-schema-create.sql"),
-        src.join("bi_srv-schema-create.sql"),
-    )
-    .unwrap();
-    for f in [
-        "good-schema.sql",
-        "good.00000.sql",
-        "bad-schema.sql",
-        "bad.00000.sql",
-    ] {
+    std::fs::rename(src.join("bi-schema-create.sql"), src.join("bi_srv-schema-create.sql")).unwrap();
+    for f in ["good-schema.sql", "good.00000.sql", "bad-schema.sql", "bad.00000.sql"] {
         std::fs::rename(src.join(format!("bi.{f}")), src.join(format!("bi_srv.{f}"))).unwrap();
     }
     let run = import(&src, &server.url(), dir.path(), &[]);
     let text = run.text();
     assert_eq!(run.code(), Some(1), "{text}");
-    assert!(
-        text.contains("bi_srv.bad.00000.sql:3 (byte 43)"),
-        "names the rejected row:\n{text}"
-    );
-    assert!(
-        text.contains("Data too long"),
-        "gives the server's reason:\n{text}"
-    );
+    assert!(text.contains("bi_srv.bad.00000.sql:3 (byte 43)"), "names the rejected row:\n{text}");
+    assert!(text.contains("Data too long"), "gives the server's reason:\n{text}");
+    assert_eq!(server.query_value("SELECT COUNT(*) FROM bi_srv.good").as_deref(), Some("3"));
     assert_eq!(
-        server
-            .query_value("SELECT COUNT(*) FROM bi_srv.good")
-            .as_deref(),
-        Some("3")
-    );
-    assert_eq!(
-        server
-            .query_value("SELECT COUNT(*) FROM bi_srv.bad")
-            .as_deref(),
+        server.query_value("SELECT COUNT(*) FROM bi_srv.bad").as_deref(),
         Some("0"),
         "the failed batch rolled back"
     );
@@ -159,22 +122,11 @@ fn value_rejected_by_the_server() {
 #[test]
 fn data_file_without_schema_names_the_file() {
     let dir = tempfile::tempdir().unwrap();
-    let src = dump_with(
-        dir.path(),
-        "bi.bad.00000.sql",
-        b"INSERT INTO `bad` VALUES (1,'a');\n",
-    );
-    std::fs::write(
-        src.join("bi.orphan.00000.sql"),
-        "INSERT INTO `orphan` VALUES (1);\n",
-    )
-    .unwrap();
+    let src = dump_with(dir.path(), "bi.bad.00000.sql", b"INSERT INTO `bad` VALUES (1,'a');\n");
+    std::fs::write(src.join("bi.orphan.00000.sql"), "INSERT INTO `orphan` VALUES (1);\n").unwrap();
     let db = dir.path().join("out.db");
     let run = import(&src, &sqlite_url(&db), dir.path(), &[]);
     let text = run.text();
     assert_eq!(run.code(), Some(1), "{text}");
-    assert!(
-        text.contains("bi.orphan.00000.sql") && text.contains("does not exist in the target"),
-        "{text}"
-    );
+    assert!(text.contains("bi.orphan.00000.sql") && text.contains("does not exist in the target"), "{text}");
 }

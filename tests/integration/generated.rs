@@ -14,17 +14,9 @@ fn into_sqlite(format: Format, compression: Compression) {
     let db = dir.path().join("out.db");
     import(&src, &sqlite_url(&db), dir.path(), &[]).assert_ok();
     for t in &data.tables {
-        assert_eq!(
-            sqlite_table_sum(&db, &t.name, &t.columns),
-            t.sum(),
-            "table {}",
-            t.name
-        );
+        assert_eq!(sqlite_table_sum(&db, &t.name, &t.columns), t.sum(), "table {}", t.name);
     }
-    assert!(
-        !dir.path().join("checkpoint.db").exists(),
-        "the checkpoint is removed after success"
-    );
+    assert!(!dir.path().join("checkpoint.db").exists(), "the checkpoint is removed after success");
 }
 
 fn into_mariadb(database: &str, format: Format, compression: Compression) {
@@ -35,19 +27,10 @@ fn into_mariadb(database: &str, format: Format, compression: Compression) {
     let meta = format!("{database}_meta");
     import(&src, &server.url(), dir.path(), &["--meta-schema", &meta]).assert_ok();
     for t in &data.tables {
-        assert_eq!(
-            mysql_table_sum(&server.url(), database, &t.name, &t.columns),
-            t.sum(),
-            "table {}",
-            t.name
-        );
+        assert_eq!(mysql_table_sum(&server.url(), database, &t.name, &t.columns), t.sum(), "table {}", t.name);
     }
     let markers = server.query_value(&format!("SELECT COUNT(*) FROM {meta}.hoist_progress"));
-    assert_eq!(
-        markers.as_deref(),
-        Some("0"),
-        "markers are cleaned up after success"
-    );
+    assert_eq!(markers.as_deref(), Some("0"), "markers are cleaned up after success");
 }
 
 #[test]
@@ -101,16 +84,8 @@ fn secondary_index_is_added_after_the_data() {
         "SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = 'gen_idx' \
          AND TABLE_NAME = 'orders' AND INDEX_NAME = 'idx_customer_created'",
     );
-    assert_eq!(
-        idx.as_deref(),
-        Some("2"),
-        "both columns of the deferred index exist"
-    );
-    assert!(
-        run.text().contains("`gen_idx`.`orders`"),
-        "the summary lists the table:\n{}",
-        run.text()
-    );
+    assert_eq!(idx.as_deref(), Some("2"), "both columns of the deferred index exist");
+    assert!(run.text().contains("`gen_idx`.`orders`"), "the summary lists the table:\n{}", run.text());
 }
 
 #[test]
@@ -118,20 +93,9 @@ fn small_regions_split_files_into_many_chunks() {
     let dir = tempfile::tempdir().unwrap();
     let (src, data) = dump(dir.path(), "gen", Format::Sql, Compression::None);
     let db = dir.path().join("out.db");
-    import(
-        &src,
-        &sqlite_url(&db),
-        dir.path(),
-        &["--max-region-size", "8KiB", "--batch-size", "4KiB"],
-    )
-    .assert_ok();
+    import(&src, &sqlite_url(&db), dir.path(), &["--max-region-size", "8KiB", "--batch-size", "4KiB"]).assert_ok();
     for t in &data.tables {
-        assert_eq!(
-            sqlite_table_sum(&db, &t.name, &t.columns),
-            t.sum(),
-            "table {}",
-            t.name
-        );
+        assert_eq!(sqlite_table_sum(&db, &t.name, &t.columns), t.sum(), "table {}", t.name);
     }
 }
 
@@ -140,13 +104,7 @@ fn filter_takes_only_the_named_tables() {
     let dir = tempfile::tempdir().unwrap();
     let (src, data) = dump(dir.path(), "gen", Format::Sql, Compression::None);
     let db = dir.path().join("out.db");
-    import(
-        &src,
-        &sqlite_url(&db),
-        dir.path(),
-        &["--tables", "gen.orders", "--tables", "gen.blob*"],
-    )
-    .assert_ok();
+    import(&src, &sqlite_url(&db), dir.path(), &["--tables", "gen.orders", "--tables", "gen.blob*"]).assert_ok();
     let conn = rusqlite::Connection::open(&db).unwrap();
     let mut names: Vec<String> = conn
         .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'hoist_%' AND name NOT LIKE 'sqlite_%' ORDER BY name")
@@ -158,8 +116,5 @@ fn filter_takes_only_the_named_tables() {
     names.sort();
     assert_eq!(names, ["blobs", "orders"]);
     let orders = data.table("orders");
-    assert_eq!(
-        sqlite_table_sum(&db, "orders", &orders.columns),
-        orders.sum()
-    );
+    assert_eq!(sqlite_table_sum(&db, "orders", &orders.columns), orders.sum());
 }

@@ -2,6 +2,8 @@
 //! compares the target with the source, row by row (a checksum over every row).
 
 mod bad_input;
+mod checkpoint;
 mod generated;
+mod lightning;
 mod sakila;
 mod util;

@@ -10,10 +10,7 @@ use hoist_testkit::mariadb::MariaDb;
 use crate::util::import;
 
 fn corpus() -> &'static Path {
-    Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/corpus/sakila"
-    ))
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus/sakila"))
 }
 
 /// Row count and CHECKSUM TABLE of every base table.
@@ -25,12 +22,8 @@ fn table_sums(server: &MariaDb) -> BTreeMap<String, (String, String)> {
         .into_iter()
         .map(|row| {
             let name = String::from_utf8(row[0].clone().unwrap()).unwrap();
-            let count = server
-                .query_value(&format!("SELECT COUNT(*) FROM sakila.`{name}`"))
-                .unwrap();
-            let sum = server.query(&format!("CHECKSUM TABLE sakila.`{name}`"))[0][1]
-                .clone()
-                .unwrap();
+            let count = server.query_value(&format!("SELECT COUNT(*) FROM sakila.`{name}`")).unwrap();
+            let sum = server.query(&format!("CHECKSUM TABLE sakila.`{name}`"))[0][1].clone().unwrap();
             (name, (count, String::from_utf8(sum).unwrap()))
         })
         .collect()
@@ -38,11 +31,7 @@ fn table_sums(server: &MariaDb) -> BTreeMap<String, (String, String)> {
 
 fn objects(server: &MariaDb) -> (Vec<String>, Vec<String>, Vec<String>) {
     let col = |sql: &str| -> Vec<String> {
-        server
-            .query(sql)
-            .into_iter()
-            .map(|r| String::from_utf8(r[0].clone().unwrap()).unwrap())
-            .collect()
+        server.query(sql).into_iter().map(|r| String::from_utf8(r[0].clone().unwrap()).unwrap()).collect()
     };
     (
         col("SELECT TABLE_NAME FROM information_schema.VIEWS WHERE TABLE_SCHEMA = 'sakila' ORDER BY 1"),
@@ -67,14 +56,6 @@ fn mydumper_dump_of_sakila_matches_the_original() {
 
     let run = import(&dump, &server.url(), dir.path(), &[]);
     run.assert_ok();
-    assert_eq!(
-        table_sums(&server),
-        before,
-        "every table equals the original"
-    );
-    assert_eq!(
-        objects(&server),
-        objects_before,
-        "views, triggers and routines are back"
-    );
+    assert_eq!(table_sums(&server), before, "every table equals the original");
+    assert_eq!(objects(&server), objects_before, "views, triggers and routines are back");
 }

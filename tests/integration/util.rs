@@ -18,29 +18,17 @@ impl Run {
     }
     /// stdout and stderr together, as a person would see them.
     pub fn text(&self) -> String {
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&self.output.stdout),
-            String::from_utf8_lossy(&self.output.stderr)
-        )
+        format!("{}{}", String::from_utf8_lossy(&self.output.stdout), String::from_utf8_lossy(&self.output.stderr))
     }
     #[track_caller]
     pub fn assert_ok(&self) {
-        assert!(
-            self.ok(),
-            "hoist failed ({:?}):\n{}",
-            self.code(),
-            self.text()
-        );
+        assert!(self.ok(), "hoist failed ({:?}):\n{}", self.code(), self.text());
     }
 }
 
 pub fn hoist(args: &[&str]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_hoist"))
-        .args(args)
-        .env("HOIST_LOG", "warn")
-        .output()
-        .expect("run hoist");
+    let output =
+        Command::new(env!("CARGO_BIN_EXE_hoist")).args(args).env("HOIST_LOG", "warn").output().expect("run hoist");
     Run { output }
 }
 
@@ -63,19 +51,10 @@ pub fn import(source: &Path, target: &str, work: &Path, extra: &[&str]) -> Run {
 }
 
 /// A generated dump in `dir/dump` with the given form.
-pub fn dump(
-    dir: &Path,
-    database: &str,
-    format: Format,
-    compression: Compression,
-) -> (PathBuf, Dataset) {
+pub fn dump(dir: &Path, database: &str, format: Format, compression: Compression) -> (PathBuf, Dataset) {
     let out = dir.join("dump");
     std::fs::create_dir_all(&out).expect("mkdir");
-    let spec = DumpSpec {
-        format,
-        compression,
-        ..DumpSpec::new(database)
-    };
+    let spec = DumpSpec { format, compression, ..DumpSpec::new(database) };
     let data = hoist_testkit::dump::write_dump(&spec, &out);
     (out, data)
 }

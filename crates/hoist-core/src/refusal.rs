@@ -1,34 +1,41 @@
 //! Whether a recorded checkpoint may be reused for this run (DESIGN.md invariants 3-5). Each
 //! refusal says what differs and the command that resolves it.
+//!
+//! A table with nothing loaded yet (state `pending`, e.g. after `error-destroy`) may have
+//! changed files: it is planned again from them. A change under loaded rows is refused.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use crate::checkpoint::Checkpoint;
+use crate::catalog::Catalog;
+use crate::checkpoint::{Checkpoint, TableState};
 use crate::error::CheckpointError;
 use crate::source::{Source, SourceFile};
 
+/// A table as (database, name).
+pub type TableName = (String, String);
+
+/// Ok: the tables to plan again because their files changed while nothing of them was loaded.
 pub fn check_reuse(
     cp: &Checkpoint,
     source: &Source,
     target_identity: &str,
     files: &[SourceFile],
+    catalog: &Catalog,
     plan_settings: &str,
     locate: &str,
-) -> Result<(), CheckpointError> {
-    let store_location = "the checkpoint";
+) -> Result<BTreeSet<TableName>, CheckpointError> {
     let start_over = format!("to start over, remove it: hoist checkpoint remove all{locate}");
     let errors: Vec<_> = cp.tables.iter().filter(|t| t.error.is_some()).collect();
     if !errors.is_empty() {
-        let mut msg = format!(
-            "{store_location} records errors in {} table(s); fix the cause, then resolve each:\n",
-            errors.len()
-        );
+        let mut msg =
+            format!("the checkpoint records errors in {} table(s); fix the cause, then resolve each:\n", errors.len());
         for t in errors {
             let e = t.error.as_ref().expect("filtered");
-            let name = format!("`{}`.`{}`", t.database, t.name);
+            let name = format!("`{}`.`{}`", t.database.replace('`', "``"), t.name.replace('`', "``"));
             msg.push_str(&format!(
-                "  {name}: {} (failed in state {})\n    to drop the table in the target and load it again: hoist checkpoint error-destroy '{name}'{locate}\n    \
-                 to clear the error and go on from where it stopped: hoist checkpoint error-ignore '{name}'{locate}\n",
+                "  {name}: {} (failed in state {})\n    to drop the table in the target and load it again: \
+                 hoist checkpoint error-destroy '{name}'{locate}\n    to clear the error and go on from where it \
+                 stopped: hoist checkpoint error-ignore '{name}'{locate}\n",
                 e.message, e.step
             ));
         }
@@ -36,48 +43,97 @@ pub fn check_reuse(
     }
     if cp.task.source != source.location() {
         return Err(CheckpointError::Refused(format!(
-            "{store_location} belongs to an import of {}, not of {}; {start_over}",
+            "the checkpoint belongs to an import of {}, not of {}; {start_over}",
             cp.task.source,
             source.location()
         )));
     }
     if cp.task.target_identity != target_identity {
         return Err(CheckpointError::Refused(format!(
-            "{store_location} was recorded against another target ({}, identity {}), \
-             this one is {target_identity}; point hoist at the original target, or {start_over}",
+            "the checkpoint was recorded against another target ({}, identity {}), this one is {target_identity}; \
+             point hoist at the original target, or {start_over}",
             cp.task.target, cp.task.target_identity
         )));
     }
     if cp.task.plan_settings != plan_settings {
         return Err(CheckpointError::Refused(format!(
-            "the settings that shape the plan changed since the checkpoint was recorded:\n  recorded: {}\n  now:      {plan_settings}\n\
-             run with the recorded settings, or {start_over}",
+            "the settings that shape the plan changed since the checkpoint was recorded:\n  recorded: {}\n  now:      \
+             {plan_settings}\nrun with the recorded settings, or {start_over}",
             cp.task.plan_settings
         )));
     }
+
+    let owner = file_owners(cp, catalog);
+    let pending: BTreeSet<TableName> = cp
+        .tables
+        .iter()
+        .filter(|t| t.state == TableState::Pending)
+        .map(|t| (t.database.clone(), t.name.clone()))
+        .collect();
+    let planned: BTreeSet<TableName> = cp.tables.iter().map(|t| (t.database.clone(), t.name.clone())).collect();
     let recorded: BTreeMap<&str, (u64, i64)> =
         cp.files.iter().map(|f| (f.path.as_str(), (f.size, f.modified_ms))).collect();
     let now: BTreeMap<&str, (u64, i64)> = files.iter().map(|f| (f.path.as_str(), (f.size, f.modified_ms))).collect();
-    for (path, (size, mtime)) in &recorded {
+    let mut replan = BTreeSet::new();
+    let mut changes = Vec::new();
+    for (path, was) in &recorded {
         match now.get(path) {
-            None => {
-                return Err(CheckpointError::Refused(format!(
-                "the source changed since the checkpoint was recorded: {path} was removed; restore it, or {start_over}"
-            )))
-            }
-            Some((s, m)) if s != size || m != mtime => {
-                return Err(CheckpointError::Refused(format!(
-                    "the source changed since the checkpoint was recorded: {path} was modified \
-                     (size {size} -> {s} bytes, modified {mtime} -> {m} ms); restore it, or {start_over}"
-                )))
-            }
+            None => changes.push((*path, "was removed".to_string())),
+            Some(is) if is != was => changes.push((
+                *path,
+                format!("was modified (size {} -> {} bytes, modified {} -> {} ms)", was.0, is.0, was.1, is.1),
+            )),
             _ => {}
         }
     }
-    if let Some(path) = now.keys().find(|p| !recorded.contains_key(*p)) {
-        return Err(CheckpointError::Refused(format!(
-            "the source changed since the checkpoint was recorded: {path} was added; remove it, or {start_over}"
-        )));
+    for path in now.keys().filter(|p| !recorded.contains_key(*p)) {
+        changes.push((path, "was added".to_string()));
     }
-    Ok(())
+    for (path, what) in changes {
+        match owner.get(path) {
+            // Nothing of the table is loaded (or the checkpoint forgot it): plan it again.
+            Some(table) if pending.contains(table) || !planned.contains(table) => {
+                replan.insert(table.clone());
+            }
+            // Files that belong to no table (metadata, notes) do not matter.
+            None if !is_dump_file(path, catalog) => {}
+            _ => {
+                return Err(CheckpointError::Refused(format!(
+                    "the source changed since the checkpoint was recorded: {path} {what}, under rows already loaded; \
+                     restore it, or {start_over}"
+                )))
+            }
+        }
+    }
+    Ok(replan)
+}
+
+/// Which table each schema and data file belongs to, as recorded and as the dump is now.
+fn file_owners(cp: &Checkpoint, catalog: &Catalog) -> BTreeMap<String, TableName> {
+    let mut owner = BTreeMap::new();
+    let by_id: BTreeMap<i64, TableName> =
+        cp.tables.iter().map(|t| (t.id, (t.database.clone(), t.name.clone()))).collect();
+    for c in &cp.chunks {
+        if let Some(t) = by_id.get(&c.table_id) {
+            owner.insert(c.path.clone(), t.clone());
+        }
+    }
+    for t in &cp.tables {
+        if let Some(f) = &t.schema_file {
+            owner.insert(f.clone(), (t.database.clone(), t.name.clone()));
+        }
+    }
+    for t in &catalog.tables {
+        let name = (t.database.clone(), t.name.clone());
+        for f in t.schema_file.iter().chain(t.data_files.iter().map(|d| &d.file)) {
+            owner.insert(f.path.clone(), name.clone());
+        }
+    }
+    owner
+}
+
+/// Whether a path is part of what the dump loads (as opposed to a stray file).
+fn is_dump_file(path: &str, catalog: &Catalog) -> bool {
+    let objects = catalog.views.iter().chain(&catalog.triggers).chain(&catalog.routines);
+    catalog.databases.values().flatten().any(|f| f.path == path) || objects.into_iter().any(|o| o.file.path == path)
 }

@@ -20,7 +20,7 @@ mod schema_step;
 mod workers;
 
 use post::{create_post_data_objects, finish_table};
-use schema_step::{plan_forgotten_tables, prepare_table, refuse_non_empty_tables};
+use schema_step::{plan_tables, prepare_table, refuse_non_empty_tables};
 use workers::{save_progress_loop, worker};
 
 use crate::catalog::Catalog;
@@ -260,11 +260,19 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
     let (store, _temp_store) = open_store(&settings).await?;
     let plan_settings = settings.plan_settings();
 
-    let checkpoint = match store.load().await? {
+    let (checkpoint, replan) = match store.load().await? {
         Some(cp) => {
-            refusal::check_reuse(&cp, &source, &target_identity, &files, &plan_settings.describe(), &settings.locate)?;
+            let replan = refusal::check_reuse(
+                &cp,
+                &source,
+                &target_identity,
+                &files,
+                &catalog,
+                &plan_settings.describe(),
+                &settings.locate,
+            )?;
             tracing::info!(task = cp.task.task_id, "resuming from the checkpoint in {}", store.location());
-            cp
+            (cp, replan)
         }
         None => {
             let task = TaskRecord {
@@ -287,16 +295,16 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
                 .await
                 .map_err(|e| SourceError::Layout(format!("planning failed: {e}")))??;
             store.create(&plan).await?;
-            plan
+            (plan, Default::default())
         }
     };
     let task_id = checkpoint.task.task_id;
     if settings.checkpoint.enable {
         target.prepare_markers().await?;
     }
-    let markers = if settings.checkpoint.enable { target.read_markers(task_id).await? } else { HashMap::new() };
+    let mut markers = if settings.checkpoint.enable { target.read_markers(task_id).await? } else { HashMap::new() };
     let checkpoint =
-        plan_forgotten_tables(checkpoint, &catalog, &source, &files, &plan_settings, &markers, store.as_ref()).await?;
+        plan_tables(checkpoint, &replan, &catalog, &source, &files, &plan_settings, &markers, store.as_ref()).await?;
     // A table not started yet must still be empty: rows there now were not loaded by this task.
     let not_started: Vec<(String, String)> = checkpoint
         .tables
@@ -337,6 +345,7 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
             task_id,
             record,
             &chunks,
+            &mut markers,
             &mut created_databases,
         )
         .await

@@ -2,7 +2,7 @@
 //! table create the database and table (or find them) and learn the columns. A table that was
 //! dropped and created again since its rows were recorded starts over (DESIGN.md invariant 4).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use super::{retrying, StepError};
 use crate::catalog::Catalog;
@@ -11,13 +11,17 @@ use crate::ddl_file;
 use crate::error::{CheckpointError, ImportError, SourceError};
 use crate::import::ImportSettings;
 use crate::plan::{make_plan, PlanSettings};
+use crate::refusal::TableName;
 use crate::source::Source;
 use crate::target::{TableTarget, Target};
 
-/// Tables of the dump that the checkpoint does not know (`hoist checkpoint remove` forgot them)
-/// are planned now and loaded from their start. New chunk ids stay clear of any marker left.
-pub(super) async fn plan_forgotten_tables(
+/// Plan the tables the checkpoint does not know (`hoist checkpoint remove` forgot them) and
+/// plan again those in `replan` (nothing loaded, files changed): both load from their start.
+/// The recorded file list becomes the current one. New chunk ids stay clear of any marker left.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn plan_tables(
     mut cp: Checkpoint,
+    replan: &BTreeSet<TableName>,
     catalog: &Catalog,
     source: &Source,
     files: &[crate::source::SourceFile],
@@ -25,7 +29,10 @@ pub(super) async fn plan_forgotten_tables(
     markers: &HashMap<i64, ChunkProgress>,
     store: &dyn CheckpointStore,
 ) -> Result<Checkpoint, ImportError> {
-    let known: HashSet<(&str, &str)> = cp.tables.iter().map(|t| (t.database.as_str(), t.name.as_str())).collect();
+    let is_replanned = |t: &TableRecord| replan.contains(&(t.database.clone(), t.name.clone()));
+    let dropped: HashSet<i64> = cp.tables.iter().filter(|t| is_replanned(t)).map(|t| t.id).collect();
+    let known: HashSet<(&str, &str)> =
+        cp.tables.iter().filter(|t| !dropped.contains(&t.id)).map(|t| (t.database.as_str(), t.name.as_str())).collect();
     let missing: Vec<_> =
         catalog.tables.iter().filter(|t| !known.contains(&(t.database.as_str(), t.name.as_str()))).cloned().collect();
     if missing.is_empty() {
@@ -39,8 +46,14 @@ pub(super) async fn plan_forgotten_tables(
         .map_err(|e| SourceError::Layout(format!("planning failed: {e}")))??;
     let table_base = cp.tables.iter().map(|t| t.id).max().unwrap_or(0);
     let chunk_base = cp.chunks.iter().map(|c| c.id).chain(markers.keys().copied()).max().unwrap_or(0);
+    cp.tables.retain(|t| !dropped.contains(&t.id));
+    cp.chunks.retain(|c| !dropped.contains(&c.table_id));
     for mut t in extra.tables {
-        tracing::info!("`{}`.`{}` is not in the checkpoint: it is loaded from its start", t.database, t.name);
+        tracing::info!(
+            "`{}`.`{}`: planned from its files as they are now; it is loaded from its start",
+            t.database,
+            t.name
+        );
         t.id += table_base;
         cp.tables.push(t);
     }
@@ -49,6 +62,7 @@ pub(super) async fn plan_forgotten_tables(
         c.table_id += table_base;
         cp.chunks.push(c);
     }
+    cp.files = extra.files;
     store.create(&cp).await?;
     Ok(cp)
 }
@@ -91,15 +105,25 @@ pub(super) async fn prepare_table(
     task_id: i64,
     record: &TableRecord,
     chunks: &[ChunkRecord],
+    markers: &mut HashMap<i64, ChunkProgress>,
     created_databases: &mut HashSet<String>,
 ) -> Result<Option<(TableRecord, TableTarget, Option<String>)>, StepError> {
     let mut record = record.clone();
-    if record.state == TableState::Done {
-        return Ok(None);
-    }
-    match prepare_steps(settings, source, catalog, target, store, task_id, &mut record, chunks, created_databases).await
-    {
-        Ok((table, create_sql)) => Ok(Some((record, table, create_sql))),
+    let steps = prepare_steps(
+        settings,
+        source,
+        catalog,
+        target,
+        store,
+        task_id,
+        &mut record,
+        chunks,
+        markers,
+        created_databases,
+    );
+    match steps.await {
+        Ok(None) => Ok(None),
+        Ok(Some((table, create_sql))) => Ok(Some((record, table, create_sql))),
         Err(StepError::Table(message)) => {
             let error = TableError { step: record.state.as_str().into(), message: message.clone() };
             store.set_table_state(record.id, record.state, Some(&error)).await?;
@@ -119,8 +143,9 @@ async fn prepare_steps(
     task_id: i64,
     record: &mut TableRecord,
     chunks: &[ChunkRecord],
+    markers: &mut HashMap<i64, ChunkProgress>,
     created_databases: &mut HashSet<String>,
-) -> Result<(TableTarget, Option<String>), StepError> {
+) -> Result<Option<(TableTarget, Option<String>)>, StepError> {
     let retries = settings.max_retries;
     let (db, name) = (record.database.clone(), record.name.clone());
     let label = format!("`{db}`.`{name}`");
@@ -144,6 +169,9 @@ async fn prepare_steps(
                 );
                 let ids: Vec<i64> = chunks.iter().map(|c| c.id).collect();
                 retrying(retries, || target.clear_markers(task_id, Some(&ids))).await?;
+                for id in &ids {
+                    markers.remove(id);
+                }
                 store.reset_table(record.id).await?;
                 record.state = TableState::Pending;
                 record.target_identity = None;
@@ -153,6 +181,9 @@ async fn prepare_steps(
                 })?;
             }
         }
+    }
+    if record.state == TableState::Done {
+        return Ok(None);
     }
     if record.state == TableState::Pending {
         if created_databases.insert(db.clone()) && !settings.no_schema {
@@ -195,7 +226,7 @@ async fn prepare_steps(
     let Some(columns) = retrying(retries, || target.columns(&db, &name)).await? else {
         return Err(StepError::Table(format!("table {label} is missing from the target")));
     };
-    Ok((TableTarget { database: db, name, columns, conflict: settings.conflict }, create_sql))
+    Ok(Some((TableTarget { database: db, name, columns, conflict: settings.conflict }, create_sql)))
 }
 
 /// A permanent target error as a table error with what was being done; a transient one as is.

@@ -1,0 +1,318 @@
+//! The checkpoint's refusals and its controls (`hoist checkpoint ...`, `hoist ctl ...`): each
+//! asserts the message a user reads and the state that results.
+
+use std::path::{Path, PathBuf};
+
+use hoist_testkit::dump::{Compression, Format};
+use hoist_testkit::mariadb::MariaDb;
+use hoist_testkit::rows::mysql_table_sum;
+
+use crate::util::{dump, hoist, import, sqlite_url, Run};
+
+const BAD_ROWS: &str = "INSERT INTO `bad` VALUES (1,'a'),\n(2,'b' oops),(3,'c');\n";
+const FIXED_ROWS: &str = "INSERT INTO `bad` VALUES (1,'a'),\n(2,'b'),(3,'c');\n";
+
+/// Database `db`: `good` (two files, 3 rows), `other` (1 row) and `bad`, whose file has a malformed row.
+fn failing_dump(dir: &Path, db: &str) -> PathBuf {
+    let src = dir.join("dump");
+    std::fs::create_dir_all(&src).unwrap();
+    let w = |name: &str, text: &str| std::fs::write(src.join(name.replace("DB", db)), text).unwrap();
+    w("DB-schema-create.sql", "CREATE DATABASE `DB`;\n");
+    w("DB.good-schema.sql", "CREATE TABLE `good` (`id` int NOT NULL, `v` varchar(20), PRIMARY KEY (`id`));\n");
+    w("DB.good.00000.sql", "INSERT INTO `good` VALUES (1,'one'),(2,'two');\n");
+    w("DB.good.00001.sql", "INSERT INTO `good` VALUES (3,'three');\n");
+    w("DB.other-schema.sql", "CREATE TABLE `other` (`k` varchar(10));\n");
+    w("DB.other.00000.sql", "INSERT INTO `other` VALUES ('x');\n");
+    w("DB.bad-schema.sql", "CREATE TABLE `bad` (`id` int NOT NULL, `v` varchar(5), PRIMARY KEY (`id`));\n");
+    w("DB.bad.00000.sql", BAD_ROWS);
+    src
+}
+
+struct Case {
+    dir: tempfile::TempDir,
+    src: PathBuf,
+    target: String,
+}
+
+impl Case {
+    /// A failing dump imported once into SQLite: `bad` is in error, the rest loaded.
+    fn sqlite() -> Case {
+        let dir = tempfile::tempdir().unwrap();
+        let src = failing_dump(dir.path(), "cpt");
+        let target = sqlite_url(&dir.path().join("out.db"));
+        let case = Case { dir, src, target };
+        assert_eq!(case.import(&[]).code(), Some(1));
+        case
+    }
+    /// As [`Case::sqlite`], with `bad` reset by error-destroy: a checkpoint with no error, some
+    /// tables done, one not started.
+    fn without_errors() -> Case {
+        let case = Case::sqlite();
+        case.control(&["checkpoint", "error-destroy", "all"]).assert_ok();
+        case
+    }
+    fn checkpoint(&self) -> String {
+        self.dir.path().join("checkpoint.db").display().to_string()
+    }
+    fn import(&self, extra: &[&str]) -> Run {
+        import(&self.src, &self.target, self.dir.path(), extra)
+    }
+    /// `hoist checkpoint ARGS` with this case's target and checkpoint.
+    fn control(&self, args: &[&str]) -> Run {
+        let cp = self.checkpoint();
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--target", &self.target, "--checkpoint", &cp]);
+        hoist(&all)
+    }
+    fn count(&self, table: &str) -> i64 {
+        let path = self.target.trim_start_matches("sqlite://");
+        let conn = rusqlite::Connection::open(path).unwrap();
+        conn.query_row(&format!("SELECT COUNT(*) FROM \"{table}\""), [], |r| r.get(0)).unwrap()
+    }
+    fn write(&self, name: &str, text: &str) {
+        std::fs::write(self.src.join(name), text).unwrap();
+    }
+}
+
+#[track_caller]
+fn assert_refused(run: &Run, says: &[&str]) {
+    let text = run.text();
+    assert!(!run.ok(), "expected a refusal:\n{text}");
+    for s in says {
+        assert!(text.contains(s), "the message should say {s:?}:\n{text}");
+    }
+}
+
+#[test]
+fn a_table_in_error_blocks_the_rerun_with_the_exact_commands() {
+    let case = Case::sqlite();
+    let cp = case.checkpoint();
+    let run = case.import(&[]);
+    let destroy = format!("hoist checkpoint error-destroy '`cpt`.`bad`' --target {} --checkpoint {cp}", case.target);
+    let ignore = format!("hoist checkpoint error-ignore '`cpt`.`bad`' --target {} --checkpoint {cp}", case.target);
+    assert_refused(&run, &["records errors in 1 table", "cpt.bad.00000.sql:2 (byte 41)", &destroy, &ignore]);
+    assert_eq!(case.count("good"), 3, "nothing was written by the refused run");
+}
+
+#[test]
+fn fix_the_file_then_error_destroy_loads_the_table_again() {
+    let case = Case::sqlite();
+    case.write("cpt.bad.00000.sql", FIXED_ROWS);
+    let run = case.control(&["checkpoint", "error-destroy", "`cpt`.`bad`"]);
+    run.assert_ok();
+    assert!(run.text().contains("`cpt`.`bad`: dropped in the target"), "{}", run.text());
+    case.import(&[]).assert_ok();
+    assert_eq!((case.count("good"), case.count("other"), case.count("bad")), (3, 1, 3));
+}
+
+#[test]
+fn error_destroy_leaves_tables_without_errors_alone() {
+    let case = Case::sqlite();
+    let run = case.control(&["checkpoint", "error-destroy", "all"]);
+    run.assert_ok();
+    let text = run.text();
+    assert!(text.contains("`cpt`.`good`: not in error; left alone"), "{text}");
+    assert!(text.contains("`cpt`.`bad`: dropped in the target"), "{text}");
+    assert_eq!(case.count("good"), 3);
+}
+
+#[test]
+fn lightning_ctl_spelling_does_the_same() {
+    let case = Case::sqlite();
+    case.write("cpt.bad.00000.sql", FIXED_ROWS);
+    case.control(&["ctl", "--checkpoint-error-destroy=`cpt`.`bad`"]).assert_ok();
+    case.import(&[]).assert_ok();
+    assert_eq!(case.count("bad"), 3);
+}
+
+#[test]
+fn unknown_table_names_list_the_known_ones() {
+    let case = Case::sqlite();
+    let run = case.control(&["checkpoint", "error-ignore", "`cpt`.`Bad`"]);
+    assert_refused(&run, &["no table `cpt`.`Bad`", "case-sensitive", "`cpt`.`bad`", "`cpt`.`good`", "`cpt`.`other`"]);
+    let run = case.control(&["checkpoint", "remove", "cpt.bad"]);
+    assert_refused(&run, &["write `db`.`table` (with the backquotes) or all"]);
+}
+
+#[test]
+fn show_gives_state_progress_and_error_of_each_table() {
+    let case = Case::sqlite();
+    let run = case.control(&["checkpoint", "show"]);
+    run.assert_ok();
+    let text = run.text();
+    let line =
+        |t: &str| text.lines().find(|l| l.starts_with(t)).unwrap_or_else(|| panic!("{t} in:\n{text}")).to_string();
+    let good = line("`cpt`.`good`");
+    assert!(good.contains("done") && good.contains("2/2") && good.contains(" 3 "), "{good}");
+    let bad = line("`cpt`.`bad`");
+    assert!(bad.contains("writing") && bad.contains("0/1") && bad.contains("oops"), "{bad}");
+}
+
+#[test]
+fn dump_writes_csv_files_with_headers() {
+    let case = Case::sqlite();
+    let out = case.dir.path().join("cpdump");
+    let run = case.control(&["checkpoint", "dump", out.to_str().unwrap()]);
+    run.assert_ok();
+    let tables = std::fs::read_to_string(out.join("tables.csv")).unwrap();
+    assert!(tables.starts_with("id,database,table,schema_file,state,error_state,error,target_identity\n"), "{tables}");
+    assert!(tables.lines().any(|l| l.contains(",cpt,bad,") && l.contains("writing") && l.contains("oops")), "{tables}");
+    let chunks = std::fs::read_to_string(out.join("chunks.csv")).unwrap();
+    assert_eq!(chunks.lines().count(), 1 + 4, "header and one line per chunk:\n{chunks}");
+    assert!(std::fs::read_to_string(out.join("task.csv")).unwrap().starts_with("task_id,source,target,"));
+    assert!(out.join("files.csv").exists());
+}
+
+#[test]
+fn error_ignore_goes_on_from_where_the_table_stopped() {
+    // The server rejects a value; the user widens the column, clears the error and resumes.
+    let server = MariaDb::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let src = failing_dump(dir.path(), "cpt_ignore");
+    std::fs::write(src.join("cpt_ignore.bad.00000.sql"), "INSERT INTO `bad` VALUES (1,'a'),(2,'much too long');\n")
+        .unwrap();
+    let meta = ["--meta-schema", "cpt_ignore_meta"];
+    assert_eq!(import(&src, &server.url(), dir.path(), &meta).code(), Some(1));
+    server.exec("ALTER TABLE cpt_ignore.bad MODIFY v varchar(50)");
+    let cp = dir.path().join("checkpoint.db").display().to_string();
+    let url = server.url();
+    let run = hoist(&["checkpoint", "error-ignore", "`cpt_ignore`.`bad`", "--target", &url, "--checkpoint", &cp]);
+    run.assert_ok();
+    assert!(run.text().contains("error cleared"), "{}", run.text());
+    import(&src, &server.url(), dir.path(), &meta).assert_ok();
+    assert_eq!(server.query_value("SELECT COUNT(*) FROM cpt_ignore.bad").as_deref(), Some("2"));
+    assert_eq!(server.query_value("SELECT v FROM cpt_ignore.bad WHERE id = 2").as_deref(), Some("much too long"));
+}
+
+#[test]
+fn remove_forgets_a_table_and_the_next_run_loads_it_from_its_start() {
+    let case = Case::sqlite();
+    case.write("cpt.bad.00000.sql", FIXED_ROWS);
+    let run = case.control(&["checkpoint", "remove", "`cpt`.`bad`"]);
+    run.assert_ok();
+    assert!(run.text().contains("`cpt`.`bad`: removed from the checkpoint"), "{}", run.text());
+    case.import(&[]).assert_ok();
+    assert_eq!((case.count("good"), case.count("bad")), (3, 3));
+}
+
+#[test]
+fn remove_all_then_a_new_run_refuses_tables_that_hold_rows() {
+    let case = Case::sqlite();
+    case.control(&["checkpoint", "remove", "all"]).assert_ok();
+    assert!(!Path::new(&case.checkpoint()).exists(), "the checkpoint file is gone");
+    let run = case.import(&[]);
+    assert_refused(&run, &["already hold rows", "`cpt`.`good` (3 rows)", "`cpt`.`other` (1 rows)"]);
+}
+
+#[test]
+fn a_changed_file_under_loaded_rows_is_refused_and_named() {
+    let case = Case::without_errors();
+    case.write("cpt.good.00001.sql", "INSERT INTO `good` VALUES (3,'three'),(4,'four');\n");
+    assert_refused(&case.import(&[]), &["cpt.good.00001.sql was modified", "hoist checkpoint remove all"]);
+}
+
+#[test]
+fn an_added_file_is_refused_and_named() {
+    let case = Case::without_errors();
+    case.write("cpt.good.00002.sql", "INSERT INTO `good` VALUES (9,'nine');\n");
+    assert_refused(&case.import(&[]), &["cpt.good.00002.sql was added"]);
+}
+
+#[test]
+fn a_removed_file_is_refused_and_named() {
+    let case = Case::without_errors();
+    std::fs::remove_file(case.src.join("cpt.other.00000.sql")).unwrap();
+    assert_refused(&case.import(&[]), &["cpt.other.00000.sql was removed"]);
+}
+
+#[test]
+fn another_target_is_refused() {
+    let case = Case::without_errors();
+    let other = sqlite_url(&case.dir.path().join("elsewhere.db"));
+    let run = import(&case.src, &other, case.dir.path(), &[]);
+    assert_refused(&run, &["recorded against another target", &case.target]);
+}
+
+#[test]
+fn changed_plan_settings_are_refused() {
+    let case = Case::without_errors();
+    let run = case.import(&["--max-region-size", "1KiB"]);
+    assert_refused(
+        &run,
+        &["settings that shape the plan changed", "max-region-size=1024", "max-region-size=268435456"],
+    );
+    let run = case.import(&["--tables", "cpt.good"]);
+    assert_refused(&run, &["settings that shape the plan changed", "filter=[\"cpt.good\"]"]);
+}
+
+#[test]
+fn a_dropped_and_recreated_table_is_loaded_again() {
+    let server = MariaDb::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let (src, data) = dump(dir.path(), "cpt_recreate", Format::Sql, Compression::None);
+    let config = dir.path().join("hoist.toml");
+    std::fs::write(&config, "[checkpoint]\nkeep-after-success = \"origin\"\n").unwrap();
+    let extra = ["--config", config.to_str().unwrap(), "--meta-schema", "cpt_recreate_meta"];
+    import(&src, &server.url(), dir.path(), &extra).assert_ok();
+    let orders = data.table("orders");
+    server.exec(&format!("DROP TABLE cpt_recreate.orders; USE cpt_recreate; {}", orders.create_sql));
+    let run = import(&src, &server.url(), dir.path(), &extra);
+    run.assert_ok();
+    assert!(run.text().contains("importing it again from its start"), "a warning says so:\n{}", run.text());
+    for t in &data.tables {
+        assert_eq!(mysql_table_sum(&server.url(), "cpt_recreate", &t.name, &t.columns), t.sum(), "table {}", t.name);
+    }
+}
+
+#[test]
+fn keep_after_success_rename_keeps_a_copy_under_the_task_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let (src, _) = dump(dir.path(), "gen", Format::Sql, Compression::None);
+    let config = dir.path().join("hoist.toml");
+    std::fs::write(&config, "[checkpoint]\nkeep-after-success = \"rename\"\n").unwrap();
+    let db = dir.path().join("out.db");
+    import(&src, &sqlite_url(&db), dir.path(), &["--config", config.to_str().unwrap()]).assert_ok();
+    assert!(!dir.path().join("checkpoint.db").exists());
+    let kept: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with("checkpoint.db.") && n.ends_with(".done"))
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+}
+
+#[test]
+fn the_mysql_checkpoint_driver_keeps_the_checkpoint_on_the_server() {
+    let server = MariaDb::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let src = failing_dump(dir.path(), "cpt_driver");
+    let url = server.url();
+    let flags =
+        ["--checkpoint-driver", "mysql", "--checkpoint-schema", "cpt_driver_cp", "--meta-schema", "cpt_driver_m"];
+    let run = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--target", &url]);
+        all.extend(flags);
+        hoist(&all)
+    };
+    let src_s = src.to_str().unwrap();
+    assert_eq!(run(&["import", "--source", src_s, "--progress", "quiet"]).code(), Some(1));
+    assert_eq!(
+        server.query_value("SELECT state FROM cpt_driver_cp.`tables` WHERE table_name = 'bad'").as_deref(),
+        Some("writing")
+    );
+    let show = run(&["checkpoint", "show"]);
+    show.assert_ok();
+    assert!(show.text().contains("`cpt_driver`.`bad`") && show.text().contains("oops"), "{}", show.text());
+    std::fs::write(src.join("cpt_driver.bad.00000.sql"), FIXED_ROWS).unwrap();
+    run(&["checkpoint", "error-destroy", "`cpt_driver`.`bad`"]).assert_ok();
+    run(&["import", "--source", src_s, "--progress", "quiet"]).assert_ok();
+    assert_eq!(server.query_value("SELECT COUNT(*) FROM cpt_driver.bad").as_deref(), Some("3"));
+    assert_eq!(
+        server
+            .query_value("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = 'cpt_driver_cp'")
+            .as_deref(),
+        Some("0"),
+        "removed after success"
+    );
+}
