@@ -7,7 +7,7 @@ pub fn print(report: &ImportReport) {
     println!();
     println!("{:<width$}  {:>12}  {:>10}  {:>9}  {:>8}  result", "table", "rows", "MB", "time", "indexes");
     for t in &report.tables {
-        let name = format!("`{}`.`{}`", t.database, t.name);
+        let name = format!("`{}`.`{}`", t.database.replace('`', "``"), t.name.replace('`', "``"));
         let result = match &t.error {
             None => "ok".to_string(),
             Some(e) => format!("FAILED: {e}"),

@@ -215,12 +215,38 @@ pub enum CheckpointDriver {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase", from = "KeepSetting")]
 pub enum KeepAfterSuccess {
     #[default]
     Remove,
     Rename,
     Origin,
+}
+
+/// Lightning also takes a boolean: true keeps (renamed), false removes.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum KeepSetting {
+    Bool(bool),
+    Named(KeepNamed),
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum KeepNamed {
+    Remove,
+    Rename,
+    Origin,
+}
+
+impl From<KeepSetting> for KeepAfterSuccess {
+    fn from(v: KeepSetting) -> Self {
+        match v {
+            KeepSetting::Bool(true) | KeepSetting::Named(KeepNamed::Rename) => KeepAfterSuccess::Rename,
+            KeepSetting::Bool(false) | KeepSetting::Named(KeepNamed::Remove) => KeepAfterSuccess::Remove,
+            KeepSetting::Named(KeepNamed::Origin) => KeepAfterSuccess::Origin,
+        }
+    }
 }
 
 impl std::str::FromStr for ConflictStrategy {
@@ -325,6 +351,14 @@ analyze = "off"
         assert_eq!(cfg.checkpoint.driver, CheckpointDriver::Sqlite);
         assert_eq!(cfg.checkpoint.keep_after_success, KeepAfterSuccess::Origin);
         assert!(!cfg.post_restore.analyze.unwrap().enabled());
+    }
+
+    #[test]
+    fn keep_after_success_takes_lightning_booleans() {
+        let keep = |v: &str| toml::from_str::<FileConfig>(&format!("[checkpoint]\nkeep-after-success = {v}")).unwrap();
+        assert_eq!(keep("true").checkpoint.keep_after_success, KeepAfterSuccess::Rename);
+        assert_eq!(keep("false").checkpoint.keep_after_success, KeepAfterSuccess::Remove);
+        assert_eq!(keep("\"origin\"").checkpoint.keep_after_success, KeepAfterSuccess::Origin);
     }
 
     #[test]

@@ -256,9 +256,13 @@ impl Reader<'_> {
         let mut stmt_start = self.progress.stmt_start.filter(|_| scanner.header().is_some());
         let mut input = self.open(from)?;
         let mut encoder: Option<(Vec<usize>, Box<dyn BatchEncoder>)> = None;
+        // The column map of the current INSERT, and how many of its rows were read.
+        let mut statement_map = Vec::new();
+        let mut rows_in_statement = 0u64;
         if let Some(h) = scanner.header() {
-            let map = self.column_map(h.columns.as_deref(), from)?;
-            encoder = Some((map.clone(), self.target.encoder(&self.job.table, &map)));
+            statement_map = self.column_map(h.columns.as_deref(), from)?;
+            rows_in_statement = 1;
+            encoder = Some((statement_map.clone(), self.target.encoder(&self.job.table, &statement_map)));
         }
         loop {
             let at = input.position();
@@ -279,8 +283,10 @@ impl Reader<'_> {
                 Ok(SqlStep::Event { event, consumed }) => match event {
                     SqlEvent::Insert(header) => {
                         stmt_start = Some(at);
+                        rows_in_statement = 0;
                         let columns = header.columns.clone();
                         let map = self.column_map(columns.as_deref(), at)?;
+                        statement_map = map.clone();
                         let same = encoder.as_ref().is_some_and(|(m, _)| *m == map);
                         if !same {
                             if let Some((_, mut old)) = encoder.take() {
@@ -293,6 +299,19 @@ impl Reader<'_> {
                     }
                     SqlEvent::Row(row) => {
                         let row_at = at + (row.raw.as_ptr() as usize - input.data().as_ptr() as usize) as u64;
+                        // `()` inserts a row of defaults: it needs an empty column list.
+                        let wanted = if row.fields.is_empty() { &[][..] } else { &statement_map[..] };
+                        if encoder.as_ref().is_some_and(|(m, _)| m.as_slice() != wanted) {
+                            let (_, mut old) = encoder.take().expect("checked above");
+                            let (resume_at, resume_stmt) = match (rows_in_statement, stmt_start) {
+                                (0, Some(begin)) => (begin, None),
+                                (_, stmt) => (at, stmt),
+                            };
+                            self.progress.stmt_start = resume_stmt;
+                            self.flush(old.as_mut(), resume_at, false)?;
+                            encoder = Some((wanted.to_vec(), self.target.encoder(&self.job.table, wanted)));
+                        }
+                        rows_in_statement += 1;
                         let Some((map, enc)) = encoder.as_mut() else {
                             return Err(self.data_error(row_at, "a row outside of an INSERT statement"));
                         };
@@ -389,9 +408,22 @@ impl Reader<'_> {
 
     // ---- CSV ----
 
+    /// A UTF-8 byte-order mark at the start of a file is not data. Returns its length.
+    fn skip_bom(&self, input: &mut Input) -> Result<u64, ReadError> {
+        while input.data().len() < 3 && !input.eof() {
+            self.fill(input)?;
+        }
+        if input.data().starts_with(b"\xEF\xBB\xBF") {
+            input.consume(3);
+            return Ok(3);
+        }
+        Ok(0)
+    }
+
     /// The column names of the header line and its length in bytes.
     fn csv_header(&self) -> Result<(Vec<String>, u64), ReadError> {
         let mut input = self.open(0)?;
+        let bom = self.skip_bom(&mut input)?;
         let mut scanner = CsvScanner::new(self.job.csv.options.clone());
         loop {
             match scanner.next(input.data(), input.eof()) {
@@ -399,7 +431,7 @@ impl Reader<'_> {
                 Ok(CsvStep::Record { record, consumed }) => {
                     let names =
                         record.iter().map(|f| String::from_utf8_lossy(f.unwrap_or(b"")).trim().to_string()).collect();
-                    return Ok((names, consumed as u64));
+                    return Ok((names, bom + consumed as u64));
                 }
                 Ok(CsvStep::End) => return Ok((Vec::new(), 0)),
                 Err(e) => return Err(self.data_error(e.offset as u64, e.kind.to_string())),
@@ -425,6 +457,9 @@ impl Reader<'_> {
         };
         let mut encoder = self.target.encoder(&self.job.table, &map);
         let mut input = self.open(from)?;
+        if from == 0 {
+            self.skip_bom(&mut input)?;
+        }
         let mut scanner = CsvScanner::new(csv.options.clone());
         loop {
             let at = input.position();

@@ -87,12 +87,11 @@ impl Source {
         SourceError::Storage { location: self.location.clone(), message: e.to_string() }
     }
 
+    /// The store's path for a listed file. Listing gives names as they are; building the path
+    /// part by part would percent-encode them again (CJK, backquotes, quotes) and miss the file.
     fn object_path(&self, path: &str) -> StorePath {
-        let mut p = self.prefix.clone();
-        for part in path.split('/') {
-            p = p.clone().join(part);
-        }
-        p
+        let full = if self.prefix.as_ref().is_empty() { path.to_string() } else { format!("{}/{path}", self.prefix) };
+        StorePath::parse(&full).unwrap_or_else(|_| path.split('/').fold(self.prefix.clone(), |p, part| p.join(part)))
     }
 
     /// Every file under the root, sorted by path.

@@ -213,6 +213,8 @@ struct Shared {
     /// Set with the reason when a transient failure outlasted its retries.
     abort: Mutex<Option<String>>,
     markers: bool,
+    /// The task's creation time, the loading sessions' "now".
+    now: f64,
 }
 
 impl Shared {
@@ -425,6 +427,7 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
         stop: stop.clone(),
         abort: Mutex::new(None),
         markers: settings.checkpoint.enable,
+        now: checkpoint.task.created_ms as f64 / 1000.0,
     });
     // Tables with nothing left to load still need their post steps (a rerun after a crash there).
     let finished: Vec<Arc<TableRun>> =

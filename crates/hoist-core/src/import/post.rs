@@ -96,6 +96,13 @@ pub(super) async fn create_post_data_objects(
     target: &dyn Target,
     report: &mut ImportReport,
 ) {
+    // A database may hold only views: it was not created with any table.
+    let view_databases: std::collections::BTreeSet<&str> = catalog.views.iter().map(|v| v.database.as_str()).collect();
+    for db in view_databases {
+        if let Err(e) = target.create_database(db, None).await {
+            report.object_errors.push(format!("database `{db}` for its views: {}", e.message));
+        }
+    }
     // A view may select from another view: create what can be created, then try the rest
     // again, until a round makes no progress.
     let mut pending: Vec<&CatalogObject> = catalog.views.iter().collect();

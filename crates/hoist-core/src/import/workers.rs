@@ -109,7 +109,16 @@ async fn load_chunk(
                 break;
             }
             Err(e) => {
-                outcome = Err(StepError::Table(rejected_rows(shared, chunk, &batch.row_offsets, &e).await));
+                // The server may not say which row it refused: replay the rows to find it.
+                let named = match (e.message.contains(" at row "), writer.as_mut()) {
+                    (false, Some(w)) => w.find_rejected_row(&batch.batch).await,
+                    _ => None,
+                };
+                let (row, e) = match named {
+                    Some((i, found)) => (Some(i), found),
+                    None => (None, e),
+                };
+                outcome = Err(StepError::Table(rejected_rows(shared, chunk, &batch.row_offsets, row, &e).await));
                 break;
             }
         }
@@ -132,12 +141,20 @@ async fn load_chunk(
 
 /// A message for rows the target refused, naming the file position of the row when the server
 /// says which (MySQL: "... at row N", N counted in the statement), else of the batch's first row.
-async fn rejected_rows(shared: &Shared, chunk: &ChunkRecord, row_offsets: &[u64], e: &TargetError) -> String {
-    let row = e
-        .message
-        .rsplit_once(" at row ")
-        .and_then(|(_, n)| n.trim().parse::<usize>().ok())
-        .and_then(|n| n.checked_sub(1))
+async fn rejected_rows(
+    shared: &Shared,
+    chunk: &ChunkRecord,
+    row_offsets: &[u64],
+    row: Option<usize>,
+    e: &TargetError,
+) -> String {
+    let row = row
+        .or_else(|| {
+            e.message
+                .rsplit_once(" at row ")
+                .and_then(|(_, n)| n.trim().parse::<usize>().ok())
+                .and_then(|n| n.checked_sub(1))
+        })
         .filter(|&i| i < row_offsets.len());
     let (offset, which) = match row {
         Some(i) => (row_offsets[i], "the target rejected this row"),
@@ -166,7 +183,7 @@ async fn write_with_retry(
     let mut attempt = 0u32;
     loop {
         if writer.is_none() {
-            match shared.target.writer().await {
+            match shared.target.writer(Some(shared.now)).await {
                 Ok(w) => *writer = Some(w),
                 Err(e) if e.transient && attempt < shared.settings.max_retries => {
                     attempt += 1;
@@ -177,7 +194,7 @@ async fn write_with_retry(
             }
         }
         let w = writer.as_mut().expect("set above");
-        match w.write(batch, marker).await {
+        match w.write(batch, shared.markers.then_some(marker)).await {
             Ok(()) => return Ok(()),
             Err(e) if e.transient && attempt < shared.settings.max_retries => {
                 *writer = None;

@@ -79,8 +79,9 @@ pub struct Session {
 
 /// Rows ready to send, in the target's own form.
 pub enum EncodedRows {
-    /// One SQL statement (multi-row INSERT/REPLACE).
-    Statement(Vec<u8>),
+    /// One SQL statement (multi-row INSERT/REPLACE): `sql[..prefix]` is `INSERT ... VALUES `,
+    /// row `i` ends at `row_ends[i]` (a comma separates rows).
+    Statement { sql: Vec<u8>, prefix: usize, row_ends: Vec<usize> },
     /// A parameterised INSERT and its values, row after row.
     Params(ParamRows),
 }
@@ -133,7 +134,13 @@ pub struct Marker {
 #[async_trait]
 pub trait Writer: Send {
     /// Write the rows and the marker in one transaction. An empty batch writes only the marker.
-    async fn write(&mut self, batch: &EncodedBatch, marker: &Marker) -> Result<(), TargetError>;
+    /// Without a marker (checkpoints off) only the rows are written.
+    async fn write(&mut self, batch: &EncodedBatch, marker: Option<&Marker>) -> Result<(), TargetError>;
+    /// After the target rejected a batch without saying which row, find the first row it
+    /// rejects and why (nothing is kept). None when that cannot be told.
+    async fn find_rejected_row(&mut self, _batch: &EncodedBatch) -> Option<(usize, TargetError)> {
+        None
+    }
 }
 
 #[async_trait]
@@ -167,7 +174,9 @@ pub trait Target: Send + Sync {
     /// Run a dump's post-data DDL (triggers, routines); SQLite skips what it cannot run.
     async fn run_post_ddl(&self, database: &str, statements: &[String]) -> Result<Vec<String>, TargetError>;
     fn encoder(&self, table: &TableTarget, columns: &[usize]) -> Box<dyn BatchEncoder>;
-    async fn writer(&self) -> Result<Box<dyn Writer>, TargetError>;
+    /// A connection for batches. `now` (seconds since the epoch) is what the session takes as
+    /// the current time, so that `DEFAULT CURRENT_TIMESTAMP` gets one value in every run of a task.
+    async fn writer(&self, now: Option<f64>) -> Result<Box<dyn Writer>, TargetError>;
 }
 
 /// Open a target from its URL: `mysql://user:pass@host:port` or `sqlite:///path/file.db`.

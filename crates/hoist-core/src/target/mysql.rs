@@ -302,8 +302,8 @@ impl Target for MysqlTarget {
         Box::new(MysqlEncoder::new(table, columns))
     }
 
-    async fn writer(&self) -> Result<Box<dyn Writer>, TargetError> {
-        Ok(Box::new(MysqlWriter { target: self.clone_handle(), conn: None, session: None }))
+    async fn writer(&self, now: Option<f64>) -> Result<Box<dyn Writer>, TargetError> {
+        Ok(Box::new(MysqlWriter { target: self.clone_handle(), conn: None, session: None, now }))
     }
 }
 
@@ -313,23 +313,66 @@ impl MysqlTarget {
     }
 }
 
-/// `CHARACTER SET x COLLATE y` taken from a dump's CREATE DATABASE.
+/// `CHARACTER SET x COLLATE y` taken from a dump's CREATE DATABASE: the text after the
+/// database name (which itself may contain any word, such as "charsets"), version comments
+/// unwrapped, kept only if it is plain words.
 fn database_options(sql: &str) -> Option<String> {
     let lower = sql.to_ascii_lowercase();
-    let pos = lower
-        .find("default character set")
-        .or_else(|| lower.find("character set"))
-        .or_else(|| lower.find("charset"))?;
-    let tail = sql[pos..].trim_end_matches(|c: char| c == ';' || c.is_whitespace()).trim_end_matches("*/");
-    let tail = tail.trim();
-    let safe = tail.chars().all(|c| c.is_ascii_alphanumeric() || " _=".contains(c));
-    safe.then(|| format!(" {tail}"))
+    let keyword = ["database", "schema"].iter().filter_map(|k| lower.find(k).map(|i| i + k.len())).min()?;
+    let mut rest = sql[keyword..].trim_start();
+    if rest.to_ascii_lowercase().starts_with("if not exists") {
+        rest = rest["if not exists".len()..].trim_start();
+    }
+    // Skip the name: backquoted (a doubled backquote inside) or bare.
+    let after_name = if let Some(quoted) = rest.strip_prefix('`') {
+        let mut chars = quoted.char_indices().peekable();
+        let mut end = None;
+        while let Some((i, c)) = chars.next() {
+            if c == '`' {
+                if chars.peek().map(|&(_, c)| c) == Some('`') {
+                    chars.next();
+                } else {
+                    end = Some(i + 1);
+                    break;
+                }
+            }
+        }
+        &quoted[end?..]
+    } else {
+        rest.trim_start_matches(|c: char| c.is_alphanumeric() || c == '_' || c == '$')
+    };
+    // Only the character set and collation are taken; any other words are not hoist's business.
+    let text = after_name.replace("*/", " ").replace('=', " = ");
+    let words: Vec<&str> = text.split_whitespace().filter(|w| !w.starts_with("/*")).collect();
+    let value_after = |i: usize| -> Option<&str> {
+        let v = if words.get(i) == Some(&"=") { words.get(i + 1) } else { words.get(i) }?;
+        let v = v.trim_end_matches(';');
+        v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_').then_some(v)
+    };
+    let (mut charset, mut collate) = (None, None);
+    for (i, w) in words.iter().enumerate() {
+        let w = w.to_ascii_lowercase();
+        if w == "charset" || (w == "set" && i > 0 && words[i - 1].eq_ignore_ascii_case("character")) {
+            charset = value_after(i + 1);
+        } else if w == "collate" {
+            collate = value_after(i + 1);
+        }
+    }
+    let mut options = String::new();
+    if let Some(c) = charset {
+        options.push_str(&format!(" CHARACTER SET {c}"));
+    }
+    if let Some(c) = collate {
+        options.push_str(&format!(" COLLATE {c}"));
+    }
+    (!options.is_empty()).then_some(options)
 }
 
 struct MysqlEncoder {
     buf: Vec<u8>,
     prefix_len: usize,
     rows: u64,
+    row_ends: Vec<usize>,
 }
 
 impl MysqlEncoder {
@@ -343,7 +386,7 @@ impl MysqlEncoder {
         let prefix = format!("{verb} {}.{} ({}) VALUES ", q(&table.database), q(&table.name), names.join(","));
         let mut buf = Vec::with_capacity(prefix.len() + (1 << 20) + (64 << 10));
         buf.extend_from_slice(prefix.as_bytes());
-        MysqlEncoder { prefix_len: prefix.len(), buf, rows: 0 }
+        MysqlEncoder { prefix_len: prefix.len(), buf, rows: 0, row_ends: Vec::new() }
     }
 }
 
@@ -392,6 +435,7 @@ impl BatchEncoder for MysqlEncoder {
             }
         }
         self.rows += 1;
+        self.row_ends.push(self.buf.len());
         Ok(())
     }
 
@@ -407,7 +451,11 @@ impl BatchEncoder for MysqlEncoder {
         let mut next = Vec::with_capacity(self.buf.capacity());
         next.extend_from_slice(&self.buf[..self.prefix_len]);
         self.rows = 0;
-        EncodedRows::Statement(std::mem::replace(&mut self.buf, next))
+        EncodedRows::Statement {
+            sql: std::mem::replace(&mut self.buf, next),
+            prefix: self.prefix_len,
+            row_ends: std::mem::take(&mut self.row_ends),
+        }
     }
 }
 
@@ -416,6 +464,7 @@ struct MysqlWriter {
     conn: Option<Conn>,
     /// The dump session settings applied to `conn`.
     session: Option<Arc<Session>>,
+    now: Option<f64>,
 }
 
 impl MysqlWriter {
@@ -423,12 +472,15 @@ impl MysqlWriter {
         if self.conn.is_none() {
             let mut conn = self.target.conn().await?;
             let o = &self.target.options;
-            let mut set = format!(
-                "SET SESSION foreign_key_checks = 0, unique_checks = 0, sql_mode = '{}'",
-                o.sql_mode.replace('\'', "''")
-            );
+            // unique_checks stays on: with it off, MariaDB's bulk insert into an empty table
+            // drops a whole INSERT IGNORE batch on one duplicate and hides which row it was.
+            let mut set =
+                format!("SET SESSION foreign_key_checks = 0, sql_mode = '{}'", o.sql_mode.replace('\'', "''"));
             if o.disable_binlog {
                 set.push_str(", sql_log_bin = 0");
+            }
+            if let Some(now) = self.now {
+                set.push_str(&format!(", timestamp = {now:.6}"));
             }
             conn.query_drop(set).await.map_err(classify)?;
             self.conn = Some(conn);
@@ -444,15 +496,18 @@ impl MysqlWriter {
         Ok(conn)
     }
 
-    async fn transaction(&mut self, batch: &EncodedBatch, marker: &Marker) -> Result<(), TargetError> {
+    async fn transaction(&mut self, batch: &EncodedBatch, marker: Option<&Marker>) -> Result<(), TargetError> {
         let markers = self.target.markers_table();
         let conn = self.ready(&batch.session).await?;
         conn.query_drop("BEGIN").await.map_err(classify)?;
         if batch.row_count > 0 {
-            if let EncodedRows::Statement(sql) = &batch.rows {
+            if let EncodedRows::Statement { sql, .. } = &batch.rows {
                 conn.query_drop(sql.as_slice()).await.map_err(classify)?;
             }
         }
+        let Some(marker) = marker else {
+            return conn.query_drop("COMMIT").await.map_err(classify);
+        };
         let p = &marker.progress;
         conn.exec_drop(
             format!(
@@ -469,9 +524,40 @@ impl MysqlWriter {
     }
 }
 
+impl MysqlWriter {
+    async fn replay_rows(&mut self, batch: &EncodedBatch) -> Result<Option<(usize, TargetError)>, TargetError> {
+        let EncodedRows::Statement { sql, prefix, row_ends } = &batch.rows else { return Ok(None) };
+        let conn = self.ready(&batch.session).await?;
+        conn.query_drop("BEGIN").await.map_err(classify)?;
+        let mut start = *prefix;
+        let mut single = Vec::new();
+        for (i, &end) in row_ends.iter().enumerate() {
+            single.clear();
+            single.extend_from_slice(&sql[..*prefix]);
+            single.extend_from_slice(&sql[start..end]);
+            start = end + 1;
+            if let Err(e) = conn.query_drop(single.as_slice()).await {
+                let _ = conn.query_drop("ROLLBACK").await;
+                return Ok(Some((i, classify(e))));
+            }
+        }
+        conn.query_drop("ROLLBACK").await.map_err(classify)?;
+        Ok(None)
+    }
+}
+
 #[async_trait]
 impl Writer for MysqlWriter {
-    async fn write(&mut self, batch: &EncodedBatch, marker: &Marker) -> Result<(), TargetError> {
+    async fn find_rejected_row(&mut self, batch: &EncodedBatch) -> Option<(usize, TargetError)> {
+        let found = self.replay_rows(batch).await.ok().flatten();
+        if let Some(mut conn) = self.conn.take() {
+            let _ = conn.query_drop("ROLLBACK").await;
+            let _ = conn.disconnect().await;
+        }
+        found
+    }
+
+    async fn write(&mut self, batch: &EncodedBatch, marker: Option<&Marker>) -> Result<(), TargetError> {
         let result = self.transaction(batch, marker).await;
         if result.is_err() {
             // The transaction is gone with the error (or with the connection); start clean.
@@ -509,9 +595,23 @@ mod tests {
     fn database_options_from_dump() {
         assert_eq!(
             database_options("CREATE DATABASE `x` /*!40100 DEFAULT CHARACTER SET utf8mb4 */").as_deref(),
-            Some(" DEFAULT CHARACTER SET utf8mb4")
+            Some(" CHARACTER SET utf8mb4")
         );
         assert_eq!(database_options("CREATE DATABASE `x`"), None);
-        assert_eq!(database_options("CREATE DATABASE x CHARSET utf8; DROP TABLE y"), None);
+        assert_eq!(database_options("create database charsets;"), None, "a name is not an option");
+        assert_eq!(
+            database_options("CREATE DATABASE IF NOT EXISTS `a``charset` CHARSET latin1").as_deref(),
+            Some(" CHARACTER SET latin1")
+        );
+        assert_eq!(database_options("CREATE DATABASE `perm` IF NOT EXISTS;"), None);
+        assert_eq!(
+            database_options("CREATE DATABASE `d` /*!40100 DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin */")
+                .as_deref(),
+            Some(" CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
+        );
+        assert_eq!(
+            database_options("CREATE DATABASE x CHARSET utf8; DROP TABLE y").as_deref(),
+            Some(" CHARACTER SET utf8")
+        );
     }
 }

@@ -204,7 +204,11 @@ impl Target for SqliteTarget {
         };
         let names: Vec<String> = columns.iter().map(|&i| q(&table.columns[i].name)).collect();
         let marks = vec!["?"; columns.len()].join(",");
-        let insert = format!("{verb} INTO {} ({}) VALUES ({marks})", q(&table.name), names.join(","));
+        let insert = if columns.is_empty() {
+            format!("{verb} INTO {} DEFAULT VALUES", q(&table.name))
+        } else {
+            format!("{verb} INTO {} ({}) VALUES ({marks})", q(&table.name), names.join(","))
+        };
         let binary = columns.iter().map(|&i| table.columns[i].binary).collect();
         Box::new(SqliteEncoder {
             rows: ParamRows { insert, width: columns.len(), ..Default::default() },
@@ -213,7 +217,7 @@ impl Target for SqliteTarget {
         })
     }
 
-    async fn writer(&self) -> Result<Box<dyn Writer>, TargetError> {
+    async fn writer(&self, _now: Option<f64>) -> Result<Box<dyn Writer>, TargetError> {
         Ok(Box::new(SqliteWriter { conn: self.conn.clone() }))
     }
 }
@@ -281,6 +285,18 @@ impl BatchEncoder for SqliteEncoder {
     }
 }
 
+/// A failed write, with the batch row that caused it when one did.
+struct Failure {
+    row: Option<usize>,
+    error: rusqlite::Error,
+}
+
+impl From<rusqlite::Error> for Failure {
+    fn from(error: rusqlite::Error) -> Self {
+        Failure { row: None, error }
+    }
+}
+
 struct SqliteWriter {
     conn: Arc<Mutex<Connection>>,
 }
@@ -302,18 +318,26 @@ fn bind(st: &mut rusqlite::Statement<'_>, rows: &ParamRows, values: &[Param]) ->
 
 #[async_trait]
 impl Writer for SqliteWriter {
-    async fn write(&mut self, batch: &EncodedBatch, marker: &Marker) -> Result<(), TargetError> {
+    async fn write(&mut self, batch: &EncodedBatch, marker: Option<&Marker>) -> Result<(), TargetError> {
         let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        tokio::task::block_in_place(|| {
+        tokio::task::block_in_place(|| -> Result<(), Failure> {
             let tx = conn.transaction()?;
             if let EncodedRows::Params(rows) = &batch.rows {
-                if rows.width > 0 && batch.row_count > 0 {
+                if batch.row_count > 0 {
                     let mut st = tx.prepare_cached(&rows.insert)?;
-                    for values in rows.values.chunks(rows.width) {
-                        bind(&mut st, rows, values)?;
+                    if rows.width == 0 {
+                        // `INSERT ... DEFAULT VALUES`: one row of defaults per source row `()`.
+                        for _ in 0..batch.row_count {
+                            st.raw_execute()?;
+                        }
+                    } else {
+                        for (i, values) in rows.values.chunks(rows.width).enumerate() {
+                            bind(&mut st, rows, values).map_err(|error| Failure { row: Some(i), error })?;
+                        }
                     }
                 }
             }
+            let Some(marker) = marker else { return Ok(tx.commit()?) };
             let p = &marker.progress;
             tx.execute(
                 "INSERT OR REPLACE INTO hoist_progress VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -327,8 +351,15 @@ impl Writer for SqliteWriter {
                     p.done
                 ],
             )?;
-            tx.commit()
+            Ok(tx.commit()?)
         })
-        .map_err(err)
+        .map_err(|f| {
+            // Name the row as MySQL does ("at row N", counted in the batch).
+            let mut e = err(f.error);
+            if let Some(i) = f.row {
+                e.message = format!("{} at row {}", e.message, i + 1);
+            }
+            e
+        })
     }
 }
