@@ -8,7 +8,7 @@ use hoist_core::config::{ByteSize, CheckpointDriver, CheckpointSection, Conflict
 use hoist_core::control::TableSelector;
 use hoist_core::import::ImportSettings;
 use hoist_core::progress::ProgressMode;
-use hoist_core::target::TargetOptions;
+use hoist_core::target::{TargetOptions, WriteMode};
 
 /// Resumable bulk import of MySQL dumps (mydumper, Dumpling) into MySQL, MariaDB, TiDB or SQLite.
 #[derive(Debug, Parser)]
@@ -136,6 +136,7 @@ impl Shared {
             defer_indexes: true,
             connections: 1,
             disable_binlog: false,
+            write_mode: WriteMode::Insert,
         }
     }
 }
@@ -253,6 +254,11 @@ pub struct ImportArgs {
     /// Skip ANALYZE TABLE after each table. Config: [post-restore] analyze = "off".
     #[arg(long)]
     pub no_analyze: bool,
+    /// How rows reach a MySQL-family server: load-data (LOAD DATA LOCAL INFILE, streamed from
+    /// memory), insert (multi-row INSERT), or auto: load-data where it gives exactly the rows
+    /// INSERT would (not for BIT or spatial columns, and only when the server allows it).
+    #[arg(long, default_value = "auto")]
+    pub write_mode: WriteMode,
     /// Retries of a transient target error (lost connection, deadlock...) before the table fails.
     #[arg(long, default_value_t = 8)]
     pub max_retries: u32,
@@ -314,6 +320,7 @@ impl ImportArgs {
             analyze: !self.no_analyze && file.post_restore.analyze.is_none_or(|a| a.enabled()),
             disable_binlog: self.disable_binlog,
             max_retries: self.max_retries,
+            write_mode: self.write_mode,
             progress: self.progress,
             locate: self.shared.locate(),
         })

@@ -20,12 +20,19 @@ fn into_sqlite(format: Format, compression: Compression) {
 }
 
 fn into_mariadb(database: &str, format: Format, compression: Compression) {
+    into_mariadb_with(database, format, compression, &[]);
+}
+
+/// Both write paths (LOAD DATA, the default where exact, and INSERT) must give the same rows.
+fn into_mariadb_with(database: &str, format: Format, compression: Compression, extra: &[&str]) {
     let server = MariaDb::shared();
     let dir = tempfile::tempdir().unwrap();
     let (src, data) = dump(dir.path(), database, format, compression);
     // Tests share the server: each keeps its markers in its own meta schema.
     let meta = format!("{database}_meta");
-    import(&src, &server.url(), dir.path(), &["--meta-schema", &meta]).assert_ok();
+    let mut args = vec!["--meta-schema", meta.as_str()];
+    args.extend_from_slice(extra);
+    import(&src, &server.url(), dir.path(), &args).assert_ok();
     for t in &data.tables {
         assert_eq!(mysql_table_sum(&server.url(), database, &t.name, &t.columns), t.sum(), "table {}", t.name);
     }
@@ -71,6 +78,21 @@ fn gzip_csv_into_mariadb() {
 #[test]
 fn zstd_sql_into_mariadb() {
     into_mariadb("gen_sql_zst", Format::Sql, Compression::Zstd);
+}
+
+#[test]
+fn sql_into_mariadb_with_insert() {
+    into_mariadb_with("gen_sql_ins", Format::Sql, Compression::None, &["--write-mode", "insert"]);
+}
+
+#[test]
+fn csv_into_mariadb_with_insert() {
+    into_mariadb_with("gen_csv_ins", Format::Csv, Compression::None, &["--write-mode", "insert"]);
+}
+
+#[test]
+fn sql_into_mariadb_with_load_data() {
+    into_mariadb_with("gen_sql_ld", Format::Sql, Compression::Gzip, &["--write-mode", "load-data"]);
 }
 
 #[test]

@@ -20,7 +20,7 @@ use crate::checkpoint::{ChunkProgress, ChunkRecord, TO_END};
 use crate::error::{DataError, FilePosition, SourceError};
 use crate::input::Input;
 use crate::source::Source;
-use crate::target::{BatchEncoder, EncodedBatch, Session, SourceRow, TableTarget, Target};
+use crate::target::{BatchEncoder, EncodeError, EncodedBatch, Session, SourceRow, TableTarget, Target};
 
 /// How CSV files of this import are read.
 #[derive(Debug, Clone)]
@@ -259,10 +259,12 @@ impl Reader<'_> {
         // The column map of the current INSERT, and how many of its rows were read.
         let mut statement_map = Vec::new();
         let mut rows_in_statement = 0u64;
+        // Set once a row needed the INSERT form: the rest of the chunk uses it too.
+        let mut force_insert = false;
         if let Some(h) = scanner.header() {
             statement_map = self.column_map(h.columns.as_deref(), from)?;
             rows_in_statement = 1;
-            encoder = Some((statement_map.clone(), self.target.encoder(&self.job.table, &statement_map)));
+            encoder = Some((statement_map.clone(), self.target.encoder(&self.job.table, &statement_map, force_insert)));
         }
         loop {
             let at = input.position();
@@ -293,7 +295,7 @@ impl Reader<'_> {
                                 self.progress.stmt_start = None;
                                 self.flush(old.as_mut(), at, false)?;
                             }
-                            encoder = Some((map.clone(), self.target.encoder(&self.job.table, &map)));
+                            encoder = Some((map.clone(), self.target.encoder(&self.job.table, &map, force_insert)));
                         }
                         (consumed, false)
                     }
@@ -309,7 +311,8 @@ impl Reader<'_> {
                             };
                             self.progress.stmt_start = resume_stmt;
                             self.flush(old.as_mut(), resume_at, false)?;
-                            encoder = Some((wanted.to_vec(), self.target.encoder(&self.job.table, wanted)));
+                            encoder =
+                                Some((wanted.to_vec(), self.target.encoder(&self.job.table, wanted, force_insert)));
                         }
                         rows_in_statement += 1;
                         let Some((map, enc)) = encoder.as_mut() else {
@@ -326,7 +329,22 @@ impl Reader<'_> {
                             ));
                         }
                         let source_row = SourceRow::Sql { raw: row.raw, fields: row.fields, options };
-                        enc.push(&source_row).map_err(|m| self.data_error(row_at, m))?;
+                        match enc.push(&source_row) {
+                            Ok(()) => {}
+                            Err(EncodeError::Invalid(m)) => return Err(self.data_error(row_at, m)),
+                            Err(EncodeError::NeedsInsert) => {
+                                // Send what came before in its form, then go on with INSERT.
+                                let (resume_at, resume_stmt) = match (rows_in_statement, stmt_start) {
+                                    (1, Some(begin)) => (begin, None),
+                                    (_, stmt) => (at, stmt),
+                                };
+                                self.progress.stmt_start = resume_stmt;
+                                self.flush(enc.as_mut(), resume_at, false)?;
+                                force_insert = true;
+                                *enc = self.target.encoder(&self.job.table, map, true);
+                                enc.push(&source_row).map_err(|e| self.data_error(row_at, format!("{e:?}")))?;
+                            }
+                        }
                         self.row_offsets.push(row_at);
                         self.progress.rows += 1;
                         self.progress.checksum = self.progress.checksum.wrapping_add(xxh3_64(row.raw));
@@ -379,7 +397,7 @@ impl Reader<'_> {
         let enc: &mut dyn BatchEncoder = match encoder.as_mut() {
             Some((_, e)) => e.as_mut(),
             None => {
-                empty = self.target.encoder(&self.job.table, &[]);
+                empty = self.target.encoder(&self.job.table, &[], force_insert);
                 empty.as_mut()
             }
         };
@@ -440,6 +458,8 @@ impl Reader<'_> {
     }
 
     fn read_csv(&mut self) -> Result<(), ReadError> {
+        // CSV fields are bytes: the target takes them as they are.
+        self.session = Arc::new(Session { statements: vec!["SET NAMES binary".into()] });
         let csv = self.job.csv.clone();
         let mut from = self.progress.offset;
         let map = if csv.header {
@@ -455,7 +475,7 @@ impl Reader<'_> {
         } else {
             self.column_map(None, 0)?
         };
-        let mut encoder = self.target.encoder(&self.job.table, &map);
+        let mut encoder = self.target.encoder(&self.job.table, &map, false);
         let mut input = self.open(from)?;
         if from == 0 {
             self.skip_bom(&mut input)?;
@@ -479,7 +499,10 @@ impl Reader<'_> {
                 Ok(CsvStep::End) => break,
                 Ok(CsvStep::Record { record, consumed }) => {
                     self.check_width(record.len(), map.len(), at)?;
-                    encoder.push(&SourceRow::Csv(&record)).map_err(|m| self.data_error(at, m))?;
+                    encoder.push(&SourceRow::Csv(&record)).map_err(|e| match e {
+                        EncodeError::Invalid(m) => self.data_error(at, m),
+                        EncodeError::NeedsInsert => self.data_error(at, "a CSV field the target cannot take"),
+                    })?;
                     self.row_offsets.push(at);
                     self.progress.rows += 1;
                     let raw = &input.data()[..consumed];

@@ -55,6 +55,7 @@ pub struct ImportSettings {
     pub analyze: bool,
     pub disable_binlog: bool,
     pub max_retries: u32,
+    pub write_mode: crate::target::WriteMode,
     pub progress: ProgressMode,
     /// The command-line options that locate this run's target and checkpoint (password
     /// redacted), appended to the `hoist checkpoint ...` commands that messages suggest.
@@ -69,6 +70,7 @@ impl ImportSettings {
             defer_indexes: true,
             connections: self.concurrency,
             disable_binlog: self.disable_binlog,
+            write_mode: self.write_mode,
         }
     }
 

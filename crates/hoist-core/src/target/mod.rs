@@ -6,6 +6,7 @@
 //! chunk's progress marker: data and progress commit together (DESIGN.md, invariant 1).
 
 pub mod mysql;
+mod mysql_rows;
 pub mod sqlite;
 
 use std::collections::HashMap;
@@ -19,12 +20,26 @@ use crate::checkpoint::ChunkProgress;
 use crate::config::ConflictStrategy;
 use crate::error::TargetError;
 
+/// What kind of values a column holds, as far as encoding rows is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnClass {
+    /// Characters, dates, times, ENUM, SET, JSON: values travel as text.
+    Text,
+    /// BLOB, BINARY...: values are bytes.
+    Binary,
+    /// Integers, DECIMAL, floating point, YEAR.
+    Numeric,
+    /// BIT: LOAD DATA cannot fill it from text.
+    Bit,
+    /// GEOMETRY and the other spatial types.
+    Spatial,
+}
+
 /// A target table's column as the target reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TargetColumn {
     pub name: String,
-    /// Holds bytes rather than text (BLOB, BINARY...): values are bound as bytes.
-    pub binary: bool,
+    pub class: ColumnClass,
     /// Computed by the server; never written.
     pub generated: bool,
 }
@@ -82,6 +97,8 @@ pub enum EncodedRows {
     /// One SQL statement (multi-row INSERT/REPLACE): `sql[..prefix]` is `INSERT ... VALUES `,
     /// row `i` ends at `row_ends[i]` (a comma separates rows).
     Statement { sql: Vec<u8>, prefix: usize, row_ends: Vec<usize> },
+    /// A LOAD DATA stream (tab-separated rows ending at `row_ends`) for `table` `columns`.
+    LoadData { data: bytes::Bytes, row_ends: Vec<usize>, table: String, columns: String, conflict: ConflictStrategy },
     /// A parameterised INSERT and its values, row after row.
     Params(ParamRows),
 }
@@ -111,10 +128,20 @@ pub struct EncodedBatch {
     pub session: Arc<Session>,
 }
 
+/// Why a row could not be appended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EncodeError {
+    /// This encoding cannot express the row exactly (e.g. a hex literal into a text column in
+    /// a LOAD DATA stream); an INSERT encoder can. Nothing was appended.
+    NeedsInsert,
+    /// The row is not valid for the table.
+    Invalid(String),
+}
+
 /// Builds one batch for one table and one column list.
 pub trait BatchEncoder: Send {
     /// Append a row; the caller has checked its field count.
-    fn push(&mut self, row: &SourceRow<'_>) -> Result<(), String>;
+    fn push(&mut self, row: &SourceRow<'_>) -> Result<(), EncodeError>;
     /// Approximate size of what has been encoded so far.
     fn bytes(&self) -> usize;
     fn rows(&self) -> u64;
@@ -173,7 +200,9 @@ pub trait Target: Send + Sync {
     async fn create_view(&self, database: &str, name: &str, create_sql: &str) -> Result<(), TargetError>;
     /// Run a dump's post-data DDL (triggers, routines); SQLite skips what it cannot run.
     async fn run_post_ddl(&self, database: &str, statements: &[String]) -> Result<Vec<String>, TargetError>;
-    fn encoder(&self, table: &TableTarget, columns: &[usize]) -> Box<dyn BatchEncoder>;
+    /// An encoder for rows of `columns` (indexes into the table's columns). `insert` asks for
+    /// the INSERT form, after a row that the default form cannot express.
+    fn encoder(&self, table: &TableTarget, columns: &[usize], insert: bool) -> Box<dyn BatchEncoder>;
     /// A connection for batches. `now` (seconds since the epoch) is what the session takes as
     /// the current time, so that `DEFAULT CURRENT_TIMESTAMP` gets one value in every run of a task.
     async fn writer(&self, now: Option<f64>) -> Result<Box<dyn Writer>, TargetError>;
@@ -194,6 +223,28 @@ pub async fn open(url: &str, options: &TargetOptions) -> Result<Arc<dyn Target>,
     }
 }
 
+/// How the MySQL family receives rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WriteMode {
+    /// LOAD DATA LOCAL INFILE where it gives exactly the rows INSERT would, else INSERT.
+    #[default]
+    Auto,
+    Insert,
+    LoadData,
+}
+
+impl std::str::FromStr for WriteMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(WriteMode::Auto),
+            "insert" => Ok(WriteMode::Insert),
+            "load-data" => Ok(WriteMode::LoadData),
+            _ => Err(format!("unknown write mode {s:?} (auto, insert or load-data)")),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct TargetOptions {
     pub meta_schema: String,
@@ -201,6 +252,7 @@ pub struct TargetOptions {
     pub defer_indexes: bool,
     pub connections: usize,
     pub disable_binlog: bool,
+    pub write_mode: WriteMode,
 }
 
 /// A URL with its password replaced by `xxxxx`.

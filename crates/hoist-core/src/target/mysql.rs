@@ -11,14 +11,18 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use hoist_schema::quote_mysql_ident as q;
 use mysql_async::prelude::*;
-use mysql_async::{Conn, Opts, OptsBuilder};
+use mysql_async::{Conn, LocalInfileError, Opts, OptsBuilder};
 
+use super::mysql_rows::{load_data_fits, InsertEncoder, LoadDataEncoder};
 use super::*;
+use crate::config::ConflictStrategy;
 
 pub struct MysqlTarget {
     opts: Opts,
     url: String,
     options: TargetOptions,
+    /// The server accepts LOAD DATA LOCAL INFILE.
+    local_infile: bool,
 }
 
 /// MySQL error codes after which the same work may succeed when tried again: lost or refused
@@ -57,9 +61,19 @@ impl MysqlTarget {
     pub async fn connect(url: &str, options: &TargetOptions) -> Result<MysqlTarget, TargetError> {
         let opts = Opts::from_url(url).map_err(|e| TargetError::permanent(format!("{}: {e}", redact_url(url))))?;
         let opts: Opts = OptsBuilder::from_opts(opts).prefer_socket(false).stmt_cache_size(0).into();
-        let target = MysqlTarget { opts, url: url.to_string(), options: options.clone() };
+        let mut target = MysqlTarget { opts, url: url.to_string(), options: options.clone(), local_infile: false };
         // Fail early, with the server's own message, when it cannot be reached.
-        target.conn().await?.disconnect().await.map_err(classify)?;
+        let mut conn = target.conn().await?;
+        let local_infile: Option<u8> = conn.query_first("SELECT @@local_infile").await.ok().flatten();
+        target.local_infile = local_infile == Some(1);
+        conn.disconnect().await.map_err(classify)?;
+        if options.write_mode == WriteMode::LoadData && !target.local_infile {
+            return Err(TargetError::permanent(format!(
+                "{}: the server does not accept LOAD DATA LOCAL INFILE (local_infile is OFF); \
+                 use --write-mode insert, or SET GLOBAL local_infile = 1",
+                redact_url(url)
+            )));
+        }
         Ok(target)
     }
 
@@ -98,6 +112,19 @@ impl MysqlTarget {
             }
         }
         Ok(())
+    }
+}
+
+/// The class of a column from information_schema's DATA_TYPE.
+fn column_class(data_type: &str) -> ColumnClass {
+    match data_type {
+        "bit" => ColumnClass::Bit,
+        t if t.contains("blob") || t.contains("binary") => ColumnClass::Binary,
+        "tinyint" | "smallint" | "mediumint" | "int" | "integer" | "bigint" | "decimal" | "numeric" | "float"
+        | "double" | "real" | "year" => ColumnClass::Numeric,
+        "geometry" | "point" | "linestring" | "polygon" | "multipoint" | "multilinestring" | "multipolygon"
+        | "geometrycollection" => ColumnClass::Spatial,
+        _ => ColumnClass::Text,
     }
 }
 
@@ -214,7 +241,7 @@ impl Target for MysqlTarget {
                     let extra = extra.to_ascii_lowercase();
                     TargetColumn {
                         name,
-                        binary: ty.contains("blob") || ty.contains("binary"),
+                        class: column_class(&ty),
                         generated: extra.contains("generated") || extra.contains("virtual") || extra.contains("stored"),
                     }
                 })
@@ -298,18 +325,41 @@ impl Target for MysqlTarget {
         Ok(Vec::new())
     }
 
-    fn encoder(&self, table: &TableTarget, columns: &[usize]) -> Box<dyn BatchEncoder> {
-        Box::new(MysqlEncoder::new(table, columns))
+    fn encoder(&self, table: &TableTarget, columns: &[usize], insert: bool) -> Box<dyn BatchEncoder> {
+        let load = !insert
+            && match self.options.write_mode {
+                WriteMode::Insert => false,
+                WriteMode::LoadData => true,
+                WriteMode::Auto => self.local_infile && load_data_fits(table, columns),
+            };
+        // `()` (a row of defaults) has no LOAD DATA form.
+        if load && !columns.is_empty() {
+            Box::new(LoadDataEncoder::new(table, columns))
+        } else {
+            Box::new(InsertEncoder::new(table, columns))
+        }
     }
 
     async fn writer(&self, now: Option<f64>) -> Result<Box<dyn Writer>, TargetError> {
-        Ok(Box::new(MysqlWriter { target: self.clone_handle(), conn: None, session: None, now }))
+        Ok(Box::new(MysqlWriter {
+            target: self.clone_handle(),
+            conn: None,
+            session: None,
+            now,
+            infile: Arc::default(),
+            streams: 0,
+        }))
     }
 }
 
 impl MysqlTarget {
     fn clone_handle(&self) -> Arc<MysqlTarget> {
-        Arc::new(MysqlTarget { opts: self.opts.clone(), url: self.url.clone(), options: self.options.clone() })
+        Arc::new(MysqlTarget {
+            opts: self.opts.clone(),
+            url: self.url.clone(),
+            options: self.options.clone(),
+            local_infile: self.local_infile,
+        })
     }
 }
 
@@ -368,94 +418,24 @@ fn database_options(sql: &str) -> Option<String> {
     (!options.is_empty()).then_some(options)
 }
 
-struct MysqlEncoder {
-    buf: Vec<u8>,
-    prefix_len: usize,
-    rows: u64,
-    row_ends: Vec<usize>,
-}
+/// The one stream a writer's connection may send for LOCAL INFILE: the file name its LOAD DATA
+/// statement names, and the data. A server asking for any other name (the known attack of a
+/// malicious server) gets an error, and so does one asking when nothing was offered.
+type InfileSlot = Arc<std::sync::Mutex<Option<(String, bytes::Bytes)>>>;
 
-impl MysqlEncoder {
-    fn new(table: &TableTarget, columns: &[usize]) -> MysqlEncoder {
-        let verb = match table.conflict {
-            crate::config::ConflictStrategy::Error => "INSERT INTO",
-            crate::config::ConflictStrategy::Replace => "REPLACE INTO",
-            crate::config::ConflictStrategy::Ignore => "INSERT IGNORE INTO",
-        };
-        let names: Vec<String> = columns.iter().map(|&i| q(&table.columns[i].name)).collect();
-        let prefix = format!("{verb} {}.{} ({}) VALUES ", q(&table.database), q(&table.name), names.join(","));
-        let mut buf = Vec::with_capacity(prefix.len() + (1 << 20) + (64 << 10));
-        buf.extend_from_slice(prefix.as_bytes());
-        MysqlEncoder { prefix_len: prefix.len(), buf, rows: 0, row_ends: Vec::new() }
-    }
-}
-
-/// Quote bytes as a MySQL string literal that means the same bytes in any sql_mode but
-/// NO_BACKSLASH_ESCAPES (the session never has it unless a dump sets it, and CSV is not SQL).
-fn push_quoted(out: &mut Vec<u8>, value: &[u8]) {
-    out.push(b'\'');
-    let mut last = 0;
-    for (i, &b) in value.iter().enumerate() {
-        let esc: &[u8] = match b {
-            b'\'' => b"\\'",
-            b'\\' => b"\\\\",
-            0 => b"\\0",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            0x1a => b"\\Z",
-            _ => continue,
-        };
-        out.extend_from_slice(&value[last..i]);
-        out.extend_from_slice(esc);
-        last = i + 1;
-    }
-    out.extend_from_slice(&value[last..]);
-    out.push(b'\'');
-}
-
-impl BatchEncoder for MysqlEncoder {
-    fn push(&mut self, row: &SourceRow<'_>) -> Result<(), String> {
-        if self.rows > 0 {
-            self.buf.push(b',');
-        }
-        match row {
-            SourceRow::Sql { raw, .. } => self.buf.extend_from_slice(raw),
-            SourceRow::Csv(record) => {
-                self.buf.push(b'(');
-                for (i, field) in record.iter().enumerate() {
-                    if i > 0 {
-                        self.buf.push(b',');
-                    }
-                    match field {
-                        None => self.buf.extend_from_slice(b"NULL"),
-                        Some(v) => push_quoted(&mut self.buf, v),
-                    }
-                }
-                self.buf.push(b')');
+fn infile_handler(slot: InfileSlot) -> impl mysql_async::prelude::GlobalHandler {
+    move |file_name: &[u8]| -> futures::future::BoxFuture<'static, Result<mysql_async::InfileData, LocalInfileError>> {
+        let offered = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let requested = String::from_utf8_lossy(file_name).into_owned();
+        let answer = match offered {
+            Some((name, data)) if name == requested => {
+                Ok(Box::pin(futures::stream::once(async move { Ok(data) })) as mysql_async::InfileData)
             }
-        }
-        self.rows += 1;
-        self.row_ends.push(self.buf.len());
-        Ok(())
-    }
-
-    fn bytes(&self) -> usize {
-        self.buf.len() - self.prefix_len
-    }
-
-    fn rows(&self) -> u64 {
-        self.rows
-    }
-
-    fn take(&mut self) -> EncodedRows {
-        let mut next = Vec::with_capacity(self.buf.capacity());
-        next.extend_from_slice(&self.buf[..self.prefix_len]);
-        self.rows = 0;
-        EncodedRows::Statement {
-            sql: std::mem::replace(&mut self.buf, next),
-            prefix: self.prefix_len,
-            row_ends: std::mem::take(&mut self.row_ends),
-        }
+            _ => Err(LocalInfileError::OtherError(Box::new(std::io::Error::other(format!(
+                "hoist refuses to send {requested:?}: it only sends the rows of the LOAD DATA it just issued"
+            ))))),
+        };
+        Box::pin(async move { answer })
     }
 }
 
@@ -465,17 +445,41 @@ struct MysqlWriter {
     /// The dump session settings applied to `conn`.
     session: Option<Arc<Session>>,
     now: Option<f64>,
+    infile: InfileSlot,
+    /// Numbers the LOAD DATA streams of this writer.
+    streams: u64,
+}
+
+/// The character set a LOAD DATA must declare to read bytes as the INSERT path would: the
+/// dump's `SET NAMES` (mydumper: binary), else the connection's utf8mb4.
+fn load_charset(session: &Session) -> String {
+    session
+        .statements
+        .iter()
+        .rev()
+        .find_map(|s| {
+            let lower = s.to_ascii_lowercase();
+            let rest = lower.strip_prefix("set names").or_else(|| lower.strip_prefix("set character set"))?;
+            let cs = rest.split_whitespace().next()?.trim_matches(|c| c == '\'' || c == '"' || c == '`');
+            cs.chars().all(|c| c.is_ascii_alphanumeric() || c == '_').then(|| cs.to_string())
+        })
+        .unwrap_or_else(|| "utf8mb4".into())
 }
 
 impl MysqlWriter {
     async fn ready(&mut self, session: &Arc<Session>) -> Result<&mut Conn, TargetError> {
         if self.conn.is_none() {
-            let mut conn = self.target.conn().await?;
+            let opts: Opts = OptsBuilder::from_opts(self.target.opts.clone())
+                .local_infile_handler(Some(infile_handler(self.infile.clone())))
+                .into();
+            let mut conn = Conn::new(opts).await.map_err(classify)?;
             let o = &self.target.options;
             // unique_checks stays on: with it off, MariaDB's bulk insert into an empty table
             // drops a whole INSERT IGNORE batch on one duplicate and hides which row it was.
-            let mut set =
-                format!("SET SESSION foreign_key_checks = 0, sql_mode = '{}'", o.sql_mode.replace('\'', "''"));
+            let mut set = format!(
+                "SET NAMES utf8mb4; SET SESSION foreign_key_checks = 0, sql_mode = '{}'",
+                o.sql_mode.replace('\'', "''")
+            );
             if o.disable_binlog {
                 set.push_str(", sql_log_bin = 0");
             }
@@ -496,15 +500,61 @@ impl MysqlWriter {
         Ok(conn)
     }
 
+    /// Send rows: the INSERT statement, or a LOAD DATA with its stream. LOCAL turns errors
+    /// into warnings, so a warning fails the batch where INSERT would have failed.
+    async fn send_rows(&mut self, rows: &EncodedRows, session: &Arc<Session>) -> Result<(), TargetError> {
+        match rows {
+            EncodedRows::Statement { sql, .. } => {
+                let conn = self.ready(session).await?;
+                conn.query_drop(sql.as_slice()).await.map_err(classify)
+            }
+            EncodedRows::LoadData { data, table, columns, conflict, .. } => {
+                self.streams += 1;
+                let name = format!("hoist-stream-{}", self.streams);
+                let verb = match conflict {
+                    ConflictStrategy::Error => "",
+                    ConflictStrategy::Replace => "REPLACE ",
+                    ConflictStrategy::Ignore => "IGNORE ",
+                };
+                let statement = format!(
+                    "LOAD DATA LOCAL INFILE '{name}' {verb}INTO TABLE {table} CHARACTER SET {} \
+                     FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' {columns}",
+                    load_charset(session)
+                );
+                *self.infile.lock().unwrap_or_else(|p| p.into_inner()) = Some((name, data.clone()));
+                let conn = self.ready(session).await?;
+                let result = conn.query_drop(statement).await.map_err(classify);
+                self.infile.lock().unwrap_or_else(|p| p.into_inner()).take();
+                result?;
+                let conn = self.conn.as_mut().expect("ready above");
+                if conn.get_warnings() > 0 {
+                    let warnings: Vec<(String, u16, String)> =
+                        conn.query("SHOW WARNINGS LIMIT 20").await.map_err(classify)?;
+                    // What INSERT would do: a duplicate fails unless the strategy allows it, and
+                    // a value the server adjusts fails only in a strict sql_mode.
+                    let strict = self.target.options.sql_mode.to_ascii_uppercase().contains("STRICT_");
+                    let allowed = |code: u16| if code == 1062 { *conflict != ConflictStrategy::Error } else { !strict };
+                    if let Some((_, code, message)) = warnings.into_iter().find(|(_, code, _)| !allowed(*code)) {
+                        return Err(TargetError {
+                            code: Some(code),
+                            message: format!("ERROR {code}: {message}"),
+                            transient: false,
+                        });
+                    }
+                }
+                Ok(())
+            }
+            EncodedRows::Params(_) => Err(TargetError::permanent("internal: parameter rows sent to a MySQL target")),
+        }
+    }
+
     async fn transaction(&mut self, batch: &EncodedBatch, marker: Option<&Marker>) -> Result<(), TargetError> {
         let markers = self.target.markers_table();
-        let conn = self.ready(&batch.session).await?;
-        conn.query_drop("BEGIN").await.map_err(classify)?;
+        self.ready(&batch.session).await?.query_drop("BEGIN").await.map_err(classify)?;
         if batch.row_count > 0 {
-            if let EncodedRows::Statement { sql, .. } = &batch.rows {
-                conn.query_drop(sql.as_slice()).await.map_err(classify)?;
-            }
+            self.send_rows(&batch.rows, &batch.session).await?;
         }
+        let conn = self.conn.as_mut().expect("ready above");
         let Some(marker) = marker else {
             return conn.query_drop("COMMIT").await.map_err(classify);
         };
@@ -522,57 +572,97 @@ impl MysqlWriter {
         .map_err(classify)?;
         conn.query_drop("COMMIT").await.map_err(classify)
     }
-}
 
-impl MysqlWriter {
+    /// Send the batch's rows one at a time in a transaction that is rolled back; the first
+    /// that fails is the one the server refused.
     async fn replay_rows(&mut self, batch: &EncodedBatch) -> Result<Option<(usize, TargetError)>, TargetError> {
-        let EncodedRows::Statement { sql, prefix, row_ends } = &batch.rows else { return Ok(None) };
-        let conn = self.ready(&batch.session).await?;
-        conn.query_drop("BEGIN").await.map_err(classify)?;
-        let mut start = *prefix;
-        let mut single = Vec::new();
-        for (i, &end) in row_ends.iter().enumerate() {
-            single.clear();
-            single.extend_from_slice(&sql[..*prefix]);
-            single.extend_from_slice(&sql[start..end]);
-            start = end + 1;
-            if let Err(e) = conn.query_drop(single.as_slice()).await {
-                let _ = conn.query_drop("ROLLBACK").await;
-                return Ok(Some((i, classify(e))));
+        let singles: Vec<EncodedRows> = match &batch.rows {
+            EncodedRows::Statement { sql, prefix, row_ends } => {
+                let mut start = *prefix;
+                row_ends
+                    .iter()
+                    .map(|&end| {
+                        let mut one = sql[..*prefix].to_vec();
+                        one.extend_from_slice(&sql[start..end]);
+                        start = end + 1;
+                        EncodedRows::Statement { sql: one, prefix: *prefix, row_ends: vec![] }
+                    })
+                    .collect()
+            }
+            EncodedRows::LoadData { data, row_ends, table, columns, conflict } => {
+                let mut start = 0;
+                row_ends
+                    .iter()
+                    .map(|&end| {
+                        let one = data.slice(start..end);
+                        start = end;
+                        EncodedRows::LoadData {
+                            data: one,
+                            row_ends: vec![],
+                            table: table.clone(),
+                            columns: columns.clone(),
+                            conflict: *conflict,
+                        }
+                    })
+                    .collect()
+            }
+            EncodedRows::Params(_) => return Ok(None),
+        };
+        self.ready(&batch.session).await?.query_drop("BEGIN").await.map_err(classify)?;
+        for (i, rows) in singles.iter().enumerate() {
+            if let Err(e) = self.send_rows(rows, &batch.session).await {
+                return Ok(Some((i, e)));
             }
         }
-        conn.query_drop("ROLLBACK").await.map_err(classify)?;
         Ok(None)
     }
 }
 
 #[async_trait]
 impl Writer for MysqlWriter {
+    async fn write(&mut self, batch: &EncodedBatch, marker: Option<&Marker>) -> Result<(), TargetError> {
+        let result = self.transaction(batch, marker).await;
+        if result.is_err() {
+            self.reset().await;
+        }
+        result
+    }
+
     async fn find_rejected_row(&mut self, batch: &EncodedBatch) -> Option<(usize, TargetError)> {
         let found = self.replay_rows(batch).await.ok().flatten();
+        self.reset().await;
+        found
+    }
+}
+
+impl MysqlWriter {
+    /// After an error the transaction is gone with it (or with the connection): start clean.
+    async fn reset(&mut self) {
         if let Some(mut conn) = self.conn.take() {
             let _ = conn.query_drop("ROLLBACK").await;
             let _ = conn.disconnect().await;
         }
-        found
-    }
-
-    async fn write(&mut self, batch: &EncodedBatch, marker: Option<&Marker>) -> Result<(), TargetError> {
-        let result = self.transaction(batch, marker).await;
-        if result.is_err() {
-            // The transaction is gone with the error (or with the connection); start clean.
-            if let Some(mut conn) = self.conn.take() {
-                let _ = conn.query_drop("ROLLBACK").await;
-                let _ = conn.disconnect().await;
-            }
-        }
-        result
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn the_infile_handler_sends_only_the_offered_stream() {
+        use futures::StreamExt;
+        use mysql_async::prelude::GlobalHandler;
+        let slot: InfileSlot = Arc::default();
+        let handler = infile_handler(slot.clone());
+        assert!(handler.handle(b"/etc/passwd").await.is_err(), "nothing offered: refused");
+        *slot.lock().unwrap() = Some(("hoist-stream-1".into(), bytes::Bytes::from_static(b"1\ta\n")));
+        assert!(handler.handle(b"/etc/passwd").await.is_err(), "another name: refused");
+        *slot.lock().unwrap() = Some(("hoist-stream-2".into(), bytes::Bytes::from_static(b"1\ta\n")));
+        let mut stream = handler.handle(b"hoist-stream-2").await.expect("the offered stream");
+        assert_eq!(stream.next().await.unwrap().unwrap(), &b"1\ta\n"[..]);
+        assert!(handler.handle(b"hoist-stream-2").await.is_err(), "offered once only");
+    }
 
     #[test]
     fn transient_codes() {
@@ -582,13 +672,6 @@ mod tests {
         for code in [1062, 1064, 1146, 1366, 1406] {
             assert!(!is_transient_code(code), "{code}");
         }
-    }
-
-    #[test]
-    fn csv_values_are_quoted_exactly() {
-        let mut out = Vec::new();
-        push_quoted(&mut out, b"a'b\\c\0d\ne\rf\x1ag\"h");
-        assert_eq!(out, b"'a\\'b\\\\c\\0d\\ne\\rf\\Zg\"h'");
     }
 
     #[test]

@@ -140,7 +140,11 @@ impl Target for SqliteTarget {
                     let ty = ty.to_ascii_uppercase();
                     Ok(TargetColumn {
                         name: r.get(0)?,
-                        binary: ty.contains("BLOB") || ty.is_empty(),
+                        class: if ty.contains("BLOB") || ty.is_empty() {
+                            ColumnClass::Binary
+                        } else {
+                            ColumnClass::Text
+                        },
                         generated: hidden >= 2,
                     })
                 })?
@@ -196,7 +200,7 @@ impl Target for SqliteTarget {
             .collect())
     }
 
-    fn encoder(&self, table: &TableTarget, columns: &[usize]) -> Box<dyn BatchEncoder> {
+    fn encoder(&self, table: &TableTarget, columns: &[usize], _insert: bool) -> Box<dyn BatchEncoder> {
         let verb = match table.conflict {
             crate::config::ConflictStrategy::Error => "INSERT",
             crate::config::ConflictStrategy::Replace => "INSERT OR REPLACE",
@@ -209,7 +213,7 @@ impl Target for SqliteTarget {
         } else {
             format!("{verb} INTO {} ({}) VALUES ({marks})", q(&table.name), names.join(","))
         };
-        let binary = columns.iter().map(|&i| table.columns[i].binary).collect();
+        let binary = columns.iter().map(|&i| table.columns[i].class == ColumnClass::Binary).collect();
         Box::new(SqliteEncoder {
             rows: ParamRows { insert, width: columns.len(), ..Default::default() },
             binary,
@@ -240,11 +244,13 @@ impl SqliteEncoder {
 }
 
 impl BatchEncoder for SqliteEncoder {
-    fn push(&mut self, row: &SourceRow<'_>) -> Result<(), String> {
+    fn push(&mut self, row: &SourceRow<'_>) -> Result<(), EncodeError> {
         match row {
             SourceRow::Sql { raw, fields, options } => {
                 for (i, lit) in fields.iter().enumerate() {
-                    let text = raw.get(lit.start..lit.end).ok_or("literal outside its row")?;
+                    let text = raw
+                        .get(lit.start..lit.end)
+                        .ok_or_else(|| EncodeError::Invalid("literal outside its row".into()))?;
                     match decode_literal(text, lit.kind, *options) {
                         Value::Null => self.rows.values.push(Param::Null),
                         Value::UInt(v) => self.rows.values.push(match i64::try_from(v) {
