@@ -1,6 +1,8 @@
 //! The default checkpoint store: an SQLite file beside the run. It needs no server and puts no
-//! load on the target. `synchronous = FULL` so that a plan, once said to be saved, survives a
-//! power loss too (a lost plan next to committed target rows would mean loading them twice).
+//! load on the target. A plan is written with `synchronous = FULL`, so that once saved it
+//! survives a power loss too (a lost plan next to committed target rows would mean loading them
+//! twice); later updates use NORMAL: in WAL mode they survive a crash of hoist, and losing the
+//! last few to a power cut only means they are redone (the target's markers win on resume).
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -51,7 +53,7 @@ impl SqliteStore {
             message: e.to_string(),
         };
         let conn = Connection::open(path).map_err(err)?;
-        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000;")
+        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;")
             .map_err(err)?;
         conn.execute_batch(SCHEMA).map_err(err)?;
         Ok(SqliteStore { path: path.to_path_buf(), conn: Mutex::new(conn) })
@@ -171,6 +173,7 @@ impl CheckpointStore for SqliteStore {
 
     async fn create(&self, cp: &Checkpoint) -> Result<(), CheckpointError> {
         self.with(|c| {
+            c.execute_batch("PRAGMA synchronous = FULL")?;
             let tx = c.transaction()?;
             tx.execute_batch("DELETE FROM task; DELETE FROM tables; DELETE FROM chunks; DELETE FROM files;")?;
             let t = &cp.task;
@@ -216,7 +219,8 @@ impl CheckpointStore for SqliteStore {
                     st.execute(params![f.path, to_i64(f.size), f.modified_ms])?;
                 }
             }
-            tx.commit()
+            tx.commit()?;
+            c.execute_batch("PRAGMA synchronous = NORMAL")
         })
     }
 

@@ -19,6 +19,9 @@ use crate::config::ConflictStrategy;
 
 pub struct MysqlTarget {
     opts: Opts,
+    /// Connections for metadata and DDL, reused: with thousands of tables, a connection per
+    /// call would dominate. Writers keep connections of their own.
+    pool: mysql_async::Pool,
     url: String,
     options: TargetOptions,
     /// The server accepts LOAD DATA LOCAL INFILE.
@@ -61,12 +64,16 @@ impl MysqlTarget {
     pub async fn connect(url: &str, options: &TargetOptions) -> Result<MysqlTarget, TargetError> {
         let opts = Opts::from_url(url).map_err(|e| TargetError::permanent(format!("{}: {e}", redact_url(url))))?;
         let opts: Opts = OptsBuilder::from_opts(opts).prefer_socket(false).stmt_cache_size(0).into();
-        let mut target = MysqlTarget { opts, url: url.to_string(), options: options.clone(), local_infile: false };
+        let pool_opts = mysql_async::PoolOpts::default()
+            .with_constraints(mysql_async::PoolConstraints::new(0, 4).expect("0 <= 4"));
+        let pool = mysql_async::Pool::new(OptsBuilder::from_opts(opts.clone()).pool_opts(pool_opts));
+        let mut target =
+            MysqlTarget { opts, pool, url: url.to_string(), options: options.clone(), local_infile: false };
         // Fail early, with the server's own message, when it cannot be reached.
         let mut conn = target.conn().await?;
         let local_infile: Option<u8> = conn.query_first("SELECT @@local_infile").await.ok().flatten();
         target.local_infile = local_infile == Some(1);
-        conn.disconnect().await.map_err(classify)?;
+        drop(conn);
         if options.write_mode == WriteMode::LoadData && !target.local_infile {
             return Err(TargetError::permanent(format!(
                 "{}: the server does not accept LOAD DATA LOCAL INFILE (local_infile is OFF); \
@@ -77,8 +84,9 @@ impl MysqlTarget {
         Ok(target)
     }
 
+    /// A pooled connection (reset when it went back to the pool) speaking utf8mb4.
     async fn conn(&self) -> Result<Conn, TargetError> {
-        let mut conn = Conn::new(self.opts.clone()).await.map_err(classify)?;
+        let mut conn = self.pool.get_conn().await.map_err(classify)?;
         conn.query_drop("SET NAMES utf8mb4").await.map_err(classify)?;
         Ok(conn)
     }
@@ -356,6 +364,7 @@ impl MysqlTarget {
     fn clone_handle(&self) -> Arc<MysqlTarget> {
         Arc::new(MysqlTarget {
             opts: self.opts.clone(),
+            pool: self.pool.clone(),
             url: self.url.clone(),
             options: self.options.clone(),
             local_infile: self.local_infile,
