@@ -12,7 +12,13 @@ use hoist_core::target::{TargetOptions, WriteMode};
 
 /// Resumable bulk import of MySQL dumps (mydumper, Dumpling) into MySQL, MariaDB, TiDB or SQLite.
 #[derive(Debug, Parser)]
-#[command(name = "hoist", version, about, long_about = None)]
+#[command(
+    name = "hoist",
+    version,
+    about,
+    after_help = "Exit codes: 0 all tables loaded; 1 some tables failed (see the summary); 2 the run could not \
+                  start or had to stop (refused, target lost, bad options); 130 interrupted (Ctrl-C, SIGTERM)."
+)]
 pub struct Args {
     #[command(subcommand)]
     pub command: Command,

@@ -10,6 +10,13 @@ use std::sync::Arc;
 
 use clap::Parser;
 
+/// Exit codes: 0 every table loaded; 1 some tables failed (the summary says which);
+/// 2 the run could not start or had to stop (a refusal, a lost target, bad options);
+/// 130 interrupted by Ctrl-C or SIGTERM.
+const EXIT_TABLES_FAILED: u8 = 1;
+const EXIT_RUN_ERROR: u8 = 2;
+const EXIT_INTERRUPTED: u8 = 130;
+
 fn main() -> ExitCode {
     let args = cli::Args::parse();
     tracing_subscriber::fmt()
@@ -28,7 +35,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            ExitCode::from(EXIT_RUN_ERROR)
         }
     }
 }
@@ -48,11 +55,11 @@ async fn run(args: cli::Args) -> anyhow::Result<ExitCode> {
             match hoist_core::import::run(settings, stop).await {
                 Ok(report) => {
                     summary::print(&report);
-                    Ok(if report.success() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+                    Ok(if report.success() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_TABLES_FAILED) })
                 }
                 Err(hoist_core::error::ImportError::Interrupted) => {
                     eprintln!("interrupted; run the same command to resume");
-                    Ok(ExitCode::from(130))
+                    Ok(ExitCode::from(EXIT_INTERRUPTED))
                 }
                 Err(e) => Err(e.into()),
             }

@@ -77,7 +77,7 @@ impl Case {
 #[track_caller]
 fn assert_refused(run: &Run, says: &[&str]) {
     let text = run.text();
-    assert!(!run.ok(), "expected a refusal:\n{text}");
+    assert_eq!(run.code(), Some(2), "a refusal exits with 2:\n{text}");
     for s in says {
         assert!(text.contains(s), "the message should say {s:?}:\n{text}");
     }
@@ -315,4 +315,26 @@ fn the_mysql_checkpoint_driver_keeps_the_checkpoint_on_the_server() {
         Some("0"),
         "removed after success"
     );
+}
+
+#[test]
+fn running_a_finished_import_again_says_so_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (src, data) = dump(dir.path(), "gen", Format::Sql, Compression::None);
+    let db = dir.path().join("out.db");
+    import(&src, &sqlite_url(&db), dir.path(), &[]).assert_ok();
+    // The checkpoint is gone after success (as after a kill right at the end); the target knows.
+    let run = import(&src, &sqlite_url(&db), dir.path(), &[]);
+    run.assert_ok();
+    assert!(run.text().contains("imported into this target already"), "{}", run.text());
+    assert!(!dir.path().join("checkpoint.db").exists(), "no empty checkpoint is left behind");
+    let orders = data.table("orders");
+    assert_eq!(hoist_testkit::rows::sqlite_table_sum(&db, "orders", &orders.columns), orders.sum());
+    // Another dump (a file changed) into the same full tables is still refused.
+    std::fs::write(
+        src.join("gen.orders.99999.sql"),
+        "INSERT INTO `orders` VALUES (1,1,1.00,'x','2020-01-01 00:00:00','n');\n",
+    )
+    .unwrap();
+    assert_refused(&import(&src, &sqlite_url(&db), dir.path(), &[]), &["already hold rows"]);
 }

@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod checkpoint;
+mod crash;
 mod generated;
 mod lightning;
 mod sakila;

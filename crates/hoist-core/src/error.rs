@@ -81,6 +81,14 @@ impl From<rusqlite::Error> for CheckpointError {
     }
 }
 
+impl From<TargetError> for ImportError {
+    // Not `#[from]`: that would also make the target error the source, and `{:#}` would print
+    // the message twice.
+    fn from(e: TargetError) -> Self {
+        ImportError::Target(e)
+    }
+}
+
 /// Why a run could not start or could not finish.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -90,7 +98,7 @@ pub enum ImportError {
     #[error(transparent)]
     Source(#[from] SourceError),
     #[error("target: {0}")]
-    Target(#[from] TargetError),
+    Target(TargetError),
     #[error(transparent)]
     Checkpoint(#[from] CheckpointError),
     #[error("interrupted; run the same command to resume")]

@@ -263,6 +263,12 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
     let target_identity = target.identity().await?;
     let (store, _temp_store) = open_store(&settings).await?;
     let plan_settings = settings.plan_settings();
+    let fingerprint = dump_fingerprint(source.location(), &plan_settings.describe(), &files);
+    let mut report = ImportReport {
+        target: target.describe(),
+        checkpoint: settings.checkpoint.enable.then(|| store.location()),
+        ..Default::default()
+    };
 
     let (checkpoint, replan) = match store.load().await? {
         Some(cp) => {
@@ -292,7 +298,20 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
             };
             let names: Vec<(String, String)> =
                 catalog.tables.iter().map(|t| (t.database.clone(), t.name.clone())).collect();
-            refuse_non_empty_tables(target.as_ref(), &names).await?;
+            if let Err(refused) = refuse_non_empty_tables(target.as_ref(), &names).await {
+                // Nothing was planned: leave no empty checkpoint behind.
+                let _ = store.discard().await;
+                // A run killed after it finished (checkpoint already removed) left this record.
+                if let Some((task, at)) = target.finished(&fingerprint).await? {
+                    report.notes.push(format!(
+                        "this dump was imported into this target already (task {task}, finished {at}); nothing to do. \
+                         To load it again, empty or drop its tables first"
+                    ));
+                    report.elapsed = started.elapsed();
+                    return Ok(report);
+                }
+                return Err(refused);
+            }
             let (src, cat, fl, ps) = (source.clone(), catalog.clone(), files.clone(), plan_settings.clone());
             let handle = tokio::runtime::Handle::current();
             let plan = tokio::task::spawn_blocking(move || make_plan(&src, &handle, &cat, &fl, &ps, task))
@@ -326,12 +345,6 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
     let progress = Progress::new(settings.progress, total_bytes);
     let log_done = Arc::new(tokio::sync::Notify::new());
     let log_task = tokio::spawn(progress.clone().log_loop(log_done.clone()));
-
-    let mut report = ImportReport {
-        target: target.describe(),
-        checkpoint: settings.checkpoint.enable.then(|| store.location()),
-        ..Default::default()
-    };
 
     // ---- schema step ----
     let mut created_databases = HashSet::new();
@@ -483,12 +496,22 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
     }
     if report.success() {
         if settings.checkpoint.enable {
-            target.clear_markers(task_id, None).await?;
+            target.record_finished(task_id, &fingerprint).await?;
         }
         finish_checkpoint(&settings, store.as_ref(), task_id, &mut report).await?;
     }
     report.elapsed = started.elapsed();
     Ok(report)
+}
+
+/// Names a dump as this run sees it: where it is, the settings that shape its plan, and every
+/// file with its size and modification time.
+fn dump_fingerprint(source: &str, plan_settings: &str, files: &[crate::source::SourceFile]) -> String {
+    let mut text = format!("{source}\n{plan_settings}\n");
+    for f in files {
+        text.push_str(&format!("{}\t{}\t{}\n", f.path, f.size, f.modified_ms));
+    }
+    format!("{:032x}", xxhash_rust::xxh3::xxh3_128(text.as_bytes()))
 }
 
 fn lost_target(reason: &str) -> String {

@@ -180,8 +180,14 @@ pub trait Target: Send + Sync {
     async fn prepare_markers(&self) -> Result<(), TargetError>;
     /// All markers of a task, by chunk id.
     async fn read_markers(&self, task_id: i64) -> Result<HashMap<i64, ChunkProgress>, TargetError>;
-    /// Remove a task's markers (after success, or for a table being reset).
+    /// Remove a task's markers (for a table being reset, or the whole task's).
     async fn clear_markers(&self, task_id: i64, chunk_ids: Option<&[i64]>) -> Result<(), TargetError>;
+    /// In one transaction: remove the task's markers and record that the import of the dump
+    /// `fingerprint` names finished. A rerun that finds no checkpoint (removed after success)
+    /// learns from this record that there is nothing left to do.
+    async fn record_finished(&self, task_id: i64, fingerprint: &str) -> Result<(), TargetError>;
+    /// The task recorded as finished for `fingerprint`, and when.
+    async fn finished(&self, fingerprint: &str) -> Result<Option<(i64, String)>, TargetError>;
     async fn create_database(&self, database: &str, create_sql: Option<&str>) -> Result<(), TargetError>;
     /// Create a table from a dump's CREATE TABLE, without the secondary indexes that
     /// [`Target::deferred_indexes`] adds after the data.

@@ -64,8 +64,8 @@ impl MysqlTarget {
     pub async fn connect(url: &str, options: &TargetOptions) -> Result<MysqlTarget, TargetError> {
         let opts = Opts::from_url(url).map_err(|e| TargetError::permanent(format!("{}: {e}", redact_url(url))))?;
         let opts: Opts = OptsBuilder::from_opts(opts).prefer_socket(false).stmt_cache_size(0).into();
-        let pool_opts = mysql_async::PoolOpts::default()
-            .with_constraints(mysql_async::PoolConstraints::new(0, 4).expect("0 <= 4"));
+        let pool_opts =
+            mysql_async::PoolOpts::default().with_constraints(mysql_async::PoolConstraints::new(0, 4).expect("0 <= 4"));
         let pool = mysql_async::Pool::new(OptsBuilder::from_opts(opts.clone()).pool_opts(pool_opts));
         let mut target =
             MysqlTarget { opts, pool, url: url.to_string(), options: options.clone(), local_infile: false };
@@ -93,6 +93,10 @@ impl MysqlTarget {
 
     fn markers_table(&self) -> String {
         format!("{}.`hoist_progress`", q(&self.options.meta_schema))
+    }
+
+    fn finished_table(&self) -> String {
+        format!("{}.`hoist_finished`", q(&self.options.meta_schema))
     }
 
     async fn run(&self, database: Option<&str>, statements: &[String]) -> Result<(), TargetError> {
@@ -173,6 +177,11 @@ impl Target for MysqlTarget {
                      PRIMARY KEY (task_id, chunk_id)) ENGINE=InnoDB",
                     self.markers_table()
                 ),
+                format!(
+                    "CREATE TABLE IF NOT EXISTS {} (fingerprint CHAR(64) NOT NULL PRIMARY KEY, task_id BIGINT NOT NULL, \
+                     finished_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP) ENGINE=InnoDB",
+                    self.finished_table()
+                ),
             ],
         )
         .await
@@ -196,6 +205,41 @@ impl Target for MysqlTarget {
                 (id, ChunkProgress { offset, stmt_start, rows, checksum, done: done != 0 })
             })
             .collect())
+    }
+
+    async fn record_finished(&self, task_id: i64, fingerprint: &str) -> Result<(), TargetError> {
+        let mut conn = self.conn().await?;
+        let mut tx = conn.start_transaction(mysql_async::TxOpts::default()).await.map_err(classify)?;
+        tx.exec_drop(format!("DELETE FROM {} WHERE task_id = ?", self.markers_table()), (task_id,))
+            .await
+            .map_err(classify)?;
+        tx.exec_drop(
+            format!("REPLACE INTO {} (fingerprint, task_id) VALUES (?, ?)", self.finished_table()),
+            (fingerprint, task_id),
+        )
+        .await
+        .map_err(classify)?;
+        tx.commit().await.map_err(classify)
+    }
+
+    async fn finished(&self, fingerprint: &str) -> Result<Option<(i64, String)>, TargetError> {
+        let mut conn = self.conn().await?;
+        let exists: Option<u64> = conn
+            .exec_first(
+                "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'hoist_finished'",
+                (&self.options.meta_schema,),
+            )
+            .await
+            .map_err(classify)?;
+        if exists != Some(1) {
+            return Ok(None);
+        }
+        conn.exec_first(
+            format!("SELECT task_id, CAST(finished_at AS CHAR) FROM {} WHERE fingerprint = ?", self.finished_table()),
+            (fingerprint,),
+        )
+        .await
+        .map_err(classify)
     }
 
     async fn clear_markers(&self, task_id: i64, chunk_ids: Option<&[i64]>) -> Result<(), TargetError> {

@@ -40,7 +40,9 @@ impl SqliteTarget {
              CREATE TABLE IF NOT EXISTS hoist_progress (task_id INTEGER NOT NULL, chunk_id INTEGER NOT NULL,
                  pos INTEGER NOT NULL, stmt_start INTEGER, rows_loaded INTEGER NOT NULL, checksum INTEGER NOT NULL,
                  done INTEGER NOT NULL, PRIMARY KEY (task_id, chunk_id));
-             CREATE TABLE IF NOT EXISTS hoist_identity (id TEXT NOT NULL);",
+             CREATE TABLE IF NOT EXISTS hoist_identity (id TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS hoist_finished (fingerprint TEXT PRIMARY KEY, task_id INTEGER NOT NULL,
+                 finished_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP);",
         )
         .map_err(err)?;
         Ok(SqliteTarget { path: path.to_path_buf(), conn: Arc::new(Mutex::new(conn)) })
@@ -94,6 +96,27 @@ impl Target for SqliteTarget {
                 ))
             })?;
             rows.collect()
+        })
+    }
+
+    async fn record_finished(&self, task_id: i64, fingerprint: &str) -> Result<(), TargetError> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            tx.execute("DELETE FROM hoist_progress WHERE task_id = ?1", [task_id])?;
+            tx.execute(
+                "INSERT OR REPLACE INTO hoist_finished (fingerprint, task_id) VALUES (?1, ?2)",
+                params![fingerprint, task_id],
+            )?;
+            tx.commit()
+        })
+    }
+
+    async fn finished(&self, fingerprint: &str) -> Result<Option<(i64, String)>, TargetError> {
+        self.with(|c| {
+            c.query_row("SELECT task_id, finished_at FROM hoist_finished WHERE fingerprint = ?1", [fingerprint], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()
         })
     }
 
