@@ -8,11 +8,12 @@
 //! Resume: the target's markers say where each chunk stands; the checkpoint store holds the
 //! plan and the table states. A table in error stops only itself; the others go on.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use futures::StreamExt;
 use tokio::sync::mpsc;
 
 mod post;
@@ -20,7 +21,7 @@ mod schema_step;
 mod workers;
 
 use post::{create_post_data_objects, finish_table};
-use schema_step::{plan_tables, prepare_table, refuse_non_empty_tables};
+use schema_step::{create_databases, plan_tables, prepare_table, refuse_non_empty_tables};
 use workers::{save_progress_loop, worker};
 
 use crate::catalog::Catalog;
@@ -347,26 +348,34 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
     let log_task = tokio::spawn(progress.clone().log_loop(log_done.clone()));
 
     // ---- schema step ----
-    let mut created_databases = HashSet::new();
     let mut runs: HashMap<i64, Arc<TableRun>> = HashMap::new();
     let mut queue = VecDeque::new();
     let chunks_by_table = group_chunks(&checkpoint.chunks);
-    for record in &checkpoint.tables {
+    // Databases first (few, and shared by tables), then the tables, several at once: with
+    // thousands of small tables the round trips of this step would otherwise dominate.
+    if !settings.no_schema {
+        create_databases(&checkpoint.tables, &catalog, &source, target.as_ref(), settings.max_retries)
+            .await
+            .map_err(|e| TargetError { code: e.code, message: format!("creating databases: {}", e.message), ..e })?;
+    }
+    let prepared: Vec<_> = futures::stream::iter(checkpoint.tables.iter())
+        .map(|record| {
+            let chunks = chunks_by_table.get(&record.id).map(Vec::as_slice).unwrap_or_default();
+            prepare_table(&settings, &source, target.as_ref(), store.as_ref(), task_id, record, chunks)
+        })
+        .buffered(settings.concurrency.max(1) * 2)
+        .collect()
+        .await;
+    for (record, prepared) in checkpoint.tables.iter().zip(prepared) {
         let chunks = chunks_by_table.get(&record.id).cloned().unwrap_or_default();
-        match prepare_table(
-            &settings,
-            &source,
-            &catalog,
-            target.as_ref(),
-            store.as_ref(),
-            task_id,
-            record,
-            &chunks,
-            &mut markers,
-            &mut created_databases,
-        )
-        .await
-        {
+        if let Ok(Some(p)) = &prepared {
+            if p.reset {
+                for c in &chunks {
+                    markers.remove(&c.id);
+                }
+            }
+        }
+        match prepared.map(|p| p.map(|p| (p.record, p.table, p.create_sql))) {
             Ok(Some((run_record, table_target, create_sql))) => {
                 let table_bytes: u64 = chunks.iter().map(|c| chunk_len(c, &files)).sum();
                 let label = format!("{}.{}", record.database, record.name);

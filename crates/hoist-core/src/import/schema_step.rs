@@ -74,14 +74,13 @@ pub(super) async fn refuse_non_empty_tables(
     tables: &[(String, String)],
 ) -> Result<(), ImportError> {
     let mut full = Vec::new();
-    for (db, name) in tables {
-        if target.columns(db, name).await?.is_some() {
-            let rows = target.row_count(db, name).await?;
-            if rows > 0 {
-                full.push(format!("`{db}`.`{name}` ({rows} rows)"));
-            }
+    for (db, name) in target.existing_tables(tables).await? {
+        let rows = target.row_count(&db, &name).await?;
+        if rows > 0 {
+            full.push(format!("`{db}`.`{name}` ({rows} rows)"));
         }
     }
+    full.sort();
     if full.is_empty() {
         return Ok(());
     }
@@ -94,36 +93,55 @@ pub(super) async fn refuse_non_empty_tables(
     .into())
 }
 
+/// What the schema step learned about a table that has work left.
+pub(super) struct Prepared {
+    pub record: TableRecord,
+    pub table: TableTarget,
+    pub create_sql: Option<String>,
+    /// The table was found dropped or created again, and starts over: its markers are void.
+    pub reset: bool,
+}
+
+/// Create each database that a not-started table needs (with the dump's options).
+pub(super) async fn create_databases(
+    tables: &[TableRecord],
+    catalog: &Catalog,
+    source: &Source,
+    target: &dyn Target,
+    retries: u32,
+) -> Result<(), crate::error::TargetError> {
+    let needed: BTreeSet<&str> =
+        tables.iter().filter(|t| t.state == TableState::Pending).map(|t| t.database.as_str()).collect();
+    for db in needed {
+        let db_sql = match catalog.databases.get(db).cloned().flatten() {
+            Some(f) => {
+                source.read_all(&f.path).await.ok().and_then(|b| ddl_file::statements(&f.path, &b).ok()).and_then(|s| {
+                    ddl_file::find(&s, |h| h.starts_with("create database") || h.starts_with("create schema")).cloned()
+                })
+            }
+            None => None,
+        };
+        retrying(retries, || target.create_database(db, db_sql.as_deref())).await?;
+    }
+    Ok(())
+}
+
 /// Create the table when needed and learn its columns. Ok(None): nothing to do for it.
-#[allow(clippy::too_many_arguments)]
 pub(super) async fn prepare_table(
     settings: &ImportSettings,
     source: &Source,
-    catalog: &Catalog,
     target: &dyn Target,
     store: &dyn CheckpointStore,
     task_id: i64,
     record: &TableRecord,
     chunks: &[ChunkRecord],
-    markers: &mut HashMap<i64, ChunkProgress>,
-    created_databases: &mut HashSet<String>,
-) -> Result<Option<(TableRecord, TableTarget, Option<String>)>, StepError> {
+) -> Result<Option<Prepared>, StepError> {
     let mut record = record.clone();
-    let steps = prepare_steps(
-        settings,
-        source,
-        catalog,
-        target,
-        store,
-        task_id,
-        &mut record,
-        chunks,
-        markers,
-        created_databases,
-    );
+    let mut reset = false;
+    let steps = prepare_steps(settings, source, target, store, task_id, &mut record, chunks, &mut reset);
     match steps.await {
         Ok(None) => Ok(None),
-        Ok(Some((table, create_sql))) => Ok(Some((record, table, create_sql))),
+        Ok(Some((table, create_sql))) => Ok(Some(Prepared { record, table, create_sql, reset })),
         Err(StepError::Table(message)) => {
             let error = TableError { step: record.state.as_str().into(), message: message.clone() };
             store.set_table_state(record.id, record.state, Some(&error)).await?;
@@ -137,14 +155,12 @@ pub(super) async fn prepare_table(
 async fn prepare_steps(
     settings: &ImportSettings,
     source: &Source,
-    catalog: &Catalog,
     target: &dyn Target,
     store: &dyn CheckpointStore,
     task_id: i64,
     record: &mut TableRecord,
     chunks: &[ChunkRecord],
-    markers: &mut HashMap<i64, ChunkProgress>,
-    created_databases: &mut HashSet<String>,
+    reset: &mut bool,
 ) -> Result<Option<(TableTarget, Option<String>)>, StepError> {
     let retries = settings.max_retries;
     let (db, name) = (record.database.clone(), record.name.clone());
@@ -169,16 +185,17 @@ async fn prepare_steps(
                 );
                 let ids: Vec<i64> = chunks.iter().map(|c| c.id).collect();
                 retrying(retries, || target.clear_markers(task_id, Some(&ids))).await?;
-                for id in &ids {
-                    markers.remove(id);
-                }
                 store.reset_table(record.id).await?;
+                *reset = true;
                 record.state = TableState::Pending;
                 record.target_identity = None;
                 refuse_non_empty_tables(target, &[(db.clone(), name.clone())]).await.map_err(|e| match e {
                     ImportError::Checkpoint(e) => StepError::Table(e.to_string()),
                     other => StepError::Transient(other.to_string()),
                 })?;
+                if !settings.no_schema {
+                    retrying(retries, || target.create_database(&db, None)).await?;
+                }
             }
         }
     }
@@ -186,22 +203,6 @@ async fn prepare_steps(
         return Ok(None);
     }
     if record.state == TableState::Pending {
-        if created_databases.insert(db.clone()) && !settings.no_schema {
-            let db_sql = match catalog.databases.get(&db).cloned().flatten() {
-                Some(f) => {
-                    source.read_all(&f.path).await.ok().and_then(|b| ddl_file::statements(&f.path, &b).ok()).and_then(
-                        |s| {
-                            ddl_file::find(&s, |h| h.starts_with("create database") || h.starts_with("create schema"))
-                                .cloned()
-                        },
-                    )
-                }
-                None => None,
-            };
-            retrying(retries, || target.create_database(&db, db_sql.as_deref()))
-                .await
-                .map_err(|e| with_context(e, "cannot create database"))?;
-        }
         let exists = retrying(retries, || target.columns(&db, &name)).await?.is_some();
         if !exists {
             match (&create_sql, settings.no_schema) {

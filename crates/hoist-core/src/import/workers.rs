@@ -60,7 +60,27 @@ pub(super) async fn worker(shared: Arc<Shared>) {
             continue;
         }
         set_state_at_least(&shared, &run, TableState::Writing).await;
-        match load_chunk(&shared, &run, &chunk, resume, &mut writer).await {
+        let resume = match claim(&shared, &mut writer, &chunk, resume).await {
+            Ok(fresh) => {
+                // A killed run's last commit may have landed after the markers were read.
+                let (had, has) = (resume.rows, fresh.rows);
+                run.rows_loaded.fetch_add(has.wrapping_sub(had), Ordering::SeqCst);
+                fresh
+            }
+            Err(e) => {
+                match StepError::from(e) {
+                    StepError::Table(message) => fail_table(&shared, &run, message).await,
+                    StepError::Transient(reason) => shared.abort(reason),
+                    StepError::Stopped => {}
+                }
+                continue;
+            }
+        };
+        let loaded = if resume.done { Ok(()) } else { load_chunk(&shared, &run, &chunk, resume, &mut writer).await };
+        if let Some(w) = writer.as_mut() {
+            w.release().await;
+        }
+        match loaded {
             Ok(()) => {
                 if run.chunks_left.fetch_sub(1, Ordering::SeqCst) == 1 {
                     finish_table(&shared, &run).await;
@@ -139,6 +159,39 @@ async fn load_chunk(
     }
 }
 
+/// Claim the chunk on this worker's writer and return its committed position (the startup
+/// one when checkpoints are off: then there are no markers).
+async fn claim(
+    shared: &Shared,
+    writer: &mut Option<Box<dyn Writer>>,
+    chunk: &ChunkRecord,
+    resume: ChunkProgress,
+) -> Result<ChunkProgress, TargetError> {
+    if !shared.markers {
+        return Ok(resume);
+    }
+    let retries = shared.settings.max_retries;
+    let mut attempt = 0;
+    loop {
+        let result = async {
+            if writer.is_none() {
+                *writer = Some(shared.target.writer(Some(shared.now)).await?);
+            }
+            writer.as_mut().expect("set above").claim(shared.task_id, chunk.id).await
+        }
+        .await;
+        match result {
+            Ok(progress) => return Ok(progress.unwrap_or(ChunkProgress { offset: chunk.start, ..Default::default() })),
+            Err(e) if e.transient && attempt < retries => {
+                *writer = None;
+                attempt += 1;
+                backoff(attempt, &e).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// A message for rows the target refused, naming the file position of the row when the server
 /// says which (MySQL: "... at row N", N counted in the statement), else of the batch's first row.
 async fn rejected_rows(
@@ -172,8 +225,8 @@ async fn rejected_rows(
 }
 
 /// Write one batch, retrying transient errors with backoff. After a broken connection the
-/// commit may or may not have happened: the marker in the target tells, so a batch is never
-/// written twice.
+/// commit may or may not have happened: a new session claims the chunk (so the broken one is
+/// gone from the server) and reads its marker, so a batch is never loaded twice.
 async fn write_with_retry(
     shared: &Shared,
     writer: &mut Option<Box<dyn Writer>>,
@@ -182,31 +235,29 @@ async fn write_with_retry(
 ) -> Result<(), TargetError> {
     let mut attempt = 0u32;
     loop {
-        if writer.is_none() {
-            match shared.target.writer(Some(shared.now)).await {
-                Ok(w) => *writer = Some(w),
-                Err(e) if e.transient && attempt < shared.settings.max_retries => {
-                    attempt += 1;
-                    backoff(attempt, &e).await;
-                    continue;
+        let result = async {
+            if writer.is_none() {
+                let mut w = shared.target.writer(Some(shared.now)).await?;
+                if shared.markers {
+                    let committed = w.claim(marker.task_id, marker.chunk_id).await?;
+                    *writer = Some(w);
+                    if committed == Some(marker.progress) {
+                        return Ok(());
+                    }
+                } else {
+                    *writer = Some(w);
                 }
-                Err(e) => return Err(e),
             }
+            let w = writer.as_mut().expect("set above");
+            w.write(batch, shared.markers.then_some(marker)).await
         }
-        let w = writer.as_mut().expect("set above");
-        match w.write(batch, shared.markers.then_some(marker)).await {
+        .await;
+        match result {
             Ok(()) => return Ok(()),
             Err(e) if e.transient && attempt < shared.settings.max_retries => {
                 *writer = None;
                 attempt += 1;
                 backoff(attempt, &e).await;
-                if shared.markers {
-                    if let Ok(markers) = shared.target.read_markers(shared.task_id).await {
-                        if markers.get(&marker.chunk_id) == Some(&marker.progress) {
-                            return Ok(());
-                        }
-                    }
-                }
             }
             Err(e) => return Err(e),
         }

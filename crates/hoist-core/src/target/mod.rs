@@ -9,7 +9,7 @@ pub mod mysql;
 mod mysql_rows;
 pub mod sqlite;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -160,6 +160,12 @@ pub struct Marker {
 /// A connection that writes batches.
 #[async_trait]
 pub trait Writer: Send {
+    /// Take a chunk: wait until no other session works on it, then read its committed
+    /// position. A killed run's session may still be finishing its last statements on the
+    /// server (even a COMMIT it sent just before dying); positions read before it is gone
+    /// would be stale. The claim lasts until [`Writer::release`] or the session ends.
+    async fn claim(&mut self, task_id: i64, chunk_id: i64) -> Result<Option<ChunkProgress>, TargetError>;
+    async fn release(&mut self);
     /// Write the rows and the marker in one transaction. An empty batch writes only the marker.
     /// Without a marker (checkpoints off) only the rows are written.
     async fn write(&mut self, batch: &EncodedBatch, marker: Option<&Marker>) -> Result<(), TargetError>;
@@ -194,6 +200,8 @@ pub trait Target: Send + Sync {
     async fn create_table(&self, database: &str, name: &str, create_sql: &str) -> Result<(), TargetError>;
     /// Statements that add the indexes `create_table` leaves out. Running them again is harmless.
     fn deferred_indexes(&self, name: &str, create_sql: &str) -> Result<Vec<String>, TargetError>;
+    /// Which of the tables exist, in one look.
+    async fn existing_tables(&self, tables: &[(String, String)]) -> Result<HashSet<(String, String)>, TargetError>;
     /// The table's columns, or None when it does not exist.
     async fn columns(&self, database: &str, name: &str) -> Result<Option<Vec<TargetColumn>>, TargetError>;
     /// Identity of the table as the target knows it (changes when it is dropped and created again).

@@ -273,6 +273,24 @@ impl Target for MysqlTarget {
             .map_err(|e| TargetError::permanent(format!("schema of `{name}`: {e}")))
     }
 
+    async fn existing_tables(
+        &self,
+        tables: &[(String, String)],
+    ) -> Result<std::collections::HashSet<(String, String)>, TargetError> {
+        let databases: std::collections::BTreeSet<&str> = tables.iter().map(|(d, _)| d.as_str()).collect();
+        let mut found = std::collections::HashSet::new();
+        let mut conn = self.conn().await?;
+        for db in databases {
+            let names: Vec<String> = conn
+                .exec("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?", (db,))
+                .await
+                .map_err(classify)?;
+            found.extend(names.into_iter().map(|n| (db.to_string(), n)));
+        }
+        found.retain(|t| tables.contains(t));
+        Ok(found)
+    }
+
     async fn columns(&self, database: &str, name: &str) -> Result<Option<Vec<TargetColumn>>, TargetError> {
         let mut conn = self.conn().await?;
         let rows: Vec<(String, String, String)> = conn
@@ -400,6 +418,7 @@ impl Target for MysqlTarget {
             now,
             infile: Arc::default(),
             streams: 0,
+            claimed: None,
         }))
     }
 }
@@ -501,7 +520,17 @@ struct MysqlWriter {
     infile: InfileSlot,
     /// Numbers the LOAD DATA streams of this writer.
     streams: u64,
+    /// The chunk this writer claimed (a named lock held by its session).
+    claimed: Option<(i64, i64)>,
 }
+
+/// The named lock that says a session works on a chunk (GET_LOCK names are at most 64 chars).
+fn chunk_lock(task_id: i64, chunk_id: i64) -> String {
+    format!("hoist:{task_id:x}:{chunk_id}")
+}
+
+/// How long a claim waits for a killed run's session to be gone from the server.
+const CLAIM_WAIT_SECONDS: u32 = 60;
 
 /// The character set a LOAD DATA must declare to read bytes as the INSERT path would: the
 /// dump's `SET NAMES` (mydumper: binary), else the connection's utf8mb4.
@@ -540,6 +569,10 @@ impl MysqlWriter {
                 set.push_str(&format!(", timestamp = {now:.6}"));
             }
             conn.query_drop(set).await.map_err(classify)?;
+            // A new session holds no lock: take the claimed chunk's again before writing.
+            if let Some((task_id, chunk_id)) = self.claimed {
+                lock_chunk(&mut conn, task_id, chunk_id).await?;
+            }
             self.conn = Some(conn);
             self.session = None;
         }
@@ -671,8 +704,60 @@ impl MysqlWriter {
     }
 }
 
+async fn lock_chunk(conn: &mut Conn, task_id: i64, chunk_id: i64) -> Result<(), TargetError> {
+    let got: Option<Option<i64>> = conn
+        .exec_first("SELECT GET_LOCK(?, ?)", (chunk_lock(task_id, chunk_id), CLAIM_WAIT_SECONDS))
+        .await
+        .map_err(classify)?;
+    match got.flatten() {
+        Some(1) => Ok(()),
+        _ => Err(TargetError {
+            code: None,
+            message: format!(
+                "chunk {chunk_id} is still being written by another session (a previous run's, or another hoist \
+                 process) after {CLAIM_WAIT_SECONDS} s"
+            ),
+            transient: true,
+        }),
+    }
+}
+
 #[async_trait]
 impl Writer for MysqlWriter {
+    async fn claim(&mut self, task_id: i64, chunk_id: i64) -> Result<Option<ChunkProgress>, TargetError> {
+        self.release().await;
+        self.claimed = Some((task_id, chunk_id));
+        let markers = self.target.markers_table();
+        // (Re)connecting takes the lock; on a live session take it here.
+        let fresh = self.conn.is_none();
+        let conn = self.ready(&Arc::new(Session::default())).await?;
+        if !fresh {
+            lock_chunk(conn, task_id, chunk_id).await?;
+        }
+        let row: Option<(u64, Option<u64>, u64, u64, u8)> = conn
+            .exec_first(
+                format!(
+                    "SELECT pos, stmt_start, rows_loaded, checksum, done FROM {markers} WHERE task_id = ? AND chunk_id = ?"
+                ),
+                (task_id, chunk_id),
+            )
+            .await
+            .map_err(classify)?;
+        Ok(row.map(|(offset, stmt_start, rows, checksum, done)| ChunkProgress {
+            offset,
+            stmt_start,
+            rows,
+            checksum,
+            done: done != 0,
+        }))
+    }
+
+    async fn release(&mut self) {
+        if let (Some((task_id, chunk_id)), Some(conn)) = (self.claimed.take(), self.conn.as_mut()) {
+            let _ = conn.exec_drop("DO RELEASE_LOCK(?)", (chunk_lock(task_id, chunk_id),)).await;
+        }
+    }
+
     async fn write(&mut self, batch: &EncodedBatch, marker: Option<&Marker>) -> Result<(), TargetError> {
         let result = self.transaction(batch, marker).await;
         if result.is_err() {

@@ -152,6 +152,18 @@ impl Target for SqliteTarget {
             .map_err(|e| TargetError::permanent(format!("schema of `{name}`: {e}")))
     }
 
+    async fn existing_tables(
+        &self,
+        tables: &[(String, String)],
+    ) -> Result<std::collections::HashSet<(String, String)>, TargetError> {
+        let names: std::collections::HashSet<String> = self.with(|c| {
+            let mut st = c.prepare("SELECT name FROM sqlite_schema WHERE type = 'table'")?;
+            let names = st.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+            Ok(names)
+        })?;
+        Ok(tables.iter().filter(|(_, n)| names.contains(n)).cloned().collect())
+    }
+
     async fn columns(&self, _database: &str, name: &str) -> Result<Option<Vec<TargetColumn>>, TargetError> {
         self.with(|c| {
             // table_xinfo also lists generated columns (hidden = 2 or 3).
@@ -347,6 +359,32 @@ fn bind(st: &mut rusqlite::Statement<'_>, rows: &ParamRows, values: &[Param]) ->
 
 #[async_trait]
 impl Writer for SqliteWriter {
+    /// One process holds the file's writes; a killed one's transaction is rolled back when
+    /// the file is opened again, so the committed marker is final.
+    async fn claim(&mut self, task_id: i64, chunk_id: i64) -> Result<Option<ChunkProgress>, TargetError> {
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        tokio::task::block_in_place(|| {
+            conn.query_row(
+                "SELECT pos, stmt_start, rows_loaded, checksum, done FROM hoist_progress \
+                 WHERE task_id = ?1 AND chunk_id = ?2",
+                [task_id, chunk_id],
+                |r| {
+                    Ok(ChunkProgress {
+                        offset: r.get::<_, i64>(0)? as u64,
+                        stmt_start: r.get::<_, Option<i64>>(1)?.map(|v| v as u64),
+                        rows: r.get::<_, i64>(2)? as u64,
+                        checksum: r.get::<_, i64>(3)? as u64,
+                        done: r.get(4)?,
+                    })
+                },
+            )
+            .optional()
+        })
+        .map_err(err)
+    }
+
+    async fn release(&mut self) {}
+
     async fn write(&mut self, batch: &EncodedBatch, marker: Option<&Marker>) -> Result<(), TargetError> {
         let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         tokio::task::block_in_place(|| -> Result<(), Failure> {
