@@ -233,7 +233,8 @@ pub struct ImportArgs {
     /// Do not create databases and tables: they must exist. Config: [mydumper] no-schema.
     #[arg(long)]
     pub no_schema: bool,
-    /// Tables loading at once, in connections (default: the number of cores). Config: [lightning] region-concurrency.
+    /// Chunks loading at once, one connection each (default: the number of cores plus 2, since a
+    /// worker mostly waits for the server to commit). Config: [lightning] region-concurrency.
     #[arg(long)]
     pub region_concurrency: Option<usize>,
     /// Size of one INSERT batch (one transaction), e.g. 1MiB.
@@ -308,7 +309,7 @@ impl ImportArgs {
         let concurrency = self
             .region_concurrency
             .or(file.lightning.region_concurrency)
-            .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
+            .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2) + 2);
         Ok(ImportSettings {
             source,
             target,

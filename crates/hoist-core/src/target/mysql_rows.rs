@@ -145,6 +145,12 @@ impl LoadDataEncoder {
         class: ColumnClass,
         options: hoist_parse::sql::SqlOptions,
     ) -> Result<(), EncodeError> {
+        if kind == LiteralKind::String && !options.no_backslash_escapes {
+            if let Some(content) = verbatim_string_content(literal) {
+                push_escaped_with(&mut self.buf, content, true);
+                return Ok(());
+            }
+        }
         match decode_literal(literal, kind, options) {
             Value::Null => self.buf.extend_from_slice(b"\\N"),
             Value::Number(text) => self.buf.extend_from_slice(text),
@@ -168,23 +174,58 @@ impl LoadDataEncoder {
     }
 }
 
-/// Escape a field for `FIELDS TERMINATED BY '\t' ESCAPED BY '\\' LINES TERMINATED BY '\n'`.
-fn push_escaped(out: &mut Vec<u8>, value: &[u8]) {
-    let mut last = 0;
-    for (i, &b) in value.iter().enumerate() {
-        let esc: &[u8] = match b {
-            b'\\' => b"\\\\",
+/// Escape a field for `FIELDS TERMINATED BY '\t' ESCAPED BY '\\' LINES TERMINATED BY '\n'`:
+/// TAB, LF, CR, NUL and (unless `keep_backslashes`) the backslash. Most values hold none of
+/// them, so the scan jumps from one candidate to the next with memchr.
+fn push_escaped_with(out: &mut Vec<u8>, mut value: &[u8], keep_backslashes: bool) {
+    loop {
+        let control = memchr::memchr3(b'\t', b'\n', b'\r', value);
+        let other = if keep_backslashes { memchr::memchr(0, value) } else { memchr::memchr2(b'\\', 0, value) };
+        let next = match (control, other) {
+            (Some(a), Some(b)) => a.min(b),
+            (Some(a), None) | (None, Some(a)) => a,
+            (None, None) => {
+                out.extend_from_slice(value);
+                return;
+            }
+        };
+        out.extend_from_slice(&value[..next]);
+        out.extend_from_slice(match value[next] {
             b'\t' => b"\\t",
             b'\n' => b"\\n",
             b'\r' => b"\\r",
             0 => b"\\0",
-            _ => continue,
-        };
-        out.extend_from_slice(&value[last..i]);
-        out.extend_from_slice(esc);
-        last = i + 1;
+            _ => b"\\\\",
+        });
+        value = &value[next + 1..];
     }
-    out.extend_from_slice(&value[last..]);
+}
+
+fn push_escaped(out: &mut Vec<u8>, value: &[u8]) {
+    push_escaped_with(out, value, false)
+}
+
+/// The content of a plain SQL string literal when it can go into the stream as written: its
+/// backslash escapes (`\n`, `\t`, `\'`, `\\`, ...) mean the same to LOAD DATA, so only raw
+/// TAB, LF, CR and NUL need escaping. Not when the content holds its quote (doubled, `''`), or
+/// `\N` (a NULL to LOAD DATA), `\%` or `\_` (which keep their backslash in SQL).
+fn verbatim_string_content(literal: &[u8]) -> Option<&[u8]> {
+    let quote = *literal.first()?;
+    if quote != b'\'' && quote != b'"' || literal.len() < 2 || literal.last() != Some(&quote) {
+        return None;
+    }
+    let content = &literal[1..literal.len() - 1];
+    let mut rest = content;
+    while let Some(i) = memchr::memchr2(b'\\', quote, rest) {
+        if rest[i] == quote {
+            return None; // a doubled quote
+        }
+        match rest.get(i + 1) {
+            Some(b'N' | b'%' | b'_') | None => return None,
+            Some(_) => rest = &rest[i + 2..],
+        }
+    }
+    Some(content)
 }
 
 impl BatchEncoder for LoadDataEncoder {
@@ -254,6 +295,29 @@ mod tests {
         let mut out = Vec::new();
         push_quoted(&mut out, b"a'b\\c\0d\ne\rf\x1ag\"h");
         assert_eq!(out, b"'a\\'b\\\\c\\0d\\ne\\rf\\Zg\"h'");
+    }
+
+    #[test]
+    fn sql_strings_pass_through_when_their_escapes_mean_the_same() {
+        // (literal, what LOAD DATA receives); the decode path gives the same field value.
+        let cases: &[(&[u8], Option<&[u8]>)] = &[
+            (b"'plain'", Some(b"plain")),
+            (b"'it\\'s \\n \\\\ \\0'", Some(b"it\\'s \\n \\\\ \\0")),
+            (b"\"dq \\\" x\"", Some(b"dq \\\" x")),
+            (b"'raw\ttab'", Some(b"raw\ttab")),
+            (b"'it''s'", None),
+            (b"'\\N'", None),
+            (b"'50\\%'", None),
+            (b"'a\\_b'", None),
+            (b"_binary'x'", None),
+            (b"0x41", None),
+        ];
+        for (literal, want) in cases {
+            assert_eq!(verbatim_string_content(literal), *want, "{}", String::from_utf8_lossy(literal));
+        }
+        let mut out = Vec::new();
+        push_escaped_with(&mut out, b"raw\ttab \\n kept", true);
+        assert_eq!(out, b"raw\\ttab \\n kept");
     }
 
     #[test]
