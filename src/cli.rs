@@ -139,7 +139,6 @@ impl Shared {
         TargetOptions {
             meta_schema: self.meta_schema.clone(),
             sql_mode: DEFAULT_SQL_MODE.into(),
-            defer_indexes: true,
             connections: 1,
             disable_binlog: false,
             write_mode: WriteMode::Insert,
@@ -243,6 +242,10 @@ pub struct ImportArgs {
     /// Split files larger than this into chunks (SQL always, CSV with strict format). Config: [mydumper] max-region-size.
     #[arg(long)]
     pub max_region_size: Option<ByteSize>,
+    /// Tables of at least this size get their secondary (and FULLTEXT) indexes in one ALTER after
+    /// their data; smaller ones are created with them (the extra ALTER would cost more).
+    #[arg(long, default_value = "16MiB")]
+    pub defer_indexes_from: ByteSize,
     /// CSV records never contain line breaks, so CSV files may be split. Config: [mydumper] strict-format.
     #[arg(long)]
     pub strict_format: bool,
@@ -323,6 +326,7 @@ impl ImportArgs {
             checkpoint,
             max_region_size: self.max_region_size.unwrap_or(file.mydumper.max_region_size).0.max(1),
             strict_format: self.strict_format || file.mydumper.strict_format,
+            defer_indexes_from: self.defer_indexes_from.0,
             meta_schema: self.shared.meta_schema.clone(),
             analyze: !self.no_analyze && file.post_restore.analyze.is_none_or(|a| a.enabled()),
             disable_binlog: self.disable_binlog,

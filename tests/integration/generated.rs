@@ -12,7 +12,7 @@ fn into_sqlite(format: Format, compression: Compression) {
     let dir = tempfile::tempdir().unwrap();
     let (src, data) = dump(dir.path(), "gen", format, compression);
     let db = dir.path().join("out.db");
-    import(&src, &sqlite_url(&db), dir.path(), &[]).assert_ok();
+    import(&src, &sqlite_url(&db), dir.path(), &["--defer-indexes-from", "0"]).assert_ok();
     for t in &data.tables {
         assert_eq!(sqlite_table_sum(&db, &t.name, &t.columns), t.sum(), "table {}", t.name);
     }
@@ -30,7 +30,7 @@ fn into_mariadb_with(database: &str, format: Format, compression: Compression, e
     let (src, data) = dump(dir.path(), database, format, compression);
     // Tests share the server: each keeps its markers in its own meta schema.
     let meta = format!("{database}_meta");
-    let mut args = vec!["--meta-schema", meta.as_str()];
+    let mut args = vec!["--meta-schema", meta.as_str(), "--defer-indexes-from", "0"];
     args.extend_from_slice(extra);
     import(&src, &server.url(), dir.path(), &args).assert_ok();
     for t in &data.tables {
@@ -100,7 +100,7 @@ fn secondary_index_is_added_after_the_data() {
     let server = MariaDb::shared();
     let dir = tempfile::tempdir().unwrap();
     let (src, _) = dump(dir.path(), "gen_idx", Format::Sql, Compression::None);
-    let run = import(&src, &server.url(), dir.path(), &[]);
+    let run = import(&src, &server.url(), dir.path(), &["--defer-indexes-from", "0"]);
     run.assert_ok();
     let idx = server.query_value(
         "SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = 'gen_idx' \

@@ -38,7 +38,7 @@ async fn post_steps(shared: &Shared, run: &Arc<TableRun>) -> Result<(), StepErro
     set_state_at_least(shared, run, TableState::Written).await;
     if state_of(run) < TableState::IndexesAdded {
         if let Some(sql) = &run.create_sql {
-            let statements = target.deferred_indexes(&name, sql)?;
+            let statements = target.deferred_indexes(&name, sql, run.defer_indexes)?;
             if !statements.is_empty() {
                 // An index build may rebuild the table and give it a new identity: forget the
                 // recorded one until the new one is known, so a crash in between is not taken

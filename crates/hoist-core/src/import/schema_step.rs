@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use super::{retrying, StepError};
+use super::{defers_indexes, retrying, StepError};
 use crate::catalog::Catalog;
 use crate::checkpoint::{Checkpoint, CheckpointStore, ChunkProgress, ChunkRecord, TableError, TableRecord, TableState};
 use crate::ddl_file;
@@ -206,9 +206,11 @@ async fn prepare_steps(
         let exists = retrying(retries, || target.columns(&db, &name)).await?.is_some();
         if !exists {
             match (&create_sql, settings.no_schema) {
-                (Some(sql), false) => retrying(retries, || target.create_table(&db, &name, sql))
-                    .await
-                    .map_err(|e| with_context(e, "cannot create table"))?,
+                (Some(sql), false) => retrying(retries, || {
+                    target.create_table(&db, &name, sql, defers_indexes(chunks, settings.defer_indexes_from))
+                })
+                .await
+                .map_err(|e| with_context(e, "cannot create table"))?,
                 _ => {
                     let file = chunks.first().map(|c| c.path.clone()).unwrap_or_default();
                     let why =

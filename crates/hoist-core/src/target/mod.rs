@@ -195,11 +195,11 @@ pub trait Target: Send + Sync {
     /// The task recorded as finished for `fingerprint`, and when.
     async fn finished(&self, fingerprint: &str) -> Result<Option<(i64, String)>, TargetError>;
     async fn create_database(&self, database: &str, create_sql: Option<&str>) -> Result<(), TargetError>;
-    /// Create a table from a dump's CREATE TABLE, without the secondary indexes that
-    /// [`Target::deferred_indexes`] adds after the data.
-    async fn create_table(&self, database: &str, name: &str, create_sql: &str) -> Result<(), TargetError>;
-    /// Statements that add the indexes `create_table` leaves out. Running them again is harmless.
-    fn deferred_indexes(&self, name: &str, create_sql: &str) -> Result<Vec<String>, TargetError>;
+    /// Create a table from a dump's CREATE TABLE; with `defer`, without the secondary indexes
+    /// that [`Target::deferred_indexes`] adds after the data.
+    async fn create_table(&self, database: &str, name: &str, create_sql: &str, defer: bool) -> Result<(), TargetError>;
+    /// Statements that add the indexes `create_table` left out. Running them again is harmless.
+    fn deferred_indexes(&self, name: &str, create_sql: &str, defer: bool) -> Result<Vec<String>, TargetError>;
     /// Which of the tables exist, in one look.
     async fn existing_tables(&self, tables: &[(String, String)]) -> Result<HashSet<(String, String)>, TargetError>;
     /// The table's columns, or None when it does not exist.
@@ -263,7 +263,6 @@ impl std::str::FromStr for WriteMode {
 pub struct TargetOptions {
     pub meta_schema: String,
     pub sql_mode: String,
-    pub defer_indexes: bool,
     pub connections: usize,
     pub disable_binlog: bool,
     pub write_mode: WriteMode,

@@ -63,7 +63,7 @@ pub fn classify(e: mysql_async::Error) -> TargetError {
 impl MysqlTarget {
     pub async fn connect(url: &str, options: &TargetOptions) -> Result<MysqlTarget, TargetError> {
         let opts = Opts::from_url(url).map_err(|e| TargetError::permanent(format!("{}: {e}", redact_url(url))))?;
-        let opts: Opts = OptsBuilder::from_opts(opts).prefer_socket(false).stmt_cache_size(0).into();
+        let opts: Opts = OptsBuilder::from_opts(opts).prefer_socket(false).into();
         let pool_opts =
             mysql_async::PoolOpts::default().with_constraints(mysql_async::PoolConstraints::new(0, 4).expect("0 <= 4"));
         let pool = mysql_async::Pool::new(OptsBuilder::from_opts(opts.clone()).pool_opts(pool_opts));
@@ -261,14 +261,14 @@ impl Target for MysqlTarget {
         self.run(None, &[format!("CREATE DATABASE IF NOT EXISTS {}{options}", q(database))]).await
     }
 
-    async fn create_table(&self, database: &str, name: &str, create_sql: &str) -> Result<(), TargetError> {
-        let ddl = hoist_schema::mysql_table_ddl(create_sql, name, self.options.defer_indexes)
+    async fn create_table(&self, database: &str, name: &str, create_sql: &str, defer: bool) -> Result<(), TargetError> {
+        let ddl = hoist_schema::mysql_table_ddl(create_sql, name, defer)
             .map_err(|e| TargetError::permanent(format!("schema of `{database}`.`{name}`: {e}")))?;
         self.run(Some(database), &[ddl.create]).await
     }
 
-    fn deferred_indexes(&self, name: &str, create_sql: &str) -> Result<Vec<String>, TargetError> {
-        hoist_schema::mysql_table_ddl(create_sql, name, self.options.defer_indexes)
+    fn deferred_indexes(&self, name: &str, create_sql: &str, defer: bool) -> Result<Vec<String>, TargetError> {
+        hoist_schema::mysql_table_ddl(create_sql, name, defer)
             .map(|ddl| ddl.add_indexes)
             .map_err(|e| TargetError::permanent(format!("schema of `{name}`: {e}")))
     }
@@ -319,8 +319,21 @@ impl Target for MysqlTarget {
         ))
     }
 
+    /// TiDB's table id where the server has one; else the creation time, which is as close
+    /// as MySQL and MariaDB get without reading InnoDB's dictionary view (a full scan of every
+    /// table per query: seconds per thousand tables). Its one-second resolution means a table
+    /// dropped and created again within the same second as hoist recorded it looks unchanged.
     async fn table_identity(&self, database: &str, name: &str) -> Result<Option<String>, TargetError> {
         let mut conn = self.conn().await?;
+        let tidb: Result<Option<(Option<u64>,)>, _> = conn
+            .exec_first(
+                "SELECT TIDB_TABLE_ID FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+                (database, name),
+            )
+            .await;
+        if let Ok(Some((Some(id),))) = tidb {
+            return Ok(Some(format!("id:{id}")));
+        }
         let created: Option<(Option<String>,)> = conn
             .exec_first(
                 "SELECT CAST(CREATE_TIME AS CHAR) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
@@ -328,27 +341,7 @@ impl Target for MysqlTarget {
             )
             .await
             .map_err(classify)?;
-        let Some((created,)) = created else { return Ok(None) };
-        // The engine's table id changes on every CREATE, even within the same second; which
-        // view has it depends on the server (TiDB, MariaDB, MySQL 8), and reading InnoDB's may
-        // need the PROCESS privilege, so each is tried and CREATE_TIME is the fallback.
-        let innodb_name = format!("{database}/{name}");
-        let probes = [
-            ("SELECT TIDB_TABLE_ID FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?", false),
-            ("SELECT TABLE_ID FROM information_schema.INNODB_SYS_TABLES WHERE NAME = ?", true),
-            ("SELECT TABLE_ID FROM information_schema.INNODB_TABLES WHERE NAME = ?", true),
-        ];
-        for (sql, by_innodb_name) in probes {
-            let id: Result<Option<(Option<u64>,)>, _> = if by_innodb_name {
-                conn.exec_first(sql, (&innodb_name,)).await
-            } else {
-                conn.exec_first(sql, (database, name)).await
-            };
-            if let Ok(Some((Some(id),))) = id {
-                return Ok(Some(format!("id:{id}")));
-            }
-        }
-        Ok(Some(format!("created:{}", created.unwrap_or_default())))
+        Ok(created.map(|(t,)| format!("created:{}", t.unwrap_or_default())))
     }
 
     async fn row_count(&self, database: &str, name: &str) -> Result<u64, TargetError> {

@@ -137,16 +137,25 @@ impl Target for SqliteTarget {
         Ok(())
     }
 
-    async fn create_table(&self, database: &str, name: &str, create_sql: &str) -> Result<(), TargetError> {
+    async fn create_table(&self, database: &str, name: &str, create_sql: &str, defer: bool) -> Result<(), TargetError> {
         let ddl = hoist_schema::sqlite_table_ddl(create_sql, name)
             .map_err(|e| TargetError::permanent(format!("schema of `{database}`.`{name}`: {e}")))?;
         for note in &ddl.notes {
             tracing::warn!("`{database}`.`{name}`: {note}");
         }
-        self.with(|c| c.execute_batch(&ddl.create))
+        self.with(|c| {
+            c.execute_batch(&ddl.create)?;
+            if !defer {
+                ddl.indexes.iter().try_for_each(|s| c.execute_batch(s))?;
+            }
+            Ok(())
+        })
     }
 
-    fn deferred_indexes(&self, name: &str, create_sql: &str) -> Result<Vec<String>, TargetError> {
+    fn deferred_indexes(&self, name: &str, create_sql: &str, defer: bool) -> Result<Vec<String>, TargetError> {
+        if !defer {
+            return Ok(Vec::new());
+        }
         hoist_schema::sqlite_table_ddl(create_sql, name)
             .map(|ddl| ddl.indexes)
             .map_err(|e| TargetError::permanent(format!("schema of `{name}`: {e}")))
