@@ -439,7 +439,16 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
                 progress.add(bytes_done, 0);
                 runs.insert(record.id, run);
             }
-            Ok(None) => {}
+            // Loaded by an earlier run of this task: listed with the rows its chunks recorded.
+            Ok(None) => report.tables.push(TableReport {
+                database: record.database.clone(),
+                name: record.name.clone(),
+                rows: chunks.iter().map(|c| markers.get(&c.id).map_or(c.progress.rows, |p| p.rows)).sum(),
+                bytes: chunks.iter().map(|c| chunk_len(c, &files)).sum(),
+                elapsed: Duration::ZERO,
+                index_time: Duration::ZERO,
+                error: None,
+            }),
             Err(StepError::Transient(message)) => {
                 return Err(TargetError { code: None, message: lost_target(&message), transient: true }.into())
             }
