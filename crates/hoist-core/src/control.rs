@@ -129,6 +129,17 @@ pub async fn show(store: &dyn CheckpointStore) -> Result<String, CheckpointError
     Ok(out)
 }
 
+/// The selected tables that are in error; the others are reported as left alone.
+fn in_error<'a>(
+    cp: &'a Checkpoint,
+    sel: &TableSelector,
+    said: &mut Vec<String>,
+) -> Result<Vec<&'a TableRecord>, CheckpointError> {
+    let (failed, fine): (Vec<_>, Vec<_>) = select(cp, sel)?.into_iter().partition(|t| t.error.is_some());
+    said.extend(fine.into_iter().map(|t| format!("{}: not in error; left alone", quoted(t))));
+    Ok(failed)
+}
+
 /// For tables in error: drop the target table, forget its markers, and start it over.
 pub async fn error_destroy(
     store: &dyn CheckpointStore,
@@ -137,11 +148,7 @@ pub async fn error_destroy(
 ) -> Result<Vec<String>, CheckpointError> {
     let cp = load(store).await?;
     let mut said = Vec::new();
-    for t in select(&cp, sel)? {
-        if t.error.is_none() {
-            said.push(format!("{}: not in error; left alone", quoted(t)));
-            continue;
-        }
+    for t in in_error(&cp, sel, &mut said)? {
         let target_err = |e: crate::error::TargetError| CheckpointError::Store {
             location: target.describe(),
             message: format!("{}: {}", quoted(t), e.message),
@@ -159,11 +166,7 @@ pub async fn error_destroy(
 pub async fn error_ignore(store: &dyn CheckpointStore, sel: &TableSelector) -> Result<Vec<String>, CheckpointError> {
     let cp = load(store).await?;
     let mut said = Vec::new();
-    for t in select(&cp, sel)? {
-        if t.error.is_none() {
-            said.push(format!("{}: not in error; left alone", quoted(t)));
-            continue;
-        }
+    for t in in_error(&cp, sel, &mut said)? {
         store.set_table_state(t.id, t.state, None).await?;
         said.push(format!(
             "{}: error cleared; the run goes on from state {} (keep the verification on: the rows may not be right)",

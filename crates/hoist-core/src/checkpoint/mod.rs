@@ -90,6 +90,11 @@ pub struct TableError {
     pub message: String,
 }
 
+/// A `tables` row as both stores read it: id, database, name, schema file, state, error
+/// state, error message, target identity.
+pub(crate) type TableRow =
+    (i64, String, String, Option<String>, String, Option<String>, Option<String>, Option<String>);
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableRecord {
     pub id: i64,
@@ -100,6 +105,22 @@ pub struct TableRecord {
     pub error: Option<TableError>,
     /// The target table's identity (table id or creation time) once created.
     pub target_identity: Option<String>,
+}
+
+impl TableRecord {
+    /// The record of a stored row; Err(the state text) when the state is unknown.
+    pub(crate) fn from_row(row: TableRow) -> Result<TableRecord, String> {
+        let (id, database, name, schema_file, state, step, message, target_identity) = row;
+        Ok(TableRecord {
+            id,
+            database,
+            name,
+            schema_file,
+            state: TableState::parse(&state).ok_or(state)?,
+            error: message.map(|message| TableError { step: step.unwrap_or_default(), message }),
+            target_identity,
+        })
+    }
 }
 
 /// Where a chunk stands: the next byte to read, and what has been loaded before it.

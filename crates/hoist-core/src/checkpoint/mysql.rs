@@ -122,17 +122,7 @@ impl CheckpointStore for MysqlStore {
         let bad = |what: &str| store_err(format!("unreadable checkpoint: {what}"));
         let tables = tables
             .into_iter()
-            .map(|(id, database, name, schema_file, state, step, message, identity)| {
-                Ok(TableRecord {
-                    id,
-                    database,
-                    name,
-                    schema_file,
-                    state: TableState::parse(&state).ok_or_else(|| bad(&state))?,
-                    error: message.map(|message| TableError { step: step.unwrap_or_default(), message }),
-                    target_identity: identity,
-                })
-            })
+            .map(|row| TableRecord::from_row(row).map_err(|state| bad(&state)))
             .collect::<Result<Vec<_>, CheckpointError>>()?;
         let mut chunks = Vec::with_capacity(chunk_rows.len());
         for mut r in chunk_rows {

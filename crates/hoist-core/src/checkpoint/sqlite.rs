@@ -135,17 +135,7 @@ impl CheckpointStore for SqliteStore {
         let Some(task) = task else { return Ok(None) };
         let tables = tables
             .into_iter()
-            .map(|(id, database, name, schema_file, state, step, message, identity)| {
-                Ok(TableRecord {
-                    id,
-                    database,
-                    name,
-                    schema_file,
-                    state: TableState::parse(&state).ok_or_else(|| bad(&state))?,
-                    error: message.map(|message| TableError { step: step.unwrap_or_default(), message }),
-                    target_identity: identity,
-                })
-            })
+            .map(|row| TableRecord::from_row(row).map_err(|state| bad(&state)))
             .collect::<Result<Vec<_>, CheckpointError>>()?;
         let chunks = chunks
             .into_iter()
