@@ -122,6 +122,23 @@ fn small_regions_split_files_into_many_chunks() {
 }
 
 #[test]
+fn strict_format_csv_is_split_at_line_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let (src, data) = dump(dir.path(), "gen", Format::Csv, Compression::None);
+    let db = dir.path().join("out.db");
+    let run = import(
+        &src,
+        &sqlite_url(&db),
+        dir.path(),
+        &["--strict-format", "--max-region-size", "8KiB", "--batch-size", "4KiB", "--no-analyze"],
+    );
+    run.assert_ok();
+    for t in &data.tables {
+        assert_eq!(sqlite_table_sum(&db, &t.name, &t.columns), t.sum(), "table {}", t.name);
+    }
+}
+
+#[test]
 fn filter_takes_only_the_named_tables() {
     let dir = tempfile::tempdir().unwrap();
     let (src, data) = dump(dir.path(), "gen", Format::Sql, Compression::None);
