@@ -19,7 +19,9 @@ const BLOCK: usize = 1 << 20;
 
 impl Input {
     pub fn new(reader: Box<dyn Read + Send>, base: u64, limit: u64) -> Input {
-        Input { reader, buf: vec![0; BLOCK], start: 0, end: 0, base, remaining: limit, eof: limit == 0 }
+        // A small chunk (thousands of small tables) gets a small window; it grows if an item needs it.
+        let size = usize::try_from(limit.saturating_add(1)).unwrap_or(BLOCK).clamp(4096, BLOCK);
+        Input { reader, buf: vec![0; size], start: 0, end: 0, base, remaining: limit, eof: limit == 0 }
     }
 
     pub fn data(&self) -> &[u8] {

@@ -128,6 +128,7 @@ pub struct LoadDataEncoder {
 impl LoadDataEncoder {
     pub fn new(table: &TableTarget, columns: &[usize]) -> LoadDataEncoder {
         LoadDataEncoder {
+            // Capacity that is never written costs no memory: the pages stay untouched.
             buf: Vec::with_capacity((1 << 20) + (64 << 10)),
             rows: 0,
             row_ends: Vec::new(),
