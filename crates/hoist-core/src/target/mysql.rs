@@ -26,6 +26,8 @@ pub struct MysqlTarget {
     options: TargetOptions,
     /// The server accepts LOAD DATA LOCAL INFILE.
     local_infile: bool,
+    /// The server is TiDB (it has table ids in information_schema.TABLES).
+    tidb: bool,
 }
 
 /// MySQL error codes after which the same work may succeed when tried again: lost or refused
@@ -66,13 +68,24 @@ impl MysqlTarget {
         let opts: Opts = OptsBuilder::from_opts(opts).prefer_socket(false).into();
         let pool_opts =
             mysql_async::PoolOpts::default().with_constraints(mysql_async::PoolConstraints::new(0, 4).expect("0 <= 4"));
-        let pool = mysql_async::Pool::new(OptsBuilder::from_opts(opts.clone()).pool_opts(pool_opts));
-        let mut target =
-            MysqlTarget { opts, pool, url: url.to_string(), options: options.clone(), local_infile: false };
+        // The pool resets a session when it comes back: the setup command runs again after it.
+        let pool = mysql_async::Pool::new(
+            OptsBuilder::from_opts(opts.clone()).pool_opts(pool_opts).setup(vec!["SET NAMES utf8mb4".to_string()]),
+        );
+        let mut target = MysqlTarget {
+            opts,
+            pool,
+            url: url.to_string(),
+            options: options.clone(),
+            local_infile: false,
+            tidb: false,
+        };
         // Fail early, with the server's own message, when it cannot be reached.
         let mut conn = target.conn().await?;
         let local_infile: Option<u8> = conn.query_first("SELECT @@local_infile").await.ok().flatten();
         target.local_infile = local_infile == Some(1);
+        let version: Option<String> = conn.query_first("SELECT VERSION()").await.ok().flatten();
+        target.tidb = version.is_some_and(|v| v.contains("TiDB"));
         drop(conn);
         if options.write_mode == WriteMode::LoadData && !target.local_infile {
             return Err(TargetError::permanent(format!(
@@ -86,9 +99,7 @@ impl MysqlTarget {
 
     /// A pooled connection (reset when it went back to the pool) speaking utf8mb4.
     async fn conn(&self) -> Result<Conn, TargetError> {
-        let mut conn = self.pool.get_conn().await.map_err(classify)?;
-        conn.query_drop("SET NAMES utf8mb4").await.map_err(classify)?;
-        Ok(conn)
+        self.pool.get_conn().await.map_err(classify)
     }
 
     fn markers_table(&self) -> String {
@@ -113,10 +124,11 @@ impl MysqlTarget {
         tolerate_existing: bool,
     ) -> Result<(), TargetError> {
         let mut conn = self.conn().await?;
+        let mut setup = String::from("SET SESSION foreign_key_checks = 0");
         if let Some(db) = database {
-            conn.query_drop(format!("USE {}", q(db))).await.map_err(classify)?;
+            setup = format!("USE {}; {setup}", q(db));
         }
-        conn.query_drop("SET SESSION foreign_key_checks = 0").await.map_err(classify)?;
+        conn.query_drop(setup).await.map_err(classify)?;
         for s in statements {
             match conn.query_drop(s.as_str()).await.map_err(classify) {
                 Err(e) if tolerate_existing && already_exists(&e) => {}
@@ -325,14 +337,15 @@ impl Target for MysqlTarget {
     /// dropped and created again within the same second as hoist recorded it looks unchanged.
     async fn table_identity(&self, database: &str, name: &str) -> Result<Option<String>, TargetError> {
         let mut conn = self.conn().await?;
-        let tidb: Result<Option<(Option<u64>,)>, _> = conn
-            .exec_first(
-                "SELECT TIDB_TABLE_ID FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
-                (database, name),
-            )
-            .await;
-        if let Ok(Some((Some(id),))) = tidb {
-            return Ok(Some(format!("id:{id}")));
+        if self.tidb {
+            let id: Option<(Option<u64>,)> = conn
+                .exec_first(
+                    "SELECT TIDB_TABLE_ID FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+                    (database, name),
+                )
+                .await
+                .map_err(classify)?;
+            return Ok(id.and_then(|(id,)| id).map(|id| format!("id:{id}")));
         }
         let created: Option<(Option<String>,)> = conn
             .exec_first(
@@ -424,6 +437,7 @@ impl MysqlTarget {
             url: self.url.clone(),
             options: self.options.clone(),
             local_infile: self.local_infile,
+            tidb: self.tidb,
         })
     }
 }
