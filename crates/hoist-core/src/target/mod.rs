@@ -7,6 +7,7 @@
 
 pub mod mysql;
 mod mysql_rows;
+mod mysql_writer;
 pub mod sqlite;
 
 use std::collections::{HashMap, HashSet};

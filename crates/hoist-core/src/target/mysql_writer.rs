@@ -1,0 +1,331 @@
+//! The MySQL-family writer: one connection per worker with the loading session settings, a
+//! transaction per batch (rows + progress marker), LOAD DATA streamed from memory through a
+//! one-stream infile handler, warnings turned into errors where INSERT would fail, chunk
+//! claims by named lock, and the row-by-row replay that names a rejected row.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use mysql_async::prelude::*;
+use mysql_async::{Conn, LocalInfileError, Opts, OptsBuilder};
+
+use super::mysql::{classify, MysqlTarget};
+use super::{ChunkProgress, EncodedBatch, EncodedRows, Marker, Session, TargetError, Writer};
+use crate::config::ConflictStrategy;
+
+/// The one stream a writer's connection may send for LOCAL INFILE: the file name its LOAD DATA
+/// statement names, and the data. A server asking for any other name (the known attack of a
+/// malicious server) gets an error, and so does one asking when nothing was offered.
+type InfileSlot = Arc<std::sync::Mutex<Option<(String, bytes::Bytes)>>>;
+
+fn infile_handler(slot: InfileSlot) -> impl mysql_async::prelude::GlobalHandler {
+    move |file_name: &[u8]| -> futures::future::BoxFuture<'static, Result<mysql_async::InfileData, LocalInfileError>> {
+        let offered = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let requested = String::from_utf8_lossy(file_name).into_owned();
+        let answer = match offered {
+            Some((name, data)) if name == requested => {
+                Ok(Box::pin(futures::stream::once(async move { Ok(data) })) as mysql_async::InfileData)
+            }
+            _ => Err(LocalInfileError::OtherError(Box::new(std::io::Error::other(format!(
+                "hoist refuses to send {requested:?}: it only sends the rows of the LOAD DATA it just issued"
+            ))))),
+        };
+        Box::pin(async move { answer })
+    }
+}
+
+pub(super) struct MysqlWriter {
+    target: Arc<MysqlTarget>,
+    conn: Option<Conn>,
+    /// The dump session settings applied to `conn`.
+    session: Option<Arc<Session>>,
+    now: Option<f64>,
+    infile: InfileSlot,
+    /// Numbers the LOAD DATA streams of this writer.
+    streams: u64,
+    /// The chunk this writer claimed (a named lock held by its session).
+    claimed: Option<(i64, i64)>,
+}
+
+/// The named lock that says a session works on a chunk (GET_LOCK names are at most 64 chars).
+fn chunk_lock(task_id: i64, chunk_id: i64) -> String {
+    format!("hoist:{task_id:x}:{chunk_id}")
+}
+
+/// How long a claim waits for a killed run's session to be gone from the server.
+const CLAIM_WAIT_SECONDS: u32 = 60;
+
+/// The character set a LOAD DATA must declare to read bytes as the INSERT path would: the
+/// dump's `SET NAMES` (mydumper: binary), else the connection's utf8mb4.
+fn load_charset(session: &Session) -> String {
+    session
+        .statements
+        .iter()
+        .rev()
+        .find_map(|s| {
+            let lower = s.to_ascii_lowercase();
+            let rest = lower.strip_prefix("set names").or_else(|| lower.strip_prefix("set character set"))?;
+            let cs = rest.split_whitespace().next()?.trim_matches(|c| c == '\'' || c == '"' || c == '`');
+            cs.chars().all(|c| c.is_ascii_alphanumeric() || c == '_').then(|| cs.to_string())
+        })
+        .unwrap_or_else(|| "utf8mb4".into())
+}
+
+impl MysqlWriter {
+    pub(super) fn new(target: Arc<MysqlTarget>, now: Option<f64>) -> MysqlWriter {
+        MysqlWriter { target, conn: None, session: None, now, infile: Arc::default(), streams: 0, claimed: None }
+    }
+
+    async fn ready(&mut self, session: &Arc<Session>) -> Result<&mut Conn, TargetError> {
+        if self.conn.is_none() {
+            let opts: Opts = OptsBuilder::from_opts(self.target.opts.clone())
+                .local_infile_handler(Some(infile_handler(self.infile.clone())))
+                .into();
+            let mut conn = Conn::new(opts).await.map_err(classify)?;
+            let o = &self.target.options;
+            // unique_checks stays on: with it off, MariaDB's bulk insert into an empty table
+            // drops a whole INSERT IGNORE batch on one duplicate and hides which row it was.
+            let mut set = format!(
+                "SET NAMES utf8mb4; SET SESSION foreign_key_checks = 0, sql_mode = '{}'",
+                o.sql_mode.replace('\'', "''")
+            );
+            if o.disable_binlog {
+                set.push_str(", sql_log_bin = 0");
+            }
+            if let Some(now) = self.now {
+                set.push_str(&format!(", timestamp = {now:.6}"));
+            }
+            conn.query_drop(set).await.map_err(classify)?;
+            // A new session holds no lock: take the claimed chunk's again before writing.
+            if let Some((task_id, chunk_id)) = self.claimed {
+                lock_chunk(&mut conn, task_id, chunk_id).await?;
+            }
+            self.conn = Some(conn);
+            self.session = None;
+        }
+        let conn = self.conn.as_mut().expect("connected above");
+        if self.session.as_ref() != Some(session) {
+            for s in &session.statements {
+                conn.query_drop(s.as_str()).await.map_err(classify)?;
+            }
+            self.session = Some(session.clone());
+        }
+        Ok(conn)
+    }
+
+    /// Send rows: the INSERT statement, or a LOAD DATA with its stream. LOCAL turns errors
+    /// into warnings, so a warning fails the batch where INSERT would have failed.
+    async fn send_rows(&mut self, rows: &EncodedRows, session: &Arc<Session>) -> Result<(), TargetError> {
+        match rows {
+            EncodedRows::Statement { sql, .. } => {
+                let conn = self.ready(session).await?;
+                conn.query_drop(sql.as_slice()).await.map_err(classify)
+            }
+            EncodedRows::LoadData { data, table, columns, conflict, .. } => {
+                self.streams += 1;
+                let name = format!("hoist-stream-{}", self.streams);
+                let verb = match conflict {
+                    ConflictStrategy::Error => "",
+                    ConflictStrategy::Replace => "REPLACE ",
+                    ConflictStrategy::Ignore => "IGNORE ",
+                };
+                let statement = format!(
+                    "LOAD DATA LOCAL INFILE '{name}' {verb}INTO TABLE {table} CHARACTER SET {} \
+                     FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' {columns}",
+                    load_charset(session)
+                );
+                *self.infile.lock().unwrap_or_else(|p| p.into_inner()) = Some((name, data.clone()));
+                let conn = self.ready(session).await?;
+                let result = conn.query_drop(statement).await.map_err(classify);
+                self.infile.lock().unwrap_or_else(|p| p.into_inner()).take();
+                result?;
+                let conn = self.conn.as_mut().expect("ready above");
+                if conn.get_warnings() > 0 {
+                    let warnings: Vec<(String, u16, String)> =
+                        conn.query("SHOW WARNINGS LIMIT 20").await.map_err(classify)?;
+                    // What INSERT would do: a duplicate fails unless the strategy allows it, and
+                    // a value the server adjusts fails only in a strict sql_mode.
+                    let strict = self.target.options.sql_mode.to_ascii_uppercase().contains("STRICT_");
+                    let allowed = |code: u16| if code == 1062 { *conflict != ConflictStrategy::Error } else { !strict };
+                    if let Some((_, code, message)) = warnings.into_iter().find(|(_, code, _)| !allowed(*code)) {
+                        return Err(TargetError {
+                            code: Some(code),
+                            message: format!("ERROR {code}: {message}"),
+                            transient: false,
+                        });
+                    }
+                }
+                Ok(())
+            }
+            EncodedRows::Params(_) => Err(TargetError::permanent("internal: parameter rows sent to a MySQL target")),
+        }
+    }
+
+    async fn transaction(&mut self, batch: &EncodedBatch, marker: Option<&Marker>) -> Result<(), TargetError> {
+        let markers = self.target.markers_table();
+        self.ready(&batch.session).await?.query_drop("BEGIN").await.map_err(classify)?;
+        if batch.row_count > 0 {
+            self.send_rows(&batch.rows, &batch.session).await?;
+        }
+        let conn = self.conn.as_mut().expect("ready above");
+        let Some(marker) = marker else {
+            return conn.query_drop("COMMIT").await.map_err(classify);
+        };
+        let p = &marker.progress;
+        conn.exec_drop(
+            format!(
+                "INSERT INTO {markers} (task_id, chunk_id, pos, stmt_start, rows_loaded, checksum, done) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE pos = VALUES(pos), \
+                 stmt_start = VALUES(stmt_start), rows_loaded = VALUES(rows_loaded), \
+                 checksum = VALUES(checksum), done = VALUES(done)"
+            ),
+            (marker.task_id, marker.chunk_id, p.offset, p.stmt_start, p.rows, p.checksum, p.done as u8),
+        )
+        .await
+        .map_err(classify)?;
+        conn.query_drop("COMMIT").await.map_err(classify)
+    }
+
+    /// Send the batch's rows one at a time in a transaction that is rolled back; the first
+    /// that fails is the one the server refused.
+    async fn replay_rows(&mut self, batch: &EncodedBatch) -> Result<Option<(usize, TargetError)>, TargetError> {
+        let singles: Vec<EncodedRows> = match &batch.rows {
+            EncodedRows::Statement { sql, prefix, row_ends } => {
+                let mut start = *prefix;
+                row_ends
+                    .iter()
+                    .map(|&end| {
+                        let mut one = sql[..*prefix].to_vec();
+                        one.extend_from_slice(&sql[start..end]);
+                        start = end + 1;
+                        EncodedRows::Statement { sql: one, prefix: *prefix, row_ends: vec![] }
+                    })
+                    .collect()
+            }
+            EncodedRows::LoadData { data, row_ends, table, columns, conflict } => {
+                let mut start = 0;
+                row_ends
+                    .iter()
+                    .map(|&end| {
+                        let one = data.slice(start..end);
+                        start = end;
+                        EncodedRows::LoadData {
+                            data: one,
+                            row_ends: vec![],
+                            table: table.clone(),
+                            columns: columns.clone(),
+                            conflict: *conflict,
+                        }
+                    })
+                    .collect()
+            }
+            EncodedRows::Params(_) => return Ok(None),
+        };
+        self.ready(&batch.session).await?.query_drop("BEGIN").await.map_err(classify)?;
+        for (i, rows) in singles.iter().enumerate() {
+            if let Err(e) = self.send_rows(rows, &batch.session).await {
+                return Ok(Some((i, e)));
+            }
+        }
+        Ok(None)
+    }
+}
+
+async fn lock_chunk(conn: &mut Conn, task_id: i64, chunk_id: i64) -> Result<(), TargetError> {
+    let got: Option<Option<i64>> = conn
+        .exec_first("SELECT GET_LOCK(?, ?)", (chunk_lock(task_id, chunk_id), CLAIM_WAIT_SECONDS))
+        .await
+        .map_err(classify)?;
+    match got.flatten() {
+        Some(1) => Ok(()),
+        _ => Err(TargetError {
+            code: None,
+            message: format!(
+                "chunk {chunk_id} is still being written by another session (a previous run's, or another hoist \
+                 process) after {CLAIM_WAIT_SECONDS} s"
+            ),
+            transient: true,
+        }),
+    }
+}
+
+#[async_trait]
+impl Writer for MysqlWriter {
+    async fn claim(&mut self, task_id: i64, chunk_id: i64) -> Result<Option<ChunkProgress>, TargetError> {
+        self.release().await;
+        self.claimed = Some((task_id, chunk_id));
+        let markers = self.target.markers_table();
+        // (Re)connecting takes the lock; on a live session take it here.
+        let fresh = self.conn.is_none();
+        let conn = self.ready(&Arc::new(Session::default())).await?;
+        if !fresh {
+            lock_chunk(conn, task_id, chunk_id).await?;
+        }
+        let row: Option<(u64, Option<u64>, u64, u64, u8)> = conn
+            .exec_first(
+                format!(
+                    "SELECT pos, stmt_start, rows_loaded, checksum, done FROM {markers} WHERE task_id = ? AND chunk_id = ?"
+                ),
+                (task_id, chunk_id),
+            )
+            .await
+            .map_err(classify)?;
+        Ok(row.map(|(offset, stmt_start, rows, checksum, done)| ChunkProgress {
+            offset,
+            stmt_start,
+            rows,
+            checksum,
+            done: done != 0,
+        }))
+    }
+
+    async fn release(&mut self) {
+        if let (Some((task_id, chunk_id)), Some(conn)) = (self.claimed.take(), self.conn.as_mut()) {
+            let _ = conn.exec_drop("DO RELEASE_LOCK(?)", (chunk_lock(task_id, chunk_id),)).await;
+        }
+    }
+
+    async fn write(&mut self, batch: &EncodedBatch, marker: Option<&Marker>) -> Result<(), TargetError> {
+        let result = self.transaction(batch, marker).await;
+        if result.is_err() {
+            self.reset().await;
+        }
+        result
+    }
+
+    async fn find_rejected_row(&mut self, batch: &EncodedBatch) -> Option<(usize, TargetError)> {
+        let found = self.replay_rows(batch).await.ok().flatten();
+        self.reset().await;
+        found
+    }
+}
+
+impl MysqlWriter {
+    /// After an error the transaction is gone with it (or with the connection): start clean.
+    async fn reset(&mut self) {
+        if let Some(mut conn) = self.conn.take() {
+            let _ = conn.query_drop("ROLLBACK").await;
+            let _ = conn.disconnect().await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_infile_handler_sends_only_the_offered_stream() {
+        use futures::StreamExt;
+        use mysql_async::prelude::GlobalHandler;
+        let slot: InfileSlot = Arc::default();
+        let handler = infile_handler(slot.clone());
+        assert!(handler.handle(b"/etc/passwd").await.is_err(), "nothing offered: refused");
+        *slot.lock().unwrap() = Some(("hoist-stream-1".into(), bytes::Bytes::from_static(b"1\ta\n")));
+        assert!(handler.handle(b"/etc/passwd").await.is_err(), "another name: refused");
+        *slot.lock().unwrap() = Some(("hoist-stream-2".into(), bytes::Bytes::from_static(b"1\ta\n")));
+        let mut stream = handler.handle(b"hoist-stream-2").await.expect("the offered stream");
+        assert_eq!(stream.next().await.unwrap().unwrap(), &b"1\ta\n"[..]);
+        assert!(handler.handle(b"hoist-stream-2").await.is_err(), "offered once only");
+    }
+}
