@@ -139,7 +139,6 @@ impl Shared {
         TargetOptions {
             meta_schema: self.meta_schema.clone(),
             sql_mode: DEFAULT_SQL_MODE.into(),
-            connections: 1,
             disable_binlog: false,
             write_mode: WriteMode::Insert,
         }

@@ -318,16 +318,7 @@ impl Reader<'_> {
                         let Some((map, enc)) = encoder.as_mut() else {
                             return Err(self.data_error(row_at, "a row outside of an INSERT statement"));
                         };
-                        if row.fields.len() != map.len() {
-                            let (got, want) = (row.fields.len(), map.len());
-                            return Err(self.data_error(
-                                row_at,
-                                format!(
-                                    "row has {got} values but {want} columns are expected for `{}`.`{}`",
-                                    self.job.table.database, self.job.table.name
-                                ),
-                            ));
-                        }
+                        self.check_width(row.fields.len(), map.len(), row_at)?;
                         let source_row = SourceRow::Sql { raw: row.raw, fields: row.fields, options };
                         match enc.push(&source_row) {
                             Ok(()) => {}

@@ -59,10 +59,6 @@ impl SqliteStore {
         Ok(SqliteStore { path: path.to_path_buf(), conn: Mutex::new(conn) })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     fn with<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T, CheckpointError> {
         let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         f(&mut conn)

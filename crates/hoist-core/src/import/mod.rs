@@ -70,7 +70,6 @@ impl ImportSettings {
         TargetOptions {
             meta_schema: self.meta_schema.clone(),
             sql_mode: self.sql_mode.clone(),
-            connections: self.concurrency,
             disable_binlog: self.disable_binlog,
             write_mode: self.write_mode,
         }
@@ -282,7 +281,7 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
         ..Default::default()
     };
 
-    let (checkpoint, replan) = match store.load().await? {
+    let (mut checkpoint, replan, resumed) = match store.load().await? {
         Some(cp) => {
             let replan = refusal::check_reuse(
                 &cp,
@@ -294,7 +293,7 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
                 &settings.locate,
             )?;
             tracing::info!(task = cp.task.task_id, "resuming from the checkpoint in {}", store.location());
-            (cp, replan)
+            (cp, replan, true)
         }
         None => {
             let task = TaskRecord {
@@ -336,24 +335,31 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
                 plan.chunks.len(),
                 started.elapsed().as_secs_f64()
             );
-            (plan, Default::default())
+            (plan, Default::default(), false)
         }
     };
     let task_id = checkpoint.task.task_id;
     if settings.checkpoint.enable {
         target.prepare_markers().await?;
     }
-    let mut markers = if settings.checkpoint.enable { target.read_markers(task_id).await? } else { HashMap::new() };
-    let checkpoint =
-        plan_tables(checkpoint, &replan, &catalog, &source, &files, &plan_settings, &markers, store.as_ref()).await?;
-    // A table not started yet must still be empty: rows there now were not loaded by this task.
-    let not_started: Vec<(String, String)> = checkpoint
-        .tables
-        .iter()
-        .filter(|t| t.state == TableState::Pending)
-        .map(|t| (t.database.clone(), t.name.clone()))
-        .collect();
-    refuse_non_empty_tables(target.as_ref(), &not_started).await?;
+    // A new task has no markers yet, and its tables were checked for rows before planning.
+    let mut markers = HashMap::new();
+    if resumed {
+        if settings.checkpoint.enable {
+            markers = target.read_markers(task_id).await?;
+        }
+        checkpoint =
+            plan_tables(checkpoint, &replan, &catalog, &source, &files, &plan_settings, &markers, store.as_ref())
+                .await?;
+        // A table not started yet must still be empty: rows there now were not loaded by this task.
+        let not_started: Vec<(String, String)> = checkpoint
+            .tables
+            .iter()
+            .filter(|t| t.state == TableState::Pending)
+            .map(|t| (t.database.clone(), t.name.clone()))
+            .collect();
+        refuse_non_empty_tables(target.as_ref(), &not_started).await?;
+    }
 
     if !markers.is_empty() {
         let ids: HashMap<i64, &ChunkRecord> = checkpoint.chunks.iter().map(|c| (c.id, c)).collect();
@@ -365,11 +371,7 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
             loaded as f64 / 1e6
         );
     }
-    let total_bytes: u64 = checkpoint
-        .chunks
-        .iter()
-        .map(|c| if c.end == crate::checkpoint::TO_END { file_size(&files, &c.path) } else { c.end - c.start })
-        .sum();
+    let total_bytes: u64 = checkpoint.chunks.iter().map(|c| chunk_len(c, &files)).sum();
     let progress = Progress::new(settings.progress, total_bytes);
     let log_done = Arc::new(tokio::sync::Notify::new());
     let log_task = tokio::spawn(progress.clone().log_loop(log_done.clone()));

@@ -202,9 +202,9 @@ async fn prepare_steps(
     if record.state == TableState::Done {
         return Ok(None);
     }
-    if record.state == TableState::Pending {
-        let exists = retrying(retries, || target.columns(&db, &name)).await?.is_some();
-        if !exists {
+    let columns = if record.state == TableState::Pending {
+        let mut columns = retrying(retries, || target.columns(&db, &name)).await?;
+        if columns.is_none() {
             match (&create_sql, settings.no_schema) {
                 (Some(sql), false) => retrying(retries, || {
                     target.create_table(&db, &name, sql, defers_indexes(chunks, settings.defer_indexes_from))
@@ -220,13 +220,17 @@ async fn prepare_steps(
                     )));
                 }
             }
+            columns = retrying(retries, || target.columns(&db, &name)).await?;
         }
         record.target_identity = retrying(retries, || target.table_identity(&db, &name)).await?;
         store.set_table_identity(record.id, record.target_identity.as_deref()).await?;
         record.state = TableState::SchemaCreated;
         store.set_table_state(record.id, record.state, None).await?;
-    }
-    let Some(columns) = retrying(retries, || target.columns(&db, &name)).await? else {
+        columns
+    } else {
+        retrying(retries, || target.columns(&db, &name)).await?
+    };
+    let Some(columns) = columns else {
         return Err(StepError::Table(format!("table {label} is missing from the target")));
     };
     Ok(Some((TableTarget { database: db, name, columns, conflict: settings.conflict }, create_sql)))

@@ -55,9 +55,6 @@ pub struct TableTarget {
 }
 
 impl TableTarget {
-    pub fn insertable(&self) -> impl Iterator<Item = &TargetColumn> {
-        self.columns.iter().filter(|c| !c.generated)
-    }
     /// Position of a column by name, ignoring ASCII case as MySQL does.
     pub fn column_index(&self, name: &str) -> Option<usize> {
         self.columns.iter().position(|c| c.name.eq_ignore_ascii_case(name))
@@ -73,18 +70,6 @@ pub enum SourceRow<'a> {
         options: SqlOptions,
     },
     Csv(&'a Record<'a>),
-}
-
-impl SourceRow<'_> {
-    pub fn len(&self) -> usize {
-        match self {
-            SourceRow::Sql { fields, .. } => fields.len(),
-            SourceRow::Csv(r) => r.len(),
-        }
-    }
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 /// Session settings a dump's SET statements ask for (character set, time zone, sql_mode).
@@ -264,7 +249,6 @@ impl std::str::FromStr for WriteMode {
 pub struct TargetOptions {
     pub meta_schema: String,
     pub sql_mode: String,
-    pub connections: usize,
     pub disable_binlog: bool,
     pub write_mode: WriteMode,
 }

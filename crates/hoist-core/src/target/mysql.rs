@@ -336,25 +336,19 @@ impl Target for MysqlTarget {
     /// table per query: seconds per thousand tables). Its one-second resolution means a table
     /// dropped and created again within the same second as hoist recorded it looks unchanged.
     async fn table_identity(&self, database: &str, name: &str) -> Result<Option<String>, TargetError> {
-        let mut conn = self.conn().await?;
-        if self.tidb {
-            let id: Option<(Option<u64>,)> = conn
-                .exec_first(
-                    "SELECT TIDB_TABLE_ID FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
-                    (database, name),
-                )
-                .await
-                .map_err(classify)?;
-            return Ok(id.and_then(|(id,)| id).map(|id| format!("id:{id}")));
-        }
-        let created: Option<(Option<String>,)> = conn
+        let (column, kind) = if self.tidb { ("TIDB_TABLE_ID", "id") } else { ("CREATE_TIME", "created") };
+        let value: Option<(Option<String>,)> = self
+            .conn()
+            .await?
             .exec_first(
-                "SELECT CAST(CREATE_TIME AS CHAR) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+                format!(
+                    "SELECT CAST({column} AS CHAR) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?"
+                ),
                 (database, name),
             )
             .await
             .map_err(classify)?;
-        Ok(created.map(|(t,)| format!("created:{}", t.unwrap_or_default())))
+        Ok(value.map(|(v,)| format!("{kind}:{}", v.unwrap_or_default())))
     }
 
     async fn row_count(&self, database: &str, name: &str) -> Result<u64, TargetError> {
