@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use hoist_core::config::{ByteSize, CheckpointDriver, CheckpointSection, ConflictStrategy, FileConfig};
 use hoist_core::control::TableSelector;
 use hoist_core::import::ImportSettings;
+use hoist_core::jobspec::JobKind;
 use hoist_core::progress::ProgressMode;
 use hoist_core::target::{TargetOptions, WriteMode};
 
@@ -333,6 +334,8 @@ impl ImportArgs {
             write_mode: self.write_mode,
             progress: self.progress,
             locate: self.shared.locate(),
+            kind: JobKind::Import,
+            restore: None,
         })
     }
 }

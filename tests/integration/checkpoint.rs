@@ -239,10 +239,10 @@ fn changed_plan_settings_are_refused() {
     let run = case.import(&["--max-region-size", "1KiB"]);
     assert_refused(
         &run,
-        &["settings that shape the plan changed", "max-region-size=1024", "max-region-size=268435456"],
+        &["settings that shape the plan changed", "max_region_size: recorded 268435456, given 1024"],
     );
     let run = case.import(&["--tables", "cpt.good"]);
-    assert_refused(&run, &["settings that shape the plan changed", "filter=[\"cpt.good\"]"]);
+    assert_refused(&run, &["settings that shape the plan changed", "filter: recorded [], given [\"cpt.good\"]"]);
 }
 
 #[test]

@@ -258,13 +258,13 @@ pub async fn dump(store: &dyn CheckpointStore, dir: &Path) -> Result<Vec<PathBuf
     let written = [
         (
             "task.csv",
-            vec!["task_id", "source", "target", "target_identity", "plan_settings", "created_ms"],
+            vec!["task_id", "source", "target", "target_identity", "spec", "created_ms"],
             vec![vec![
                 t.task_id.to_string(),
                 t.source.clone(),
                 crate::target::redact_url(&t.target),
                 t.target_identity.clone(),
-                t.plan_settings.clone(),
+                t.spec.clone(),
                 t.created_ms.to_string(),
             ]],
         ),

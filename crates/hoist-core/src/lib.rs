@@ -18,6 +18,7 @@ pub mod error;
 pub mod filter;
 pub mod import;
 pub mod input;
+pub mod jobspec;
 pub mod plan;
 pub mod progress;
 pub mod reader;

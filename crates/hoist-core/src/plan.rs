@@ -21,15 +21,6 @@ use crate::source::{Compression, Source, SourceFile};
 pub struct PlanSettings {
     pub max_region_size: u64,
     pub strict_format: bool,
-    /// Everything else that decides what the plan or its rows are (filter, CSV options, no-schema).
-    pub shaping: String,
-}
-
-impl PlanSettings {
-    /// The text recorded in the checkpoint; a rerun with a different one is refused.
-    pub fn describe(&self) -> String {
-        format!("max-region-size={} strict-format={} {}", self.max_region_size, self.strict_format, self.shaping)
-    }
 }
 
 /// Build the plan. Blocking: it may read large files to split them (call from a blocking thread).

@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::catalog::Catalog;
 use crate::checkpoint::{Checkpoint, TableState};
 use crate::error::CheckpointError;
+use crate::jobspec::{self, JobSpec};
 use crate::source::{Source, SourceFile};
 
 /// A table as (database, name).
@@ -21,10 +22,27 @@ pub fn check_reuse(
     target_identity: &str,
     files: &[SourceFile],
     catalog: &Catalog,
-    plan_settings: &str,
+    spec: &JobSpec,
+    start_over_command: &str,
     locate: &str,
 ) -> Result<BTreeSet<TableName>, CheckpointError> {
-    let start_over = format!("to start over, remove it: hoist checkpoint remove all{locate}");
+    let start_over = format!("to start over, remove it: {start_over_command}");
+    // A restore bound to another backup is refused before anything else: the errors recorded
+    // belong to that other backup's restore.
+    let recorded = JobSpec::from_text(&cp.task.spec).map_err(|e| CheckpointError::Refused(format!("{e}; {start_over}")))?;
+    let differences = jobspec::differences(&recorded, spec);
+    if let Some(d) = differences.iter().find(|d| d.field.starts_with("upstream")) {
+        let (r, g) = (recorded.upstream.as_ref(), spec.upstream.as_ref());
+        return Err(CheckpointError::Refused(format!(
+            "the restore checkpoint in this target belongs to another backup ({d}):\n  recorded: cluster_id {}, \
+             backup_ts {}\n  given:    cluster_id {}, backup_ts {}\nrestore the recorded backup again, or clear the \
+             checkpoint and the tables it restored: {start_over_command}",
+            r.map_or("-", |u| u.cluster_id.as_str()),
+            r.map_or("-", |u| u.backup_ts.as_str()),
+            g.map_or("-", |u| u.cluster_id.as_str()),
+            g.map_or("-", |u| u.backup_ts.as_str()),
+        )));
+    }
     let errors: Vec<_> = cp.tables.iter().filter(|t| t.error.is_some()).collect();
     if !errors.is_empty() {
         let mut msg =
@@ -55,11 +73,12 @@ pub fn check_reuse(
             cp.task.target, cp.task.target_identity
         )));
     }
-    if cp.task.plan_settings != plan_settings {
+    if !differences.is_empty() {
+        let lines: Vec<String> = differences.iter().map(|d| format!("  {d}")).collect();
         return Err(CheckpointError::Refused(format!(
-            "the settings that shape the plan changed since the checkpoint was recorded:\n  recorded: {}\n  now:      \
-             {plan_settings}\nrun with the recorded settings, or {start_over}",
-            cp.task.plan_settings
+            "the settings that shape the plan changed since the checkpoint was recorded:\n{}\nrun with the \
+             recorded settings, or {start_over}",
+            lines.join("\n")
         )));
     }
 

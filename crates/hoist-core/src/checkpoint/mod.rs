@@ -78,8 +78,8 @@ pub struct TaskRecord {
     pub target: String,
     /// The target's own identity (server_uuid / file identity) when the plan was made.
     pub target_identity: String,
-    /// Settings that shape the plan (filter, CSV options, region size...), as text.
-    pub plan_settings: String,
+    /// The job's spec ([`crate::jobspec::JobSpec`]) as JSON: what shaped the plan.
+    pub spec: String,
     pub created_ms: i64,
 }
 

@@ -45,7 +45,7 @@ impl MysqlStore {
             format!("CREATE DATABASE IF NOT EXISTS {s}"),
             format!(
                 "CREATE TABLE IF NOT EXISTS {s}.task (task_id BIGINT PRIMARY KEY, source TEXT NOT NULL, \
-                 target TEXT NOT NULL, target_identity TEXT NOT NULL, plan_settings TEXT NOT NULL, \
+                 target TEXT NOT NULL, target_identity TEXT NOT NULL, spec TEXT NOT NULL, \
                  created_ms BIGINT NOT NULL)"
             ),
             format!(
@@ -91,12 +91,12 @@ impl CheckpointStore for MysqlStore {
         let mut c = self.conn().await?;
         let task: Option<(i64, String, String, String, String, i64)> = c
             .query_first(format!(
-                "SELECT task_id, source, target, target_identity, plan_settings, created_ms FROM {}",
+                "SELECT task_id, source, target, target_identity, spec, created_ms FROM {}",
                 self.t("task")
             ))
             .await
             .map_err(store_err)?;
-        let Some((task_id, source, target, target_identity, plan_settings, created_ms)) = task else {
+        let Some((task_id, source, target, target_identity, spec, created_ms)) = task else {
             return Ok(None);
         };
         let tables: Vec<(i64, String, String, Option<String>, String, Option<String>, Option<String>, Option<String>)> =
@@ -154,7 +154,7 @@ impl CheckpointStore for MysqlStore {
         }
         let files = files.into_iter().map(|(path, size, modified_ms)| FileRecord { path, size, modified_ms }).collect();
         Ok(Some(Checkpoint {
-            task: TaskRecord { task_id, source, target, target_identity, plan_settings, created_ms },
+            task: TaskRecord { task_id, source, target, target_identity, spec, created_ms },
             tables,
             chunks,
             files,
@@ -170,7 +170,7 @@ impl CheckpointStore for MysqlStore {
         let t = &cp.task;
         tx.exec_drop(
             format!("INSERT INTO {} VALUES (?, ?, ?, ?, ?, ?)", self.t("task")),
-            (t.task_id, &t.source, &t.target, &t.target_identity, &t.plan_settings, t.created_ms),
+            (t.task_id, &t.source, &t.target, &t.target_identity, &t.spec, t.created_ms),
         )
         .await
         .map_err(store_err)?;

@@ -15,7 +15,7 @@ use super::*;
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS task (
     task_id INTEGER PRIMARY KEY, source TEXT NOT NULL, target TEXT NOT NULL,
-    target_identity TEXT NOT NULL, plan_settings TEXT NOT NULL, created_ms INTEGER NOT NULL);
+    target_identity TEXT NOT NULL, spec TEXT NOT NULL, created_ms INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS tables (
     id INTEGER PRIMARY KEY, database_name TEXT NOT NULL, table_name TEXT NOT NULL,
     schema_file TEXT, state TEXT NOT NULL, error_step TEXT, error_message TEXT,
@@ -76,7 +76,7 @@ impl CheckpointStore for SqliteStore {
         let (task, tables, chunks, files) = self.with(|c| {
             let task = c
                 .query_row(
-                    "SELECT task_id, source, target, target_identity, plan_settings, created_ms FROM task",
+                    "SELECT task_id, source, target, target_identity, spec, created_ms FROM task",
                     [],
                     |r| {
                         Ok(TaskRecord {
@@ -84,7 +84,7 @@ impl CheckpointStore for SqliteStore {
                             source: r.get(1)?,
                             target: r.get(2)?,
                             target_identity: r.get(3)?,
-                            plan_settings: r.get(4)?,
+                            spec: r.get(4)?,
                             created_ms: r.get(5)?,
                         })
                     },
@@ -165,7 +165,7 @@ impl CheckpointStore for SqliteStore {
             let t = &cp.task;
             tx.execute(
                 "INSERT INTO task VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![t.task_id, t.source, t.target, t.target_identity, t.plan_settings, t.created_ms],
+                params![t.task_id, t.source, t.target, t.target_identity, t.spec, t.created_ms],
             )?;
             {
                 let mut st = tx.prepare("INSERT INTO tables VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?;

@@ -30,6 +30,7 @@ use crate::checkpoint::{CheckpointStore, ChunkProgress, ChunkRecord, TableRecord
 use crate::config::{CheckpointSection, ConflictStrategy, CsvSection, KeepAfterSuccess};
 use crate::error::{CheckpointError, ImportError, SourceError, TargetError};
 use crate::filter::TableFilter;
+use crate::jobspec::{CsvSpec, JobKind, JobSpec, Upstream, SPEC_VERSION};
 use crate::plan::{make_plan, PlanSettings};
 use crate::progress::{Progress, ProgressMode, TableProgress};
 use crate::reader::CsvSettings;
@@ -63,6 +64,9 @@ pub struct ImportSettings {
     /// The command-line options that locate this run's target and checkpoint (password
     /// redacted), appended to the `hoist checkpoint ...` commands that messages suggest.
     pub locate: String,
+    pub kind: JobKind,
+    /// Set for `hoist restore full`.
+    pub restore: Option<RestoreSettings>,
 }
 
 impl ImportSettings {
@@ -76,27 +80,55 @@ impl ImportSettings {
     }
 
     fn plan_settings(&self) -> PlanSettings {
+        PlanSettings { max_region_size: self.max_region_size, strict_format: self.strict_format }
+    }
+
+    /// What shapes this job's plan and rows, as recorded in the checkpoint.
+    pub fn spec(&self) -> JobSpec {
         let c = &self.csv;
-        PlanSettings {
+        JobSpec {
+            version: SPEC_VERSION,
+            kind: self.kind,
+            filter: self.filter.clone(),
+            no_schema: self.no_schema,
             max_region_size: self.max_region_size,
             strict_format: self.strict_format,
-            shaping: format!(
-                "filter={:?} no-schema={} csv(separator={:?} delimiter={:?} terminator={:?} header={} \
-                 header-schema-match={} null={:?} backslash-escape={} trim-last-separator={} not-null={})",
-                self.filter,
-                self.no_schema,
-                c.separator,
-                c.delimiter,
-                c.terminator,
-                c.header,
-                c.header_schema_match,
-                c.null.0,
-                c.backslash_escape,
-                c.trim_last_separator,
-                c.not_null
-            ),
+            csv: CsvSpec {
+                separator: c.separator.clone(),
+                delimiter: c.delimiter.clone(),
+                terminator: c.terminator.clone(),
+                header: c.header,
+                header_schema_match: c.header_schema_match,
+                null: c.null.0.clone(),
+                backslash_escape: c.backslash_escape,
+                trim_last_separator: c.trim_last_separator,
+                not_null: c.not_null,
+            },
+            upstream: self.restore.as_ref().map(|r| r.upstream.clone()),
         }
     }
+
+    /// The command that throws this job's checkpoint away, for refusals to suggest.
+    pub fn start_over_command(&self) -> String {
+        match self.kind {
+            JobKind::Import => format!("hoist checkpoint remove all{}", self.locate),
+            JobKind::RestoreFull => format!("hoist restore clean{}", self.locate),
+        }
+    }
+}
+
+/// What a restore adds to an import: the backup it is bound to, and what each table must
+/// hold when it is done (rows and content checksum, from the backup's manifest).
+#[derive(Debug, Clone)]
+pub struct RestoreSettings {
+    pub upstream: Upstream,
+    pub expected: HashMap<(String, String), ExpectedTable>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExpectedTable {
+    pub rows: u64,
+    pub checksum: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -274,7 +306,8 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
     let target_identity = target.identity().await?;
     let (store, _temp_store) = open_store(&settings).await?;
     let plan_settings = settings.plan_settings();
-    let fingerprint = dump_fingerprint(source.location(), &plan_settings.describe(), &files);
+    let spec = settings.spec();
+    let fingerprint = dump_fingerprint(source.location(), &spec.to_text(), &files);
     let mut report = ImportReport {
         target: target.describe(),
         checkpoint: settings.checkpoint.enable.then(|| store.location()),
@@ -289,7 +322,8 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
                 &target_identity,
                 &files,
                 &catalog,
-                &plan_settings.describe(),
+                &spec,
+                &settings.start_over_command(),
                 &settings.locate,
             )?;
             tracing::info!(task = cp.task.task_id, "resuming from the checkpoint in {}", store.location());
@@ -301,7 +335,7 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
                 source: source.location().to_string(),
                 target: target.describe(),
                 target_identity: target_identity.clone(),
-                plan_settings: plan_settings.describe(),
+                spec: spec.to_text(),
                 created_ms: std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
                     .map(|d| d.as_millis() as i64)
@@ -554,8 +588,8 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
 
 /// Names a dump as this run sees it: where it is, the settings that shape its plan, and every
 /// file with its size and modification time.
-fn dump_fingerprint(source: &str, plan_settings: &str, files: &[crate::source::SourceFile]) -> String {
-    let mut text = format!("{source}\n{plan_settings}\n");
+fn dump_fingerprint(source: &str, spec: &str, files: &[crate::source::SourceFile]) -> String {
+    let mut text = format!("{source}\n{spec}\n");
     for f in files {
         text.push_str(&format!("{}\t{}\t{}\n", f.path, f.size, f.modified_ms));
     }
