@@ -4,11 +4,13 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
+use hoist_core::backup::BackupSettings;
 use hoist_core::config::{ByteSize, CheckpointDriver, CheckpointSection, ConflictStrategy, FileConfig};
 use hoist_core::control::TableSelector;
 use hoist_core::import::ImportSettings;
 use hoist_core::jobspec::JobKind;
 use hoist_core::progress::ProgressMode;
+use hoist_core::source::Compression;
 use hoist_core::target::{TargetOptions, WriteMode};
 
 /// Resumable bulk import of MySQL dumps (mydumper, Dumpling) into MySQL, MariaDB, TiDB or SQLite.
@@ -33,6 +35,10 @@ pub enum Command {
     Checkpoint(CheckpointArgs),
     /// tidb-lightning-ctl's spellings of `hoist checkpoint`, for Lightning users.
     Ctl(CtlArgs),
+    /// Take a consistent snapshot of a MySQL or MariaDB server, as a dump with a manifest.
+    Backup(BackupArgs),
+    /// Restore a backup (`restore full`), or throw an unfinished restore away (`restore clean`).
+    Restore(RestoreArgs),
 }
 
 /// Where the target and the checkpoint are: shared by every command.
@@ -232,6 +238,25 @@ pub struct ImportArgs {
     /// Do not create databases and tables: they must exist. Config: [mydumper] no-schema.
     #[arg(long)]
     pub no_schema: bool,
+    /// Split files larger than this into chunks (SQL always, CSV with strict format). Config: [mydumper] max-region-size.
+    #[arg(long)]
+    pub max_region_size: Option<ByteSize>,
+    /// CSV records never contain line breaks, so CSV files may be split. Config: [mydumper] strict-format.
+    #[arg(long)]
+    pub strict_format: bool,
+    /// On a duplicate key: error (stop the table), replace or ignore. Config: [conflict] strategy.
+    #[arg(long)]
+    pub conflict: Option<ConflictStrategy>,
+    /// Turn checkpoints off: a crash then means starting over. Config: [checkpoint] enable = false.
+    #[arg(long)]
+    pub no_checkpoint: bool,
+    #[command(flatten)]
+    pub load: LoadArgs,
+}
+
+/// How rows are loaded: shared by `import` and `restore full`.
+#[derive(Debug, clap::Args)]
+pub struct LoadArgs {
     /// Chunks loading at once, one connection each (default: the number of cores plus 2, since a
     /// worker mostly waits for the server to commit). Config: [lightning] region-concurrency.
     #[arg(long)]
@@ -239,28 +264,16 @@ pub struct ImportArgs {
     /// Size of one INSERT batch (one transaction), e.g. 1MiB.
     #[arg(long, default_value = "1MiB")]
     pub batch_size: ByteSize,
-    /// Split files larger than this into chunks (SQL always, CSV with strict format). Config: [mydumper] max-region-size.
-    #[arg(long)]
-    pub max_region_size: Option<ByteSize>,
     /// Tables of at least this size get their secondary (and FULLTEXT) indexes in one ALTER after
     /// their data; smaller ones are created with them (the extra ALTER would cost more).
     #[arg(long, default_value = "16MiB")]
     pub defer_indexes_from: ByteSize,
-    /// CSV records never contain line breaks, so CSV files may be split. Config: [mydumper] strict-format.
-    #[arg(long)]
-    pub strict_format: bool,
-    /// On a duplicate key: error (stop the table), replace or ignore. Config: [conflict] strategy.
-    #[arg(long)]
-    pub conflict: Option<ConflictStrategy>,
     /// sql_mode of the loading sessions. Config: [tidb] sql-mode.
     #[arg(long)]
     pub sql_mode: Option<String>,
     /// Do not write the loaded rows to the target's binary log (sets sql_log_bin = 0; needs SUPER or similar).
     #[arg(long)]
     pub disable_binlog: bool,
-    /// Turn checkpoints off: a crash then means starting over. Config: [checkpoint] enable = false.
-    #[arg(long)]
-    pub no_checkpoint: bool,
     /// Skip ANALYZE TABLE after each table. Config: [post-restore] analyze = "off".
     #[arg(long)]
     pub no_analyze: bool,
@@ -275,6 +288,75 @@ pub struct ImportArgs {
     /// Progress display: auto (bars on a terminal, else a log line every 5 s), bars, log or quiet.
     #[arg(long, default_value = "auto", value_parser = parse_progress)]
     pub progress: ProgressMode,
+}
+
+/// `hoist backup`: a consistent snapshot of a server into a directory.
+#[derive(Debug, clap::Args)]
+pub struct BackupArgs {
+    /// The server to back up: mysql://user:pass@host:port
+    #[arg(long, short = 's')]
+    pub source: String,
+    /// Directory to write the backup into (created if missing; must be empty or hold an interrupted backup).
+    #[arg(long)]
+    pub storage: PathBuf,
+    /// Only these tables: `db.table` globs; `!` excludes; the last matching rule wins (repeatable).
+    #[arg(long = "tables", value_name = "GLOB")]
+    pub tables: Vec<String>,
+    /// Worker connections, all in one snapshot.
+    #[arg(long, default_value_t = 4)]
+    pub threads: usize,
+    /// About how much table data one chunk (one data file) holds; tables are cut by ranges of their key.
+    #[arg(long, default_value = "64MiB")]
+    pub chunk_size: ByteSize,
+    /// Size of one INSERT statement in the data files.
+    #[arg(long, default_value = "1MiB")]
+    pub statement_size: ByteSize,
+    /// Compression of the data files: none, gzip or zstd.
+    #[arg(long, default_value = "none", value_parser = parse_compression)]
+    pub compress: Compression,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RestoreArgs {
+    #[command(subcommand)]
+    pub action: RestoreAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RestoreAction {
+    /// Restore a backup of `hoist backup` into a server. Run the same command again to resume.
+    Full(RestoreFullArgs),
+    /// Throw an unfinished restore away: the tables it wrote into, and its checkpoint.
+    Clean(RestoreCleanArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RestoreFullArgs {
+    /// The backup directory (with its backupmeta.json).
+    #[arg(long)]
+    pub storage: PathBuf,
+    #[command(flatten)]
+    pub shared: Shared,
+    /// Only these tables: `db.table` globs; `!` excludes; the last matching rule wins (repeatable).
+    #[arg(long = "tables", value_name = "GLOB")]
+    pub tables: Vec<String>,
+    #[command(flatten)]
+    pub load: LoadArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RestoreCleanArgs {
+    #[command(flatten)]
+    pub shared: Shared,
+}
+
+fn parse_compression(s: &str) -> Result<Compression, String> {
+    match s {
+        "none" => Ok(Compression::None),
+        "gzip" | "gz" => Ok(Compression::Gzip),
+        "zstd" | "zst" => Ok(Compression::Zstd),
+        _ => Err(format!("unknown compression {s:?} (none, gzip, zstd)")),
+    }
 }
 
 fn parse_progress(s: &str) -> Result<ProgressMode, String> {
@@ -303,39 +385,116 @@ impl ImportArgs {
             .clone()
             .or_else(|| file.mydumper.data_source_dir.clone())
             .context("no source: give --source DIR or [mydumper] data-source-dir in the config")?;
-        let target = self.shared.target_url(&file)?;
         let mut checkpoint = self.shared.checkpoint_section(&file);
         if self.no_checkpoint {
             checkpoint.enable = false;
         }
         let filter = if self.tables.is_empty() { file.mydumper.filter.clone() } else { self.tables.clone() };
+        let mut settings = self.load.settings(&self.shared, &file, source, filter, checkpoint, self.shared.locate())?;
+        settings.no_schema = self.no_schema || file.mydumper.no_schema;
+        settings.csv = file.mydumper.csv.clone();
+        settings.conflict = self.conflict.or(file.conflict_strategy()).unwrap_or_default();
+        settings.max_region_size = self.max_region_size.unwrap_or(file.mydumper.max_region_size).0.max(1);
+        settings.strict_format = self.strict_format || file.mydumper.strict_format;
+        Ok(settings)
+    }
+}
+
+impl RestoreFullArgs {
+    /// The import of the backup; `hoist_core::restore::full` binds it to the backup.
+    pub fn settings(&self) -> anyhow::Result<ImportSettings> {
+        let file = self.shared.file_config()?;
+        let mut checkpoint = self.shared.checkpoint_section(&file);
+        restore_checkpoint(&self.shared, &mut checkpoint);
+        let source = self.storage.display().to_string();
+        let locate = restore_locate(&self.shared);
+        self.load.settings(&self.shared, &file, source, self.tables.clone(), checkpoint, locate)
+    }
+}
+
+impl RestoreCleanArgs {
+    pub fn checkpoint(&self) -> anyhow::Result<(String, CheckpointSection)> {
+        let file = self.shared.file_config()?;
+        let mut checkpoint = self.shared.checkpoint_section(&file);
+        restore_checkpoint(&self.shared, &mut checkpoint);
+        Ok((self.shared.target_url(&file)?, checkpoint))
+    }
+}
+
+/// A restore keeps its checkpoint in the target, in a schema of its own, unless told otherwise.
+fn restore_checkpoint(shared: &Shared, checkpoint: &mut CheckpointSection) {
+    if shared.checkpoint_driver.is_none() {
+        checkpoint.driver = CheckpointDriver::Mysql;
+    }
+    if shared.checkpoint_schema.is_none() {
+        checkpoint.schema = hoist_core::restore::DEFAULT_CHECKPOINT_SCHEMA.into();
+    }
+}
+
+/// The options that find a restore's checkpoint again, for `hoist restore clean` and
+/// `hoist checkpoint ...`, which otherwise default to an import's.
+fn restore_locate(shared: &Shared) -> String {
+    let mut locate = shared.locate();
+    if shared.checkpoint_driver.is_none() {
+        locate.push_str(" --checkpoint-driver mysql");
+    }
+    if shared.checkpoint_schema.is_none() {
+        locate.push_str(&format!(" --checkpoint-schema {}", hoist_core::restore::DEFAULT_CHECKPOINT_SCHEMA));
+    }
+    locate
+}
+
+impl LoadArgs {
+    fn settings(
+        &self,
+        shared: &Shared,
+        file: &FileConfig,
+        source: String,
+        filter: Vec<String>,
+        checkpoint: CheckpointSection,
+        locate: String,
+    ) -> anyhow::Result<ImportSettings> {
         let concurrency = self
             .region_concurrency
             .or(file.lightning.region_concurrency)
             .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2) + 2);
         Ok(ImportSettings {
             source,
-            target,
+            target: shared.target_url(file)?,
             filter,
-            no_schema: self.no_schema || file.mydumper.no_schema,
-            csv: file.mydumper.csv.clone(),
+            no_schema: false,
+            csv: Default::default(),
             batch_bytes: self.batch_size.0.max(1) as usize,
             concurrency,
-            conflict: self.conflict.or(file.conflict_strategy()).unwrap_or_default(),
+            conflict: ConflictStrategy::default(),
             sql_mode: self.sql_mode.clone().or(file.tidb.sql_mode.clone()).unwrap_or_else(|| DEFAULT_SQL_MODE.into()),
             checkpoint,
-            max_region_size: self.max_region_size.unwrap_or(file.mydumper.max_region_size).0.max(1),
-            strict_format: self.strict_format || file.mydumper.strict_format,
+            max_region_size: file.mydumper.max_region_size.0.max(1),
+            strict_format: false,
             defer_indexes_from: self.defer_indexes_from.0,
-            meta_schema: self.shared.meta_schema.clone(),
+            meta_schema: shared.meta_schema.clone(),
             analyze: !self.no_analyze && file.post_restore.analyze.is_none_or(|a| a.enabled()),
             disable_binlog: self.disable_binlog,
             max_retries: self.max_retries,
             write_mode: self.write_mode,
             progress: self.progress,
-            locate: self.shared.locate(),
+            locate,
             kind: JobKind::Import,
             restore: None,
         })
+    }
+}
+
+impl BackupArgs {
+    pub fn settings(&self) -> BackupSettings {
+        BackupSettings {
+            source: self.source.clone(),
+            storage: self.storage.clone(),
+            filter: self.tables.clone(),
+            threads: self.threads.max(1),
+            chunk_size: self.chunk_size.0.max(1),
+            statement_size: self.statement_size.0.max(1024) as usize,
+            compression: self.compress,
+        }
     }
 }

@@ -51,28 +51,65 @@ async fn run(args: cli::Args) -> anyhow::Result<ExitCode> {
     match args.command {
         cli::Command::Import(import) => {
             let settings = import.settings()?;
-            let stop = Arc::new(AtomicBool::new(false));
-            tokio::spawn(stop_on_signal(stop.clone()));
             if !import.has_target() {
                 eprintln!(
                     "no --target given: loading into the embedded SQLite file {}",
                     settings.target.trim_start_matches("sqlite://")
                 );
             }
-            match hoist_core::import::run(settings, stop).await {
-                Ok(report) => {
-                    summary::print(&report);
-                    Ok(if report.success() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_TABLES_FAILED) })
-                }
-                Err(hoist_core::error::ImportError::Interrupted) => {
-                    eprintln!("interrupted; run the same command to resume");
-                    Ok(ExitCode::from(EXIT_INTERRUPTED))
-                }
-                Err(e) => Err(e.into()),
-            }
+            let stop = stop_flag();
+            loaded(hoist_core::import::run(settings, stop).await)
         }
+        cli::Command::Restore(restore) => match restore.action {
+            cli::RestoreAction::Full(full) => {
+                let settings = full.settings()?;
+                loaded(hoist_core::restore::full(settings, stop_flag()).await)
+            }
+            cli::RestoreAction::Clean(clean) => {
+                let (target, checkpoint) = clean.checkpoint()?;
+                for line in hoist_core::restore::clean(&target, &checkpoint, &clean.shared.target_options()).await? {
+                    println!("{line}");
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+        },
+        cli::Command::Backup(backup) => match hoist_core::backup::run(backup.settings(), stop_flag()).await {
+            Ok(report) => {
+                summary::print_backup(&report);
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(hoist_core::backup::BackupError::Interrupted) => {
+                eprintln!("{}", hoist_core::backup::BackupError::Interrupted);
+                Ok(ExitCode::from(EXIT_INTERRUPTED))
+            }
+            Err(e) => Err(e.into()),
+        },
         cli::Command::Checkpoint(args) => checkpoint(&args.shared, args.action).await,
         cli::Command::Ctl(args) => checkpoint(&args.shared, args.action()).await,
+    }
+}
+
+/// A flag that Ctrl-C or SIGTERM sets.
+fn stop_flag() -> Arc<AtomicBool> {
+    let stop = Arc::new(AtomicBool::new(false));
+    tokio::spawn(stop_on_signal(stop.clone()));
+    stop
+}
+
+/// The summary and exit code of a run that loads rows (import, restore full).
+fn loaded(
+    result: Result<hoist_core::import::ImportReport, hoist_core::error::ImportError>,
+) -> anyhow::Result<ExitCode> {
+    match result {
+        Ok(report) => {
+            summary::print(&report);
+            Ok(if report.success() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_TABLES_FAILED) })
+        }
+        Err(hoist_core::error::ImportError::Interrupted) => {
+            eprintln!("interrupted; run the same command to resume");
+            Ok(ExitCode::from(EXIT_INTERRUPTED))
+        }
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -1,4 +1,4 @@
-//! The table printed at the end of `hoist import`.
+//! The tables printed at the end of `hoist import`, `restore full` and `backup`.
 
 use hoist_core::import::ImportReport;
 
@@ -44,4 +44,31 @@ pub fn print(report: &ImportReport) {
             println!("the checkpoint is kept in {cp}: fix the cause and run the same command again; it will say how to resolve each failed table");
         }
     }
+}
+
+/// What `hoist backup` wrote.
+pub fn print_backup(report: &hoist_core::backup::BackupReport) {
+    let width = report.tables.iter().map(|t| t.0.len()).max().unwrap_or(5).max(5);
+    println!();
+    println!("{:<width$}  {:>12}  {:>10}", "table", "rows", "MB");
+    for (name, rows, bytes) in &report.tables {
+        println!("{name:<width$}  {rows:>12}  {:>10.1}", *bytes as f64 / 1e6);
+    }
+    for n in &report.notes {
+        println!("note: {n}");
+    }
+    let rows: u64 = report.tables.iter().map(|t| t.1).sum();
+    let position = match &report.position {
+        Some(p) => format!("binlog {}:{} (gtid {})", p.file, p.pos, if p.gtid.is_empty() { "-" } else { &p.gtid }),
+        None => "no binlog position (the binlog is off on the source)".into(),
+    };
+    println!(
+        "backed up {} tables, {rows} rows into {} in {:.1}s; snapshot at {} UTC, {position}; writers were blocked for \
+         {:.1} ms",
+        report.tables.len(),
+        report.storage,
+        report.elapsed.as_secs_f64(),
+        report.backup_ts,
+        report.writers_blocked.as_secs_f64() * 1000.0
+    );
 }

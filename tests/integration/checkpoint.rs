@@ -237,10 +237,7 @@ fn another_target_is_refused() {
 fn changed_plan_settings_are_refused() {
     let case = Case::without_errors();
     let run = case.import(&["--max-region-size", "1KiB"]);
-    assert_refused(
-        &run,
-        &["settings that shape the plan changed", "max_region_size: recorded 268435456, given 1024"],
-    );
+    assert_refused(&run, &["settings that shape the plan changed", "max_region_size: recorded 268435456, given 1024"]);
     let run = case.import(&["--tables", "cpt.good"]);
     assert_refused(&run, &["settings that shape the plan changed", "filter: recorded [], given [\"cpt.good\"]"]);
 }

@@ -9,6 +9,7 @@
 //! - [`import`]: the workers, the post steps per table and the report
 //! - [`refusal`]: when a recorded checkpoint may not be reused
 
+pub mod backup;
 pub mod catalog;
 pub mod checkpoint;
 pub mod config;
@@ -19,9 +20,14 @@ pub mod filter;
 pub mod import;
 pub mod input;
 pub mod jobspec;
+pub mod manifest;
 pub mod plan;
 pub mod progress;
 pub mod reader;
 pub mod refusal;
+pub mod restore;
+pub mod row_checksum;
 pub mod source;
+pub mod sql_literal;
+pub mod storage;
 pub mod target;

@@ -15,6 +15,13 @@ use crate::source::{Source, SourceFile};
 /// A table as (database, name).
 pub type TableName = (String, String);
 
+/// What refusals suggest: the command that throws the checkpoint away, and the options that
+/// locate this run's target and checkpoint (for the per-table commands).
+pub struct Advice<'a> {
+    pub start_over: &'a str,
+    pub locate: &'a str,
+}
+
 /// Ok: the tables to plan again because their files changed while nothing of them was loaded.
 pub fn check_reuse(
     cp: &Checkpoint,
@@ -23,13 +30,14 @@ pub fn check_reuse(
     files: &[SourceFile],
     catalog: &Catalog,
     spec: &JobSpec,
-    start_over_command: &str,
-    locate: &str,
+    advice: &Advice<'_>,
 ) -> Result<BTreeSet<TableName>, CheckpointError> {
+    let (start_over_command, locate) = (advice.start_over, advice.locate);
     let start_over = format!("to start over, remove it: {start_over_command}");
     // A restore bound to another backup is refused before anything else: the errors recorded
     // belong to that other backup's restore.
-    let recorded = JobSpec::from_text(&cp.task.spec).map_err(|e| CheckpointError::Refused(format!("{e}; {start_over}")))?;
+    let recorded =
+        JobSpec::from_text(&cp.task.spec).map_err(|e| CheckpointError::Refused(format!("{e}; {start_over}")))?;
     let differences = jobspec::differences(&recorded, spec);
     if let Some(d) = differences.iter().find(|d| d.field.starts_with("upstream")) {
         let (r, g) = (recorded.upstream.as_ref(), spec.upstream.as_ref());

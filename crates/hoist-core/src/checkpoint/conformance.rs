@@ -12,7 +12,7 @@ fn sample() -> Checkpoint {
             source: "/dumps/shop".into(),
             target: "mysql://root:xxxxx@db:3306".into(),
             target_identity: "mariadb:host:/data/:1".into(),
-            plan_settings: "max-region-size=256".into(),
+            spec: "{}".into(),
             created_ms: 1_700_000_000_000,
         },
         tables: vec![

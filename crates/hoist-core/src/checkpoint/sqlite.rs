@@ -75,20 +75,16 @@ impl CheckpointStore for SqliteStore {
     async fn load(&self) -> Result<Option<Checkpoint>, CheckpointError> {
         let (task, tables, chunks, files) = self.with(|c| {
             let task = c
-                .query_row(
-                    "SELECT task_id, source, target, target_identity, spec, created_ms FROM task",
-                    [],
-                    |r| {
-                        Ok(TaskRecord {
-                            task_id: r.get(0)?,
-                            source: r.get(1)?,
-                            target: r.get(2)?,
-                            target_identity: r.get(3)?,
-                            spec: r.get(4)?,
-                            created_ms: r.get(5)?,
-                        })
-                    },
-                )
+                .query_row("SELECT task_id, source, target, target_identity, spec, created_ms FROM task", [], |r| {
+                    Ok(TaskRecord {
+                        task_id: r.get(0)?,
+                        source: r.get(1)?,
+                        target: r.get(2)?,
+                        target_identity: r.get(3)?,
+                        spec: r.get(4)?,
+                        created_ms: r.get(5)?,
+                    })
+                })
                 .optional()?;
             let mut st = c.prepare(
                 "SELECT id, database_name, table_name, schema_file, state, error_step, error_message, \

@@ -323,8 +323,7 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
                 &files,
                 &catalog,
                 &spec,
-                &settings.start_over_command(),
-                &settings.locate,
+                &refusal::Advice { start_over: &settings.start_over_command(), locate: &settings.locate },
             )?;
             tracing::info!(task = cp.task.task_id, "resuming from the checkpoint in {}", store.location());
             (cp, replan, true)

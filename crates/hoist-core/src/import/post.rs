@@ -70,6 +70,18 @@ async fn post_steps(shared: &Shared, run: &Arc<TableRun>) -> Result<(), StepErro
                  (was the table not empty before the import, or changed during it?)"
             )));
         }
+        let backup = shared.settings.restore.as_ref().and_then(|r| r.expected.get(&(db.clone(), name.clone())));
+        if let Some(want) = backup {
+            let (rows, checksum) = retrying(retries, || target.content_checksum(&db, &name)).await?;
+            if (rows, checksum) != (want.rows, want.checksum) {
+                return Err(StepError::Table(format!(
+                    "verification failed: the target holds {rows} rows with checksum {checksum:016x}, the backup's \
+                     manifest says {} rows with checksum {:016x} (was the table changed during the restore, or the \
+                     backup's files?)",
+                    want.rows, want.checksum
+                )));
+            }
+        }
         set_state_at_least(shared, run, TableState::Verified).await;
     }
     if state_of(run) < TableState::Analyzed {

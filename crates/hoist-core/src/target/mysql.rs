@@ -139,6 +139,19 @@ impl MysqlTarget {
     }
 }
 
+/// The server's identity: `mysql:<server_uuid>`; MariaDB has no server_uuid, so
+/// `mariadb:<hostname>:<datadir>:<server_id>`, which tells apart every server on a host and
+/// stays the same across restarts. A checkpoint is bound to it, and a backup names its upstream by it.
+pub async fn server_identity(conn: &mut Conn) -> Result<String, mysql_async::Error> {
+    let uuid: Option<String> = conn.query_first("SELECT @@server_uuid").await.ok().flatten();
+    if let Some(u) = uuid {
+        return Ok(format!("mysql:{u}"));
+    }
+    let row: Option<(String, String, u64)> = conn.query_first("SELECT @@hostname, @@datadir, @@server_id").await?;
+    let (host, datadir, id) = row.unwrap_or_default();
+    Ok(format!("mariadb:{host}:{datadir}:{id}"))
+}
+
 /// The class of a column from information_schema's DATA_TYPE.
 fn column_class(data_type: &str) -> ColumnClass {
     match data_type {
@@ -165,15 +178,7 @@ impl Target for MysqlTarget {
 
     async fn identity(&self) -> Result<String, TargetError> {
         let mut conn = self.conn().await?;
-        // server_uuid on MySQL; MariaDB has none, so use its server_id and datadir-bound data.
-        let uuid: Option<String> = conn.query_first("SELECT @@server_uuid").await.ok().flatten();
-        if let Some(u) = uuid {
-            return Ok(format!("mysql:{u}"));
-        }
-        let row: Option<(String, String, u64)> =
-            conn.query_first("SELECT @@hostname, @@datadir, @@server_id").await.map_err(classify)?;
-        let (host, datadir, id) = row.unwrap_or_default();
-        Ok(format!("mariadb:{host}:{datadir}:{id}"))
+        server_identity(&mut conn).await.map_err(classify)
     }
 
     async fn prepare_markers(&self) -> Result<(), TargetError> {
@@ -356,6 +361,12 @@ impl Target for MysqlTarget {
         let n: Option<u64> =
             conn.query_first(format!("SELECT COUNT(*) FROM {}.{}", q(database), q(name))).await.map_err(classify)?;
         Ok(n.unwrap_or(0))
+    }
+
+    async fn content_checksum(&self, database: &str, name: &str) -> Result<(u64, u64), TargetError> {
+        let mut conn = self.conn().await?;
+        conn.query_drop(crate::row_checksum::SESSION_SETUP).await.map_err(classify)?;
+        crate::row_checksum::table_checksum(&mut conn, database, name).await.map_err(classify)
     }
 
     async fn drop_table(&self, database: &str, name: &str) -> Result<(), TargetError> {

@@ -8,6 +8,7 @@ use hoist_schema::quote_mysql_ident as q;
 
 use super::{BatchEncoder, ColumnClass, EncodeError, EncodedRows, SourceRow, TableTarget};
 use crate::config::ConflictStrategy;
+use crate::sql_literal::push_quoted;
 
 /// Whether LOAD DATA gives exactly the rows INSERT would for these columns: it cannot fill a
 /// BIT column from text, and spatial values are safer as INSERT literals.
@@ -87,29 +88,6 @@ impl BatchEncoder for InsertEncoder {
             row_ends: std::mem::take(&mut self.row_ends),
         }
     }
-}
-
-/// Quote bytes as a MySQL string literal that means the same bytes in any sql_mode but
-/// NO_BACKSLASH_ESCAPES (the session never has it unless a dump sets it, and CSV is not SQL).
-fn push_quoted(out: &mut Vec<u8>, value: &[u8]) {
-    out.push(b'\'');
-    let mut last = 0;
-    for (i, &b) in value.iter().enumerate() {
-        let esc: &[u8] = match b {
-            b'\'' => b"\\'",
-            b'\\' => b"\\\\",
-            0 => b"\\0",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            0x1a => b"\\Z",
-            _ => continue,
-        };
-        out.extend_from_slice(&value[last..i]);
-        out.extend_from_slice(esc);
-        last = i + 1;
-    }
-    out.extend_from_slice(&value[last..]);
-    out.push(b'\'');
 }
 
 /// Rows as a LOAD DATA stream: fields separated by TAB, rows by LF, `\` escapes TAB, LF, CR,

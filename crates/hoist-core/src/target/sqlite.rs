@@ -212,6 +212,10 @@ impl Target for SqliteTarget {
             .map(|n| n as u64)
     }
 
+    async fn content_checksum(&self, _database: &str, _name: &str) -> Result<(u64, u64), TargetError> {
+        Err(TargetError::permanent("SQLite has no content checksum that matches a MySQL server's"))
+    }
+
     async fn drop_table(&self, _database: &str, name: &str) -> Result<(), TargetError> {
         self.with(|c| c.execute_batch(&format!("DROP TABLE IF EXISTS {}", q(name))))
     }

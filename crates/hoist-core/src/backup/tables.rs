@@ -1,0 +1,220 @@
+//! What a backup reads, asked of the server inside the snapshot: the tables the filter keeps,
+//! their stored columns and the key their chunks are cut by, and the key ranges.
+//!
+//! A table whose first key column (primary key, else the first unique key of NOT NULL columns)
+//! is an integer is cut into ranges of that column of about `chunk_size` bytes; any other table
+//! is one chunk, read in key order when it has a key.
+
+use hoist_schema::quote_mysql_ident as q;
+use mysql_async::prelude::*;
+use mysql_async::Conn;
+
+use crate::filter::TableFilter;
+use crate::manifest::KeyRange;
+use crate::row_checksum::{self, ChecksumColumns};
+
+/// Schemas a backup never includes: the server's own, and hoist's bookkeeping in a target.
+const SKIPPED_SCHEMAS: &[&str] = &["hoist_meta", "hoist_checkpoint", "hoist_restore_checkpoint"];
+
+/// Engines whose rows commit outside transactions: no snapshot covers them.
+const NON_TRANSACTIONAL: &[&str] = &["myisam", "aria", "memory", "csv", "archive", "mrg_myisam", "merge"];
+
+#[derive(Debug, Clone)]
+pub struct TableInfo {
+    pub database: String,
+    pub name: String,
+    pub engine: String,
+    pub data_length: u64,
+    pub create_time: Option<String>,
+    /// Stored columns (name, DATA_TYPE): what is dumped and checksummed.
+    pub columns: ChecksumColumns,
+    /// Columns of the key rows are ordered by; empty for a keyless table.
+    pub key: Vec<String>,
+    /// The first key column is an integer, so ranges of it cut the table.
+    pub integer_key: bool,
+}
+
+impl TableInfo {
+    pub fn transactional(&self) -> bool {
+        !NON_TRANSACTIONAL.contains(&self.engine.to_ascii_lowercase().as_str())
+    }
+    pub fn label(&self) -> String {
+        format!("{}.{}", q(&self.database), q(&self.name))
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ServerObjects {
+    pub tables: Vec<TableInfo>,
+    /// (database, view)
+    pub views: Vec<(String, String)>,
+}
+
+/// The base tables and views the filter keeps, in name order.
+pub async fn list(conn: &mut Conn, filter: &TableFilter) -> Result<ServerObjects, mysql_async::Error> {
+    let rows: Vec<(String, String, String, String, u64, Option<String>)> = conn
+        .query(
+            "SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, COALESCE(ENGINE, ''), COALESCE(DATA_LENGTH, 0), \
+             CAST(CREATE_TIME AS CHAR) FROM information_schema.TABLES \
+             WHERE TABLE_SCHEMA NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys') \
+             ORDER BY TABLE_SCHEMA, TABLE_NAME",
+        )
+        .await?;
+    let mut out = ServerObjects::default();
+    for (database, name, kind, engine, data_length, create_time) in rows {
+        if SKIPPED_SCHEMAS.contains(&database.as_str()) || !filter.matches(&database, &name) {
+            continue;
+        }
+        match kind.as_str() {
+            "VIEW" | "SYSTEM VIEW" => out.views.push((database, name)),
+            "BASE TABLE" => {
+                let columns = row_checksum::checksum_columns(conn, &database, &name).await?;
+                let (key, integer_key) = chunk_key(conn, &database, &name, &columns).await?;
+                out.tables.push(TableInfo {
+                    database,
+                    name,
+                    engine,
+                    data_length,
+                    create_time,
+                    columns,
+                    key,
+                    integer_key,
+                })
+            }
+            // Sequences and temporary tables hold no rows of their own to back up.
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+/// The primary key, else the first unique key whose columns are all NOT NULL.
+async fn chunk_key(
+    conn: &mut Conn,
+    database: &str,
+    table: &str,
+    columns: &ChecksumColumns,
+) -> Result<(Vec<String>, bool), mysql_async::Error> {
+    let rows: Vec<(String, String, i64, String)> = conn
+        .exec(
+            "SELECT INDEX_NAME, COLUMN_NAME, NON_UNIQUE, NULLABLE FROM information_schema.STATISTICS \
+             WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY INDEX_NAME = 'PRIMARY' DESC, INDEX_NAME, SEQ_IN_INDEX",
+            (database, table),
+        )
+        .await?;
+    let mut indexes: Vec<(String, Vec<String>, bool)> = Vec::new();
+    for (index, column, non_unique, nullable) in rows {
+        if indexes.last().is_none_or(|(name, _, _)| *name != index) {
+            indexes.push((index.clone(), Vec::new(), non_unique == 0));
+        }
+        let last = indexes.last_mut().expect("pushed");
+        last.1.push(column);
+        last.2 &= nullable.is_empty();
+    }
+    let key = indexes.into_iter().find(|(_, _, usable)| *usable).map(|(_, cols, _)| cols).unwrap_or_default();
+    let integer = key.first().is_some_and(|first| {
+        columns.iter().any(|(name, ty)| {
+            name == first
+                && matches!(ty.to_ascii_lowercase().as_str(), "tinyint" | "smallint" | "mediumint" | "int" | "bigint")
+        })
+    });
+    Ok((key, integer))
+}
+
+/// Key ranges of about `chunk_size` bytes each, from the table's extent in this snapshot.
+pub async fn ranges(
+    conn: &mut Conn,
+    table: &TableInfo,
+    chunk_size: u64,
+) -> Result<Vec<Option<KeyRange>>, mysql_async::Error> {
+    let pieces = table.data_length.div_ceil(chunk_size.max(1)).clamp(1, 100_000);
+    if !table.integer_key || pieces < 2 {
+        return Ok(vec![None]);
+    }
+    let column = &table.key[0];
+    let extent: Option<(Option<String>, Option<String>)> = conn
+        .query_first(format!(
+            "SELECT CAST(MIN({0}) AS CHAR), CAST(MAX({0}) AS CHAR) FROM {1}",
+            q(column),
+            table.label()
+        ))
+        .await?;
+    let parse = |v: Option<String>| v.and_then(|s| s.parse::<i128>().ok());
+    let (Some(min), Some(max)) = extent.map(|(a, b)| (parse(a), parse(b))).unwrap_or_default() else {
+        return Ok(vec![None]);
+    };
+    let width = ((max - min + 1) / pieces as i128).max(1);
+    let mut out = Vec::new();
+    let mut from = None;
+    let mut at = min + width;
+    while at <= max {
+        out.push(Some(KeyRange { column: column.clone(), from, to: Some(at) }));
+        from = Some(at);
+        at += width;
+    }
+    out.push(Some(KeyRange { column: column.clone(), from, to: None }));
+    Ok(out)
+}
+
+/// The SELECT of one chunk: the stored columns and each row's checksum, in key order.
+pub fn chunk_query(table: &TableInfo, range: Option<&KeyRange>) -> String {
+    let columns: Vec<String> = table.columns.iter().map(|(c, _)| q(c)).collect();
+    let mut sql =
+        format!("SELECT {}, {} FROM {}", columns.join(", "), row_checksum::row_hash_sql(&table.columns), table.label());
+    if let Some(r) = range {
+        let mut conditions = Vec::new();
+        if let Some(from) = r.from {
+            conditions.push(format!("{} >= {from}", q(&r.column)));
+        }
+        if let Some(to) = r.to {
+            conditions.push(format!("{} < {to}", q(&r.column)));
+        }
+        if !conditions.is_empty() {
+            sql.push_str(&format!(" WHERE {}", conditions.join(" AND ")));
+        }
+    }
+    if !table.key.is_empty() {
+        let key: Vec<String> = table.key.iter().map(|c| q(c)).collect();
+        sql.push_str(&format!(" ORDER BY {}", key.join(", ")));
+    }
+    sql
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table() -> TableInfo {
+        TableInfo {
+            database: "d".into(),
+            name: "t".into(),
+            engine: "InnoDB".into(),
+            data_length: 0,
+            create_time: None,
+            columns: vec![("id".into(), "int".into()), ("v".into(), "varchar".into())],
+            key: vec!["id".into()],
+            integer_key: true,
+        }
+    }
+
+    #[test]
+    fn a_chunk_reads_its_key_range_in_key_order() {
+        let range = KeyRange { column: "id".into(), from: Some(10), to: Some(20) };
+        let sql = chunk_query(&table(), Some(&range));
+        assert!(sql.starts_with("SELECT `id`, `v`, CAST(CONV("), "{sql}");
+        assert!(sql.ends_with(" FROM `d`.`t` WHERE `id` >= 10 AND `id` < 20 ORDER BY `id`"), "{sql}");
+        let open = KeyRange { column: "id".into(), from: None, to: Some(5) };
+        assert!(chunk_query(&table(), Some(&open)).ends_with("WHERE `id` < 5 ORDER BY `id`"));
+        let mut keyless = table();
+        keyless.key.clear();
+        assert!(chunk_query(&keyless, None).ends_with("FROM `d`.`t`"));
+    }
+
+    #[test]
+    fn engines_without_transactions_are_told_apart() {
+        let mut t = table();
+        assert!(t.transactional());
+        t.engine = "Aria".into();
+        assert!(!t.transactional());
+    }
+}

@@ -1,0 +1,104 @@
+//! `hoist restore full`: an import of a backup through the same engine, bound to the backup.
+//!
+//! What it adds to [`crate::import::run`]: the backup must be complete (its manifest is there);
+//! the checkpoint lives in the target, in a schema of its own (default
+//! `hoist_restore_checkpoint`), and records the upstream's `cluster_id` and the `backup_ts`, so
+//! a rerun with another backup is refused; each table is verified against the manifest (rows
+//! and content checksum). Progress per chunk commits with the chunk's rows as for any import,
+//! and a table dropped and created again between runs is restored again from its start.
+//!
+//! `hoist restore clean` throws an unfinished restore away: the tables it restored into (those
+//! whose identity is still the one the restore recorded) and its checkpoint.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use crate::checkpoint::TableState;
+use crate::config::{CheckpointSection, KeepAfterSuccess};
+use crate::error::{CheckpointError, ImportError, SourceError};
+use crate::import::{ExpectedTable, ImportReport, ImportSettings, RestoreSettings};
+use crate::jobspec::{JobKind, Upstream};
+use crate::manifest;
+use crate::target::{self, TargetOptions};
+
+/// Where a restore keeps its checkpoint in the target, unless told otherwise.
+pub const DEFAULT_CHECKPOINT_SCHEMA: &str = "hoist_restore_checkpoint";
+
+/// Restore the backup in `settings.source` into `settings.target`. `settings` carries the
+/// run's tuning (workers, batch size, write mode...) as for an import; this fills in the rest.
+pub async fn full(mut settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<ImportReport, ImportError> {
+    if !settings.target.starts_with("mysql://") {
+        return Err(SourceError::Layout(format!(
+            "restore full writes to a MySQL-family server (--target mysql://user:pass@host:port), not {}",
+            target::redact_url(&settings.target)
+        ))
+        .into());
+    }
+    let meta = manifest::read(Path::new(&settings.source)).map_err(SourceError::Layout)?;
+    let expected: HashMap<(String, String), ExpectedTable> = meta
+        .tables
+        .iter()
+        .map(|t| ((t.database.clone(), t.name.clone()), ExpectedTable { rows: t.rows, checksum: t.checksum }))
+        .collect();
+    settings.kind = JobKind::RestoreFull;
+    settings.restore = Some(RestoreSettings {
+        upstream: Upstream { cluster_id: meta.cluster_id.clone(), backup_ts: meta.backup_ts.clone() },
+        expected,
+    });
+    // The checkpoint stays in the target (the CLI picks the schema): progress and rows share
+    // a server, and the restore leaves nothing behind once it finished.
+    settings.checkpoint.enable = true;
+    settings.checkpoint.keep_after_success = KeepAfterSuccess::Remove;
+    tracing::info!(
+        "restoring the backup of {} taken at {} UTC ({} tables)",
+        meta.cluster_id,
+        meta.backup_ts,
+        meta.tables.len()
+    );
+    crate::import::run(settings, stop).await
+}
+
+/// Drop what an unfinished restore wrote (tables whose identity is the one it recorded) and
+/// its checkpoint. Returns one line per thing done.
+pub async fn clean(
+    target_url: &str,
+    checkpoint: &CheckpointSection,
+    options: &TargetOptions,
+) -> Result<Vec<String>, ImportError> {
+    let target = target::open(target_url, options).await?;
+    let store = crate::checkpoint::open(checkpoint, target_url).await?;
+    let Some(cp) = store.load().await? else {
+        return Ok(vec![format!("there is no restore checkpoint in {}; nothing to clean", store.location())]);
+    };
+    let identity = target.identity().await?;
+    if identity != cp.task.target_identity {
+        return Err(CheckpointError::Refused(format!(
+            "the checkpoint in {} was recorded against another server (identity {}); this one is {identity}: \
+             nothing was dropped",
+            store.location(),
+            cp.task.target_identity
+        ))
+        .into());
+    }
+    let mut lines = Vec::new();
+    for t in &cp.tables {
+        let label = format!("`{}`.`{}`", t.database.replace('`', "``"), t.name.replace('`', "``"));
+        let now = target.table_identity(&t.database, &t.name).await?;
+        match (&t.target_identity, now) {
+            (Some(recorded), Some(now)) if *recorded == now && t.state > TableState::Pending => {
+                target.drop_table(&t.database, &t.name).await?;
+                lines.push(format!("{label}: dropped (the unfinished restore had written into it)"));
+            }
+            (_, Some(_)) if t.state > TableState::Pending => {
+                lines.push(format!("{label}: left alone (it is not the table the restore created or filled)"))
+            }
+            _ => {}
+        }
+    }
+    target.clear_markers(cp.task.task_id, None).await?;
+    store.discard().await?;
+    lines.push(format!("removed the restore checkpoint {}; the next restore full starts anew", store.location()));
+    Ok(lines)
+}
