@@ -1,6 +1,7 @@
 //! Integration tests: each runs the built `hoist` binary on a dump in a fresh temp dir and
 //! compares the target with the source, row by row (a checksum over every row).
 
+mod backup;
 mod bad_input;
 mod checkpoint;
 mod crash;

@@ -1,9 +1,11 @@
 //! Running the `hoist` binary and checking its results.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use hoist_testkit::dump::{Compression, Dataset, DumpSpec, Format};
+use hoist_testkit::mariadb::MariaDb;
 
 pub struct Run {
     pub output: Output,
@@ -61,4 +63,20 @@ pub fn dump(dir: &Path, database: &str, format: Format, compression: Compression
 
 pub fn sqlite_url(path: &Path) -> String {
     format!("sqlite://{}", path.display())
+}
+
+/// Row count and CHECKSUM TABLE of every base table of `database`: what a DBA compares.
+pub fn table_sums(server: &MariaDb, database: &str) -> BTreeMap<String, (String, String)> {
+    let tables = server.query(&format!(
+        "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = '{database}' AND TABLE_TYPE = 'BASE TABLE'"
+    ));
+    tables
+        .into_iter()
+        .map(|row| {
+            let name = String::from_utf8(row[0].clone().unwrap()).unwrap();
+            let count = server.query_value(&format!("SELECT COUNT(*) FROM `{database}`.`{name}`")).unwrap();
+            let sum = server.query(&format!("CHECKSUM TABLE `{database}`.`{name}`"))[0][1].clone().unwrap();
+            (name, (count, String::from_utf8(sum).unwrap()))
+        })
+        .collect()
 }

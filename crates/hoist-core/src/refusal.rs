@@ -39,12 +39,15 @@ pub fn check_reuse(
     let recorded =
         JobSpec::from_text(&cp.task.spec).map_err(|e| CheckpointError::Refused(format!("{e}; {start_over}")))?;
     let differences = jobspec::differences(&recorded, spec);
-    if let Some(d) = differences.iter().find(|d| d.field.starts_with("upstream")) {
+    let upstream: Vec<String> =
+        differences.iter().filter(|d| d.field.starts_with("upstream")).map(|d| d.to_string()).collect();
+    if !upstream.is_empty() {
         let (r, g) = (recorded.upstream.as_ref(), spec.upstream.as_ref());
         return Err(CheckpointError::Refused(format!(
-            "the restore checkpoint in this target belongs to another backup ({d}):\n  recorded: cluster_id {}, \
+            "the restore checkpoint in this target belongs to another backup ({}):\n  recorded: cluster_id {}, \
              backup_ts {}\n  given:    cluster_id {}, backup_ts {}\nrestore the recorded backup again, or clear the \
              checkpoint and the tables it restored: {start_over_command}",
+            upstream.join("; "),
             r.map_or("-", |u| u.cluster_id.as_str()),
             r.map_or("-", |u| u.backup_ts.as_str()),
             g.map_or("-", |u| u.cluster_id.as_str()),

@@ -46,9 +46,11 @@ pub fn push_value(out: &mut Vec<u8>, kind: ValueKind, value: &Value) {
         Value::UInt(u) => {
             let _ = write!(out, "{u}");
         }
-        // `{:e}` prints the shortest digits that parse back to the same f32 / f64.
+        // `{:e}` prints the shortest digits that parse back to the same f64. A FLOAT goes
+        // through its exact f64: the server parses a literal as a DOUBLE and refuses one above
+        // FLOAT's range, which f32's own shortest digits (3.4028235e38 for the largest) may be.
         Value::Float(f) => {
-            let _ = write!(out, "{f:e}");
+            let _ = write!(out, "{:e}", f64::from(*f));
         }
         Value::Double(d) => {
             let _ = write!(out, "{d:e}");
@@ -93,8 +95,8 @@ mod tests {
         assert_eq!(lit(Number, Value::NULL), "NULL");
         assert_eq!(lit(Number, Value::Int(-9223372036854775808)), "-9223372036854775808");
         assert_eq!(lit(Number, Value::UInt(18446744073709551615)), "18446744073709551615");
-        assert_eq!(lit(Number, Value::Float(f32::MAX)), "3.4028235e38");
-        assert_eq!(lit(Number, Value::Float(-1.0e-45)), "-1e-45");
+        assert_eq!(lit(Number, Value::Float(f32::MAX)), "3.4028234663852886e38");
+        assert_eq!(lit(Number, Value::Float(0.5)), "5e-1");
         assert_eq!(lit(Number, Value::Double(f64::MAX)), "1.7976931348623157e308");
         assert_eq!(lit(Number, Value::Double(0.1)), "1e-1");
         assert_eq!(lit(Number, Value::Bytes(b"-12.500".to_vec())), "-12.500");
