@@ -169,7 +169,7 @@ fn binlog_files_up_to(source: &MariaDb, last: &str) -> Vec<PathBuf> {
 /// Replay the source's binlog up to `pos` of `file` into `oracle`, with MariaDB's own tools.
 fn replay_binlog(source: &MariaDb, file: &str, pos: u64, oracle: &MariaDb) {
     let files = binlog_files_up_to(source, file);
-    let binlog = Command::new("mariadb-binlog")
+    let mut binlog = Command::new("mariadb-binlog")
         .arg("--no-defaults")
         .arg(format!("--stop-position={pos}"))
         .args(&files)
@@ -179,9 +179,10 @@ fn replay_binlog(source: &MariaDb, file: &str, pos: u64, oracle: &MariaDb) {
     let status = Command::new("mariadb")
         .args(["--no-defaults", "--protocol=TCP", "-h127.0.0.1", "-uroot", "--binary-mode"])
         .arg(format!("-P{}", oracle.port()))
-        .stdin(binlog.stdout.expect("piped"))
+        .stdin(binlog.stdout.take().expect("piped"))
         .status()
         .expect("mariadb client");
+    assert!(binlog.wait().unwrap().success(), "mariadb-binlog failed");
     assert!(status.success(), "replaying the binlog into the oracle failed");
 }
 
