@@ -69,6 +69,14 @@ impl Shared {
 
     /// The target URL: the flag, else `[tidb]`, else the embedded SQLite file.
     pub fn target_url(&self, file: &FileConfig) -> anyhow::Result<String> {
+        match self.given_target_url(file)? {
+            Some(target) => Ok(target),
+            None => Ok(format!("sqlite://{}", std::env::current_dir()?.join("hoist.db").display())),
+        }
+    }
+
+    /// The target the flag or `[tidb]` names, if any.
+    pub fn given_target_url(&self, file: &FileConfig) -> anyhow::Result<Option<String>> {
         let target = match (&self.target, &file.tidb.host) {
             (Some(t), _) => t.clone(),
             (None, Some(host)) => {
@@ -79,12 +87,12 @@ impl Shared {
                 };
                 format!("mysql://{auth}@{host}:{}", file.tidb.port.unwrap_or(4000))
             }
-            (None, None) => format!("sqlite://{}", std::env::current_dir()?.join("hoist.db").display()),
+            (None, None) => return Ok(None),
         };
         if !target.starts_with("mysql://") && !target.starts_with("sqlite://") {
             bail!("--target must be mysql://user:pass@host:port or sqlite:///path/file.db, not {target}");
         }
-        Ok(target)
+        Ok(Some(target))
     }
 
     pub fn checkpoint_section(&self, file: &FileConfig) -> CheckpointSection {
@@ -103,8 +111,9 @@ impl Shared {
         checkpoint
     }
 
-    /// These options as they must be repeated on another hoist command (password redacted).
-    pub fn locate(&self) -> String {
+    /// These options as they must be repeated on another hoist command (password redacted),
+    /// with or without the target.
+    pub fn locate(&self, with_target: bool) -> String {
         let mut out = String::new();
         let mut push = |flag: &str, value: &str| {
             let needs_quotes = value.contains(|c: char| !(c.is_ascii_alphanumeric() || "/._-:@=".contains(c)));
@@ -117,7 +126,7 @@ impl Shared {
         if let Some(c) = &self.config {
             push("--config", &c.display().to_string());
         }
-        if let Some(t) = &self.target {
+        if let Some(t) = self.target.as_ref().filter(|_| with_target) {
             push("--target", &hoist_core::target::redact_url(t));
         }
         if let Some(c) = &self.checkpoint {
@@ -332,7 +341,10 @@ impl ImportArgs {
             max_retries: self.max_retries,
             write_mode: self.write_mode,
             progress: self.progress,
-            locate: self.shared.locate(),
+            locate: hoist_core::refusal::Locate {
+                all: self.shared.locate(true),
+                without_target: self.shared.locate(false),
+            },
         })
     }
 }

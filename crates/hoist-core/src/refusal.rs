@@ -14,6 +14,15 @@ use crate::source::{Source, SourceFile};
 /// A table as (database, name).
 pub type TableName = (String, String);
 
+/// The command-line options that locate a run's target and checkpoint (password redacted),
+/// appended to the `hoist checkpoint ...` commands that messages suggest.
+#[derive(Debug, Clone, Default)]
+pub struct Locate {
+    pub all: String,
+    /// The same without `--target`: for a command that must name the checkpoint's own target.
+    pub without_target: String,
+}
+
 /// Ok: the tables to plan again because their files changed while nothing of them was loaded.
 pub fn check_reuse(
     cp: &Checkpoint,
@@ -22,47 +31,13 @@ pub fn check_reuse(
     files: &[SourceFile],
     catalog: &Catalog,
     plan_settings: &str,
-    locate: &str,
+    locate: &Locate,
 ) -> Result<BTreeSet<TableName>, CheckpointError> {
-    let start_over = format!("to start over, remove it: hoist checkpoint remove all{locate}");
-    let errors: Vec<_> = cp.tables.iter().filter(|t| t.error.is_some()).collect();
-    if !errors.is_empty() {
-        let mut msg =
-            format!("the checkpoint records errors in {} table(s); fix the cause, then resolve each:\n", errors.len());
-        for t in errors {
-            let e = t.error.as_ref().expect("filtered");
-            let name = format!("`{}`.`{}`", t.database.replace('`', "``"), t.name.replace('`', "``"));
-            msg.push_str(&format!(
-                "  {name}: {} (failed in state {})\n    to drop the table in the target and load it again: \
-                 hoist checkpoint error-destroy '{name}'{locate}\n    to clear the error and go on from where it \
-                 stopped: hoist checkpoint error-ignore '{name}'{locate}\n",
-                e.message, e.step
-            ));
-        }
-        return Err(CheckpointError::Refused(msg.trim_end().to_string()));
-    }
-    if cp.task.source != source.location() {
-        return Err(CheckpointError::Refused(format!(
-            "the checkpoint belongs to an import of {}, not of {}; {start_over}",
-            cp.task.source,
-            source.location()
-        )));
-    }
-    if cp.task.target_identity != target_identity {
-        return Err(CheckpointError::Refused(format!(
-            "the checkpoint was recorded against another target ({}, identity {}), this one is {target_identity}; \
-             point hoist at the original target, or {start_over}",
-            cp.task.target, cp.task.target_identity
-        )));
-    }
-    if cp.task.plan_settings != plan_settings {
-        return Err(CheckpointError::Refused(format!(
-            "the settings that shape the plan changed since the checkpoint was recorded:\n  recorded: {}\n  now:      \
-             {plan_settings}\nrun with the recorded settings, or {start_over}",
-            cp.task.plan_settings
-        )));
-    }
-
+    // Whether this is the checkpoint's own import comes first: the advice below about table
+    // errors (error-destroy drops tables) is for that import only.
+    check_same_import(cp, source, target_identity, plan_settings, locate)?;
+    refuse_table_errors(cp, &locate.all)?;
+    let start_over = format!("to start over, remove it: hoist checkpoint remove all{}", locate.all);
     let owner = file_owners(cp, catalog);
     let pending: BTreeSet<TableName> = cp
         .tables
@@ -106,6 +81,63 @@ pub fn check_reuse(
         }
     }
     Ok(replan)
+}
+
+/// The checkpoint is of this import: same source, same target, same plan settings.
+fn check_same_import(
+    cp: &Checkpoint,
+    source: &Source,
+    target_identity: &str,
+    plan_settings: &str,
+    locate: &Locate,
+) -> Result<(), CheckpointError> {
+    let start_over = format!("to start over, remove it: hoist checkpoint remove all{}", locate.all);
+    if cp.task.source != source.location() {
+        return Err(CheckpointError::Refused(format!(
+            "the checkpoint belongs to an import of {}, not of {}; {start_over}",
+            cp.task.source,
+            source.location()
+        )));
+    }
+    if cp.task.target_identity != target_identity {
+        // The controls act only on the checkpoint's own target: the command names it.
+        let password = if crate::target::has_password(&cp.task.target) { " (with its password for xxxxx)" } else { "" };
+        return Err(CheckpointError::Refused(format!(
+            "the checkpoint was recorded against another target ({}, identity {}), this one is {target_identity}; \
+             point hoist at the original target, or to start over, remove the checkpoint: \
+             hoist checkpoint remove all --target {}{}{password}",
+            cp.task.target, cp.task.target_identity, cp.task.target, locate.without_target
+        )));
+    }
+    if cp.task.plan_settings != plan_settings {
+        return Err(CheckpointError::Refused(format!(
+            "the settings that shape the plan changed since the checkpoint was recorded:\n  recorded: {}\n  now:      \
+             {plan_settings}\nrun with the recorded settings, or {start_over}",
+            cp.task.plan_settings
+        )));
+    }
+    Ok(())
+}
+
+/// Tables in error block the run until resolved; the message gives the commands that do it.
+fn refuse_table_errors(cp: &Checkpoint, locate: &str) -> Result<(), CheckpointError> {
+    let errors: Vec<_> = cp.tables.iter().filter(|t| t.error.is_some()).collect();
+    if errors.is_empty() {
+        return Ok(());
+    }
+    let mut msg =
+        format!("the checkpoint records errors in {} table(s); fix the cause, then resolve each:\n", errors.len());
+    for t in errors {
+        let e = t.error.as_ref().expect("filtered");
+        let name = format!("`{}`.`{}`", t.database.replace('`', "``"), t.name.replace('`', "``"));
+        msg.push_str(&format!(
+            "  {name}: {} (failed in state {})\n    to drop the table in the target and load it again: \
+             hoist checkpoint error-destroy '{name}'{locate}\n    to clear the error and go on from where it \
+             stopped: hoist checkpoint error-ignore '{name}'{locate}\n",
+            e.message, e.step
+        ));
+    }
+    Err(CheckpointError::Refused(msg.trim_end().to_string()))
 }
 
 /// Which table each schema and data file belongs to, as recorded and as the dump is now.

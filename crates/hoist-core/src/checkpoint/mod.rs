@@ -16,7 +16,7 @@ pub mod mysql;
 pub mod sqlite;
 
 #[cfg(test)]
-mod conformance;
+pub(crate) mod conformance;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -62,7 +62,7 @@ pub struct ImportSettings {
     pub progress: ProgressMode,
     /// The command-line options that locate this run's target and checkpoint (password
     /// redacted), appended to the `hoist checkpoint ...` commands that messages suggest.
-    pub locate: String,
+    pub locate: refusal::Locate,
 }
 
 impl ImportSettings {

@@ -52,6 +52,30 @@ impl SqliteTarget {
         let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         tokio::task::block_in_place(|| f(&mut conn)).map_err(err)
     }
+
+    /// The identity [`Target::identity`] would give the file at `path`, read without writing
+    /// anything: None when it is not a hoist target (no file, or no identity in it). A
+    /// checkpoint control checks a file with it before opening it, so that pointing one at the
+    /// wrong file neither creates that file nor adds hoist's tables to it.
+    pub fn identity_at(path: &Path) -> Result<Option<String>, TargetError> {
+        if !path.exists() {
+            return Ok(None);
+        }
+        let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(err)?;
+        let has_table: bool = conn
+            .query_row(
+                "SELECT COUNT(*) > 0 FROM sqlite_schema WHERE type = 'table' AND name = 'hoist_identity'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(err)?;
+        if !has_table {
+            return Ok(None);
+        }
+        let id: Option<String> =
+            conn.query_row("SELECT id FROM hoist_identity", [], |r| r.get(0)).optional().map_err(err)?;
+        Ok(id.map(|id| format!("sqlite:{id}")))
+    }
 }
 
 #[async_trait]
