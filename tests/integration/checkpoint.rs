@@ -459,3 +459,76 @@ fn running_a_finished_import_again_says_so_and_changes_nothing() {
     .unwrap();
     assert_refused(&import(&src, &sqlite_url(&db), dir.path(), &[]), &["already hold rows"]);
 }
+
+/// `hoist import` of `src` into `target` from `cwd`, with the default checkpoint
+/// (./hoist-checkpoint.db, relative to `cwd`).
+fn import_from(cwd: &Path, src: &Path, target: &str, extra: &[&str]) -> Run {
+    let mut args = vec!["import", "--source", src.to_str().unwrap(), "--target", target, "--progress", "quiet"];
+    args.extend_from_slice(extra);
+    hoist_in(cwd, &args)
+}
+
+/// An interrupted import (a table error, then a kill's state: no error, tables unfinished) run
+/// again from another directory is told where its checkpoint is, not that the tables hold rows.
+fn run_from_another_directory_finds_the_checkpoint(db: &str, target: &str, extra: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let src = failing_dump(dir.path(), db);
+    let (first, second) = (dir.path().join("first"), dir.path().join("second"));
+    std::fs::create_dir_all(&first).unwrap();
+    std::fs::create_dir_all(&second).unwrap();
+    assert_eq!(import_from(&first, &src, target, extra).code(), Some(1));
+    let cp = first.join("hoist-checkpoint.db").display().to_string();
+    let told = [
+        "an unfinished import of this dump exists (task ",
+        &format!("its checkpoint is at {cp}: run from {} or pass --checkpoint {cp}", first.display()),
+    ];
+    assert_refused(&import_from(&second, &src, target, extra), &told);
+    assert!(!second.join("hoist-checkpoint.db").exists(), "no empty checkpoint is left behind");
+    // With the checkpoint named, the run is the task's own again: its table error shows.
+    let named = [extra, &["--checkpoint", &cp]].concat();
+    assert_refused(&import_from(&second, &src, target, &named), &["records errors in 1 table"]);
+    // As a kill leaves it: no error, a table not loaded yet (its file is as it was: a fixed
+    // file would make it another dump).
+    let destroy = [&["checkpoint", "error-destroy", "all", "--target", target][..], extra].concat();
+    hoist_in(&first, &destroy).assert_ok();
+    assert_refused(&import_from(&second, &src, target, extra), &told);
+    std::fs::write(src.join(format!("{db}.bad.00000.sql")), FIXED_ROWS).unwrap();
+    import_from(&first, &src, target, extra).assert_ok();
+    // Finished: from anywhere, the target says so.
+    let again = import_from(&second, &src, target, extra);
+    again.assert_ok();
+    assert!(again.text().contains("imported into this target already"), "{}", again.text());
+}
+
+#[test]
+fn a_run_from_another_directory_is_told_where_the_checkpoint_is_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    run_from_another_directory_finds_the_checkpoint("cpt_cwd", &sqlite_url(&dir.path().join("out.db")), &[]);
+}
+
+#[test]
+fn a_run_from_another_directory_is_told_where_the_checkpoint_is_mariadb() {
+    let server = MariaDb::shared();
+    run_from_another_directory_finds_the_checkpoint("cpt_cwd_m", &server.url(), &["--meta-schema", "cpt_cwd_m_meta"]);
+}
+
+#[test]
+fn a_checkpoint_removed_since_is_not_sent_for() {
+    for by_hand in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let src = failing_dump(dir.path(), "cpt_gone");
+        let target = sqlite_url(&dir.path().join("out.db"));
+        let (first, second) = (dir.path().join("first"), dir.path().join("second"));
+        std::fs::create_dir_all(&first).unwrap();
+        std::fs::create_dir_all(&second).unwrap();
+        assert_eq!(import_from(&first, &src, &target, &[]).code(), Some(1));
+        if by_hand {
+            std::fs::remove_file(first.join("hoist-checkpoint.db")).unwrap();
+        } else {
+            hoist_in(&first, &["checkpoint", "remove", "all"]).assert_ok();
+        }
+        let run = import_from(&second, &src, &target, &[]);
+        assert_refused(&run, &["already hold rows"]);
+        assert!(!run.text().contains("unfinished import"), "{}", run.text());
+    }
+}

@@ -21,7 +21,7 @@ mod schema_step;
 mod workers;
 
 use post::{create_post_data_objects, finish_table};
-use schema_step::{create_databases, plan_tables, prepare_table, refuse_non_empty_tables};
+use schema_step::{create_databases, plan_tables, prepare_table, refuse_non_empty_tables, refuse_unfinished_elsewhere};
 use workers::{save_progress_loop, worker};
 
 use crate::catalog::Catalog;
@@ -296,6 +296,13 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
             (cp, replan, true)
         }
         None => {
+            if settings.checkpoint.enable {
+                if let Err(refused) = refuse_unfinished_elsewhere(target.as_ref(), &fingerprint, store.as_ref()).await {
+                    // Nothing was planned: leave no empty checkpoint behind.
+                    let _ = store.discard().await;
+                    return Err(refused);
+                }
+            }
             let task = TaskRecord {
                 task_id: (rand::random::<u64>() >> 1) as i64,
                 source: source.location().to_string(),
@@ -341,6 +348,9 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
     let task_id = checkpoint.task.task_id;
     if settings.checkpoint.enable {
         target.prepare_markers().await?;
+        // Before any data, and again on each resume (the checkpoint may have moved): where a
+        // run from another directory finds this task's checkpoint.
+        target.record_task(task_id, &fingerprint, &store.location()).await?;
     }
     // A new task has no markers yet, and its tables were checked for rows before planning.
     let mut markers = HashMap::new();
