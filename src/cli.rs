@@ -9,6 +9,7 @@ use hoist_core::config::{ByteSize, CheckpointDriver, CheckpointSection, Conflict
 use hoist_core::control::TableSelector;
 use hoist_core::import::ImportSettings;
 use hoist_core::jobspec::JobKind;
+use hoist_core::refusal::Locate;
 use hoist_core::progress::ProgressMode;
 use hoist_core::source::Compression;
 use hoist_core::target::{TargetOptions, WriteMode};
@@ -76,6 +77,14 @@ impl Shared {
 
     /// The target URL: the flag, else `[tidb]`, else the embedded SQLite file.
     pub fn target_url(&self, file: &FileConfig) -> anyhow::Result<String> {
+        match self.given_target_url(file)? {
+            Some(target) => Ok(target),
+            None => Ok(format!("sqlite://{}", std::env::current_dir()?.join("hoist.db").display())),
+        }
+    }
+
+    /// The target the flag or `[tidb]` names, if any.
+    pub fn given_target_url(&self, file: &FileConfig) -> anyhow::Result<Option<String>> {
         let target = match (&self.target, &file.tidb.host) {
             (Some(t), _) => t.clone(),
             (None, Some(host)) => {
@@ -86,12 +95,12 @@ impl Shared {
                 };
                 format!("mysql://{auth}@{host}:{}", file.tidb.port.unwrap_or(4000))
             }
-            (None, None) => format!("sqlite://{}", std::env::current_dir()?.join("hoist.db").display()),
+            (None, None) => return Ok(None),
         };
         if !target.starts_with("mysql://") && !target.starts_with("sqlite://") {
             bail!("--target must be mysql://user:pass@host:port or sqlite:///path/file.db, not {target}");
         }
-        Ok(target)
+        Ok(Some(target))
     }
 
     pub fn checkpoint_section(&self, file: &FileConfig) -> CheckpointSection {
@@ -110,8 +119,9 @@ impl Shared {
         checkpoint
     }
 
-    /// These options as they must be repeated on another hoist command (password redacted).
-    pub fn locate(&self) -> String {
+    /// These options as they must be repeated on another hoist command (password redacted),
+    /// with or without the target.
+    pub fn locate(&self, with_target: bool) -> String {
         let mut out = String::new();
         let mut push = |flag: &str, value: &str| {
             let needs_quotes = value.contains(|c: char| !(c.is_ascii_alphanumeric() || "/._-:@=".contains(c)));
@@ -124,7 +134,7 @@ impl Shared {
         if let Some(c) = &self.config {
             push("--config", &c.display().to_string());
         }
-        if let Some(t) = &self.target {
+        if let Some(t) = self.target.as_ref().filter(|_| with_target) {
             push("--target", &hoist_core::target::redact_url(t));
         }
         if let Some(c) = &self.checkpoint {
@@ -390,7 +400,8 @@ impl ImportArgs {
             checkpoint.enable = false;
         }
         let filter = if self.tables.is_empty() { file.mydumper.filter.clone() } else { self.tables.clone() };
-        let mut settings = self.load.settings(&self.shared, &file, source, filter, checkpoint, self.shared.locate())?;
+        let locate = Locate { all: self.shared.locate(true), without_target: self.shared.locate(false) };
+        let mut settings = self.load.settings(&self.shared, &file, source, filter, checkpoint, locate)?;
         settings.no_schema = self.no_schema || file.mydumper.no_schema;
         settings.csv = file.mydumper.csv.clone();
         settings.conflict = self.conflict.or(file.conflict_strategy()).unwrap_or_default();
@@ -433,15 +444,15 @@ fn restore_checkpoint(shared: &Shared, checkpoint: &mut CheckpointSection) {
 
 /// The options that find a restore's checkpoint again, for `hoist restore clean` and
 /// `hoist checkpoint ...`, which otherwise default to an import's.
-fn restore_locate(shared: &Shared) -> String {
-    let mut locate = shared.locate();
+fn restore_locate(shared: &Shared) -> Locate {
+    let mut defaults = String::new();
     if shared.checkpoint_driver.is_none() {
-        locate.push_str(" --checkpoint-driver mysql");
+        defaults.push_str(" --checkpoint-driver mysql");
     }
     if shared.checkpoint_schema.is_none() {
-        locate.push_str(&format!(" --checkpoint-schema {}", hoist_core::restore::DEFAULT_CHECKPOINT_SCHEMA));
+        defaults.push_str(&format!(" --checkpoint-schema {}", hoist_core::restore::DEFAULT_CHECKPOINT_SCHEMA));
     }
-    locate
+    Locate { all: shared.locate(true) + &defaults, without_target: shared.locate(false) + &defaults }
 }
 
 impl LoadArgs {
@@ -452,7 +463,7 @@ impl LoadArgs {
         source: String,
         filter: Vec<String>,
         checkpoint: CheckpointSection,
-        locate: String,
+        locate: Locate,
     ) -> anyhow::Result<ImportSettings> {
         let concurrency = self
             .region_concurrency

@@ -119,21 +119,21 @@ async fn checkpoint(shared: &cli::Shared, action: cli::CheckpointAction) -> anyh
     let file = shared.file_config()?;
     let target_url = shared.target_url(&file)?;
     let store = hoist_core::checkpoint::open(&shared.checkpoint_section(&file), &target_url).await?;
+    // Without a target of its own, a control acts on the one the checkpoint records, not on
+    // the import's default ./hoist.db.
+    let given = shared.given_target_url(&file)?;
+    let options = shared.target_options();
+    let target = control::TargetArg { given: given.as_deref(), options: &options };
     let lines = match action {
         cli::CheckpointAction::Show => {
             print!("{}", control::show(store.as_ref()).await?);
             return Ok(ExitCode::SUCCESS);
         }
-        cli::CheckpointAction::ErrorIgnore { table } => control::error_ignore(store.as_ref(), &table).await?,
+        cli::CheckpointAction::ErrorIgnore { table } => control::error_ignore(store.as_ref(), &target, &table).await?,
         cli::CheckpointAction::ErrorDestroy { table } => {
-            let target = hoist_core::target::open(&target_url, &shared.target_options()).await?;
-            control::error_destroy(store.as_ref(), target.as_ref(), &table).await?
+            control::error_destroy(store.as_ref(), &target, &table).await?
         }
-        cli::CheckpointAction::Remove { table } => {
-            // The target's markers of the removed tables go too, when the target can be reached.
-            let target = hoist_core::target::open(&target_url, &shared.target_options()).await.ok();
-            control::remove(store.as_ref(), target.as_deref(), &table).await?
-        }
+        cli::CheckpointAction::Remove { table } => control::remove(store.as_ref(), &target, &table).await?,
         cli::CheckpointAction::Dump { dir } => {
             control::dump(store.as_ref(), &dir).await?.iter().map(|p| format!("wrote {}", p.display())).collect()
         }

@@ -7,7 +7,7 @@ use hoist_testkit::dump::{Compression, Format};
 use hoist_testkit::mariadb::MariaDb;
 use hoist_testkit::rows::mysql_table_sum;
 
-use crate::util::{dump, hoist, import, sqlite_url, Run};
+use crate::util::{dump, hoist, hoist_in, import, sqlite_url, Run};
 
 const BAD_ROWS: &str = "INSERT INTO `bad` VALUES (1,'a'),\n(2,'b' oops),(3,'c');\n";
 const FIXED_ROWS: &str = "INSERT INTO `bad` VALUES (1,'a'),\n(2,'b'),(3,'c');\n";
@@ -234,6 +234,125 @@ fn another_target_is_refused() {
 }
 
 #[test]
+fn another_target_is_refused_before_any_advice_about_table_errors() {
+    // error-destroy, suggested against the wrong target, would drop a table of another import.
+    let case = Case::sqlite();
+    let other = sqlite_url(&case.dir.path().join("elsewhere.db"));
+    let run = import(&case.src, &other, case.dir.path(), &[]);
+    let remove = format!("hoist checkpoint remove all --target {} --checkpoint {}", case.target, case.checkpoint());
+    assert_refused(&run, &["recorded against another target", &remove]);
+    assert!(!run.text().contains("error-destroy"), "no advice to drop tables:\n{}", run.text());
+}
+
+/// A checkpoint control run against `target` instead of the case's own.
+fn control_at(case: &Case, target: &str, args: &[&str]) -> Run {
+    let cp = case.checkpoint();
+    let mut all = args.to_vec();
+    all.extend(["--target", target, "--checkpoint", &cp]);
+    hoist(&all)
+}
+
+#[test]
+fn error_destroy_against_another_server_refuses_and_drops_nothing() {
+    let server = MariaDb::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let src = failing_dump(dir.path(), "cpt_elsewhere");
+    let meta = ["--meta-schema", "cpt_elsewhere_meta"];
+    assert_eq!(import(&src, &server.url(), dir.path(), &meta).code(), Some(1));
+    // Another server has a table of the same name, with a row, and no hoist_meta at all.
+    let other = MariaDb::start();
+    other.exec("CREATE DATABASE cpt_elsewhere; CREATE TABLE cpt_elsewhere.bad (id int, v varchar(5)); INSERT INTO cpt_elsewhere.bad VALUES (7, 'mine')");
+    let cp = dir.path().join("checkpoint.db").display().to_string();
+    let url = other.url();
+    let run = hoist(&[
+        "checkpoint",
+        "error-destroy",
+        "`cpt_elsewhere`.`bad`",
+        "-t",
+        &url,
+        "--checkpoint",
+        &cp,
+        meta[0],
+        meta[1],
+    ]);
+    assert_refused(
+        &run,
+        &["belongs to the import into", &server.url(), &url, "is another target", "nothing was changed"],
+    );
+    assert_eq!(other.query_value("SELECT v FROM cpt_elsewhere.bad WHERE id = 7").as_deref(), Some("mine"));
+    let show = hoist(&["checkpoint", "show", "--checkpoint", &cp]);
+    assert!(show.text().contains("oops"), "the error is still recorded:\n{}", show.text());
+}
+
+#[test]
+fn error_destroy_leaves_a_table_created_again_by_someone_else() {
+    let server = MariaDb::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let src = failing_dump(dir.path(), "cpt_recreated");
+    let meta = ["--meta-schema", "cpt_recreated_meta"];
+    assert_eq!(import(&src, &server.url(), dir.path(), &meta).code(), Some(1));
+    // MariaDB tells tables apart by creation time, to the second.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    server.exec("DROP TABLE cpt_recreated.bad; CREATE TABLE cpt_recreated.bad (id int, v varchar(5)); INSERT INTO cpt_recreated.bad VALUES (7, 'mine')");
+    let cp = dir.path().join("checkpoint.db").display().to_string();
+    let url = server.url();
+    let run = hoist(&["checkpoint", "error-destroy", "all", "-t", &url, "--checkpoint", &cp, meta[0], meta[1]]);
+    assert_refused(&run, &["`cpt_recreated`.`bad`", "is not the table the import created", "nothing was dropped"]);
+    assert_eq!(server.query_value("SELECT v FROM cpt_recreated.bad WHERE id = 7").as_deref(), Some("mine"));
+}
+
+#[test]
+fn error_ignore_and_remove_against_another_target_refuse() {
+    let case = Case::sqlite();
+    let other = Case::sqlite();
+    for args in [
+        &["checkpoint", "error-ignore", "`cpt`.`bad`"][..],
+        &["checkpoint", "remove", "`cpt`.`bad`"],
+        &["checkpoint", "remove", "all"],
+        &["checkpoint", "error-destroy", "all"],
+    ] {
+        let run = control_at(&case, &other.target, args);
+        assert_refused(&run, &["belongs to the import into", &case.target, &other.target, "is another target"]);
+    }
+    // An SQLite file that is no hoist target is refused too, and left as it was.
+    let plain = case.dir.path().join("plain.db");
+    rusqlite::Connection::open(&plain)
+        .unwrap()
+        .execute_batch("CREATE TABLE bad (id int); INSERT INTO bad VALUES (1)")
+        .unwrap();
+    let run = control_at(&case, &sqlite_url(&plain), &["checkpoint", "remove", "all"]);
+    assert_refused(&run, &["not a hoist target"]);
+    let tables: i64 = rusqlite::Connection::open(&plain)
+        .unwrap()
+        .query_row("SELECT COUNT(*) FROM sqlite_schema", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(tables, 1, "no hoist tables were added to it");
+    // A mistyped file is no reason to forget the checkpoint either.
+    let typo = sqlite_url(&case.dir.path().join("ot.db"));
+    assert_refused(&control_at(&case, &typo, &["checkpoint", "remove", "all"]), &["cannot reach the target"]);
+    assert!(!case.dir.path().join("ot.db").exists(), "it was not created");
+    // The checkpoint is as it was: the error still blocks the import.
+    assert_refused(&case.import(&[]), &["records errors in 1 table"]);
+}
+
+#[test]
+fn a_control_without_a_target_acts_on_the_recorded_one() {
+    let case = Case::sqlite();
+    case.write("cpt.bad.00000.sql", FIXED_ROWS);
+    let cwd = tempfile::tempdir().unwrap();
+    let cp = case.checkpoint();
+    let run = hoist_in(cwd.path(), &["checkpoint", "error-destroy", "`cpt`.`bad`", "--checkpoint", &cp]);
+    run.assert_ok();
+    assert!(run.text().contains(&format!("`cpt`.`bad`: dropped in the target {}", case.target)), "{}", run.text());
+    assert!(!cwd.path().join("hoist.db").exists(), "no ./hoist.db was made");
+    let conn = rusqlite::Connection::open(case.target.trim_start_matches("sqlite://")).unwrap();
+    let left: i64 = conn.query_row("SELECT COUNT(*) FROM sqlite_schema WHERE name = 'bad'", [], |r| r.get(0)).unwrap();
+    assert_eq!(left, 0, "the table was dropped in the recorded target");
+    case.import(&[]).assert_ok();
+    assert_eq!(case.count("bad"), 3);
+}
+
+#[test]
 fn changed_plan_settings_are_refused() {
     let case = Case::without_errors();
     let run = case.import(&["--max-region-size", "1KiB"]);
@@ -336,4 +455,77 @@ fn running_a_finished_import_again_says_so_and_changes_nothing() {
     )
     .unwrap();
     assert_refused(&import(&src, &sqlite_url(&db), dir.path(), &[]), &["already hold rows"]);
+}
+
+/// `hoist import` of `src` into `target` from `cwd`, with the default checkpoint
+/// (./hoist-checkpoint.db, relative to `cwd`).
+fn import_from(cwd: &Path, src: &Path, target: &str, extra: &[&str]) -> Run {
+    let mut args = vec!["import", "--source", src.to_str().unwrap(), "--target", target, "--progress", "quiet"];
+    args.extend_from_slice(extra);
+    hoist_in(cwd, &args)
+}
+
+/// An interrupted import (a table error, then a kill's state: no error, tables unfinished) run
+/// again from another directory is told where its checkpoint is, not that the tables hold rows.
+fn run_from_another_directory_finds_the_checkpoint(db: &str, target: &str, extra: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let src = failing_dump(dir.path(), db);
+    let (first, second) = (dir.path().join("first"), dir.path().join("second"));
+    std::fs::create_dir_all(&first).unwrap();
+    std::fs::create_dir_all(&second).unwrap();
+    assert_eq!(import_from(&first, &src, target, extra).code(), Some(1));
+    let cp = first.join("hoist-checkpoint.db").display().to_string();
+    let told = [
+        "an unfinished import of this dump exists (task ",
+        &format!("its checkpoint is at {cp}: run from {} or pass --checkpoint {cp}", first.display()),
+    ];
+    assert_refused(&import_from(&second, &src, target, extra), &told);
+    assert!(!second.join("hoist-checkpoint.db").exists(), "no empty checkpoint is left behind");
+    // With the checkpoint named, the run is the task's own again: its table error shows.
+    let named = [extra, &["--checkpoint", &cp]].concat();
+    assert_refused(&import_from(&second, &src, target, &named), &["records errors in 1 table"]);
+    // As a kill leaves it: no error, a table not loaded yet (its file is as it was: a fixed
+    // file would make it another dump).
+    let destroy = [&["checkpoint", "error-destroy", "all", "--target", target][..], extra].concat();
+    hoist_in(&first, &destroy).assert_ok();
+    assert_refused(&import_from(&second, &src, target, extra), &told);
+    std::fs::write(src.join(format!("{db}.bad.00000.sql")), FIXED_ROWS).unwrap();
+    import_from(&first, &src, target, extra).assert_ok();
+    // Finished: from anywhere, the target says so.
+    let again = import_from(&second, &src, target, extra);
+    again.assert_ok();
+    assert!(again.text().contains("imported into this target already"), "{}", again.text());
+}
+
+#[test]
+fn a_run_from_another_directory_is_told_where_the_checkpoint_is_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    run_from_another_directory_finds_the_checkpoint("cpt_cwd", &sqlite_url(&dir.path().join("out.db")), &[]);
+}
+
+#[test]
+fn a_run_from_another_directory_is_told_where_the_checkpoint_is_mariadb() {
+    let server = MariaDb::shared();
+    run_from_another_directory_finds_the_checkpoint("cpt_cwd_m", &server.url(), &["--meta-schema", "cpt_cwd_m_meta"]);
+}
+
+#[test]
+fn a_checkpoint_removed_since_is_not_sent_for() {
+    for by_hand in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let src = failing_dump(dir.path(), "cpt_gone");
+        let target = sqlite_url(&dir.path().join("out.db"));
+        let (first, second) = (dir.path().join("first"), dir.path().join("second"));
+        std::fs::create_dir_all(&first).unwrap();
+        std::fs::create_dir_all(&second).unwrap();
+        assert_eq!(import_from(&first, &src, &target, &[]).code(), Some(1));
+        if by_hand {
+            std::fs::remove_file(first.join("hoist-checkpoint.db")).unwrap();
+        } else {
+            hoist_in(&first, &["checkpoint", "remove", "all"]).assert_ok();
+        }
+        let run = import_from(&second, &src, &target, &[]);
+        assert_refused(&run, &["already hold rows"]);
+        assert!(!run.text().contains("unfinished import"), "{}", run.text());
+    }
 }

@@ -34,6 +34,17 @@ pub fn hoist(args: &[&str]) -> Run {
     Run { output }
 }
 
+/// [`hoist`] run from `cwd`, where relative defaults (./hoist.db, ./hoist-checkpoint.db) land.
+pub fn hoist_in(cwd: &Path, args: &[&str]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_hoist"))
+        .args(args)
+        .current_dir(cwd)
+        .env("HOIST_LOG", "warn")
+        .output()
+        .expect("run hoist");
+    Run { output }
+}
+
 /// `hoist import` from `source` into `target`, with the checkpoint in `work`.
 pub fn import(source: &Path, target: &str, work: &Path, extra: &[&str]) -> Run {
     let cp = work.join("checkpoint.db");

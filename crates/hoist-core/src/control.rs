@@ -1,13 +1,19 @@
 //! `hoist checkpoint ...` (and tidb-lightning-ctl's `--checkpoint-*` spellings): read and
 //! resolve a checkpoint. A table is named `` `db`.`tbl` `` (backquoted, case-sensitive, a
 //! backquote inside doubled) or `all`.
+//!
+//! A control that writes acts only on the target the checkpoint was recorded against (DESIGN.md
+//! invariant 4): the one given (`--target` or the config), else the recorded one; either way
+//! its identity must be the recorded one, or nothing is done. Otherwise a control meant for one
+//! import could drop a table of the same name on another server.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::checkpoint::{Checkpoint, CheckpointStore, ChunkRecord, TableRecord, TableState, TO_END};
 use crate::error::CheckpointError;
-use crate::target::Target;
+use crate::target::{self, Target, TargetOptions};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TableSelector {
@@ -140,15 +146,125 @@ fn in_error<'a>(
     Ok(failed)
 }
 
+/// Where a control finds its target.
+pub struct TargetArg<'a> {
+    /// The URL given by `--target` or the config; None: the one the checkpoint records.
+    pub given: Option<&'a str>,
+    pub options: &'a TargetOptions,
+}
+
+/// The target of a control, once known to be the checkpoint's own.
+enum Reach {
+    Bound(Arc<dyn Target>),
+    /// It could not be opened (a server down, a file that is not there): why.
+    Unreachable(String),
+}
+
+/// Open the target a control acts on and check that it is the one the checkpoint was recorded
+/// against. Refused: another target, or a recorded URL whose password was redacted.
+async fn reach(cp: &Checkpoint, store: &dyn CheckpointStore, arg: &TargetArg<'_>) -> Result<Reach, CheckpointError> {
+    let recorded = &cp.task.target;
+    let url = match arg.given {
+        Some(url) => url.to_string(),
+        None if target::has_password(recorded) => {
+            return Err(CheckpointError::Refused(format!(
+                "no target given, and the checkpoint {} records its target without the password \
+                 ({recorded}); nothing was changed. Give the import's own target, password included: \
+                 --target mysql://USER:PASSWORD@HOST:PORT",
+                store.location()
+            )))
+        }
+        None => recorded.clone(),
+    };
+    let shown = target::redact_url(&url);
+    let other = |what: &str| {
+        CheckpointError::Refused(format!(
+            "the checkpoint {} belongs to the import into {recorded} (identity {}), and {shown} is {what}; \
+             nothing was changed. Give that import's own target with --target, or leave --target out to use the \
+             recorded one",
+            store.location(),
+            cp.task.target_identity
+        ))
+    };
+    // A file is checked before it is opened: opening creates it and adds hoist's tables.
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        match target::sqlite::SqliteTarget::identity_at(Path::new(path)) {
+            Ok(Some(id)) if id == cp.task.target_identity => {}
+            Ok(Some(id)) => return Err(other(&format!("another target (identity {id})"))),
+            Ok(None) if !Path::new(path).exists() => return Ok(Reach::Unreachable(format!("{shown} does not exist"))),
+            Ok(None) => return Err(other("another file, not a hoist target")),
+            Err(e) => return Ok(Reach::Unreachable(format!("{shown}: {}", e.message))),
+        }
+    }
+    let opened = match target::open(&url, arg.options).await {
+        Ok(t) => t,
+        Err(e) => return Ok(Reach::Unreachable(format!("{shown}: {}", e.message))),
+    };
+    match opened.identity().await {
+        Ok(id) if id == cp.task.target_identity => Ok(Reach::Bound(opened)),
+        Ok(id) => Err(other(&format!("another target (identity {id})"))),
+        Err(e) => Ok(Reach::Unreachable(format!("{shown}: {}", e.message))),
+    }
+}
+
+/// The checkpoint's own target, or a refusal: error-destroy and error-ignore must not act on
+/// a checkpoint without knowing its target is the one given.
+async fn reach_or_refuse(
+    cp: &Checkpoint,
+    store: &dyn CheckpointStore,
+    arg: &TargetArg<'_>,
+) -> Result<Arc<dyn Target>, CheckpointError> {
+    match reach(cp, store, arg).await? {
+        Reach::Bound(t) => Ok(t),
+        Reach::Unreachable(why) => Err(out_of_reach(cp, store, &why)),
+    }
+}
+
+fn out_of_reach(cp: &Checkpoint, store: &dyn CheckpointStore, why: &str) -> CheckpointError {
+    CheckpointError::Refused(format!(
+        "cannot reach the target to check that it is the checkpoint's own ({why}); nothing was changed. \
+         The checkpoint {} belongs to the import into {}: run this again when it can be reached",
+        store.location(),
+        cp.task.target
+    ))
+}
+
+/// A table is dropped only if it is still the one the import created: one dropped and created
+/// again since (by someone else) holds rows that are not the import's.
+async fn check_table_identity(target: &dyn Target, t: &TableRecord) -> Result<(), CheckpointError> {
+    let Some(was) = &t.target_identity else {
+        return Ok(());
+    };
+    let now = target.table_identity(&t.database, &t.name).await.map_err(|e| CheckpointError::Store {
+        location: target.describe(),
+        message: format!("{}: {}", quoted(t), e.message),
+    })?;
+    match now {
+        Some(is) if &is != was => Err(CheckpointError::Refused(format!(
+            "{} in {} is not the table the import created (recorded {was}, now {is}): it was dropped and created \
+             again since; nothing was dropped. If its rows may go, drop it yourself, then run this again",
+            quoted(t),
+            target.describe()
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// For tables in error: drop the target table, forget its markers, and start it over.
 pub async fn error_destroy(
     store: &dyn CheckpointStore,
-    target: &dyn Target,
+    arg: &TargetArg<'_>,
     sel: &TableSelector,
 ) -> Result<Vec<String>, CheckpointError> {
     let cp = load(store).await?;
+    let target = reach_or_refuse(&cp, store, arg).await?;
     let mut said = Vec::new();
-    for t in in_error(&cp, sel, &mut said)? {
+    let failed = in_error(&cp, sel, &mut said)?;
+    // Every table is checked before any is dropped: a refusal leaves all of them as they were.
+    for t in &failed {
+        check_table_identity(target.as_ref(), t).await?;
+    }
+    for t in failed {
         let target_err = |e: crate::error::TargetError| CheckpointError::Store {
             location: target.describe(),
             message: format!("{}: {}", quoted(t), e.message),
@@ -157,14 +273,24 @@ pub async fn error_destroy(
         let ids: Vec<i64> = chunks_of(&cp, t.id).map(|c| c.id).collect();
         target.clear_markers(cp.task.task_id, Some(&ids)).await.map_err(target_err)?;
         store.reset_table(t.id).await?;
-        said.push(format!("{}: dropped in the target; it will be loaded again from its start", quoted(t)));
+        said.push(format!(
+            "{}: dropped in the target {}; it will be loaded again from its start",
+            quoted(t),
+            target.describe()
+        ));
     }
     Ok(said)
 }
 
-/// For tables in error: clear the error and go on from where they stopped.
-pub async fn error_ignore(store: &dyn CheckpointStore, sel: &TableSelector) -> Result<Vec<String>, CheckpointError> {
+/// For tables in error: clear the error and go on from where they stopped. Only the checkpoint
+/// changes, but the target is checked all the same: the rows the run goes on from are there.
+pub async fn error_ignore(
+    store: &dyn CheckpointStore,
+    arg: &TargetArg<'_>,
+    sel: &TableSelector,
+) -> Result<Vec<String>, CheckpointError> {
     let cp = load(store).await?;
+    reach_or_refuse(&cp, store, arg).await?;
     let mut said = Vec::new();
     for t in in_error(&cp, sel, &mut said)? {
         store.set_table_state(t.id, t.state, None).await?;
@@ -178,21 +304,35 @@ pub async fn error_ignore(store: &dyn CheckpointStore, sel: &TableSelector) -> R
 }
 
 /// Forget tables whatever their state (`all`: the whole checkpoint). A forgotten table is
-/// planned and loaded from its start by the next run.
+/// planned and loaded from its start by the next run. Another target is refused. The recorded
+/// target out of reach (a server gone for good) does not stop it: its markers stay, and they
+/// are harmless, since new chunks get ids clear of them. Another URL out of reach is refused:
+/// nothing tells that it is the recorded target.
 pub async fn remove(
     store: &dyn CheckpointStore,
-    target: Option<&dyn Target>,
+    arg: &TargetArg<'_>,
     sel: &TableSelector,
 ) -> Result<Vec<String>, CheckpointError> {
     let cp = load(store).await?;
+    let mut said = Vec::new();
+    let recorded = arg.given.is_none_or(|url| target::redact_url(url) == cp.task.target);
+    let target = match reach(&cp, store, arg).await? {
+        Reach::Bound(t) => Some(t),
+        Reach::Unreachable(why) if recorded => {
+            said.push(format!("the target could not be reached ({why}): its progress markers stay"));
+            None
+        }
+        Reach::Unreachable(why) => return Err(out_of_reach(&cp, store, &why)),
+    };
+    let target = target.as_deref();
     if *sel == TableSelector::All {
         if let Some(target) = target {
             let _ = target.clear_markers(cp.task.task_id, None).await;
         }
         store.discard().await?;
-        return Ok(vec![format!("checkpoint {} removed", store.location())]);
+        said.push(format!("checkpoint {} removed", store.location()));
+        return Ok(said);
     }
-    let mut said = Vec::new();
     for t in select(&cp, sel)? {
         if let Some(target) = target {
             let ids: Vec<i64> = chunks_of(&cp, t.id).map(|c| c.id).collect();
@@ -336,6 +476,32 @@ mod tests {
         for bad in ["shop.orders", "`shop`.orders", "`shop`", "`shop`.`orders` x", "ALL"] {
             assert!(bad.parse::<TableSelector>().is_err(), "{bad}");
         }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_redacted_recorded_target_needs_the_target_given() {
+        let dir = tempfile::tempdir().unwrap();
+        // Its target is recorded as mysql://root:xxxxx@db:3306, and a table is in error.
+        let store = crate::checkpoint::sqlite::SqliteStore::open(&dir.path().join("cp.db")).unwrap();
+        store.create(&crate::checkpoint::conformance::sample()).await.unwrap();
+        let options = TargetOptions {
+            meta_schema: "hoist_meta".into(),
+            sql_mode: String::new(),
+            disable_binlog: false,
+            write_mode: crate::target::WriteMode::Insert,
+        };
+        let arg = TargetArg { given: None, options: &options };
+        let all = TableSelector::All;
+        for result in [
+            error_destroy(&store, &arg, &all).await,
+            error_ignore(&store, &arg, &all).await,
+            remove(&store, &arg, &all).await,
+        ] {
+            let message = result.unwrap_err().to_string();
+            assert!(message.contains("without the password (mysql://root:xxxxx@db:3306)"), "{message}");
+            assert!(message.contains("--target mysql://USER:PASSWORD@HOST:PORT"), "{message}");
+        }
+        assert!(store.load().await.unwrap().is_some(), "the checkpoint is as it was");
     }
 
     #[test]

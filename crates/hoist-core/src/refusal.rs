@@ -15,11 +15,21 @@ use crate::source::{Source, SourceFile};
 /// A table as (database, name).
 pub type TableName = (String, String);
 
-/// What refusals suggest: the command that throws the checkpoint away, and the options that
-/// locate this run's target and checkpoint (for the per-table commands).
+/// The command-line options that locate a run's target and checkpoint (password redacted),
+/// appended to the `hoist checkpoint ...` commands that messages suggest.
+#[derive(Debug, Clone, Default)]
+pub struct Locate {
+    pub all: String,
+    /// The same without `--target`: for a command that must name the checkpoint's own target.
+    pub without_target: String,
+}
+
+/// What refusals suggest: the command that throws this job's checkpoint away (`hoist
+/// checkpoint remove all`, or `hoist restore clean` for a restore), and the options that
+/// locate the run's target and checkpoint.
 pub struct Advice<'a> {
     pub start_over: &'a str,
-    pub locate: &'a str,
+    pub locate: &'a Locate,
 }
 
 /// Ok: the tables to plan again because their files changed while nothing of them was loaded.
@@ -32,67 +42,11 @@ pub fn check_reuse(
     spec: &JobSpec,
     advice: &Advice<'_>,
 ) -> Result<BTreeSet<TableName>, CheckpointError> {
-    let (start_over_command, locate) = (advice.start_over, advice.locate);
-    let start_over = format!("to start over, remove it: {start_over_command}");
-    // A restore bound to another backup is refused before anything else: the errors recorded
-    // belong to that other backup's restore.
-    let recorded =
-        JobSpec::from_text(&cp.task.spec).map_err(|e| CheckpointError::Refused(format!("{e}; {start_over}")))?;
-    let differences = jobspec::differences(&recorded, spec);
-    let upstream: Vec<String> =
-        differences.iter().filter(|d| d.field.starts_with("upstream")).map(|d| d.to_string()).collect();
-    if !upstream.is_empty() {
-        let (r, g) = (recorded.upstream.as_ref(), spec.upstream.as_ref());
-        return Err(CheckpointError::Refused(format!(
-            "the restore checkpoint in this target belongs to another backup ({}):\n  recorded: cluster_id {}, \
-             backup_ts {}\n  given:    cluster_id {}, backup_ts {}\nrestore the recorded backup again, or clear the \
-             checkpoint and the tables it restored: {start_over_command}",
-            upstream.join("; "),
-            r.map_or("-", |u| u.cluster_id.as_str()),
-            r.map_or("-", |u| u.backup_ts.as_str()),
-            g.map_or("-", |u| u.cluster_id.as_str()),
-            g.map_or("-", |u| u.backup_ts.as_str()),
-        )));
-    }
-    let errors: Vec<_> = cp.tables.iter().filter(|t| t.error.is_some()).collect();
-    if !errors.is_empty() {
-        let mut msg =
-            format!("the checkpoint records errors in {} table(s); fix the cause, then resolve each:\n", errors.len());
-        for t in errors {
-            let e = t.error.as_ref().expect("filtered");
-            let name = format!("`{}`.`{}`", t.database.replace('`', "``"), t.name.replace('`', "``"));
-            msg.push_str(&format!(
-                "  {name}: {} (failed in state {})\n    to drop the table in the target and load it again: \
-                 hoist checkpoint error-destroy '{name}'{locate}\n    to clear the error and go on from where it \
-                 stopped: hoist checkpoint error-ignore '{name}'{locate}\n",
-                e.message, e.step
-            ));
-        }
-        return Err(CheckpointError::Refused(msg.trim_end().to_string()));
-    }
-    if cp.task.source != source.location() {
-        return Err(CheckpointError::Refused(format!(
-            "the checkpoint belongs to an import of {}, not of {}; {start_over}",
-            cp.task.source,
-            source.location()
-        )));
-    }
-    if cp.task.target_identity != target_identity {
-        return Err(CheckpointError::Refused(format!(
-            "the checkpoint was recorded against another target ({}, identity {}), this one is {target_identity}; \
-             point hoist at the original target, or {start_over}",
-            cp.task.target, cp.task.target_identity
-        )));
-    }
-    if !differences.is_empty() {
-        let lines: Vec<String> = differences.iter().map(|d| format!("  {d}")).collect();
-        return Err(CheckpointError::Refused(format!(
-            "the settings that shape the plan changed since the checkpoint was recorded:\n{}\nrun with the \
-             recorded settings, or {start_over}",
-            lines.join("\n")
-        )));
-    }
-
+    // Whether this is the checkpoint's own job comes first: the advice below about table
+    // errors (error-destroy drops tables) is for that job only.
+    check_same_job(cp, source, target_identity, spec, advice)?;
+    refuse_table_errors(cp, &advice.locate.all)?;
+    let start_over = format!("to start over, remove it: {}{}", advice.start_over, advice.locate.all);
     let owner = file_owners(cp, catalog);
     let pending: BTreeSet<TableName> = cp
         .tables
@@ -136,6 +90,85 @@ pub fn check_reuse(
         }
     }
     Ok(replan)
+}
+
+/// The checkpoint is of this job: the same backup (for a restore), source, target and spec.
+fn check_same_job(
+    cp: &Checkpoint,
+    source: &Source,
+    target_identity: &str,
+    spec: &JobSpec,
+    advice: &Advice<'_>,
+) -> Result<(), CheckpointError> {
+    let locate = advice.locate;
+    let start_over = format!("to start over, remove it: {}{}", advice.start_over, locate.all);
+    let recorded =
+        JobSpec::from_text(&cp.task.spec).map_err(|e| CheckpointError::Refused(format!("{e}; {start_over}")))?;
+    let differences = jobspec::differences(&recorded, spec);
+    let upstream: Vec<String> =
+        differences.iter().filter(|d| d.field.starts_with("upstream")).map(|d| d.to_string()).collect();
+    if !upstream.is_empty() {
+        let (r, g) = (recorded.upstream.as_ref(), spec.upstream.as_ref());
+        return Err(CheckpointError::Refused(format!(
+            "the restore checkpoint in this target belongs to another backup ({}):\n  recorded: cluster_id {}, \
+             backup_ts {}\n  given:    cluster_id {}, backup_ts {}\nrestore the recorded backup again, or clear the \
+             checkpoint and the tables it restored: {}{}",
+            upstream.join("; "),
+            r.map_or("-", |u| u.cluster_id.as_str()),
+            r.map_or("-", |u| u.backup_ts.as_str()),
+            g.map_or("-", |u| u.cluster_id.as_str()),
+            g.map_or("-", |u| u.backup_ts.as_str()),
+            advice.start_over,
+            locate.all,
+        )));
+    }
+    if cp.task.source != source.location() {
+        return Err(CheckpointError::Refused(format!(
+            "the checkpoint belongs to an import of {}, not of {}; {start_over}",
+            cp.task.source,
+            source.location()
+        )));
+    }
+    if cp.task.target_identity != target_identity {
+        // The controls act only on the checkpoint's own target: the command names it.
+        let password = if crate::target::has_password(&cp.task.target) { " (with its password for xxxxx)" } else { "" };
+        return Err(CheckpointError::Refused(format!(
+            "the checkpoint was recorded against another target ({}, identity {}), this one is {target_identity}; \
+             point hoist at the original target, or to start over, remove the checkpoint: \
+             {} --target {}{}{password}",
+            cp.task.target, cp.task.target_identity, advice.start_over, cp.task.target, locate.without_target
+        )));
+    }
+    if !differences.is_empty() {
+        let lines: Vec<String> = differences.iter().map(|d| format!("  {d}")).collect();
+        return Err(CheckpointError::Refused(format!(
+            "the settings that shape the plan changed since the checkpoint was recorded:\n{}\nrun with the \
+             recorded settings, or {start_over}",
+            lines.join("\n")
+        )));
+    }
+    Ok(())
+}
+
+/// Tables in error block the run until resolved; the message gives the commands that do it.
+fn refuse_table_errors(cp: &Checkpoint, locate: &str) -> Result<(), CheckpointError> {
+    let errors: Vec<_> = cp.tables.iter().filter(|t| t.error.is_some()).collect();
+    if errors.is_empty() {
+        return Ok(());
+    }
+    let mut msg =
+        format!("the checkpoint records errors in {} table(s); fix the cause, then resolve each:\n", errors.len());
+    for t in errors {
+        let e = t.error.as_ref().expect("filtered");
+        let name = format!("`{}`.`{}`", t.database.replace('`', "``"), t.name.replace('`', "``"));
+        msg.push_str(&format!(
+            "  {name}: {} (failed in state {})\n    to drop the table in the target and load it again: \
+             hoist checkpoint error-destroy '{name}'{locate}\n    to clear the error and go on from where it \
+             stopped: hoist checkpoint error-ignore '{name}'{locate}\n",
+            e.message, e.step
+        ));
+    }
+    Err(CheckpointError::Refused(msg.trim_end().to_string()))
 }
 
 /// Which table each schema and data file belongs to, as recorded and as the dump is now.

@@ -4,7 +4,7 @@ use super::*;
 use crate::checkpoint::mysql::MysqlStore;
 use crate::checkpoint::sqlite::SqliteStore;
 
-fn sample() -> Checkpoint {
+pub(crate) fn sample() -> Checkpoint {
     let progress = |offset| ChunkProgress { offset, ..Default::default() };
     Checkpoint {
         task: TaskRecord {

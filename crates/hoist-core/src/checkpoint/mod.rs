@@ -16,7 +16,7 @@ pub mod mysql;
 pub mod sqlite;
 
 #[cfg(test)]
-mod conformance;
+pub(crate) mod conformance;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -199,6 +199,9 @@ pub async fn open(section: &CheckpointSection, target_url: &str) -> Result<Arc<d
     match section.driver {
         CheckpointDriver::Sqlite => {
             let path = PathBuf::from(section.dsn.clone().unwrap_or_else(|| "hoist-checkpoint.db".into()));
+            // Absolute, because the target records where a task's checkpoint is, for a run
+            // started from another directory to find it.
+            let path = std::path::absolute(&path).unwrap_or(path);
             Ok(Arc::new(sqlite::SqliteStore::open(&path)?))
         }
         CheckpointDriver::Mysql => {

@@ -59,6 +59,17 @@ impl SqliteStore {
         Ok(SqliteStore { path: path.to_path_buf(), conn: Mutex::new(conn) })
     }
 
+    /// Whether the checkpoint file at `path` holds task `task_id`, read without creating or
+    /// changing anything.
+    pub fn holds_task(path: &Path, task_id: i64) -> bool {
+        let Ok(conn) = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY) else {
+            return false;
+        };
+        let found: rusqlite::Result<Option<i64>> =
+            conn.query_row("SELECT task_id FROM task WHERE task_id = ?1", [task_id], |r| r.get(0)).optional();
+        matches!(found, Ok(Some(_)))
+    }
+
     fn with<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T, CheckpointError> {
         let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         f(&mut conn)

@@ -21,7 +21,7 @@ mod schema_step;
 mod workers;
 
 use post::{create_post_data_objects, finish_table};
-use schema_step::{create_databases, plan_tables, prepare_table, refuse_non_empty_tables};
+use schema_step::{create_databases, plan_tables, prepare_table, refuse_non_empty_tables, refuse_unfinished_elsewhere};
 use workers::{save_progress_loop, worker};
 
 use crate::catalog::Catalog;
@@ -63,7 +63,7 @@ pub struct ImportSettings {
     pub progress: ProgressMode,
     /// The command-line options that locate this run's target and checkpoint (password
     /// redacted), appended to the `hoist checkpoint ...` commands that messages suggest.
-    pub locate: String,
+    pub locate: refusal::Locate,
     pub kind: JobKind,
     /// Set for `hoist restore full`.
     pub restore: Option<RestoreSettings>,
@@ -108,11 +108,12 @@ impl ImportSettings {
         }
     }
 
-    /// The command that throws this job's checkpoint away, for refusals to suggest.
-    pub fn start_over_command(&self) -> String {
+    /// The command that throws this job's checkpoint away, for refusals to suggest (the
+    /// options of [`ImportSettings::locate`] follow it).
+    pub fn start_over_command(&self) -> &'static str {
         match self.kind {
-            JobKind::Import => format!("hoist checkpoint remove all{}", self.locate),
-            JobKind::RestoreFull => format!("hoist restore clean{}", self.locate),
+            JobKind::Import => "hoist checkpoint remove all",
+            JobKind::RestoreFull => "hoist restore clean",
         }
     }
 }
@@ -323,12 +324,19 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
                 &files,
                 &catalog,
                 &spec,
-                &refusal::Advice { start_over: &settings.start_over_command(), locate: &settings.locate },
+                &refusal::Advice { start_over: settings.start_over_command(), locate: &settings.locate },
             )?;
             tracing::info!(task = cp.task.task_id, "resuming from the checkpoint in {}", store.location());
             (cp, replan, true)
         }
         None => {
+            if settings.checkpoint.enable {
+                if let Err(refused) = refuse_unfinished_elsewhere(target.as_ref(), &fingerprint, store.as_ref()).await {
+                    // Nothing was planned: leave no empty checkpoint behind.
+                    let _ = store.discard().await;
+                    return Err(refused);
+                }
+            }
             let task = TaskRecord {
                 task_id: (rand::random::<u64>() >> 1) as i64,
                 source: source.location().to_string(),
@@ -374,6 +382,9 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
     let task_id = checkpoint.task.task_id;
     if settings.checkpoint.enable {
         target.prepare_markers().await?;
+        // Before any data, and again on each resume (the checkpoint may have moved): where a
+        // run from another directory finds this task's checkpoint.
+        target.record_task(task_id, &fingerprint, &store.location()).await?;
     }
     // A new task has no markers yet, and its tables were checked for rows before planning.
     let mut markers = HashMap::new();

@@ -3,9 +3,11 @@
 //! dropped and created again since its rows were recorded starts over (DESIGN.md invariant 4).
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::path::Path;
 
 use super::{defers_indexes, retrying, StepError};
 use crate::catalog::Catalog;
+use crate::checkpoint::sqlite::SqliteStore;
 use crate::checkpoint::{Checkpoint, CheckpointStore, ChunkProgress, ChunkRecord, TableError, TableRecord, TableState};
 use crate::ddl_file;
 use crate::error::{CheckpointError, ImportError, SourceError};
@@ -89,6 +91,42 @@ pub(super) async fn refuse_non_empty_tables(
          Empty or drop them, or leave them out with --tables '!db.table'. \
          (A finished import is not run twice: its checkpoint was removed when it succeeded.)",
         full.join(", ")
+    ))
+    .into())
+}
+
+/// A run that finds no checkpoint where it looks, while the target records an unfinished task
+/// of this dump with its checkpoint elsewhere (the default checkpoint is relative to the
+/// current directory), would plan anew over that task's rows: refuse, and say where it is. A
+/// record whose checkpoint is gone (removed by hand, or the very one looked in) is stale.
+pub(super) async fn refuse_unfinished_elsewhere(
+    target: &dyn Target,
+    fingerprint: &str,
+    store: &dyn CheckpointStore,
+) -> Result<(), ImportError> {
+    let Some(task) = target.unfinished(fingerprint).await? else {
+        return Ok(());
+    };
+    let path = Path::new(&task.checkpoint);
+    let is_file = !task.checkpoint.starts_with("mysql://");
+    if task.checkpoint == store.location() || (is_file && !SqliteStore::holds_task(path, task.task_id)) {
+        return Ok(());
+    }
+    let how = match path.parent().filter(|_| is_file) {
+        Some(dir) => format!(
+            "its checkpoint is at {}: run from {} or pass --checkpoint {}",
+            task.checkpoint,
+            dir.display(),
+            task.checkpoint
+        ),
+        None => format!(
+            "its checkpoint is in {}: pass that run's --checkpoint-driver, --checkpoint and --checkpoint-schema",
+            task.checkpoint
+        ),
+    };
+    Err(CheckpointError::Refused(format!(
+        "an unfinished import of this dump exists (task {}, started {}); {how}",
+        task.task_id, task.started
     ))
     .into())
 }

@@ -143,6 +143,15 @@ pub struct Marker {
     pub progress: ChunkProgress,
 }
 
+/// A task the target records as under way (see [`Target::record_task`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnfinishedTask {
+    pub task_id: i64,
+    /// Where its checkpoint is: the store's location when the plan was made.
+    pub checkpoint: String,
+    pub started: String,
+}
+
 /// A connection that writes batches.
 #[async_trait]
 pub trait Writer: Send {
@@ -172,7 +181,8 @@ pub trait Target: Send + Sync {
     async fn prepare_markers(&self) -> Result<(), TargetError>;
     /// All markers of a task, by chunk id.
     async fn read_markers(&self, task_id: i64) -> Result<HashMap<i64, ChunkProgress>, TargetError>;
-    /// Remove a task's markers (for a table being reset, or the whole task's).
+    /// Remove a task's markers (for a table being reset, or the whole task's: then also its
+    /// record as unfinished, since its checkpoint is being removed).
     async fn clear_markers(&self, task_id: i64, chunk_ids: Option<&[i64]>) -> Result<(), TargetError>;
     /// In one transaction: remove the task's markers and record that the import of the dump
     /// `fingerprint` names finished. A rerun that finds no checkpoint (removed after success)
@@ -180,6 +190,13 @@ pub trait Target: Send + Sync {
     async fn record_finished(&self, task_id: i64, fingerprint: &str) -> Result<(), TargetError>;
     /// The task recorded as finished for `fingerprint`, and when.
     async fn finished(&self, fingerprint: &str) -> Result<Option<(i64, String)>, TargetError>;
+    /// Record, before the task writes anything, that task `task_id` imports the dump
+    /// `fingerprint` with its checkpoint at `checkpoint` (replacing an earlier record for that
+    /// dump). A run that finds no checkpoint, because it was started from another directory,
+    /// learns from it where the checkpoint is. [`Target::record_finished`] deletes it.
+    async fn record_task(&self, task_id: i64, fingerprint: &str, checkpoint: &str) -> Result<(), TargetError>;
+    /// The unfinished task recorded for `fingerprint`.
+    async fn unfinished(&self, fingerprint: &str) -> Result<Option<UnfinishedTask>, TargetError>;
     async fn create_database(&self, database: &str, create_sql: Option<&str>) -> Result<(), TargetError>;
     /// Create a table from a dump's CREATE TABLE; with `defer`, without the secondary indexes
     /// that [`Target::deferred_indexes`] adds after the data.
@@ -270,8 +287,22 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// Whether a MySQL URL carries a password (in a recorded, redacted URL: `xxxxx`, which cannot
+/// be used to connect). SQLite URLs never do.
+pub fn has_password(url: &str) -> bool {
+    url.strip_prefix("mysql://").and_then(|rest| rest.rsplit_once('@')).is_some_and(|(auth, _)| auth.contains(':'))
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn recorded_passwords_are_seen() {
+        assert!(super::has_password("mysql://root:xxxxx@db:3306"));
+        assert!(super::has_password("mysql://root:s3cret@db:3306"));
+        assert!(!super::has_password("mysql://root@db:3306"));
+        assert!(!super::has_password("sqlite:///tmp/a:b@c.db"));
+    }
+
     #[test]
     fn passwords_are_redacted() {
         assert_eq!(super::redact_url("mysql://root:s3cret@db:3306/x"), "mysql://root:xxxxx@db:3306/x");

@@ -110,6 +110,23 @@ impl MysqlTarget {
         format!("{}.`hoist_finished`", q(&self.options.meta_schema))
     }
 
+    fn tasks_table(&self) -> String {
+        format!("{}.`hoist_tasks`", q(&self.options.meta_schema))
+    }
+
+    /// Whether the meta schema has this table: a server hoist never wrote to has none, and
+    /// the tasks table is missing where an older hoist made the meta schema.
+    async fn meta_table_exists(&self, conn: &mut Conn, name: &str) -> Result<bool, TargetError> {
+        let n: Option<u64> = conn
+            .exec_first(
+                "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+                (&self.options.meta_schema, name),
+            )
+            .await
+            .map_err(classify)?;
+        Ok(n == Some(1))
+    }
+
     async fn run(&self, database: Option<&str>, statements: &[String]) -> Result<(), TargetError> {
         self.run_tolerant(database, statements, false).await
     }
@@ -199,6 +216,11 @@ impl Target for MysqlTarget {
                      finished_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP) ENGINE=InnoDB",
                     self.finished_table()
                 ),
+                format!(
+                    "CREATE TABLE IF NOT EXISTS {} (fingerprint CHAR(64) NOT NULL PRIMARY KEY, task_id BIGINT NOT NULL, \
+                     checkpoint TEXT NOT NULL, started_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP) ENGINE=InnoDB",
+                    self.tasks_table()
+                ),
             ],
         )
         .await
@@ -230,6 +252,9 @@ impl Target for MysqlTarget {
         tx.exec_drop(format!("DELETE FROM {} WHERE task_id = ?", self.markers_table()), (task_id,))
             .await
             .map_err(classify)?;
+        tx.exec_drop(format!("DELETE FROM {} WHERE task_id = ?", self.tasks_table()), (task_id,))
+            .await
+            .map_err(classify)?;
         tx.exec_drop(
             format!("REPLACE INTO {} (fingerprint, task_id) VALUES (?, ?)", self.finished_table()),
             (fingerprint, task_id),
@@ -241,14 +266,7 @@ impl Target for MysqlTarget {
 
     async fn finished(&self, fingerprint: &str) -> Result<Option<(i64, String)>, TargetError> {
         let mut conn = self.conn().await?;
-        let exists: Option<u64> = conn
-            .exec_first(
-                "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'hoist_finished'",
-                (&self.options.meta_schema,),
-            )
-            .await
-            .map_err(classify)?;
-        if exists != Some(1) {
+        if !self.meta_table_exists(&mut conn, "hoist_finished").await? {
             return Ok(None);
         }
         conn.exec_first(
@@ -259,15 +277,45 @@ impl Target for MysqlTarget {
         .map_err(classify)
     }
 
+    async fn record_task(&self, task_id: i64, fingerprint: &str, checkpoint: &str) -> Result<(), TargetError> {
+        let mut conn = self.conn().await?;
+        conn.exec_drop(
+            format!("REPLACE INTO {} (fingerprint, task_id, checkpoint) VALUES (?, ?, ?)", self.tasks_table()),
+            (fingerprint, task_id, checkpoint),
+        )
+        .await
+        .map_err(classify)
+    }
+
+    async fn unfinished(&self, fingerprint: &str) -> Result<Option<UnfinishedTask>, TargetError> {
+        let mut conn = self.conn().await?;
+        if !self.meta_table_exists(&mut conn, "hoist_tasks").await? {
+            return Ok(None);
+        }
+        let row: Option<(i64, String, String)> = conn
+            .exec_first(
+                format!(
+                    "SELECT task_id, checkpoint, CAST(started_at AS CHAR) FROM {} WHERE fingerprint = ?",
+                    self.tasks_table()
+                ),
+                (fingerprint,),
+            )
+            .await
+            .map_err(classify)?;
+        Ok(row.map(|(task_id, checkpoint, started)| UnfinishedTask { task_id, checkpoint, started }))
+    }
+
     async fn clear_markers(&self, task_id: i64, chunk_ids: Option<&[i64]>) -> Result<(), TargetError> {
         let mut sql = format!("DELETE FROM {} WHERE task_id = {task_id}", self.markers_table());
-        if let Some(ids) = chunk_ids {
-            if ids.is_empty() {
-                return Ok(());
-            }
-            let list: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
-            sql.push_str(&format!(" AND chunk_id IN ({})", list.join(",")));
+        let Some(ids) = chunk_ids else {
+            let forget = format!("DELETE FROM {} WHERE task_id = {task_id}", self.tasks_table());
+            return self.run(None, &[sql, forget]).await;
+        };
+        if ids.is_empty() {
+            return Ok(());
         }
+        let list: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
+        sql.push_str(&format!(" AND chunk_id IN ({})", list.join(",")));
         self.run(None, &[sql]).await
     }
 

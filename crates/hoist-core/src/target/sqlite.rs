@@ -42,7 +42,9 @@ impl SqliteTarget {
                  done INTEGER NOT NULL, PRIMARY KEY (task_id, chunk_id));
              CREATE TABLE IF NOT EXISTS hoist_identity (id TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS hoist_finished (fingerprint TEXT PRIMARY KEY, task_id INTEGER NOT NULL,
-                 finished_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP);",
+                 finished_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP);
+             CREATE TABLE IF NOT EXISTS hoist_tasks (fingerprint TEXT PRIMARY KEY, task_id INTEGER NOT NULL,
+                 checkpoint TEXT NOT NULL, started_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP);",
         )
         .map_err(err)?;
         Ok(SqliteTarget { path: path.to_path_buf(), conn: Arc::new(Mutex::new(conn)) })
@@ -51,6 +53,30 @@ impl SqliteTarget {
     fn with<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T, TargetError> {
         let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         tokio::task::block_in_place(|| f(&mut conn)).map_err(err)
+    }
+
+    /// The identity [`Target::identity`] would give the file at `path`, read without writing
+    /// anything: None when it is not a hoist target (no file, or no identity in it). A
+    /// checkpoint control checks a file with it before opening it, so that pointing one at the
+    /// wrong file neither creates that file nor adds hoist's tables to it.
+    pub fn identity_at(path: &Path) -> Result<Option<String>, TargetError> {
+        if !path.exists() {
+            return Ok(None);
+        }
+        let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(err)?;
+        let has_table: bool = conn
+            .query_row(
+                "SELECT COUNT(*) > 0 FROM sqlite_schema WHERE type = 'table' AND name = 'hoist_identity'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(err)?;
+        if !has_table {
+            return Ok(None);
+        }
+        let id: Option<String> =
+            conn.query_row("SELECT id FROM hoist_identity", [], |r| r.get(0)).optional().map_err(err)?;
+        Ok(id.map(|id| format!("sqlite:{id}")))
     }
 }
 
@@ -103,6 +129,7 @@ impl Target for SqliteTarget {
         self.with(|c| {
             let tx = c.transaction()?;
             tx.execute("DELETE FROM hoist_progress WHERE task_id = ?1", [task_id])?;
+            tx.execute("DELETE FROM hoist_tasks WHERE task_id = ?1", [task_id])?;
             tx.execute(
                 "INSERT OR REPLACE INTO hoist_finished (fingerprint, task_id) VALUES (?1, ?2)",
                 params![fingerprint, task_id],
@@ -120,9 +147,35 @@ impl Target for SqliteTarget {
         })
     }
 
+    async fn record_task(&self, task_id: i64, fingerprint: &str, checkpoint: &str) -> Result<(), TargetError> {
+        self.with(|c| {
+            c.execute(
+                "INSERT OR REPLACE INTO hoist_tasks (fingerprint, task_id, checkpoint) VALUES (?1, ?2, ?3)",
+                params![fingerprint, task_id, checkpoint],
+            )
+            .map(drop)
+        })
+    }
+
+    async fn unfinished(&self, fingerprint: &str) -> Result<Option<UnfinishedTask>, TargetError> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT task_id, checkpoint, started_at FROM hoist_tasks WHERE fingerprint = ?1",
+                [fingerprint],
+                |r| Ok(UnfinishedTask { task_id: r.get(0)?, checkpoint: r.get(1)?, started: r.get(2)? }),
+            )
+            .optional()
+        })
+    }
+
     async fn clear_markers(&self, task_id: i64, chunk_ids: Option<&[i64]>) -> Result<(), TargetError> {
         self.with(|c| match chunk_ids {
-            None => c.execute("DELETE FROM hoist_progress WHERE task_id = ?1", [task_id]).map(drop),
+            None => {
+                let tx = c.transaction()?;
+                tx.execute("DELETE FROM hoist_progress WHERE task_id = ?1", [task_id])?;
+                tx.execute("DELETE FROM hoist_tasks WHERE task_id = ?1", [task_id])?;
+                tx.commit()
+            }
             Some(ids) => {
                 let tx = c.transaction()?;
                 for id in ids {
