@@ -9,8 +9,8 @@ use hoist_core::config::{ByteSize, CheckpointDriver, CheckpointSection, Conflict
 use hoist_core::control::TableSelector;
 use hoist_core::import::ImportSettings;
 use hoist_core::jobspec::JobKind;
-use hoist_core::refusal::Locate;
 use hoist_core::progress::ProgressMode;
+use hoist_core::refusal::Locate;
 use hoist_core::source::Compression;
 use hoist_core::target::{TargetOptions, WriteMode};
 

@@ -188,6 +188,8 @@ struct Setup<'a> {
     indexes: Option<Vec<String>>,
     /// More flags for every run.
     extra: Vec<String>,
+    /// Set for `restore full` of this backup instead of `import` of the dump.
+    restore_from: Option<PathBuf>,
 }
 
 impl<'a> Setup<'a> {
@@ -205,6 +207,7 @@ impl<'a> Setup<'a> {
             run_no: 0,
             indexes: None,
             extra: Vec::new(),
+            restore_from: None,
         }
     }
 
@@ -228,23 +231,30 @@ impl<'a> Setup<'a> {
     }
 
     fn args(&self) -> Vec<String> {
-        let mut args: Vec<String> = vec![
-            "import".into(),
-            "--source".into(),
-            self.dump.src.display().to_string(),
+        let mut args: Vec<String> = match &self.restore_from {
+            Some(backup) => {
+                vec!["restore".into(), "full".into(), "--storage".into(), backup.display().to_string()]
+            }
+            None => vec![
+                "import".into(),
+                "--source".into(),
+                self.dump.src.display().to_string(),
+                "--max-region-size".into(),
+                "64KiB".into(),
+            ],
+        };
+        args.extend([
             "--target".into(),
             self.target_url(),
             "--progress".into(),
             "quiet".into(),
-            "--max-region-size".into(),
-            "64KiB".into(),
             "--batch-size".into(),
             "16KiB".into(),
             "--region-concurrency".into(),
             "4".into(),
             "--meta-schema".into(),
             self.meta.clone(),
-        ];
+        ]);
         match self.driver {
             Driver::File => args.extend(["--checkpoint".into(), self.checkpoint_file().display().to_string()]),
             Driver::Mysql => args.extend([
@@ -727,7 +737,19 @@ fn kill_test(setup: &mut Setup<'_>, seed: u64, kills: usize) {
         record.phases,
         record.delays()
     );
-    if let Some(plan) = &record.plan {
+    assert!(
+        record.phases.get("data").is_some_and(|&n| n > 0),
+        "{}: seed {seed}: no kill landed while rows were being loaded: {:?}",
+        setup.test,
+        record.phases
+    );
+    let plan = record.plan.as_ref();
+    if setup.restore_from.is_some() {
+        // A backup's tables come in several files each (key ranges): those are the chunks.
+        let plan = plan.expect("a plan was seen after a kill");
+        let tables = setup.dump.data.tables.len();
+        assert!(plan.len() > 2 * tables, "{}: the backup's tables were not cut into ranges: {plan:?}", setup.test);
+    } else if let Some(plan) = plan {
         let split: Vec<_> = plan.iter().filter(|(_, n)| *n > 1).collect();
         let compressed: Vec<_> = plan.iter().filter(|(p, _)| p.ends_with(".gz") || p.ends_with(".zst")).collect();
         eprintln!(
@@ -883,6 +905,48 @@ fn kill9_sqlite_target() {
     let work = scratch("work");
     let mut setup = Setup::new(test, dump, work.path(), None, Driver::File);
     kill_test(&mut setup, seed, kills_wanted(10));
+}
+
+/// `restore full` killed at seeded moments: the crash dump is loaded into a source server,
+/// backed up in key ranges of 64 KiB, and restored into a server of its own until a run
+/// succeeds; every table must then equal the dump, and nothing of the checkpoint stay.
+#[test]
+fn kill9_restore_full() {
+    let test = "kill9_restore_full";
+    let seed = seed(test);
+    let dump = crash_dump();
+    let work = scratch("work");
+    let source = private_server(test);
+    let load = Command::new(env!("CARGO_BIN_EXE_hoist"))
+        .args([
+            "import",
+            "--source",
+            dump.src.to_str().expect("utf-8"),
+            "--target",
+            &source.url(),
+            "--progress",
+            "quiet",
+        ])
+        .arg("--checkpoint")
+        .arg(work.path().join("load.db"))
+        .output()
+        .expect("run hoist import");
+    assert!(load.status.success(), "loading the source: {}", String::from_utf8_lossy(&load.stderr));
+    let tables: Vec<String> =
+        dump.data.tables.iter().map(|t| format!("`{}`.`{}`", dump.data.database, t.name)).collect();
+    source.exec(&format!("ANALYZE TABLE {}", tables.join(", ")));
+    let backup = work.path().join("backup");
+    let out = Command::new(env!("CARGO_BIN_EXE_hoist"))
+        .args(["backup", "--source", &source.url(), "--storage", backup.to_str().expect("utf-8")])
+        .args(["--chunk-size", "64KiB", "--statement-size", "16KiB"])
+        .output()
+        .expect("run hoist backup");
+    assert!(out.status.success(), "the backup: {}", String::from_utf8_lossy(&out.stderr));
+    drop(source);
+    let target = private_server(test);
+    let mut setup = Setup::new(test, dump, work.path(), Some(&target), Driver::Mysql);
+    setup.restore_from = Some(backup);
+    kill_test(&mut setup, seed, kills_wanted(15));
 }
 
 // ------------------------------------------------ server killed, Ctrl-C --
