@@ -135,10 +135,10 @@ impl Shared {
             push("--config", &c.display().to_string());
         }
         if let Some(t) = self.target.as_ref().filter(|_| with_target) {
-            push("--target", &hoist_core::target::redact_url(t));
+            push("--target", &hoist_core::redact::redact_url(t));
         }
         if let Some(c) = &self.checkpoint {
-            push("--checkpoint", &hoist_core::target::redact_url(c));
+            push("--checkpoint", &hoist_core::redact::redact_url(c));
         }
         if let Some(d) = &self.checkpoint_driver {
             push("--checkpoint-driver", d);

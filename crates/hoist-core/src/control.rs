@@ -166,7 +166,7 @@ async fn reach(cp: &Checkpoint, store: &dyn CheckpointStore, arg: &TargetArg<'_>
     let recorded = &cp.task.target;
     let url = match arg.given {
         Some(url) => url.to_string(),
-        None if target::has_password(recorded) => {
+        None if crate::redact::has_password(recorded) => {
             return Err(CheckpointError::Refused(format!(
                 "no target given, and the checkpoint {} records its target without the password \
                  ({recorded}); nothing was changed. Give the import's own target, password included: \
@@ -176,7 +176,7 @@ async fn reach(cp: &Checkpoint, store: &dyn CheckpointStore, arg: &TargetArg<'_>
         }
         None => recorded.clone(),
     };
-    let shown = target::redact_url(&url);
+    let shown = crate::redact::redact_url(&url);
     let other = |what: &str| {
         CheckpointError::Refused(format!(
             "the checkpoint {} belongs to the import into {recorded} (identity {}), and {shown} is {what}; \
@@ -315,7 +315,7 @@ pub async fn remove(
 ) -> Result<Vec<String>, CheckpointError> {
     let cp = load(store).await?;
     let mut said = Vec::new();
-    let recorded = arg.given.is_none_or(|url| target::redact_url(url) == cp.task.target);
+    let recorded = arg.given.is_none_or(|url| crate::redact::redact_url(url) == cp.task.target);
     let target = match reach(&cp, store, arg).await? {
         Reach::Bound(t) => Some(t),
         Reach::Unreachable(why) if recorded => {
@@ -402,7 +402,7 @@ pub async fn dump(store: &dyn CheckpointStore, dir: &Path) -> Result<Vec<PathBuf
             vec![vec![
                 t.task_id.to_string(),
                 t.source.clone(),
-                crate::target::redact_url(&t.target),
+                crate::redact::redact_url(&t.target),
                 t.target_identity.clone(),
                 t.spec.clone(),
                 t.created_ms.to_string(),

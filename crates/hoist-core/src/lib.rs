@@ -24,6 +24,7 @@ pub mod manifest;
 pub mod plan;
 pub mod progress;
 pub mod reader;
+pub mod redact;
 pub mod refusal;
 pub mod restore;
 pub mod row_checksum;

@@ -131,7 +131,7 @@ fn check_same_job(
     }
     if cp.task.target_identity != target_identity {
         // The controls act only on the checkpoint's own target: the command names it.
-        let password = if crate::target::has_password(&cp.task.target) { " (with its password for xxxxx)" } else { "" };
+        let password = if crate::redact::has_password(&cp.task.target) { " (with its password for xxxxx)" } else { "" };
         return Err(CheckpointError::Refused(format!(
             "the checkpoint was recorded against another target ({}, identity {}), this one is {target_identity}; \
              point hoist at the original target, or to start over, remove the checkpoint: \

@@ -32,7 +32,7 @@ pub async fn full(mut settings: ImportSettings, stop: Arc<AtomicBool>) -> Result
     if !settings.target.starts_with("mysql://") {
         return Err(SourceError::Layout(format!(
             "restore full writes to a MySQL-family server (--target mysql://user:pass@host:port), not {}",
-            target::redact_url(&settings.target)
+            crate::redact::redact_url(&settings.target)
         ))
         .into());
     }

@@ -33,11 +33,11 @@ use tables::TableInfo;
 use crate::error::TargetError;
 use crate::filter::TableFilter;
 use crate::manifest::{self, BackupMeta, BinlogPosition, ChunkMeta, DatabaseMeta, KeyRange, ObjectMeta, TableMeta};
+use crate::redact::redact_url;
 use crate::row_checksum;
 use crate::source::Compression;
 use crate::storage::{AtomicFile, LocalDir, PARTIAL_SUFFIX};
 use crate::target::mysql::{classify, server_identity};
-use crate::target::redact_url;
 
 /// Left in the directory while a backup runs; its presence means "interrupted".
 pub const IN_PROGRESS_FILE: &str = "hoist-backup-in-progress.json";

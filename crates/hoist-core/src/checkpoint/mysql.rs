@@ -8,7 +8,7 @@ use mysql_async::prelude::*;
 use mysql_async::{Conn, Opts, OptsBuilder, TxOpts};
 
 use super::*;
-use crate::target::redact_url;
+use crate::redact::redact_url;
 
 pub struct MysqlStore {
     opts: Opts,

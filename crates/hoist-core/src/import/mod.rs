@@ -16,9 +16,14 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
+mod job;
 mod post;
 mod schema_step;
+mod state;
 mod workers;
+
+pub use job::{ExpectedTable, ImportReport, ImportSettings, RestoreSettings, TableReport};
+use state::{defers_indexes, Shared, StepError, TableRun};
 
 use post::{create_post_data_objects, finish_table};
 use schema_step::{create_databases, plan_tables, prepare_table, refuse_non_empty_tables, refuse_unfinished_elsewhere};
@@ -26,254 +31,16 @@ use workers::{save_progress_loop, worker};
 
 use crate::catalog::Catalog;
 use crate::checkpoint::sqlite::SqliteStore;
-use crate::checkpoint::{CheckpointStore, ChunkProgress, ChunkRecord, TableRecord, TableState, TaskRecord};
-use crate::config::{CheckpointSection, ConflictStrategy, CsvSection, KeepAfterSuccess};
+use crate::checkpoint::{CheckpointStore, ChunkProgress, ChunkRecord, TableState, TaskRecord};
+use crate::config::KeepAfterSuccess;
 use crate::error::{CheckpointError, ImportError, SourceError, TargetError};
 use crate::filter::TableFilter;
-use crate::jobspec::{CsvSpec, JobKind, JobSpec, Upstream, SPEC_VERSION};
-use crate::plan::{make_plan, PlanSettings};
-use crate::progress::{Progress, ProgressMode, TableProgress};
+use crate::plan::make_plan;
+use crate::progress::Progress;
 use crate::reader::CsvSettings;
 use crate::refusal;
 use crate::source::Source;
-use crate::target::{self, TableTarget, Target, TargetOptions};
-
-/// Everything `hoist import` needs, after config file and flags were merged.
-#[derive(Debug, Clone)]
-pub struct ImportSettings {
-    pub source: String,
-    pub target: String,
-    pub filter: Vec<String>,
-    pub no_schema: bool,
-    pub csv: CsvSection,
-    pub batch_bytes: usize,
-    pub concurrency: usize,
-    pub conflict: ConflictStrategy,
-    pub sql_mode: String,
-    pub checkpoint: CheckpointSection,
-    pub max_region_size: u64,
-    pub strict_format: bool,
-    /// Tables of at least this many bytes get their secondary indexes after their data.
-    pub defer_indexes_from: u64,
-    pub meta_schema: String,
-    pub analyze: bool,
-    pub disable_binlog: bool,
-    pub max_retries: u32,
-    pub write_mode: crate::target::WriteMode,
-    pub progress: ProgressMode,
-    /// The command-line options that locate this run's target and checkpoint (password
-    /// redacted), appended to the `hoist checkpoint ...` commands that messages suggest.
-    pub locate: refusal::Locate,
-    pub kind: JobKind,
-    /// Set for `hoist restore full`.
-    pub restore: Option<RestoreSettings>,
-}
-
-impl ImportSettings {
-    pub fn target_options(&self) -> TargetOptions {
-        TargetOptions {
-            meta_schema: self.meta_schema.clone(),
-            sql_mode: self.sql_mode.clone(),
-            disable_binlog: self.disable_binlog,
-            write_mode: self.write_mode,
-        }
-    }
-
-    fn plan_settings(&self) -> PlanSettings {
-        PlanSettings { max_region_size: self.max_region_size, strict_format: self.strict_format }
-    }
-
-    /// What shapes this job's plan and rows, as recorded in the checkpoint.
-    pub fn spec(&self) -> JobSpec {
-        let c = &self.csv;
-        JobSpec {
-            version: SPEC_VERSION,
-            kind: self.kind,
-            filter: self.filter.clone(),
-            no_schema: self.no_schema,
-            max_region_size: self.max_region_size,
-            strict_format: self.strict_format,
-            csv: CsvSpec {
-                separator: c.separator.clone(),
-                delimiter: c.delimiter.clone(),
-                terminator: c.terminator.clone(),
-                header: c.header,
-                header_schema_match: c.header_schema_match,
-                null: c.null.0.clone(),
-                backslash_escape: c.backslash_escape,
-                trim_last_separator: c.trim_last_separator,
-                not_null: c.not_null,
-            },
-            upstream: self.restore.as_ref().map(|r| r.upstream.clone()),
-        }
-    }
-
-    /// The command that throws this job's checkpoint away, for refusals to suggest (the
-    /// options of [`ImportSettings::locate`] follow it).
-    pub fn start_over_command(&self) -> &'static str {
-        match self.kind {
-            JobKind::Import => "hoist checkpoint remove all",
-            JobKind::RestoreFull => "hoist restore clean",
-        }
-    }
-}
-
-/// What a restore adds to an import: the backup it is bound to, and what each table must
-/// hold when it is done (rows and content checksum, from the backup's manifest).
-#[derive(Debug, Clone)]
-pub struct RestoreSettings {
-    pub upstream: Upstream,
-    pub expected: HashMap<(String, String), ExpectedTable>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ExpectedTable {
-    pub rows: u64,
-    pub checksum: u64,
-}
-
-#[derive(Debug, Clone)]
-pub struct TableReport {
-    pub database: String,
-    pub name: String,
-    pub rows: u64,
-    pub bytes: u64,
-    pub elapsed: Duration,
-    pub index_time: Duration,
-    /// None when the table is done; else what went wrong.
-    pub error: Option<String>,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct ImportReport {
-    pub target: String,
-    pub checkpoint: Option<String>,
-    pub tables: Vec<TableReport>,
-    /// Views, triggers and routines that could not be created.
-    pub object_errors: Vec<String>,
-    pub notes: Vec<String>,
-    pub elapsed: Duration,
-}
-
-impl ImportReport {
-    pub fn success(&self) -> bool {
-        self.tables.iter().all(|t| t.error.is_none()) && self.object_errors.is_empty()
-    }
-}
-
-/// Whether the table whose chunks these are gets its secondary indexes after its data: only
-/// tables of at least `from` bytes gain from it; for a small table the extra ALTER costs more
-/// than the index costs during the load.
-fn defers_indexes(chunks: &[ChunkRecord], from: u64) -> bool {
-    let bytes = chunks.iter().map(|c| if c.end == crate::checkpoint::TO_END { u64::MAX } else { c.end - c.start });
-    bytes.fold(0u64, u64::saturating_add) >= from
-}
-
-/// A table being loaded in this run.
-struct TableRun {
-    record: Mutex<TableRecord>,
-    target: Arc<TableTarget>,
-    create_sql: Option<String>,
-    /// Its secondary indexes are added after the data (see [`defers_indexes`]).
-    defer_indexes: bool,
-    chunks_left: AtomicUsize,
-    failed: AtomicBool,
-    /// Rows the target holds from this table's chunks, per the markers.
-    rows_loaded: AtomicU64,
-    progress: TableProgress,
-    started: Instant,
-    index_time: Mutex<Duration>,
-}
-
-impl TableRun {
-    fn label(&self) -> String {
-        let r = self.record.lock().unwrap_or_else(|p| p.into_inner());
-        format!("`{}`.`{}`", r.database, r.name)
-    }
-}
-
-/// Why a table's step did not finish.
-#[derive(Debug)]
-enum StepError {
-    /// Recorded in the checkpoint: the table stops until `hoist checkpoint` resolves it.
-    Table(String),
-    /// The target (or the checkpoint store) stayed unreachable longer than the retries: the
-    /// run stops and records nothing, so the same command resumes it.
-    Transient(String),
-    /// The run is stopping (Ctrl-C, or another table's transient failure).
-    Stopped,
-}
-
-impl From<TargetError> for StepError {
-    fn from(e: TargetError) -> Self {
-        if e.transient {
-            StepError::Transient(e.message)
-        } else {
-            StepError::Table(e.message)
-        }
-    }
-}
-
-impl From<CheckpointError> for StepError {
-    fn from(e: CheckpointError) -> Self {
-        StepError::Transient(format!("checkpoint: {e}"))
-    }
-}
-
-/// Run a target operation, retrying transient errors with backoff up to `max` times.
-async fn retrying<T, F, Fut>(max: u32, mut op: F) -> Result<T, TargetError>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, TargetError>>,
-{
-    let mut attempt = 0;
-    loop {
-        match op().await {
-            Err(e) if e.transient && attempt < max => {
-                attempt += 1;
-                backoff(attempt, &e).await;
-            }
-            other => return other,
-        }
-    }
-}
-
-async fn backoff(attempt: u32, e: &TargetError) {
-    let delay = Duration::from_millis(200u64.saturating_mul(1 << attempt.min(6))).min(Duration::from_secs(10));
-    tracing::warn!("transient target error, retry {attempt} in {delay:?}: {}", e.message);
-    tokio::time::sleep(delay).await;
-}
-
-struct Shared {
-    settings: ImportSettings,
-    source: Source,
-    target: Arc<dyn Target>,
-    store: Arc<dyn CheckpointStore>,
-    task_id: i64,
-    queue: Mutex<VecDeque<(ChunkRecord, ChunkProgress)>>,
-    tables: HashMap<i64, Arc<TableRun>>,
-    csv: Arc<CsvSettings>,
-    progress: Arc<Progress>,
-    progress_tx: mpsc::UnboundedSender<(i64, ChunkProgress)>,
-    stop: Arc<AtomicBool>,
-    /// Set with the reason when a transient failure outlasted its retries.
-    abort: Mutex<Option<String>>,
-    markers: bool,
-    /// The task's creation time, the loading sessions' "now".
-    now: f64,
-}
-
-impl Shared {
-    /// Stop every worker because the target is gone; nothing is recorded as an error.
-    fn abort(&self, reason: String) {
-        let mut abort = self.abort.lock().unwrap_or_else(|p| p.into_inner());
-        if abort.is_none() {
-            tracing::error!("{reason}");
-            *abort = Some(reason);
-        }
-        self.stop.store(true, Ordering::SeqCst);
-    }
-}
+use crate::target;
 
 /// Open the checkpoint store the settings name. With checkpoints disabled, a throwaway store
 /// in a temporary directory holds the plan for this run only.

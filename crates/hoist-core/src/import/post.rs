@@ -6,8 +6,8 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::workers::{fail_table, set_state_at_least};
-use super::{retrying, ImportReport, Shared, StepError, TableRun};
+use super::job::ImportReport;
+use super::state::{fail_table, retrying, set_state_at_least, Shared, StepError, TableRun};
 use crate::catalog::{Catalog, CatalogObject};
 use crate::checkpoint::TableState;
 use crate::config::ConflictStrategy;

@@ -5,13 +5,13 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::Path;
 
-use super::{defers_indexes, retrying, StepError};
+use super::job::ImportSettings;
+use super::state::{defers_indexes, retrying, StepError};
 use crate::catalog::Catalog;
 use crate::checkpoint::sqlite::SqliteStore;
 use crate::checkpoint::{Checkpoint, CheckpointStore, ChunkProgress, ChunkRecord, TableError, TableRecord, TableState};
 use crate::ddl_file;
 use crate::error::{CheckpointError, ImportError, SourceError};
-use crate::import::ImportSettings;
 use crate::plan::{make_plan, PlanSettings};
 use crate::refusal::TableName;
 use crate::source::Source;

@@ -10,8 +10,8 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::post::finish_table;
-use super::{backoff, Shared, StepError, TableRun};
-use crate::checkpoint::{CheckpointStore, ChunkProgress, ChunkRecord, TableError, TableState};
+use super::state::{backoff, fail_table, set_state_at_least, Shared, StepError, TableRun};
+use crate::checkpoint::{CheckpointStore, ChunkProgress, ChunkRecord, TableState};
 use crate::error::{SourceError, TargetError};
 use crate::reader::{read_chunk, ChunkJob, ReadBatch, ReadError};
 use crate::target::{EncodedBatch, Marker, Writer};
@@ -261,36 +261,5 @@ async fn write_with_retry(
             }
             Err(e) => return Err(e),
         }
-    }
-}
-
-pub(super) async fn set_state_at_least(shared: &Shared, run: &TableRun, state: TableState) {
-    let id = {
-        let mut r = run.record.lock().unwrap_or_else(|p| p.into_inner());
-        if r.state >= state {
-            return;
-        }
-        r.state = state;
-        r.id
-    };
-    if let Err(e) = shared.store.set_table_state(id, state, None).await {
-        tracing::warn!("saving table state to the checkpoint failed: {e}");
-    }
-}
-
-pub(super) async fn fail_table(shared: &Shared, run: &TableRun, message: String) {
-    if run.failed.swap(true, Ordering::SeqCst) {
-        return;
-    }
-    let (id, state) = {
-        let mut r = run.record.lock().unwrap_or_else(|p| p.into_inner());
-        r.error = Some(TableError { step: r.state.as_str().into(), message: message.clone() });
-        (r.id, r.state)
-    };
-    tracing::error!("{}: {message}", run.label());
-    run.progress.finish("failed");
-    let error = run.record.lock().unwrap_or_else(|p| p.into_inner()).error.clone();
-    if let Err(e) = shared.store.set_table_state(id, state, error.as_ref()).await {
-        tracing::warn!("saving the table's error to the checkpoint failed: {e}");
     }
 }

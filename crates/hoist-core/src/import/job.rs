@@ -1,0 +1,135 @@
+//! What an import job is given (its settings, after config and flags were merged) and what it
+//! reports. `hoist restore full` is an import with [`RestoreSettings`].
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use crate::config::{CheckpointSection, ConflictStrategy, CsvSection};
+use crate::jobspec::{CsvSpec, JobKind, JobSpec, Upstream, SPEC_VERSION};
+use crate::plan::PlanSettings;
+use crate::progress::ProgressMode;
+use crate::refusal;
+use crate::target::TargetOptions;
+
+/// Everything `hoist import` needs, after config file and flags were merged.
+#[derive(Debug, Clone)]
+pub struct ImportSettings {
+    pub source: String,
+    pub target: String,
+    pub filter: Vec<String>,
+    pub no_schema: bool,
+    pub csv: CsvSection,
+    pub batch_bytes: usize,
+    pub concurrency: usize,
+    pub conflict: ConflictStrategy,
+    pub sql_mode: String,
+    pub checkpoint: CheckpointSection,
+    pub max_region_size: u64,
+    pub strict_format: bool,
+    /// Tables of at least this many bytes get their secondary indexes after their data.
+    pub defer_indexes_from: u64,
+    pub meta_schema: String,
+    pub analyze: bool,
+    pub disable_binlog: bool,
+    pub max_retries: u32,
+    pub write_mode: crate::target::WriteMode,
+    pub progress: ProgressMode,
+    /// The command-line options that locate this run's target and checkpoint (password
+    /// redacted), appended to the `hoist checkpoint ...` commands that messages suggest.
+    pub locate: refusal::Locate,
+    pub kind: JobKind,
+    /// Set for `hoist restore full`.
+    pub restore: Option<RestoreSettings>,
+}
+
+impl ImportSettings {
+    pub fn target_options(&self) -> TargetOptions {
+        TargetOptions {
+            meta_schema: self.meta_schema.clone(),
+            sql_mode: self.sql_mode.clone(),
+            disable_binlog: self.disable_binlog,
+            write_mode: self.write_mode,
+        }
+    }
+
+    pub(super) fn plan_settings(&self) -> PlanSettings {
+        PlanSettings { max_region_size: self.max_region_size, strict_format: self.strict_format }
+    }
+
+    /// What shapes this job's plan and rows, as recorded in the checkpoint.
+    pub fn spec(&self) -> JobSpec {
+        let c = &self.csv;
+        JobSpec {
+            version: SPEC_VERSION,
+            kind: self.kind,
+            filter: self.filter.clone(),
+            no_schema: self.no_schema,
+            max_region_size: self.max_region_size,
+            strict_format: self.strict_format,
+            csv: CsvSpec {
+                separator: c.separator.clone(),
+                delimiter: c.delimiter.clone(),
+                terminator: c.terminator.clone(),
+                header: c.header,
+                header_schema_match: c.header_schema_match,
+                null: c.null.0.clone(),
+                backslash_escape: c.backslash_escape,
+                trim_last_separator: c.trim_last_separator,
+                not_null: c.not_null,
+            },
+            upstream: self.restore.as_ref().map(|r| r.upstream.clone()),
+        }
+    }
+
+    /// The command that throws this job's checkpoint away, for refusals to suggest (the
+    /// options of [`ImportSettings::locate`] follow it).
+    pub fn start_over_command(&self) -> &'static str {
+        match self.kind {
+            JobKind::Import => "hoist checkpoint remove all",
+            JobKind::RestoreFull => "hoist restore clean",
+        }
+    }
+}
+
+/// What a restore adds to an import: the backup it is bound to, and what each table must
+/// hold when it is done (rows and content checksum, from the backup's manifest).
+#[derive(Debug, Clone)]
+pub struct RestoreSettings {
+    pub upstream: Upstream,
+    pub expected: HashMap<(String, String), ExpectedTable>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExpectedTable {
+    pub rows: u64,
+    pub checksum: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct TableReport {
+    pub database: String,
+    pub name: String,
+    pub rows: u64,
+    pub bytes: u64,
+    pub elapsed: Duration,
+    pub index_time: Duration,
+    /// None when the table is done; else what went wrong.
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ImportReport {
+    pub target: String,
+    pub checkpoint: Option<String>,
+    pub tables: Vec<TableReport>,
+    /// Views, triggers and routines that could not be created.
+    pub object_errors: Vec<String>,
+    pub notes: Vec<String>,
+    pub elapsed: Duration,
+}
+
+impl ImportReport {
+    pub fn success(&self) -> bool {
+        self.tables.iter().all(|t| t.error.is_none()) && self.object_errors.is_empty()
+    }
+}

@@ -1,0 +1,162 @@
+//! The state of a running import that its stages share: the tables being loaded, the chunk
+//! queue, the stores, and the steps every stage takes (retries, table states, failures).
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+
+use super::job::ImportSettings;
+use crate::checkpoint::{CheckpointStore, ChunkProgress, ChunkRecord, TableError, TableRecord, TableState};
+use crate::error::{CheckpointError, TargetError};
+use crate::progress::{Progress, TableProgress};
+use crate::reader::CsvSettings;
+use crate::source::Source;
+use crate::target::{TableTarget, Target};
+
+/// Whether the table whose chunks these are gets its secondary indexes after its data: only
+/// tables of at least `from` bytes gain from it; for a small table the extra ALTER costs more
+/// than the index costs during the load.
+pub(super) fn defers_indexes(chunks: &[ChunkRecord], from: u64) -> bool {
+    let bytes = chunks.iter().map(|c| if c.end == crate::checkpoint::TO_END { u64::MAX } else { c.end - c.start });
+    bytes.fold(0u64, u64::saturating_add) >= from
+}
+
+/// A table being loaded in this run.
+pub(super) struct TableRun {
+    pub(super) record: Mutex<TableRecord>,
+    pub(super) target: Arc<TableTarget>,
+    pub(super) create_sql: Option<String>,
+    /// Its secondary indexes are added after the data (see [`defers_indexes`]).
+    pub(super) defer_indexes: bool,
+    pub(super) chunks_left: AtomicUsize,
+    pub(super) failed: AtomicBool,
+    /// Rows the target holds from this table's chunks, per the markers.
+    pub(super) rows_loaded: AtomicU64,
+    pub(super) progress: TableProgress,
+    pub(super) started: Instant,
+    pub(super) index_time: Mutex<Duration>,
+}
+
+impl TableRun {
+    pub(super) fn label(&self) -> String {
+        let r = self.record.lock().unwrap_or_else(|p| p.into_inner());
+        format!("`{}`.`{}`", r.database, r.name)
+    }
+}
+
+/// Why a table's step did not finish.
+#[derive(Debug)]
+pub(super) enum StepError {
+    /// Recorded in the checkpoint: the table stops until `hoist checkpoint` resolves it.
+    Table(String),
+    /// The target (or the checkpoint store) stayed unreachable longer than the retries: the
+    /// run stops and records nothing, so the same command resumes it.
+    Transient(String),
+    /// The run is stopping (Ctrl-C, or another table's transient failure).
+    Stopped,
+}
+
+impl From<TargetError> for StepError {
+    fn from(e: TargetError) -> Self {
+        if e.transient {
+            StepError::Transient(e.message)
+        } else {
+            StepError::Table(e.message)
+        }
+    }
+}
+
+impl From<CheckpointError> for StepError {
+    fn from(e: CheckpointError) -> Self {
+        StepError::Transient(format!("checkpoint: {e}"))
+    }
+}
+
+/// Run a target operation, retrying transient errors with backoff up to `max` times.
+pub(super) async fn retrying<T, F, Fut>(max: u32, mut op: F) -> Result<T, TargetError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, TargetError>>,
+{
+    let mut attempt = 0;
+    loop {
+        match op().await {
+            Err(e) if e.transient && attempt < max => {
+                attempt += 1;
+                backoff(attempt, &e).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+pub(super) async fn backoff(attempt: u32, e: &TargetError) {
+    let delay = Duration::from_millis(200u64.saturating_mul(1 << attempt.min(6))).min(Duration::from_secs(10));
+    tracing::warn!("transient target error, retry {attempt} in {delay:?}: {}", e.message);
+    tokio::time::sleep(delay).await;
+}
+
+pub(super) struct Shared {
+    pub(super) settings: ImportSettings,
+    pub(super) source: Source,
+    pub(super) target: Arc<dyn Target>,
+    pub(super) store: Arc<dyn CheckpointStore>,
+    pub(super) task_id: i64,
+    pub(super) queue: Mutex<VecDeque<(ChunkRecord, ChunkProgress)>>,
+    pub(super) tables: HashMap<i64, Arc<TableRun>>,
+    pub(super) csv: Arc<CsvSettings>,
+    pub(super) progress: Arc<Progress>,
+    pub(super) progress_tx: mpsc::UnboundedSender<(i64, ChunkProgress)>,
+    pub(super) stop: Arc<AtomicBool>,
+    /// Set with the reason when a transient failure outlasted its retries.
+    pub(super) abort: Mutex<Option<String>>,
+    pub(super) markers: bool,
+    /// The task's creation time, the loading sessions' "now".
+    pub(super) now: f64,
+}
+
+impl Shared {
+    /// Stop every worker because the target is gone; nothing is recorded as an error.
+    pub(super) fn abort(&self, reason: String) {
+        let mut abort = self.abort.lock().unwrap_or_else(|p| p.into_inner());
+        if abort.is_none() {
+            tracing::error!("{reason}");
+            *abort = Some(reason);
+        }
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+pub(super) async fn set_state_at_least(shared: &Shared, run: &TableRun, state: TableState) {
+    let id = {
+        let mut r = run.record.lock().unwrap_or_else(|p| p.into_inner());
+        if r.state >= state {
+            return;
+        }
+        r.state = state;
+        r.id
+    };
+    if let Err(e) = shared.store.set_table_state(id, state, None).await {
+        tracing::warn!("saving table state to the checkpoint failed: {e}");
+    }
+}
+
+pub(super) async fn fail_table(shared: &Shared, run: &TableRun, message: String) {
+    if run.failed.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    let (id, state) = {
+        let mut r = run.record.lock().unwrap_or_else(|p| p.into_inner());
+        r.error = Some(TableError { step: r.state.as_str().into(), message: message.clone() });
+        (r.id, r.state)
+    };
+    tracing::error!("{}: {message}", run.label());
+    run.progress.finish("failed");
+    let error = run.record.lock().unwrap_or_else(|p| p.into_inner()).error.clone();
+    if let Err(e) = shared.store.set_table_state(id, state, error.as_ref()).await {
+        tracing::warn!("saving the table's error to the checkpoint failed: {e}");
+    }
+}
