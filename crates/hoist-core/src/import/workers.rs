@@ -249,7 +249,7 @@ async fn write_with_retry(
                 }
             }
             let w = writer.as_mut().expect("set above");
-            w.write(batch, shared.markers.then_some(marker)).await
+            w.write(std::slice::from_ref(batch), shared.markers.then_some(marker)).await
         }
         .await;
         match result {

@@ -5,6 +5,8 @@
 //! async writers only send), then written by a [`Writer`] in ONE transaction together with the
 //! chunk's progress marker: data and progress commit together (DESIGN.md, invariant 1).
 
+#[cfg(test)]
+mod conformance;
 pub mod mysql;
 mod mysql_rows;
 mod mysql_writer;
@@ -162,9 +164,10 @@ pub trait Writer: Send {
     /// would be stale. The claim lasts until [`Writer::release`] or the session ends.
     async fn claim(&mut self, task_id: i64, chunk_id: i64) -> Result<Option<ChunkProgress>, TargetError>;
     async fn release(&mut self);
-    /// Write the rows and the marker in one transaction. An empty batch writes only the marker.
-    /// Without a marker (checkpoints off) only the rows are written.
-    async fn write(&mut self, batch: &EncodedBatch, marker: Option<&Marker>) -> Result<(), TargetError>;
+    /// Write the rows of every batch (one table each; several tables may share a transaction,
+    /// as one upstream transaction of a log does) and the marker in one transaction. Without
+    /// rows only the marker is written; without a marker (checkpoints off) only the rows.
+    async fn write(&mut self, batches: &[EncodedBatch], marker: Option<&Marker>) -> Result<(), TargetError>;
     /// After the target rejected a batch without saying which row, find the first row it
     /// rejects and why (nothing is kept). None when that cannot be told.
     async fn find_rejected_row(&mut self, _batch: &EncodedBatch) -> Option<(usize, TargetError)> {

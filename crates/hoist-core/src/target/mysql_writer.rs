@@ -161,10 +161,11 @@ impl MysqlWriter {
         }
     }
 
-    async fn transaction(&mut self, batch: &EncodedBatch, marker: Option<&Marker>) -> Result<(), TargetError> {
+    async fn transaction(&mut self, batches: &[EncodedBatch], marker: Option<&Marker>) -> Result<(), TargetError> {
         let markers = self.target.markers_table();
-        self.ready(&batch.session).await?.query_drop("BEGIN").await.map_err(classify)?;
-        if batch.row_count > 0 {
+        let first = batches.first().map(|b| b.session.clone()).unwrap_or_default();
+        self.ready(&first).await?.query_drop("BEGIN").await.map_err(classify)?;
+        for batch in batches.iter().filter(|b| b.row_count > 0) {
             self.send_rows(&batch.rows, &batch.session).await?;
         }
         let conn = self.conn.as_mut().expect("ready above");
@@ -285,8 +286,8 @@ impl Writer for MysqlWriter {
         }
     }
 
-    async fn write(&mut self, batch: &EncodedBatch, marker: Option<&Marker>) -> Result<(), TargetError> {
-        let result = self.transaction(batch, marker).await;
+    async fn write(&mut self, batches: &[EncodedBatch], marker: Option<&Marker>) -> Result<(), TargetError> {
+        let result = self.transaction(batches, marker).await;
         if result.is_err() {
             self.reset().await;
         }

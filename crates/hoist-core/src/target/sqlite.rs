@@ -451,11 +451,14 @@ impl Writer for SqliteWriter {
 
     async fn release(&mut self) {}
 
-    async fn write(&mut self, batch: &EncodedBatch, marker: Option<&Marker>) -> Result<(), TargetError> {
+    async fn write(&mut self, batches: &[EncodedBatch], marker: Option<&Marker>) -> Result<(), TargetError> {
         let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         tokio::task::block_in_place(|| -> Result<(), Failure> {
             let tx = conn.transaction()?;
-            if let EncodedRows::Params(rows) = &batch.rows {
+            // Rows are counted across the batches, as one statement would count them.
+            let mut before = 0;
+            for batch in batches {
+                let EncodedRows::Params(rows) = &batch.rows else { continue };
                 if batch.row_count > 0 {
                     let mut st = tx.prepare_cached(&rows.insert)?;
                     if rows.width == 0 {
@@ -465,10 +468,11 @@ impl Writer for SqliteWriter {
                         }
                     } else {
                         for (i, values) in rows.values.chunks(rows.width).enumerate() {
-                            bind(&mut st, rows, values).map_err(|error| Failure { row: Some(i), error })?;
+                            bind(&mut st, rows, values).map_err(|error| Failure { row: Some(before + i), error })?;
                         }
                     }
                 }
+                before += batch.row_count as usize;
             }
             let Some(marker) = marker else { return Ok(tx.commit()?) };
             let p = &marker.progress;
