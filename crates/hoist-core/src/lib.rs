@@ -28,6 +28,7 @@ pub mod redact;
 pub mod refusal;
 pub mod restore;
 pub mod row_checksum;
+pub mod rows;
 pub mod source;
 pub mod sql_literal;
 pub mod storage;

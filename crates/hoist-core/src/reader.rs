@@ -19,8 +19,9 @@ use crate::catalog::DataFormat;
 use crate::checkpoint::{ChunkProgress, ChunkRecord, TO_END};
 use crate::error::{DataError, FilePosition, SourceError};
 use crate::input::Input;
+use crate::rows::{Row, Value};
 use crate::source::Source;
-use crate::target::{BatchEncoder, EncodeError, EncodedBatch, Session, SourceRow, TableTarget, Target};
+use crate::target::{BatchEncoder, EncodeError, EncodedBatch, Session, TableTarget, Target};
 
 /// How CSV files of this import are read.
 #[derive(Debug, Clone)]
@@ -319,7 +320,7 @@ impl Reader<'_> {
                             return Err(self.data_error(row_at, "a row outside of an INSERT statement"));
                         };
                         self.check_width(row.fields.len(), map.len(), row_at)?;
-                        let source_row = SourceRow::Sql { raw: row.raw, fields: row.fields, options };
+                        let source_row = sql_row(row.raw, row.fields, options);
                         match enc.push(&source_row) {
                             Ok(()) => {}
                             Err(EncodeError::Invalid(m)) => return Err(self.data_error(row_at, m)),
@@ -490,7 +491,7 @@ impl Reader<'_> {
                 Ok(CsvStep::End) => break,
                 Ok(CsvStep::Record { record, consumed }) => {
                     self.check_width(record.len(), map.len(), at)?;
-                    encoder.push(&SourceRow::Csv(&record)).map_err(|e| match e {
+                    encoder.push(&csv_row(&record)).map_err(|e| match e {
                         EncodeError::Invalid(m) => self.data_error(at, m),
                         EncodeError::NeedsInsert => self.data_error(at, "a CSV field the target cannot take"),
                     })?;
@@ -564,6 +565,28 @@ fn is_ignorable_statement(text: &[u8]) -> bool {
         ["alter", "table"] => body.ends_with("disable keys") || body.ends_with("enable keys"),
         _ => false,
     }
+}
+
+/// A SQL tuple as a neutral row: each literal decoded, the tuple kept for pass-through.
+fn sql_row<'a>(raw: &'a [u8], fields: &[hoist_parse::sql::Literal], options: SqlOptions) -> Row<'a> {
+    use hoist_parse::sql::{decode_literal, LiteralKind, Value as Literal};
+    let values = fields
+        .iter()
+        .map(|f| match decode_literal(f.text(raw), f.kind, options) {
+            Literal::Null => Value::Null,
+            Literal::Number(n) => Value::Number(n),
+            Literal::UInt(n) => Value::UInt(n),
+            Literal::Bytes(b) if f.kind == LiteralKind::String => Value::Text(b),
+            Literal::Bytes(b) => Value::Binary(b),
+        })
+        .collect();
+    Row { values, sql: Some(raw) }
+}
+
+/// A CSV record as a neutral row: fields are character strings (or NULL).
+fn csv_row<'a>(record: &hoist_parse::csv::Record<'a>) -> Row<'a> {
+    let values = record.iter().map(|f| f.map_or(Value::Null, |v| Value::Text(std::borrow::Cow::Borrowed(v)))).collect();
+    Row { values, sql: None }
 }
 
 #[cfg(test)]

@@ -3,22 +3,17 @@
 
 use std::sync::Arc;
 
-use hoist_parse::sql::{Literal, LiteralKind, SqlOptions};
-
 use super::*;
 use crate::checkpoint::ChunkProgress;
+use crate::rows::Value;
 
 /// Rows `(id, 'text')` as a parsed SQL tuple would give them.
 fn batch(target: &dyn Target, table: &TableTarget, rows: &[(i64, &str)]) -> EncodedBatch {
     let mut encoder = target.encoder(table, &[0, 1], true);
     for (id, text) in rows {
-        let raw = format!("({id},'{text}')").into_bytes();
-        let comma = raw.iter().position(|&b| b == b',').expect("a comma");
-        let fields = [
-            Literal { kind: LiteralKind::Number, start: 1, end: comma },
-            Literal { kind: LiteralKind::String, start: comma + 1, end: raw.len() - 1 },
-        ];
-        encoder.push(&SourceRow::Sql { raw: &raw, fields: &fields, options: SqlOptions::default() }).expect("push");
+        let id = id.to_string();
+        let values = vec![Value::Number(id.as_bytes()), Value::Text(text.as_bytes().into())];
+        encoder.push(&Row { values, sql: None }).expect("push");
     }
     EncodedBatch { row_count: encoder.rows(), rows: encoder.take(), session: Arc::new(Session::default()) }
 }

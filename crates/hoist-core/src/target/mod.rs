@@ -16,13 +16,12 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use hoist_parse::csv::Record;
-use hoist_parse::sql::{Literal, SqlOptions};
 
 use crate::checkpoint::ChunkProgress;
 use crate::config::ConflictStrategy;
 use crate::error::TargetError;
 use crate::redact::redact_url;
+use crate::rows::Row;
 
 /// What kind of values a column holds, as far as encoding rows is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,17 +61,6 @@ impl TableTarget {
     pub fn column_index(&self, name: &str) -> Option<usize> {
         self.columns.iter().position(|c| c.name.eq_ignore_ascii_case(name))
     }
-}
-
-/// One source row, as the parser gave it.
-pub enum SourceRow<'a> {
-    /// A validated SQL tuple: `raw` is its text from `(` to `)`, `fields` locate each literal.
-    Sql {
-        raw: &'a [u8],
-        fields: &'a [Literal],
-        options: SqlOptions,
-    },
-    Csv(&'a Record<'a>),
 }
 
 /// Session settings a dump's SET statements ask for (character set, time zone, sql_mode).
@@ -130,7 +118,7 @@ pub enum EncodeError {
 /// Builds one batch for one table and one column list.
 pub trait BatchEncoder: Send {
     /// Append a row; the caller has checked its field count.
-    fn push(&mut self, row: &SourceRow<'_>) -> Result<(), EncodeError>;
+    fn push(&mut self, row: &Row<'_>) -> Result<(), EncodeError>;
     /// Approximate size of what has been encoded so far.
     fn bytes(&self) -> usize;
     fn rows(&self) -> u64;

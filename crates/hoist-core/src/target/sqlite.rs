@@ -9,8 +9,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use crate::rows::Value;
 use async_trait::async_trait;
-use hoist_parse::sql::{decode_literal, Value};
 use hoist_schema::quote_sqlite_ident as q;
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -345,32 +345,17 @@ impl SqliteEncoder {
 }
 
 impl BatchEncoder for SqliteEncoder {
-    fn push(&mut self, row: &SourceRow<'_>) -> Result<(), EncodeError> {
-        match row {
-            SourceRow::Sql { raw, fields, options } => {
-                for (i, lit) in fields.iter().enumerate() {
-                    let text = raw
-                        .get(lit.start..lit.end)
-                        .ok_or_else(|| EncodeError::Invalid("literal outside its row".into()))?;
-                    match decode_literal(text, lit.kind, *options) {
-                        Value::Null => self.rows.values.push(Param::Null),
-                        Value::UInt(v) => self.rows.values.push(match i64::try_from(v) {
-                            Ok(v) => Param::Int(v),
-                            Err(_) => Param::Real(v as f64),
-                        }),
-                        // Number text: the column's affinity makes it an INTEGER, REAL or NUMERIC.
-                        Value::Number(n) => self.push_bytes(n, false),
-                        Value::Bytes(b) => self.push_bytes(&b, self.binary.get(i).copied().unwrap_or(false)),
-                    }
-                }
-            }
-            SourceRow::Csv(record) => {
-                for (i, field) in record.iter().enumerate() {
-                    match field {
-                        None => self.rows.values.push(Param::Null),
-                        Some(v) => self.push_bytes(v, self.binary.get(i).copied().unwrap_or(false)),
-                    }
-                }
+    fn push(&mut self, row: &Row<'_>) -> Result<(), EncodeError> {
+        for (i, value) in row.values.iter().enumerate() {
+            match value {
+                Value::Null => self.rows.values.push(Param::Null),
+                Value::UInt(v) => self.rows.values.push(match i64::try_from(*v) {
+                    Ok(v) => Param::Int(v),
+                    Err(_) => Param::Real(*v as f64),
+                }),
+                // Number text: the column's affinity makes it an INTEGER, REAL or NUMERIC.
+                Value::Number(n) => self.push_bytes(n, false),
+                Value::Text(b) | Value::Binary(b) => self.push_bytes(b, self.binary.get(i).copied().unwrap_or(false)),
             }
         }
         self.count += 1;
