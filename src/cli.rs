@@ -14,7 +14,8 @@ use hoist_core::refusal::Locate;
 use hoist_core::source::Compression;
 use hoist_core::target::{TargetOptions, WriteMode};
 
-/// Resumable bulk import of MySQL dumps (mydumper, Dumpling) into MySQL, MariaDB, TiDB or SQLite.
+/// Resumable bulk import of MySQL dumps (mydumper, Dumpling) into MySQL, MariaDB, TiDB or SQLite,
+/// and consistent backups of MySQL and MariaDB servers with resumable restores.
 #[derive(Debug, Parser)]
 #[command(
     name = "hoist",
