@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use hoist_testkit::mariadb::MariaDb;
 
 use crate::sakila::{corpus, objects};
-use crate::util::{hoist, import, table_sums, Run};
+use crate::util::{assert_refused, hoist, import, table_sums, Run};
 
 /// The server restores go to (each test restores databases of its own name into it).
 fn target_server() -> &'static MariaDb {
@@ -54,15 +54,6 @@ fn restore_args(storage: &Path, target: &MariaDb, tag: &str, extra: &[&str]) -> 
 fn restore(storage: &Path, target: &MariaDb, tag: &str, extra: &[&str]) -> Run {
     let args = restore_args(storage, target, tag, extra);
     hoist(&args.iter().map(String::as_str).collect::<Vec<_>>())
-}
-
-#[track_caller]
-fn assert_refused(run: &Run, says: &[&str]) {
-    let text = run.text();
-    assert_eq!(run.code(), Some(2), "a refusal exits with 2:\n{text}");
-    for s in says {
-        assert!(text.contains(s), "the message should say {s:?}:\n{text}");
-    }
 }
 
 fn manifest(storage: &Path) -> serde_json::Value {

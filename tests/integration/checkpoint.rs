@@ -7,7 +7,7 @@ use hoist_testkit::dump::{Compression, Format};
 use hoist_testkit::mariadb::MariaDb;
 use hoist_testkit::rows::mysql_table_sum;
 
-use crate::util::{dump, hoist, hoist_in, import, sqlite_url, Run};
+use crate::util::{assert_refused, dump, hoist, hoist_in, import, sqlite_url, Run};
 
 const BAD_ROWS: &str = "INSERT INTO `bad` VALUES (1,'a'),\n(2,'b' oops),(3,'c');\n";
 const FIXED_ROWS: &str = "INSERT INTO `bad` VALUES (1,'a'),\n(2,'b'),(3,'c');\n";
@@ -71,15 +71,6 @@ impl Case {
     }
     fn write(&self, name: &str, text: &str) {
         std::fs::write(self.src.join(name), text).unwrap();
-    }
-}
-
-#[track_caller]
-fn assert_refused(run: &Run, says: &[&str]) {
-    let text = run.text();
-    assert_eq!(run.code(), Some(2), "a refusal exits with 2:\n{text}");
-    for s in says {
-        assert!(text.contains(s), "the message should say {s:?}:\n{text}");
     }
 }
 

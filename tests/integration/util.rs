@@ -28,6 +28,16 @@ impl Run {
     }
 }
 
+/// A refusal: exit code 2, and a message that says each of `says`.
+#[track_caller]
+pub fn assert_refused(run: &Run, says: &[&str]) {
+    let text = run.text();
+    assert_eq!(run.code(), Some(2), "a refusal exits with 2:\n{text}");
+    for s in says {
+        assert!(text.contains(s), "the message should say {s:?}:\n{text}");
+    }
+}
+
 pub fn hoist(args: &[&str]) -> Run {
     let output =
         Command::new(env!("CARGO_BIN_EXE_hoist")).args(args).env("HOIST_LOG", "warn").output().expect("run hoist");
