@@ -157,3 +157,32 @@ fn filter_takes_only_the_named_tables() {
     let orders = data.table("orders");
     assert_eq!(sqlite_table_sum(&db, "orders", &orders.columns), orders.sum());
 }
+
+/// The summary's time column is each table's own, not the whole run's for every table.
+#[test]
+fn the_summary_times_each_table_on_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("dump");
+    std::fs::create_dir_all(&out).unwrap();
+    let spec = hoist_testkit::dump::DumpSpec { rows: 30_000, ..hoist_testkit::dump::DumpSpec::new("timed") };
+    hoist_testkit::dump::write_dump(&spec, &out);
+    std::fs::write(out.join("timed.tiny-schema.sql"), "CREATE TABLE `tiny` (`id` INT PRIMARY KEY);\n").unwrap();
+    std::fs::write(out.join("timed.tiny.00000.sql"), "INSERT INTO `tiny` VALUES (1);\n").unwrap();
+    let db = dir.path().join("out.db");
+    let run = import(&out, &sqlite_url(&db), dir.path(), &["--region-concurrency", "1"]);
+    run.assert_ok();
+    let text = run.text();
+    // The first word of the form `1.5s` (punctuation after it aside).
+    let seconds = |line: &str| -> f64 {
+        let time = line.split_whitespace().find_map(|w| w.trim_end_matches([';', ',']).strip_suffix('s')?.parse().ok());
+        time.unwrap_or_else(|| panic!("no time in {line:?}"))
+    };
+    let total = text.lines().find(|l| l.contains(" rows into ")).map(|l| {
+        let at = l.find(" in ").unwrap();
+        seconds(&l[at + 4..])
+    });
+    let total = total.unwrap_or_else(|| panic!("no total line:\n{text}"));
+    assert!(total >= 0.5, "the run is too short to tell the tables' times apart ({total} s):\n{text}");
+    let tiny = text.lines().find(|l| l.starts_with("`timed`.`tiny`")).unwrap_or_else(|| panic!("{text}"));
+    assert!(seconds(tiny) < total / 2.0, "the tiny table's time is its own, not the run's:\n{text}");
+}

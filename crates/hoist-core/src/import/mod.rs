@@ -245,7 +245,8 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
                     failed: AtomicBool::new(false),
                     rows_loaded: AtomicU64::new(rows_loaded),
                     progress: progress.table(&label, table_bytes),
-                    started: Instant::now(),
+                    started: Default::default(),
+                    took: Mutex::new(None),
                     index_time: Mutex::new(Duration::ZERO),
                 });
                 run.progress.add(bytes_done, 0);
@@ -342,7 +343,7 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
             name: record.name.clone(),
             rows: run.rows_loaded.load(Ordering::SeqCst),
             bytes: run.progress.bytes.load(Ordering::SeqCst),
-            elapsed: run.started.elapsed(),
+            elapsed: run.elapsed(),
             index_time: *run.index_time.lock().unwrap_or_else(|p| p.into_inner()),
             error: record.error.as_ref().map(|e| format!("{} (failed in state {})", e.message, e.step)),
         });

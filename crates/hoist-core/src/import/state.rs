@@ -36,11 +36,29 @@ pub(super) struct TableRun {
     /// Rows the target holds from this table's chunks, per the markers.
     pub(super) rows_loaded: AtomicU64,
     pub(super) progress: TableProgress,
-    pub(super) started: Instant,
+    /// When this run began work on the table (its first chunk or post step), and how long the
+    /// work took once its post steps ended: the summary's time is the table's own, not the run's.
+    pub(super) started: std::sync::OnceLock<Instant>,
+    pub(super) took: Mutex<Option<Duration>>,
     pub(super) index_time: Mutex<Duration>,
 }
 
 impl TableRun {
+    pub(super) fn begin(&self) {
+        self.started.get_or_init(Instant::now);
+    }
+
+    pub(super) fn end(&self) {
+        let took = self.started.get().map(Instant::elapsed);
+        *self.took.lock().unwrap_or_else(|p| p.into_inner()) = took;
+    }
+
+    /// Time spent on the table in this run so far.
+    pub(super) fn elapsed(&self) -> Duration {
+        let took = *self.took.lock().unwrap_or_else(|p| p.into_inner());
+        took.or_else(|| self.started.get().map(Instant::elapsed)).unwrap_or_default()
+    }
+
     pub(super) fn label(&self) -> String {
         let r = self.record.lock().unwrap_or_else(|p| p.into_inner());
         format!("`{}`.`{}`", r.database, r.name)
@@ -148,6 +166,7 @@ pub(super) async fn fail_table(shared: &Shared, run: &TableRun, message: String)
     if run.failed.swap(true, Ordering::SeqCst) {
         return;
     }
+    run.end();
     let (id, state) = {
         let mut r = run.record.lock().unwrap_or_else(|p| p.into_inner());
         r.error = Some(TableError { step: r.state.as_str().into(), message: message.clone() });

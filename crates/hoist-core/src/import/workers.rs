@@ -100,6 +100,7 @@ async fn load_chunk(
     resume: ChunkProgress,
     writer: &mut Option<Box<dyn Writer>>,
 ) -> Result<(), StepError> {
+    run.begin();
     let (tx, mut rx) = mpsc::channel::<ReadBatch>(2);
     let job = ChunkJob {
         chunk: chunk.clone(),
