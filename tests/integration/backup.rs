@@ -509,3 +509,18 @@ fn a_killed_backup_is_taken_again_as_a_new_snapshot() {
     restore(&storage, target, "bk_killed", &[]).assert_ok();
     assert_eq!(table_sums(target, "bk_killed"), table_sums(source, "bk_killed"));
 }
+
+#[test]
+fn a_backup_without_checksums_is_verified_by_row_counts() {
+    let source = MariaDb::shared();
+    small_database(source, "bk_nosum", 500);
+    let dir = tempfile::tempdir().unwrap();
+    let storage = dir.path().join("backup");
+    backup(source, &storage, &["--tables", "bk_nosum.*", "--no-checksum"]).assert_ok();
+    let meta = manifest(&storage);
+    assert!(meta["tables"].as_array().unwrap().iter().all(|t| t["checksum"].is_null()), "{meta}");
+    let target = target_server();
+    target.exec("DROP DATABASE IF EXISTS bk_nosum");
+    restore(&storage, target, "bk_nosum", &[]).assert_ok();
+    assert_eq!(table_sums(target, "bk_nosum"), table_sums(source, "bk_nosum"));
+}

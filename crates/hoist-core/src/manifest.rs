@@ -63,7 +63,8 @@ pub struct TableMeta {
     pub engine: String,
     pub rows: u64,
     /// Sum (mod 2^64) of the chunks' checksums: order-independent, so it equals the target's.
-    pub checksum: u64,
+    /// None when the backup was taken with `--no-checksum`.
+    pub checksum: Option<u64>,
     pub chunks: Vec<ChunkMeta>,
 }
 
@@ -73,7 +74,7 @@ pub struct ChunkMeta {
     /// None for a table read whole (no usable key, or small).
     pub key: Option<KeyRange>,
     pub rows: u64,
-    pub checksum: u64,
+    pub checksum: Option<u64>,
     /// Bytes of the file as written (compressed when compressed).
     pub bytes: u64,
 }

@@ -67,8 +67,10 @@ pub async fn open(
     .await;
     let result = async {
         opened.into_iter().collect::<Result<Vec<()>, _>>()?;
+        // MariaDB's GTID of the position is looked up after the block is released: it reads the
+        // binlog from the file's start, which takes a while when the file is large.
         let position = match flavor {
-            Flavor::MariaDb => snapshot_position(&mut workers[0]).await?,
+            Flavor::MariaDb => snapshot_file_position(&mut workers[0]).await?,
             Flavor::MySql => master_position(coordinator).await?,
         };
         let backup_ts: Option<String> =
@@ -89,9 +91,17 @@ pub async fn open(
         finish(coordinator, &mut snapshot).await?;
     }
     if flavor == Flavor::MariaDb {
+        if let Some(p) = snapshot.position.as_mut() {
+            let gtid: Option<String> = coordinator.exec_first("SELECT BINLOG_GTID_POS(?, ?)", (&p.file, p.pos)).await?;
+            p.gtid = gtid.unwrap_or_default();
+        }
         for w in workers.iter_mut().skip(1) {
-            let other = snapshot_position(w).await?;
-            if other != snapshot.position {
+            let other = snapshot_file_position(w).await?;
+            let same = match (&other, &snapshot.position) {
+                (Some(a), Some(b)) => (&a.file, a.pos) == (&b.file, b.pos),
+                (a, b) => a.is_none() && b.is_none(),
+            };
+            if !same {
                 return Err(mysql_async::Error::Other(
                     format!(
                         "the worker snapshots disagree ({:?} and {other:?}): commits were not blocked while they opened",
@@ -121,8 +131,9 @@ async fn release(coordinator: &mut Conn, block: Block) -> Result<(), mysql_async
     }
 }
 
-/// MariaDB: the position of this session's snapshot, None when the binlog is off.
-async fn snapshot_position(conn: &mut Conn) -> Result<Option<BinlogPosition>, mysql_async::Error> {
+/// MariaDB: the file and position of this session's snapshot (its GTID is filled in later),
+/// None when the binlog is off.
+async fn snapshot_file_position(conn: &mut Conn) -> Result<Option<BinlogPosition>, mysql_async::Error> {
     let rows: Vec<(String, String)> = conn.query("SHOW SESSION STATUS LIKE 'binlog_snapshot_%'").await?;
     let get = |name: &str| rows.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone());
     let (Some(file), Some(pos)) = (get("Binlog_snapshot_file"), get("Binlog_snapshot_position")) else {
@@ -131,9 +142,7 @@ async fn snapshot_position(conn: &mut Conn) -> Result<Option<BinlogPosition>, my
     if file.is_empty() {
         return Ok(None);
     }
-    let pos: u64 = pos.parse().unwrap_or(0);
-    let gtid: Option<String> = conn.exec_first("SELECT BINLOG_GTID_POS(?, ?)", (&file, pos)).await?;
-    Ok(Some(BinlogPosition { file, pos, gtid: gtid.unwrap_or_default() }))
+    Ok(Some(BinlogPosition { file, pos: pos.parse().unwrap_or(0), gtid: String::new() }))
 }
 
 /// MySQL: the position while the read lock holds every commit back.

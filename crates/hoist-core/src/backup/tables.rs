@@ -156,11 +156,14 @@ pub async fn ranges(
     Ok(out)
 }
 
-/// The SELECT of one chunk: the stored columns and each row's checksum, in key order.
-pub fn chunk_query(table: &TableInfo, range: Option<&KeyRange>) -> String {
-    let columns: Vec<String> = table.columns.iter().map(|(c, _)| q(c)).collect();
-    let mut sql =
-        format!("SELECT {}, {} FROM {}", columns.join(", "), row_checksum::row_hash_sql(&table.columns), table.label());
+/// The SELECT of one chunk: the stored columns and (with `checksum`) each row's checksum, in
+/// key order.
+pub fn chunk_query(table: &TableInfo, range: Option<&KeyRange>, checksum: bool) -> String {
+    let mut columns: Vec<String> = table.columns.iter().map(|(c, _)| q(c)).collect();
+    if checksum {
+        columns.push(row_checksum::row_hash_sql(&table.columns));
+    }
+    let mut sql = format!("SELECT {} FROM {}", columns.join(", "), table.label());
     if let Some(r) = range {
         let mut conditions = Vec::new();
         if let Some(from) = r.from {
@@ -200,14 +203,14 @@ mod tests {
     #[test]
     fn a_chunk_reads_its_key_range_in_key_order() {
         let range = KeyRange { column: "id".into(), from: Some(10), to: Some(20) };
-        let sql = chunk_query(&table(), Some(&range));
-        assert!(sql.starts_with("SELECT `id`, `v`, CAST(CONV("), "{sql}");
+        let sql = chunk_query(&table(), Some(&range), true);
+        assert!(sql.starts_with("SELECT `id`, `v`, CRC32("), "{sql}");
         assert!(sql.ends_with(" FROM `d`.`t` WHERE `id` >= 10 AND `id` < 20 ORDER BY `id`"), "{sql}");
         let open = KeyRange { column: "id".into(), from: None, to: Some(5) };
-        assert!(chunk_query(&table(), Some(&open)).ends_with("WHERE `id` < 5 ORDER BY `id`"));
+        assert!(chunk_query(&table(), Some(&open), true).ends_with("WHERE `id` < 5 ORDER BY `id`"));
         let mut keyless = table();
         keyless.key.clear();
-        assert!(chunk_query(&keyless, None).ends_with("FROM `d`.`t`"));
+        assert!(chunk_query(&keyless, None, false).ends_with("SELECT `id`, `v` FROM `d`.`t`"));
     }
 
     #[test]

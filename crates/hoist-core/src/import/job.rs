@@ -102,7 +102,8 @@ pub struct RestoreSettings {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ExpectedTable {
     pub rows: u64,
-    pub checksum: u64,
+    /// None when the backup has no checksums: only the count is verified.
+    pub checksum: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
