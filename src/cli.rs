@@ -243,7 +243,7 @@ pub struct ImportArgs {
     #[command(flatten)]
     pub shared: Shared,
     /// Only these tables: `db.table` globs; `!` excludes; the last matching rule wins (repeatable).
-    /// Config: [mydumper] filter.
+    /// Exclusions alone mean all tables but those. Config: [mydumper] filter.
     #[arg(long = "tables", value_name = "GLOB")]
     pub tables: Vec<String>,
     /// Do not create databases and tables: they must exist. Config: [mydumper] no-schema.
