@@ -177,17 +177,17 @@ pub enum CheckpointAction {
     Show,
     /// For tables in error: drop the table in the target and load it again from its start.
     ErrorDestroy {
-        /// `db`.`table` (backquoted, case-sensitive) or all
+        /// `db`.`table` (backquoted, case-sensitive), db.table when neither name holds a dot or backquote, or all
         table: TableSelector,
     },
     /// For tables in error: clear the error and go on from where they stopped.
     ErrorIgnore {
-        /// `db`.`table` (backquoted, case-sensitive) or all
+        /// `db`.`table` (backquoted, case-sensitive), db.table when neither name holds a dot or backquote, or all
         table: TableSelector,
     },
     /// Forget tables whatever their state (all: the whole checkpoint); the next run loads them from the start.
     Remove {
-        /// `db`.`table` (backquoted, case-sensitive) or all
+        /// `db`.`table` (backquoted, case-sensitive), db.table when neither name holds a dot or backquote, or all
         table: TableSelector,
     },
     /// Write the checkpoint as CSV files (task, tables, chunks, files) into DIR, passwords redacted.
