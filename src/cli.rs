@@ -22,11 +22,24 @@ use hoist_core::target::{TargetOptions, WriteMode};
     version,
     about,
     after_help = "Exit codes: 0 all tables loaded; 1 some tables failed (see the summary); 2 the run could not \
-                  start or had to stop (refused, target lost, bad options); 130 interrupted (Ctrl-C, SIGTERM)."
+                  start or had to stop (refused, target lost, bad options); 130 interrupted (Ctrl-C, SIGTERM, \
+                  SIGHUP)."
 )]
 pub struct Args {
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Args {
+    /// `--progress quiet`: the log shows warnings and errors only.
+    pub fn quiet(&self) -> bool {
+        let load = match &self.command {
+            Command::Import(import) => &import.load,
+            Command::Restore(RestoreArgs { action: RestoreAction::Full(full) }) => &full.load,
+            _ => return false,
+        };
+        matches!(load.progress, ProgressMode::Quiet)
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -296,7 +309,8 @@ pub struct LoadArgs {
     /// Retries of a transient target error (lost connection, deadlock...) before the table fails.
     #[arg(long, default_value_t = 8)]
     pub max_retries: u32,
-    /// Progress display: auto (bars on a terminal, else a log line every 5 s), bars, log or quiet.
+    /// Progress display: auto (bars on a terminal, else a log line every 5 s), bars, log or quiet
+    /// (no progress, and only warnings and errors logged unless HOIST_LOG says otherwise).
     #[arg(long, default_value = "auto", value_parser = parse_progress)]
     pub progress: ProgressMode,
 }
