@@ -22,11 +22,24 @@ use hoist_core::target::{TargetOptions, WriteMode};
     version,
     about,
     after_help = "Exit codes: 0 all tables loaded; 1 some tables failed (see the summary); 2 the run could not \
-                  start or had to stop (refused, target lost, bad options); 130 interrupted (Ctrl-C, SIGTERM)."
+                  start or had to stop (refused, target lost, bad options); 130 interrupted (Ctrl-C, SIGTERM, \
+                  SIGHUP)."
 )]
 pub struct Args {
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Args {
+    /// `--progress quiet`: the log shows warnings and errors only.
+    pub fn quiet(&self) -> bool {
+        let load = match &self.command {
+            Command::Import(import) => &import.load,
+            Command::Restore(RestoreArgs { action: RestoreAction::Full(full) }) => &full.load,
+            _ => return false,
+        };
+        matches!(load.progress, ProgressMode::Quiet)
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -177,17 +190,17 @@ pub enum CheckpointAction {
     Show,
     /// For tables in error: drop the table in the target and load it again from its start.
     ErrorDestroy {
-        /// `db`.`table` (backquoted, case-sensitive) or all
+        /// `db`.`table` (backquoted, case-sensitive), db.table when neither name holds a dot or backquote, or all
         table: TableSelector,
     },
     /// For tables in error: clear the error and go on from where they stopped.
     ErrorIgnore {
-        /// `db`.`table` (backquoted, case-sensitive) or all
+        /// `db`.`table` (backquoted, case-sensitive), db.table when neither name holds a dot or backquote, or all
         table: TableSelector,
     },
     /// Forget tables whatever their state (all: the whole checkpoint); the next run loads them from the start.
     Remove {
-        /// `db`.`table` (backquoted, case-sensitive) or all
+        /// `db`.`table` (backquoted, case-sensitive), db.table when neither name holds a dot or backquote, or all
         table: TableSelector,
     },
     /// Write the checkpoint as CSV files (task, tables, chunks, files) into DIR, passwords redacted.
@@ -243,7 +256,7 @@ pub struct ImportArgs {
     #[command(flatten)]
     pub shared: Shared,
     /// Only these tables: `db.table` globs; `!` excludes; the last matching rule wins (repeatable).
-    /// Config: [mydumper] filter.
+    /// Exclusions alone mean all tables but those. Config: [mydumper] filter.
     #[arg(long = "tables", value_name = "GLOB")]
     pub tables: Vec<String>,
     /// Do not create databases and tables: they must exist. Config: [mydumper] no-schema.
@@ -296,7 +309,8 @@ pub struct LoadArgs {
     /// Retries of a transient target error (lost connection, deadlock...) before the table fails.
     #[arg(long, default_value_t = 8)]
     pub max_retries: u32,
-    /// Progress display: auto (bars on a terminal, else a log line every 5 s), bars, log or quiet.
+    /// Progress display: auto (bars on a terminal, else a log line every 5 s), bars, log or quiet
+    /// (no progress, and only warnings and errors logged unless HOIST_LOG says otherwise).
     #[arg(long, default_value = "auto", value_parser = parse_progress)]
     pub progress: ProgressMode,
 }

@@ -12,7 +12,7 @@ use clap::Parser;
 
 /// Exit codes: 0 every table loaded; 1 some tables failed (the summary says which);
 /// 2 the run could not start or had to stop (a refusal, a lost target, bad options);
-/// 130 interrupted by Ctrl-C or SIGTERM.
+/// 130 interrupted by Ctrl-C, SIGTERM or SIGHUP.
 const EXIT_TABLES_FAILED: u8 = 1;
 const EXIT_RUN_ERROR: u8 = 2;
 const EXIT_INTERRUPTED: u8 = 130;
@@ -26,11 +26,7 @@ fn main() -> ExitCode {
         libc::mallopt(libc::M_ARENA_MAX, 2);
     }
     let args = cli::Args::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("HOIST_LOG").unwrap_or_else(|_| "info".into()))
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .init();
+    init_logging(args.quiet());
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -45,6 +41,25 @@ fn main() -> ExitCode {
             ExitCode::from(EXIT_RUN_ERROR)
         }
     }
+}
+
+/// Log lines on stderr. `--progress quiet` means warnings and errors only; HOIST_LOG (an
+/// EnvFilter: `info`, `hoist_core=debug`...) says otherwise when set.
+fn init_logging(quiet: bool) {
+    let default = if quiet { "warn" } else { "info" };
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("HOIST_LOG").unwrap_or_else(|_| default.into()))
+        .with_writer(std::io::stderr)
+        .with_ansi(colour_logs(terminal, std::env::var_os("NO_COLOR")))
+        .with_target(false)
+        .init();
+}
+
+/// Colour codes only where a person reads them: in a file or a pipe they are noise that
+/// breaks grep. NO_COLOR set to anything but empty turns them off (https://no-color.org).
+fn colour_logs(terminal: bool, no_color: Option<std::ffi::OsString>) -> bool {
+    terminal && no_color.is_none_or(|v| v.is_empty())
 }
 
 async fn run(args: cli::Args) -> anyhow::Result<ExitCode> {
@@ -89,7 +104,7 @@ async fn run(args: cli::Args) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// A flag that Ctrl-C or SIGTERM sets.
+/// A flag that Ctrl-C, SIGTERM or SIGHUP sets.
 fn stop_flag() -> Arc<AtomicBool> {
     let stop = Arc::new(AtomicBool::new(false));
     tokio::spawn(stop_on_signal(stop.clone()));
@@ -144,16 +159,29 @@ async fn checkpoint(shared: &cli::Shared, action: cli::CheckpointAction) -> anyh
     Ok(ExitCode::SUCCESS)
 }
 
-/// Ctrl-C or SIGTERM: let the in-flight batches finish, then stop.
+/// Ctrl-C, SIGTERM or SIGHUP: let the in-flight batches finish, then stop. SIGHUP is what a
+/// dropped ssh session sends: it deserves the same clean stop and resume message, not death.
 async fn stop_on_signal(stop: Arc<AtomicBool>) {
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(_) => return,
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut hangup)) = (signal(SignalKind::terminate()), signal(SignalKind::hangup())) else {
+        return;
     };
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
+        _ = hangup.recv() => {}
     }
     eprintln!("stopping: finishing the batches in flight...");
     stop.store(true, Ordering::SeqCst);
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn logs_are_coloured_only_on_a_terminal_without_no_color() {
+        assert!(super::colour_logs(true, None));
+        assert!(super::colour_logs(true, Some("".into())), "an empty NO_COLOR does not count");
+        assert!(!super::colour_logs(true, Some("1".into())));
+        assert!(!super::colour_logs(false, None), "a file or a pipe gets no colour codes");
+    }
 }

@@ -4,8 +4,11 @@ use hoist_core::import::ImportReport;
 
 pub fn print(report: &ImportReport) {
     let width = report.tables.iter().map(|t| t.database.len() + t.name.len() + 5).max().unwrap_or(5).max(5);
-    println!();
-    println!("{:<width$}  {:>12}  {:>10}  {:>9}  {:>8}  result", "table", "rows", "MB", "time", "indexes");
+    // A run with no table to show (a rerun after success) prints no empty table.
+    if !report.tables.is_empty() {
+        println!();
+        println!("{:<width$}  {:>12}  {:>10}  {:>9}  {:>8}  result", "table", "rows", "MB", "time", "indexes");
+    }
     for t in &report.tables {
         let name = format!("`{}`.`{}`", t.database.replace('`', "``"), t.name.replace('`', "``"));
         let result = match &t.error {

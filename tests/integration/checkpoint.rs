@@ -102,9 +102,27 @@ fn error_destroy_leaves_tables_without_errors_alone() {
     let run = case.control(&["checkpoint", "error-destroy", "all"]);
     run.assert_ok();
     let text = run.text();
-    assert!(text.contains("`cpt`.`good`: not in error; left alone"), "{text}");
+    // What was done, and one line for the rest: not a line for each table left alone.
+    assert_eq!(text.lines().collect::<Vec<_>>().len(), 2, "{text}");
     assert!(text.contains("`cpt`.`bad`: dropped in the target"), "{text}");
+    assert!(text.contains("2 table(s) not in error: left alone"), "{text}");
+    assert!(!text.contains("`cpt`.`good`"), "{text}");
     assert_eq!(case.count("good"), 3);
+    // A table named is named back.
+    let run = case.control(&["ctl", "--checkpoint-error-destroy=`cpt`.`good`"]);
+    run.assert_ok();
+    assert_eq!(run.text().trim(), "`cpt`.`good`: not in error; left alone");
+}
+
+#[test]
+fn a_plain_db_dot_table_name_is_accepted_by_the_controls() {
+    let case = Case::sqlite();
+    case.write("cpt.bad.00000.sql", FIXED_ROWS);
+    let run = case.control(&["checkpoint", "error-destroy", "cpt.bad"]);
+    run.assert_ok();
+    assert!(run.text().contains("`cpt`.`bad`: dropped in the target"), "{}", run.text());
+    case.import(&[]).assert_ok();
+    assert_eq!(case.count("bad"), 3);
 }
 
 #[test]
@@ -121,8 +139,8 @@ fn unknown_table_names_list_the_known_ones() {
     let case = Case::sqlite();
     let run = case.control(&["checkpoint", "error-ignore", "`cpt`.`Bad`"]);
     assert_refused(&run, &["no table `cpt`.`Bad`", "case-sensitive", "`cpt`.`bad`", "`cpt`.`good`", "`cpt`.`other`"]);
-    let run = case.control(&["checkpoint", "remove", "cpt.bad"]);
-    assert_refused(&run, &["write `db`.`table` (with the backquotes) or all"]);
+    let run = case.control(&["checkpoint", "remove", "cpt.bad.x"]);
+    assert_refused(&run, &["write `db`.`table` (with the backquotes; db.table without them"]);
 }
 
 #[test]
@@ -169,7 +187,10 @@ fn error_ignore_goes_on_from_where_the_table_stopped() {
     let url = server.url();
     let run = hoist(&["checkpoint", "error-ignore", "`cpt_ignore`.`bad`", "--target", &url, "--checkpoint", &cp]);
     run.assert_ok();
-    assert!(run.text().contains("error cleared"), "{}", run.text());
+    assert!(run.text().contains("error cleared; the next run goes on from state writing"), "{}", run.text());
+    // It advises what exists: no switch that hoist does not have.
+    assert!(run.text().contains("use error-destroy instead"), "{}", run.text());
+    assert!(!run.text().contains("verification on"), "{}", run.text());
     import(&src, &server.url(), dir.path(), &meta).assert_ok();
     assert_eq!(server.query_value("SELECT COUNT(*) FROM cpt_ignore.bad").as_deref(), Some("2"));
     assert_eq!(server.query_value("SELECT v FROM cpt_ignore.bad WHERE id = 2").as_deref(), Some("much too long"));

@@ -1189,3 +1189,28 @@ fn interrupt_exits_130_and_resumes() {
         }
     }
 }
+
+/// SIGHUP (the ssh session dropped) stops a run as SIGTERM does: the batches in flight finish,
+/// the exit code is 130 with the resume message, and the same command completes the import.
+#[test]
+fn hangup_stops_like_sigterm_and_resumes() {
+    let test = "hangup_stops_like_sigterm_and_resumes";
+    let work = scratch("work");
+    let mut setup = Setup::new(test, crash_dump(), work.path(), None, Driver::File);
+    setup.fresh();
+    let mut p = setup.spawn();
+    if !wait_for_markers(&setup, &mut p, 1) {
+        panic!("{test}: the run ended before any batch was in:\n{}", p.tail());
+    }
+    p.signal(libc::SIGHUP);
+    let status = p.wait_for(Duration::from_secs(5));
+    if status.is_none() {
+        p.kill9();
+        panic!("{test}: hoist still runs 5 s after SIGHUP:\n{}", p.tail());
+    }
+    if !status.is_some_and(|s| s.success()) {
+        assert_eq!(status.and_then(|s| s.code()), Some(130), "{test}: exit code 130 expected:\n{}", p.tail());
+        assert!(p.output().contains("interrupted; run the same command to resume"), "{test}:\n{}", p.tail());
+    }
+    rerun_to_success(&mut setup, 0, "after SIGHUP");
+}

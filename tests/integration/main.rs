@@ -7,5 +7,6 @@ mod checkpoint;
 mod crash;
 mod generated;
 mod lightning;
+mod output;
 mod sakila;
 mod util;

@@ -1,6 +1,7 @@
 //! `hoist checkpoint ...` (and tidb-lightning-ctl's `--checkpoint-*` spellings): read and
 //! resolve a checkpoint. A table is named `` `db`.`tbl` `` (backquoted, case-sensitive, a
-//! backquote inside doubled) or `all`.
+//! backquote inside doubled), `db.tbl` when neither name holds a dot or a backquote (then it
+//! cannot be read two ways), or `all`.
 //!
 //! A control that writes acts only on the target the checkpoint was recorded against (DESIGN.md
 //! invariant 4): the one given (`--target` or the config), else the recorded one; either way
@@ -27,7 +28,15 @@ impl std::str::FromStr for TableSelector {
         if s == "all" {
             return Ok(TableSelector::All);
         }
-        let bad = || format!("{s:?} is not a table name: write `db`.`table` (with the backquotes) or all");
+        let bad = || {
+            format!(
+                "{s:?} is not a table name: write `db`.`table` (with the backquotes; db.table without them \
+                 when neither name holds a dot or a backquote) or all"
+            )
+        };
+        if let Some((database, name)) = unquoted(s) {
+            return Ok(TableSelector::One { database, name });
+        }
         let (database, rest) = backquoted(s).ok_or_else(bad)?;
         let rest = rest.strip_prefix('.').ok_or_else(bad)?;
         let (name, rest) = backquoted(rest).ok_or_else(bad)?;
@@ -36,6 +45,13 @@ impl std::str::FromStr for TableSelector {
         }
         Ok(TableSelector::One { database, name })
     }
+}
+
+/// `db.tbl` without backquotes: exactly one dot, no backquote, neither name empty.
+fn unquoted(s: &str) -> Option<(String, String)> {
+    let (database, name) = s.split_once('.')?;
+    let plain = |n: &str| !n.is_empty() && !n.contains(['.', '`']);
+    (plain(database) && plain(name)).then(|| (database.to_string(), name.to_string()))
 }
 
 /// A leading `` `name` `` (with ``` `` ``` for a backquote) and what follows it.
@@ -135,14 +151,20 @@ pub async fn show(store: &dyn CheckpointStore) -> Result<String, CheckpointError
     Ok(out)
 }
 
-/// The selected tables that are in error; the others are reported as left alone.
+/// The selected tables that are in error. The others are left alone: a table named by the user
+/// is named back; for `all`, one line counts them (a checkpoint of thousands of tables would
+/// otherwise bury the few lines that say what was done).
 fn in_error<'a>(
     cp: &'a Checkpoint,
     sel: &TableSelector,
     said: &mut Vec<String>,
 ) -> Result<Vec<&'a TableRecord>, CheckpointError> {
     let (failed, fine): (Vec<_>, Vec<_>) = select(cp, sel)?.into_iter().partition(|t| t.error.is_some());
-    said.extend(fine.into_iter().map(|t| format!("{}: not in error; left alone", quoted(t))));
+    match (sel, fine.as_slice()) {
+        (_, []) => {}
+        (TableSelector::One { .. }, [t]) => said.push(format!("{}: not in error; left alone", quoted(t))),
+        _ => said.push(format!("{} table(s) not in error: left alone", fine.len())),
+    }
     Ok(failed)
 }
 
@@ -295,7 +317,8 @@ pub async fn error_ignore(
     for t in in_error(&cp, sel, &mut said)? {
         store.set_table_state(t.id, t.state, None).await?;
         said.push(format!(
-            "{}: error cleared; the run goes on from state {} (keep the verification on: the rows may not be right)",
+            "{}: error cleared; the next run goes on from state {}, where it stopped. The rows loaded before the \
+             error stay as they are: if they may be wrong, use error-destroy instead, which loads the table again",
             quoted(t),
             t.state.as_str()
         ));
@@ -473,7 +496,12 @@ mod tests {
             "`a.b`.`c`".parse::<TableSelector>(),
             Ok(TableSelector::One { database: "a.b".into(), name: "c".into() })
         );
-        for bad in ["shop.orders", "`shop`.orders", "`shop`", "`shop`.`orders` x", "ALL"] {
+        assert_eq!(
+            "shop.orders".parse::<TableSelector>(),
+            Ok(TableSelector::One { database: "shop".into(), name: "orders".into() })
+        );
+        for bad in ["a.b.c", "`shop`.orders", "shop.`orders`", "shop.", ".orders", "`shop`", "`shop`.`orders` x", "ALL"]
+        {
             assert!(bad.parse::<TableSelector>().is_err(), "{bad}");
         }
     }

@@ -1,7 +1,8 @@
 //! Table filter with TiDB's table-filter semantics: rules are `db.tbl` glob pairs
 //! (`*`, `?`, `[...]`), a leading `!` excludes, and the last rule that matches a table decides.
 //! Matching ignores ASCII case, as TiDB's does. An empty rule list means Lightning's default:
-//! everything except the system schemas.
+//! everything except the system schemas. Rules that only exclude mean "all but": the default
+//! rules come first (TiDB's filter would match nothing, which nobody who writes `!db.t` means).
 
 use globset::{Glob, GlobMatcher};
 
@@ -37,15 +38,10 @@ fn glob(pattern: &str, rule: &str) -> Result<GlobMatcher, ConfigError> {
 
 impl TableFilter {
     pub fn new(rules: &[String]) -> Result<TableFilter, ConfigError> {
-        let owned: Vec<String>;
-        let rules: &[String] = if rules.is_empty() {
-            owned = DEFAULT_RULES.iter().map(|s| s.to_string()).collect();
-            &owned
-        } else {
-            rules
-        };
+        let only_exclusions = rules.iter().all(|r| r.trim().starts_with('!'));
+        let defaults = DEFAULT_RULES.iter().map(|s| s.to_string()).filter(|_| only_exclusions);
         let mut out = Vec::new();
-        for rule in rules {
+        for rule in defaults.chain(rules.iter().cloned()) {
             let text = rule.trim();
             let (exclude, body) = match text.strip_prefix('!') {
                 Some(b) => (true, b),
@@ -55,7 +51,7 @@ impl TableFilter {
                 ConfigError::Invalid(format!("table filter rule {rule:?} must look like db.table (globs allowed)"))
             })?;
             let unquote = |s: &str| s.trim_matches('`').to_string();
-            out.push(Rule { exclude, database: glob(&unquote(db), rule)?, table: glob(&unquote(table), rule)? });
+            out.push(Rule { exclude, database: glob(&unquote(db), &rule)?, table: glob(&unquote(table), &rule)? });
         }
         Ok(TableFilter { rules: out })
     }
@@ -112,5 +108,17 @@ mod tests {
         assert!(!f.matches("db3", "t1"));
         assert!(!f.matches_database("db3"));
         assert!(TableFilter::new(&["nodot".to_string()]).is_err());
+    }
+
+    #[test]
+    fn exclusions_alone_mean_all_but_them() {
+        let f = filter(&["!shop.log", "!tmp.*"]);
+        assert!(f.matches("shop", "orders"));
+        assert!(f.matches("app", "t"));
+        assert!(!f.matches("shop", "log"));
+        assert!(!f.matches("tmp", "x"));
+        assert!(!f.matches("mysql", "user"), "the system schemas stay out, as by default");
+        assert!(f.matches_database("shop"));
+        assert!(!f.matches_database("tmp"));
     }
 }

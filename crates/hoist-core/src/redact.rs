@@ -1,9 +1,10 @@
 //! Passwords never appear in output: every URL or DSN hoist prints goes through here.
 
-/// A URL with its password replaced by `xxxxx`.
+/// A URL, or Lightning's DSN `user:pass@tcp(host:port)/`, with its password replaced by
+/// `xxxxx`. A DSN's password ends at its last `@`, as in Go's MySQL driver.
 pub fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
+        return redact_dsn(url);
     };
     let (auth, host) = match rest.rsplit_once('@') {
         Some(p) => p,
@@ -12,6 +13,16 @@ pub fn redact_url(url: &str) -> String {
     match auth.split_once(':') {
         Some((user, _)) => format!("{scheme}://{user}:xxxxx@{host}"),
         None => url.to_string(),
+    }
+}
+
+fn redact_dsn(dsn: &str) -> String {
+    match dsn.rsplit_once('@') {
+        Some((auth, net)) if net.starts_with("tcp(") => match auth.split_once(':') {
+            Some((user, _)) => format!("{user}:xxxxx@{net}"),
+            None => dsn.to_string(),
+        },
+        _ => dsn.to_string(),
     }
 }
 
@@ -36,5 +47,7 @@ mod tests {
         assert_eq!(super::redact_url("mysql://root:s3cret@db:3306/x"), "mysql://root:xxxxx@db:3306/x");
         assert_eq!(super::redact_url("mysql://root@db:3306"), "mysql://root@db:3306");
         assert_eq!(super::redact_url("sqlite:///tmp/a.db"), "sqlite:///tmp/a.db");
+        assert_eq!(super::redact_url("root:s3@c:r/t@tcp(db:4000)/"), "root:xxxxx@tcp(db:4000)/");
+        assert_eq!(super::redact_url("/tmp/a:b@c.db"), "/tmp/a:b@c.db", "a file path is not a DSN");
     }
 }

@@ -20,17 +20,60 @@ fn store_err(e: impl std::fmt::Display) -> CheckpointError {
     CheckpointError::Store { location: "mysql".into(), message: e.to_string() }
 }
 
-/// Lightning's DSN (`user:pass@tcp(host:port)/`) or a `mysql://` URL, as a URL.
+/// What is percent-encoded in a user or password: all but letters, digits and `-._~`, so that
+/// `@ : / # ? %` in a password stay part of it, and names like `hoist_user` stay readable.
+const USERINFO: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+/// Lightning's DSN (`user:pass@tcp(host:port)/db?params`) or a `mysql://` URL, as a URL.
+/// As in Go's MySQL driver, which Lightning uses, the user ends at the first `:` and the
+/// password at the LAST `@`, so it may hold `@ : / #`; the database and params are not used
+/// (the store has its own schema). The URL is built by the `url` crate with user and password
+/// percent-encoded: pasted into a string, such a password would be read as part of the host.
 pub fn dsn_to_url(dsn: &str) -> Result<String, CheckpointError> {
     if dsn.starts_with("mysql://") {
         return Ok(dsn.to_string());
     }
-    let (auth, rest) = dsn.rsplit_once("@tcp(").ok_or_else(|| CheckpointError::Store {
-        location: redact_url(dsn),
-        message: "a mysql checkpoint dsn looks like user:pass@tcp(host:port)/ or mysql://user:pass@host:port".into(),
-    })?;
-    let (host, _) = rest.split_once(')').unwrap_or((rest, ""));
-    Ok(format!("mysql://{auth}@{host}"))
+    let bad = |why: &str| CheckpointError::Store {
+        location: redact_malformed(dsn),
+        message: format!(
+            "{why}: a mysql checkpoint dsn looks like user:pass@tcp(host:port)/ or mysql://user:pass@host:port"
+        ),
+    };
+    let (auth, net) = dsn.rsplit_once('@').map_or((None, dsn), |(auth, net)| (Some(auth), net));
+    let addr = net
+        .strip_prefix("tcp(")
+        .and_then(|rest| rest.split_once(')'))
+        .map(|(addr, _)| addr)
+        .ok_or_else(|| bad("no tcp(host:port) after the last @"))?;
+    let (host, port) = split_host_port(addr).ok_or_else(|| bad("the port is not a number"))?;
+    let mut url = url::Url::parse("mysql://localhost").expect("a valid URL");
+    url.set_host(Some(host)).map_err(|e| bad(&format!("host {host:?}: {e}")))?;
+    url.set_port(Some(port)).map_err(|()| bad("the port cannot be set"))?;
+    if let Some(auth) = auth {
+        let (user, password) = auth.split_once(':').map_or((auth, None), |(u, p)| (u, Some(p)));
+        let encode = |s: &str| percent_encoding::utf8_percent_encode(s, USERINFO).to_string();
+        url.set_username(&encode(user)).map_err(|()| bad("the user cannot be set"))?;
+        url.set_password(password.map(encode).as_deref()).map_err(|()| bad("the password cannot be set"))?;
+    }
+    Ok(url.to_string())
+}
+
+/// A DSN too malformed for `redact_url` to know it: all before the last `@` after the user is
+/// taken for the password.
+fn redact_malformed(dsn: &str) -> String {
+    match dsn.rsplit_once('@').and_then(|(auth, net)| Some((auth.split_once(':')?.0, net))) {
+        Some((user, net)) => format!("{user}:xxxxx@{net}"),
+        None => dsn.to_string(),
+    }
+}
+
+/// `host:port`, `[v6]:port`, or a host alone (port 3306, as in Go's driver). None: a bad port.
+fn split_host_port(addr: &str) -> Option<(&str, u16)> {
+    match addr.rsplit_once(':') {
+        Some((host, port)) if !addr.ends_with(']') => Some((host, port.parse().ok()?)),
+        _ => Some((addr, 3306)),
+    }
 }
 
 impl MysqlStore {
@@ -71,9 +114,10 @@ impl MysqlStore {
     }
 
     async fn conn(&self) -> Result<Conn, CheckpointError> {
-        Conn::new(self.opts.clone())
-            .await
-            .map_err(|e| CheckpointError::Store { location: self.location(), message: e.to_string() })
+        Conn::new(self.opts.clone()).await.map_err(|e| CheckpointError::Store {
+            location: self.location(),
+            message: crate::target::mysql::connect_failure(&self.opts, &e),
+        })
     }
 
     fn t(&self, table: &str) -> String {
@@ -317,5 +361,61 @@ impl CheckpointStore for MysqlStore {
         c.query_drop(format!("RENAME TABLE {}", renames.join(", "))).await.map_err(store_err)?;
         c.query_drop(format!("DROP DATABASE IF EXISTS {}", q(&self.schema))).await.map_err(store_err)?;
         Ok(format!("{} schema {}", redact_url(&self.url), q(&to)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The user and password mysql_async reads from the URL.
+    fn credentials(url: &str) -> (String, Option<String>, String, u16) {
+        let opts = Opts::from_url(url).unwrap();
+        (opts.user().unwrap_or("").into(), opts.pass().map(String::from), opts.ip_or_hostname().into(), opts.tcp_port())
+    }
+
+    #[test]
+    fn lightning_dsn_passwords_end_at_the_last_at_sign() {
+        for password in ["p#a:s/s@w", "a@b@c", "x)y%41?z", "semi;colon space", "pässwörd"] {
+            let dsn = format!("hoist_user:{password}@tcp(db.example:4000)/schema?charset=utf8mb4");
+            let url = dsn_to_url(&dsn).unwrap();
+            assert_eq!(
+                credentials(&url),
+                ("hoist_user".into(), Some(password.into()), "db.example".into(), 4000),
+                "{dsn} -> {url}"
+            );
+            let shown = redact_url(&url);
+            assert_eq!(shown, "mysql://hoist_user:xxxxx@db.example:4000", "{url}");
+        }
+        assert_eq!(dsn_to_url("root:pw@tcp(127.0.0.1:4000)/").unwrap(), "mysql://root:pw@127.0.0.1:4000");
+        assert_eq!(credentials(&dsn_to_url("root@tcp(h)/").unwrap()), ("root".into(), None, "h".into(), 3306));
+        assert_eq!(credentials(&dsn_to_url("u:p@tcp([::1]:3307)/").unwrap()).3, 3307);
+    }
+
+    #[test]
+    fn a_bad_dsn_is_refused_without_its_password() {
+        for dsn in ["root:s3cret@db:3306", "root:s3cret@tcp(db:port)/", "nonsense"] {
+            let message = dsn_to_url(dsn).unwrap_err().to_string();
+            assert!(!message.contains("s3cret"), "{message}");
+            assert!(message.contains("user:pass@tcp(host:port)/"), "{message}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_names_the_server_and_what_to_check() {
+        let port = crate::target::mysql::tests::closed_port();
+        let url = dsn_to_url(&format!("root:s3cret@tcp(127.0.0.1:{port})/")).unwrap();
+        let Err(e) = MysqlStore::open(&url, "hoist_cp").await else { panic!("nothing listens on {port}") };
+        let m = e.to_string();
+        assert!(
+            m.starts_with(&format!("checkpoint store mysql://root:xxxxx@127.0.0.1:{port} schema `hoist_cp`")),
+            "{m}"
+        );
+        assert!(
+            m.contains(&format!("cannot connect to the MySQL server at 127.0.0.1:{port}: Connection refused")),
+            "{m}"
+        );
+        assert!(m.contains("check that the server is running"), "{m}");
+        assert!(!m.contains("Input/output error") && !m.contains("s3cret"), "{m}");
     }
 }

@@ -137,8 +137,13 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
                 .await
                 .map_err(|e| SourceError::Layout(format!("planning failed: {e}")))??;
             store.create(&plan).await?;
+            // Without checkpoints the plan is held in a throwaway file: say so, not "saved".
+            let kept = match settings.checkpoint.enable {
+                true => format!("saved the checkpoint in {}", store.location()),
+                false => "no checkpoint kept (checkpoints are off: a crash means starting over)".into(),
+            };
             tracing::info!(
-                "planned {} tables in {} chunks and saved the checkpoint in {:.1}s",
+                "planned {} tables in {} chunks in {:.1}s; {kept}",
                 plan.tables.len(),
                 plan.chunks.len(),
                 started.elapsed().as_secs_f64()

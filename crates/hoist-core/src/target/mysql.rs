@@ -62,6 +62,41 @@ pub fn classify(e: mysql_async::Error) -> TargetError {
     }
 }
 
+/// Why a connection could not be made, for a person: the server's address, the cause without
+/// the driver's wrapping ("Input/output error: Input/output error: ..."), and what to check.
+/// Nothing of the password: the caller names the URL through `redact_url`.
+pub(crate) fn connect_failure(opts: &Opts, e: &mysql_async::Error) -> String {
+    let check = match e {
+        mysql_async::Error::Server(s) if s.code == 1045 => {
+            "check the user and the password, and from which hosts that user may connect"
+        }
+        mysql_async::Error::Server(s) if s.code == 1049 => "check the database named in the URL",
+        mysql_async::Error::Server(_) => "the server's message above says why",
+        mysql_async::Error::Io(_) => {
+            "check that the server is running and listening on that host and port, and that no firewall is in between"
+        }
+        _ => "check the URL and the server's settings",
+    };
+    format!(
+        "cannot connect to the MySQL server at {}:{}: {}; {check}",
+        opts.ip_or_hostname(),
+        opts.tcp_port(),
+        cause(e)
+    )
+}
+
+/// The error's own words: the server's message, or the innermost error of a chain.
+fn cause(e: &mysql_async::Error) -> String {
+    if let mysql_async::Error::Server(s) = e {
+        return format!("ERROR {}: {}", s.code, s.message);
+    }
+    let mut innermost: &dyn std::error::Error = e;
+    while let Some(next) = innermost.source() {
+        innermost = next;
+    }
+    innermost.to_string()
+}
+
 impl MysqlTarget {
     pub async fn connect(url: &str, options: &TargetOptions) -> Result<MysqlTarget, TargetError> {
         let opts = Opts::from_url(url).map_err(|e| TargetError::permanent(format!("{}: {e}", redact_url(url))))?;
@@ -80,8 +115,11 @@ impl MysqlTarget {
             local_infile: false,
             tidb: false,
         };
-        // Fail early, with the server's own message, when it cannot be reached.
-        let mut conn = target.conn().await?;
+        // Fail early, naming the server and what to check, when it cannot be reached.
+        let mut conn = target.pool.get_conn().await.map_err(|e| {
+            let message = format!("{}: {}", redact_url(url), connect_failure(&target.opts, &e));
+            TargetError { message, ..classify(e) }
+        })?;
         let local_infile: Option<u8> = conn.query_first("SELECT @@local_infile").await.ok().flatten();
         target.local_infile = local_infile == Some(1);
         let version: Option<String> = conn.query_first("SELECT VERSION()").await.ok().flatten();
@@ -543,7 +581,7 @@ fn database_options(sql: &str) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -554,6 +592,33 @@ mod tests {
         for code in [1062, 1064, 1146, 1366, 1406] {
             assert!(!is_transient_code(code), "{code}");
         }
+    }
+
+    /// A local port that nothing listens on.
+    pub(crate) fn closed_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_names_the_server_and_what_to_check() {
+        let port = closed_port();
+        let options = TargetOptions {
+            meta_schema: "hoist_meta".into(),
+            sql_mode: String::new(),
+            disable_binlog: false,
+            write_mode: WriteMode::Insert,
+        };
+        let url = format!("mysql://root:s3cret@127.0.0.1:{port}");
+        let Err(e) = MysqlTarget::connect(&url, &options).await else { panic!("nothing listens on {port}") };
+        let m = e.message;
+        assert!(m.starts_with(&format!("mysql://root:xxxxx@127.0.0.1:{port}: ")), "{m}");
+        assert!(
+            m.contains(&format!("cannot connect to the MySQL server at 127.0.0.1:{port}: Connection refused")),
+            "{m}"
+        );
+        assert!(m.contains("check that the server is running and listening on that host and port"), "{m}");
+        assert!(!m.contains("Input/output error") && !m.contains("s3cret"), "{m}");
+        assert!(e.transient, "a server that is not up yet may be up on the next try");
     }
 
     #[test]
