@@ -198,10 +198,14 @@ pub enum CheckpointAction {
         /// `db`.`table` (backquoted, case-sensitive), db.table when neither name holds a dot or backquote, or all
         table: TableSelector,
     },
-    /// Forget tables whatever their state (all: the whole checkpoint); the next run loads them from the start.
+    /// Forget tables whatever their state (all: the whole checkpoint). The next run loads them from
+    /// the start, into empty tables only: --drop-tables drops the tables the import wrote into first.
     Remove {
         /// `db`.`table` (backquoted, case-sensitive), db.table when neither name holds a dot or backquote, or all
         table: TableSelector,
+        /// Drop in the target each table the import created or loaded into (still the one it recorded).
+        #[arg(long)]
+        drop_tables: bool,
     },
     /// Write the checkpoint as CSV files (task, tables, chunks, files) into DIR, passwords redacted.
     Dump { dir: PathBuf },
@@ -241,7 +245,7 @@ impl CtlArgs {
         } else if let Some(t) = &a.checkpoint_error_ignore {
             CheckpointAction::ErrorIgnore { table: t.clone() }
         } else if let Some(t) = &a.checkpoint_remove {
-            CheckpointAction::Remove { table: t.clone() }
+            CheckpointAction::Remove { table: t.clone(), drop_tables: false }
         } else {
             CheckpointAction::Dump { dir: a.checkpoint_dump.clone().unwrap_or_default() }
         }
@@ -447,7 +451,10 @@ impl RestoreCleanArgs {
         let file = self.shared.file_config()?;
         let mut checkpoint = self.shared.checkpoint_section(&file);
         restore_checkpoint(&self.shared, &mut checkpoint);
-        Ok((self.shared.target_url(&file)?, checkpoint))
+        let target = self.shared.given_target_url(&file)?.context(
+            "restore clean needs the restore's target (its checkpoint lives there): --target mysql://user:pass@host:port",
+        )?;
+        Ok((target, checkpoint))
     }
 }
 

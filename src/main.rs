@@ -82,7 +82,8 @@ async fn run(args: cli::Args) -> anyhow::Result<ExitCode> {
             }
             cli::RestoreAction::Clean(clean) => {
                 let (target, checkpoint) = clean.checkpoint()?;
-                for line in hoist_core::restore::clean(&target, &checkpoint, &clean.shared.target_options()).await? {
+                let options = clean.shared.target_options();
+                for line in hoist_core::restore::clean(Some(&target), &checkpoint, &options).await? {
                     println!("{line}");
                 }
                 Ok(ExitCode::SUCCESS)
@@ -148,7 +149,9 @@ async fn checkpoint(shared: &cli::Shared, action: cli::CheckpointAction) -> anyh
         cli::CheckpointAction::ErrorDestroy { table } => {
             control::error_destroy(store.as_ref(), &target, &table).await?
         }
-        cli::CheckpointAction::Remove { table } => control::remove(store.as_ref(), &target, &table).await?,
+        cli::CheckpointAction::Remove { table, drop_tables } => {
+            control::remove(store.as_ref(), &target, &table, drop_tables).await?
+        }
         cli::CheckpointAction::Dump { dir } => {
             control::dump(store.as_ref(), &dir).await?.iter().map(|p| format!("wrote {}", p.display())).collect()
         }

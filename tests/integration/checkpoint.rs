@@ -216,11 +216,39 @@ fn remove_all_then_a_new_run_refuses_tables_that_hold_rows() {
     assert_refused(&run, &["already hold rows", "`cpt`.`good` (3 rows)", "`cpt`.`other` (1 rows)"]);
 }
 
+/// The `hoist ...` command a message suggests, on the line that holds `start`, run as given.
+fn follow(text: &str, start: &str) -> Run {
+    let line = text.lines().find(|l| l.contains(start)).unwrap_or_else(|| panic!("no {start:?} in:\n{text}"));
+    let command = &line[line.find(start).unwrap() + "hoist ".len()..];
+    let words: Vec<String> = command.split_whitespace().map(|w| w.trim_matches('\'').to_string()).collect();
+    hoist(&words.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
 #[test]
-fn a_changed_file_under_loaded_rows_is_refused_and_named() {
+fn a_changed_file_under_loaded_rows_is_refused_and_the_advice_loads_it_again() {
     let case = Case::without_errors();
+    case.write("cpt.bad.00000.sql", FIXED_ROWS);
     case.write("cpt.good.00001.sql", "INSERT INTO `good` VALUES (3,'three'),(4,'four');\n");
-    assert_refused(&case.import(&[]), &["cpt.good.00001.sql was modified", "hoist checkpoint remove all"]);
+    let run = case.import(&[]);
+    let command = "hoist checkpoint remove '`cpt`.`good`' --drop-tables";
+    assert_refused(&run, &["cpt.good.00001.sql was modified", "under rows of `cpt`.`good`", command]);
+    follow(&run.text(), command).assert_ok();
+    case.import(&[]).assert_ok();
+    assert_eq!((case.count("good"), case.count("other"), case.count("bad")), (4, 1, 3));
+}
+
+#[test]
+fn changed_settings_are_refused_and_the_advice_starts_over() {
+    let case = Case::without_errors();
+    case.write("cpt.bad.00000.sql", FIXED_ROWS);
+    let run = case.import(&["--max-region-size", "1KiB"]);
+    let command = "hoist checkpoint remove all --drop-tables";
+    assert_refused(&run, &["settings that shape the plan changed", command]);
+    let removed = follow(&run.text(), command);
+    removed.assert_ok();
+    assert!(removed.text().contains("`cpt`.`good`: dropped in the target"), "{}", removed.text());
+    case.import(&["--max-region-size", "1KiB"]).assert_ok();
+    assert_eq!((case.count("good"), case.count("other"), case.count("bad")), (3, 1, 3));
 }
 
 #[test]

@@ -327,27 +327,45 @@ pub async fn error_ignore(
 }
 
 /// Forget tables whatever their state (`all`: the whole checkpoint). A forgotten table is
-/// planned and loaded from its start by the next run. Another target is refused. The recorded
-/// target out of reach (a server gone for good) does not stop it: its markers stay, and they
-/// are harmless, since new chunks get ids clear of them. Another URL out of reach is refused:
-/// nothing tells that it is the recorded target.
+/// planned and loaded from its start by the next run, which needs it empty: with
+/// `drop_tables`, each table the job created or wrote into (and that is still the table it
+/// recorded) is dropped first, so that the next run finishes. Another target is refused. The
+/// recorded target out of reach (a server gone for good) does not stop a plain remove: its
+/// markers stay, and they are harmless, since new chunks get ids clear of them. Another URL
+/// out of reach is refused: nothing tells that it is the recorded target.
 pub async fn remove(
     store: &dyn CheckpointStore,
     arg: &TargetArg<'_>,
     sel: &TableSelector,
+    drop_tables: bool,
 ) -> Result<Vec<String>, CheckpointError> {
     let cp = load(store).await?;
     let mut said = Vec::new();
     let recorded = arg.given.is_none_or(|url| crate::redact::redact_url(url) == cp.task.target);
     let target = match reach(&cp, store, arg).await? {
         Reach::Bound(t) => Some(t),
-        Reach::Unreachable(why) if recorded => {
+        Reach::Unreachable(why) if recorded && !drop_tables => {
             said.push(format!("the target could not be reached ({why}): its progress markers stay"));
             None
         }
         Reach::Unreachable(why) => return Err(out_of_reach(&cp, store, &why)),
     };
     let target = target.as_deref();
+    if let (true, Some(target)) = (drop_tables, target) {
+        // Every table is checked before any is dropped: a refusal leaves all of them as they were.
+        let written: Vec<&TableRecord> =
+            select(&cp, sel)?.into_iter().filter(|t| t.state > TableState::Pending).collect();
+        for t in &written {
+            check_table_identity(target, t).await?;
+        }
+        for t in written {
+            target.drop_table(&t.database, &t.name).await.map_err(|e| CheckpointError::Store {
+                location: target.describe(),
+                message: format!("{}: {}", quoted(t), e.message),
+            })?;
+            said.push(format!("{}: dropped in the target {}", quoted(t), target.describe()));
+        }
+    }
     if *sel == TableSelector::All {
         if let Some(target) = target {
             let _ = target.clear_markers(cp.task.task_id, None).await;
@@ -362,8 +380,8 @@ pub async fn remove(
             let _ = target.clear_markers(cp.task.task_id, Some(&ids)).await;
         }
         store.remove_table(t.id).await?;
-        let hint = if t.state > TableState::Pending {
-            "; its rows in the target stay: empty or drop the table before the next run"
+        let hint = if t.state > TableState::Pending && !drop_tables {
+            "; its rows in the target stay: empty or drop the table before the next run (--drop-tables does it)"
         } else {
             ""
         };
@@ -523,7 +541,7 @@ mod tests {
         for result in [
             error_destroy(&store, &arg, &all).await,
             error_ignore(&store, &arg, &all).await,
-            remove(&store, &arg, &all).await,
+            remove(&store, &arg, &all, false).await,
         ] {
             let message = result.unwrap_err().to_string();
             assert!(message.contains("without the password (mysql://root:xxxxx@db:3306)"), "{message}");

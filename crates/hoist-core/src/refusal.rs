@@ -46,7 +46,8 @@ pub fn check_reuse(
     // errors (error-destroy drops tables) is for that job only.
     check_same_job(cp, source, target_identity, spec, advice)?;
     refuse_table_errors(cp, &advice.locate.all)?;
-    let start_over = format!("to start over, remove it: {}{}", advice.start_over, advice.locate.all);
+    let start_over =
+        format!("to start over, dropping the tables it loaded into: {}{}", advice.start_over, advice.locate.all);
     let owner = file_owners(cp, catalog);
     let pending: BTreeSet<TableName> = cp
         .tables
@@ -81,10 +82,18 @@ pub fn check_reuse(
             }
             // Files that belong to no table (metadata, notes) do not matter.
             None if !is_dump_file(path, catalog) => {}
-            _ => {
+            Some((db, name)) => {
+                let table = format!("`{}`.`{}`", db.replace('`', "``"), name.replace('`', "``"));
                 return Err(CheckpointError::Refused(format!(
-                    "the source changed since the checkpoint was recorded: {path} {what}, under rows already loaded; \
-                     restore it, or {start_over}"
+                    "the source changed since the checkpoint was recorded: {path} {what}, under rows of {table} \
+                     already loaded; restore the file, or load {table} again from its files as they are now: \
+                     hoist checkpoint remove '{table}' --drop-tables{}",
+                    advice.locate.all
+                )));
+            }
+            None => {
+                return Err(CheckpointError::Refused(format!(
+                    "the source changed since the checkpoint was recorded: {path} {what}; restore it, or {start_over}"
                 )))
             }
         }
@@ -101,7 +110,7 @@ fn check_same_job(
     advice: &Advice<'_>,
 ) -> Result<(), CheckpointError> {
     let locate = advice.locate;
-    let start_over = format!("to start over, remove it: {}{}", advice.start_over, locate.all);
+    let start_over = format!("to start over, dropping the tables it loaded into: {}{}", advice.start_over, locate.all);
     let recorded =
         JobSpec::from_text(&cp.task.spec).map_err(|e| CheckpointError::Refused(format!("{e}; {start_over}")))?;
     let differences = jobspec::differences(&recorded, spec);
@@ -135,8 +144,8 @@ fn check_same_job(
         return Err(CheckpointError::Refused(format!(
             "the checkpoint was recorded against another target ({}, identity {}), this one is {target_identity}; \
              point hoist at the original target, or to start over, remove the checkpoint: \
-             {} --target {}{}{password}",
-            cp.task.target, cp.task.target_identity, advice.start_over, cp.task.target, locate.without_target
+             hoist checkpoint remove all --target {}{}{password}",
+            cp.task.target, cp.task.target_identity, cp.task.target, locate.without_target
         )));
     }
     if !differences.is_empty() {
@@ -162,7 +171,8 @@ fn refuse_table_errors(cp: &Checkpoint, locate: &str) -> Result<(), CheckpointEr
         let e = t.error.as_ref().expect("filtered");
         let name = format!("`{}`.`{}`", t.database.replace('`', "``"), t.name.replace('`', "``"));
         msg.push_str(&format!(
-            "  {name}: {} (failed in state {})\n    to drop the table in the target and load it again: \
+            "  {name}: {} (failed in state {})\n    to drop the table in the target and load it again (after a fix of its \
+             file, this one: the other goes on from a position in the old file): \
              hoist checkpoint error-destroy '{name}'{locate}\n    to clear the error and go on from where it \
              stopped: hoist checkpoint error-ignore '{name}'{locate}\n",
             e.message, e.step

@@ -15,13 +15,13 @@ use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use crate::checkpoint::TableState;
 use crate::config::{CheckpointSection, KeepAfterSuccess};
-use crate::error::{CheckpointError, ImportError, SourceError};
+use crate::control::{self, TableSelector, TargetArg};
+use crate::error::{ImportError, SourceError};
 use crate::import::{ExpectedTable, ImportReport, ImportSettings, RestoreSettings};
 use crate::jobspec::{JobKind, Upstream};
 use crate::manifest;
-use crate::target::{self, TargetOptions};
+use crate::target::TargetOptions;
 
 /// Where a restore keeps its checkpoint in the target, unless told otherwise.
 pub const DEFAULT_CHECKPOINT_SCHEMA: &str = "hoist_restore_checkpoint";
@@ -61,44 +61,18 @@ pub async fn full(mut settings: ImportSettings, stop: Arc<AtomicBool>) -> Result
 }
 
 /// Drop what an unfinished restore wrote (tables whose identity is the one it recorded) and
-/// its checkpoint. Returns one line per thing done.
+/// its checkpoint: `hoist checkpoint remove all --drop-tables` on the restore's checkpoint.
 pub async fn clean(
-    target_url: &str,
+    target_url: Option<&str>,
     checkpoint: &CheckpointSection,
     options: &TargetOptions,
 ) -> Result<Vec<String>, ImportError> {
-    let target = target::open(target_url, options).await?;
-    let store = crate::checkpoint::open(checkpoint, target_url).await?;
-    let Some(cp) = store.load().await? else {
+    let store = crate::checkpoint::open(checkpoint, target_url.unwrap_or_default()).await?;
+    if store.load().await?.is_none() {
         return Ok(vec![format!("there is no restore checkpoint in {}; nothing to clean", store.location())]);
-    };
-    let identity = target.identity().await?;
-    if identity != cp.task.target_identity {
-        return Err(CheckpointError::Refused(format!(
-            "the checkpoint in {} was recorded against another server (identity {}); this one is {identity}: \
-             nothing was dropped",
-            store.location(),
-            cp.task.target_identity
-        ))
-        .into());
     }
-    let mut lines = Vec::new();
-    for t in &cp.tables {
-        let label = format!("`{}`.`{}`", t.database.replace('`', "``"), t.name.replace('`', "``"));
-        let now = target.table_identity(&t.database, &t.name).await?;
-        match (&t.target_identity, now) {
-            (Some(recorded), Some(now)) if *recorded == now && t.state > TableState::Pending => {
-                target.drop_table(&t.database, &t.name).await?;
-                lines.push(format!("{label}: dropped (the unfinished restore had written into it)"));
-            }
-            (_, Some(_)) if t.state > TableState::Pending => {
-                lines.push(format!("{label}: left alone (it is not the table the restore created or filled)"))
-            }
-            _ => {}
-        }
-    }
-    target.clear_markers(cp.task.task_id, None).await?;
-    store.discard().await?;
-    lines.push(format!("removed the restore checkpoint {}; the next restore full starts anew", store.location()));
+    let arg = TargetArg { given: target_url, options };
+    let mut lines = control::remove(store.as_ref(), &arg, &TableSelector::All, true).await?;
+    lines.push("the next restore full starts anew".into());
     Ok(lines)
 }

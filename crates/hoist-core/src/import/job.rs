@@ -85,7 +85,7 @@ impl ImportSettings {
     /// options of [`ImportSettings::locate`] follow it).
     pub fn start_over_command(&self) -> &'static str {
         match self.kind {
-            JobKind::Import => "hoist checkpoint remove all",
+            JobKind::Import => "hoist checkpoint remove all --drop-tables",
             JobKind::RestoreFull => "hoist restore clean",
         }
     }
