@@ -7,6 +7,9 @@
     helpers.py sqlite-check DB OUT_DIR exact|shell
                                                   row counts, indexes and fingerprints of DB
     helpers.py report TSV                         the summary table of a run
+    helpers.py backupmeta FILE DB                 writers_blocked_ms, data files and rows per
+                                                  table of DB in a hoist backupmeta.json
+    helpers.py backup-report TSV                  the summary table of backup_restore.sh
 
 Why a copy for sqlite3: the shell's `.import --csv` reads RFC 4180 only (quotes doubled, no
 backslash escapes, no NULL), so Dumpling's `\\"`, `\\n` and bare `\\N` would be read wrong.
@@ -279,6 +282,85 @@ def report(tsv):
           " / median wall; RSS, CPU and binlog from the lower-median run.")
 
 
+# ------------------------------------------------------ backup_restore.sh --
+def backupmeta(path, db):
+    with open(path) as f:
+        m = json.load(f)
+    print("blocked_ms %.1f" % m["writers_blocked_ms"])
+    tables = [t for t in m["tables"] if t["database"] == db]
+    print("chunks %d" % sum(len(t["chunks"]) for t in tables))
+    for t in tables:
+        print("rows %s %d" % (t["name"], t["rows"]))
+
+
+def backup_report(tsv):
+    with open(tsv) as f:
+        lines = [ln.rstrip("\n").split("\t") for ln in f if not ln.startswith("#")]
+    hdr, body = lines[0], [r for r in lines[1:] if r[0] != "0"]
+    col = {h: i for i, h in enumerate(hdr)}
+    base = {"backup": "hoist-backup-t2", "restore": "hoist-restore"}
+    order, stats = [], {}
+    for r in body:
+        if r[col["case"]] not in order:
+            order.append(r[col["case"]])
+    for c in order:
+        rs = sorted((r for r in body if r[col["case"]] == c), key=lambda r: float(r[col["wall_s"]]))
+        walls = [float(r[col["wall_s"]]) for r in rs]
+        stats[c] = (rs, walls, statistics.median(walls))
+    for phase in ("backup", "restore"):
+        out = []
+        for c in order:
+            rs, walls, med = stats[c]
+            if rs[0][col["phase"]] != phase:
+                continue
+            r = rs[(len(rs) - 1) // 2]              # lower median: an actual run
+            b = base[phase]
+            ratio = "%.2f" % (med / stats[b][2]) if b in stats and stats[b][2] > 0 else "-"
+            good = all(x[col["rc"]] == "0" and x[col["check"]] == "ok" for x in rs)
+            extra = ([r[col["sync_s"]], r[col["writers_blocked_ms"]]] if phase == "backup"
+                     else [r[col["binlog_MB"]]])
+            out.append([c, r[col["tool"]], "%.2f" % med,
+                        "%.2f-%.2f" % (walls[0], walls[-1]) if len(walls) > 1 else "-",
+                        "%.1f" % (float(r[col["src_MB"]]) / med if med else 0),
+                        r[col["data_MB"]], r[col["data_files"]], r[col["client_peak_rss_MiB"]],
+                        r[col["client_cpu_s"]], r[col["server_cpu_s"]]]
+                       + ([r[col["other_cpu_s"]]] if "other_cpu_s" in col else []) + extra
+                       + [ratio, "ok" if good else "FAIL"])
+        if not out:
+            continue
+        extra_h = ["sync s", "blocked ms"] if phase == "backup" else ["binlog MB"]
+        print("%s:" % phase)
+        print(fmt_table(["case", "tool", "wall s (median)", "range", "MB/s", "out MB" if phase == "backup"
+                         else "in MB", "files", "RSS MiB", "client CPU s", "server CPU s"]
+                        + (["other CPU s"] if "other_cpu_s" in col else []) + extra_h
+                        + ["x hoist", "check"], out))
+        print()
+    print("x hoist: median wall / median wall of hoist-backup-t2 (backups) or hoist-restore (restores)."
+          " MB/s: the SQL dump's data bytes (the source data, same for every case) / median wall;"
+          " out/in MB: size of the backup directory; files: data files (hoist: chunks in backupmeta.json);"
+          " RSS, CPU, sync (after the backup, not in the wall), blocked ms and binlog from the lower-median run;"
+          " other CPU: busy CPU of the machine during the case minus client and server (anything else running).")
+    goals = []
+    med = {c: stats[c][2] for c in stats}
+    if "hoist-backup-t2" in med and "mydumper-t2" in med:
+        goals.append("backup at least as fast as mydumper (same compression): mydumper-t2 / hoist-backup-t2 = %.2f"
+                     " (goal >= 1.00)%s" % (med["mydumper-t2"] / med["hoist-backup-t2"],
+                                            ", with 4 threads %.2f" % (med["mydumper-t2"] / med["hoist-backup-t4"])
+                                            if "hoist-backup-t4" in med else ""))
+    if "hoist-restore" in med:
+        for c in ("myloader-e", "myloader"):
+            if c in med:
+                goals.append("restore >= 1.3x faster than myloader: %s / hoist-restore = %.2f (goal >= 1.30)"
+                             % (c, med[c] / med["hoist-restore"]))
+    rss = [(c, max(int(r[col["client_peak_rss_MiB"]]) for r in stats[c][0])) for c in order if c.startswith("hoist")]
+    if rss:
+        goals.append("RSS under 256 MiB: hoist's largest peak RSS %d MiB (%s)" % max((v, c) for c, v in rss))
+    if goals:
+        print("goals (issue 7):")
+        for g in goals:
+            print("  " + g)
+
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "sqlite-prepare":
@@ -287,6 +369,10 @@ def main():
         sqlite_check(*args)
     elif cmd == "report":
         report(*args)
+    elif cmd == "backupmeta":
+        backupmeta(*args)
+    elif cmd == "backup-report":
+        backup_report(*args)
     else:
         sys.exit("unknown command %r" % cmd)
 
