@@ -1,13 +1,18 @@
 //! The content checksum of a table on a MySQL-family server, computed by the server itself.
 //!
-//! Each row hashes to 32 bits: CRC32 over its non-generated columns, each `QUOTE`d (so NULL and
-//! the string 'NULL' differ, and no value can run into the next) and taken as bytes in the
-//! column's own character set (so collations never mix). FLOAT goes through DOUBLE first,
-//! because FLOAT's text form has only 6 digits. The table's checksum is the sum of the row
-//! hashes mod 2^64: independent of order, and duplicate rows count (an XOR would cancel them).
-//! CRC32 rather than MD5: the server spends half the CPU on it (measured 0.93 s against 1.85 s
-//! for 500,000 rows of seven columns), and a changed row still changes the sum but for one
-//! chance in 2^32, with the row count checked beside it.
+//! Each row hashes to 32 bits: CRC32 over its non-generated columns in order, each as the
+//! server prints it, so that the value runs into no other: numbers and times (which hold no
+//! comma) as they print, NULL as `N` (which no number prints as); every other value (strings,
+//! binary data, ENUM, SET, BIT, spatial) as its byte length, `:` and its bytes in the column's
+//! own character set (so collations never mix, and no value's commas are taken for the next).
+//! FLOAT goes through DOUBLE first, because FLOAT prints with 6 digits only. The table's
+//! checksum is the sum of the row hashes mod 2^64: independent of order, and duplicate rows
+//! count (an XOR would cancel them).
+//!
+//! It is what the server does per row, so its cost was measured: CRC32 halves MD5's (0.93 s
+//! against 1.85 s for 500,000 rows of seven columns), and the length prefix spares the scan
+//! QUOTE makes of every byte (40,000 BLOBs of 1-8 KiB: 0.08 s against 1.21 s). A changed row
+//! still changes the sum but for one chance in 2^32, and the row count is checked beside it.
 //!
 //! `hoist backup` reads each row's hash with the row, inside its snapshot; verification after a
 //! restore sums the same expression over the target table. Both sessions use time zone UTC, so
@@ -29,8 +34,14 @@ pub fn row_hash_sql(columns: &[(String, String)]) -> String {
         .iter()
         .map(|(name, data_type)| {
             let col = q(name);
-            let value = if data_type.eq_ignore_ascii_case("float") { format!("CAST({col} AS DOUBLE)") } else { col };
-            format!("CAST(QUOTE({value}) AS BINARY)")
+            match data_type.to_ascii_lowercase().as_str() {
+                "float" => format!("IFNULL(CAST({col} AS DOUBLE), 'N')"),
+                "tinyint" | "smallint" | "mediumint" | "int" | "integer" | "bigint" | "decimal" | "numeric"
+                | "double" | "real" | "year" | "date" | "datetime" | "timestamp" | "time" => {
+                    format!("IFNULL({col}, 'N')")
+                }
+                _ => format!("IFNULL(CONCAT(LENGTH({col}), ':', CAST({col} AS BINARY)), 'N')"),
+            }
         })
         .collect();
     format!("CRC32(CONCAT_WS(',', {}))", parts.join(", "))
@@ -75,11 +86,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_column_is_quoted_as_bytes_and_float_goes_through_double() {
-        let sql = row_hash_sql(&[("id".into(), "int".into()), ("f`x".into(), "float".into())]);
+    fn numbers_print_strings_are_length_prefixed_bytes_and_float_goes_through_double() {
+        let columns = [("id".into(), "int".into()), ("f`x".into(), "float".into()), ("s".into(), "varchar".into())];
         assert_eq!(
-            sql,
-            "CRC32(CONCAT_WS(',', CAST(QUOTE(`id`) AS BINARY), CAST(QUOTE(CAST(`f``x` AS DOUBLE)) AS BINARY)))"
+            row_hash_sql(&columns),
+            "CRC32(CONCAT_WS(',', IFNULL(`id`, 'N'), IFNULL(CAST(`f``x` AS DOUBLE), 'N'), \
+             IFNULL(CONCAT(LENGTH(`s`), ':', CAST(`s` AS BINARY)), 'N')))"
         );
     }
 
