@@ -331,9 +331,10 @@ pub struct BackupArgs {
     /// Only these tables: `db.table` globs; `!` excludes; the last matching rule wins (repeatable).
     #[arg(long = "tables", value_name = "GLOB")]
     pub tables: Vec<String>,
-    /// Worker connections, all in one snapshot.
-    #[arg(long, default_value_t = 4)]
-    pub threads: usize,
+    /// Worker connections, all in one snapshot (default: the number of cores; the server does
+    /// most of the work, so more connections than cores only take turns).
+    #[arg(long)]
+    pub threads: Option<usize>,
     /// About how much table data one chunk (one data file) holds; tables are cut by ranges of their key.
     #[arg(long, default_value = "64MiB")]
     pub chunk_size: ByteSize,
@@ -528,7 +529,10 @@ impl BackupArgs {
             source: self.source.clone(),
             storage: self.storage.clone(),
             filter: self.tables.clone(),
-            threads: self.threads.max(1),
+            threads: self
+                .threads
+                .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2))
+                .max(1),
             chunk_size: self.chunk_size.0.max(1),
             statement_size: self.statement_size.0.max(1024) as usize,
             compression: self.compress,
