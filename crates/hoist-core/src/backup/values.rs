@@ -27,8 +27,8 @@ pub fn kind_of(data_type: &str) -> ValueKind {
         "tinyint" | "smallint" | "mediumint" | "int" | "integer" | "bigint" | "decimal" | "numeric" | "float"
         | "double" | "real" | "year" => ValueKind::Number,
         // BIT takes a number or bits, not a string; spatial values are the server's own format.
-        "bit" | "geometry" | "point" | "linestring" | "polygon" | "multipoint" | "multilinestring"
-        | "multipolygon" | "geometrycollection" => ValueKind::Binary,
+        "bit" | "geometry" | "point" | "linestring" | "polygon" | "multipoint" | "multilinestring" | "multipolygon"
+        | "geometrycollection" => ValueKind::Binary,
         "date" => ValueKind::Date,
         "datetime" | "timestamp" => ValueKind::DateTime,
         "time" => ValueKind::Time,

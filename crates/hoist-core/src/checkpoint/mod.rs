@@ -124,7 +124,11 @@ impl TableRecord {
 }
 
 /// Where a chunk stands: the next byte to read, and what has been loaded before it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+///
+/// The store keeps a unit's position as serialised data that it never reads into: a unit of
+/// another kind of job (a range of a binlog) keeps a position of another shape in the same
+/// column. NULL there means "at the unit's start".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ChunkProgress {
     /// Offset (in the uncompressed file) right after the last loaded row.
     pub offset: u64,
@@ -134,6 +138,21 @@ pub struct ChunkProgress {
     /// Wrapping sum of the hashes of the loaded rows' source bytes.
     pub checksum: u64,
     pub done: bool,
+}
+
+impl ChunkProgress {
+    /// The position as the store keeps it.
+    pub(crate) fn to_position(self) -> String {
+        serde_json::to_string(&self).expect("a position always serialises")
+    }
+
+    /// The position the store kept for a chunk starting at `start`.
+    pub(crate) fn from_position(text: Option<&str>, start: u64) -> Result<ChunkProgress, String> {
+        match text {
+            None => Ok(ChunkProgress { offset: start, ..Default::default() }),
+            Some(t) => serde_json::from_str(t).map_err(|e| format!("chunk position {t:?}: {e}")),
+        }
+    }
 }
 
 /// Reads to the end of the file: compressed files are one chunk whose length is not known.

@@ -99,9 +99,8 @@ impl MysqlStore {
             format!(
                 "CREATE TABLE IF NOT EXISTS {s}.chunks (id BIGINT PRIMARY KEY, table_id BIGINT NOT NULL, \
                  path TEXT NOT NULL, format VARCHAR(8) NOT NULL, compression VARCHAR(8) NOT NULL, \
-                 start_offset BIGINT UNSIGNED NOT NULL, end_offset BIGINT UNSIGNED NOT NULL, pos BIGINT UNSIGNED NOT NULL, \
-                 stmt_start BIGINT UNSIGNED NULL, rows_loaded BIGINT UNSIGNED NOT NULL, checksum BIGINT UNSIGNED NOT NULL, \
-                 done TINYINT NOT NULL, KEY (table_id))"
+                 start_offset BIGINT UNSIGNED NOT NULL, end_offset BIGINT UNSIGNED NOT NULL, position TEXT NULL, \
+                 KEY (table_id))"
             ),
             format!(
                 "CREATE TABLE IF NOT EXISTS {s}.files (path VARCHAR(1024) NOT NULL, size BIGINT UNSIGNED NOT NULL, \
@@ -153,8 +152,7 @@ impl CheckpointStore for MysqlStore {
             .map_err(store_err)?;
         let chunk_rows: Vec<mysql_async::Row> = c
             .query(format!(
-                "SELECT id, table_id, path, format, compression, start_offset, end_offset, pos, stmt_start, \
-                 rows_loaded, checksum, done FROM {} ORDER BY id",
+                "SELECT id, table_id, path, format, compression, start_offset, end_offset, position FROM {} ORDER BY id",
                 self.t("chunks")
             ))
             .await
@@ -172,28 +170,23 @@ impl CheckpointStore for MysqlStore {
         for mut r in chunk_rows {
             let mut take = |i: usize| r.take::<mysql_async::Value, usize>(i).unwrap_or(mysql_async::Value::NULL);
             let (id, table_id, path, format, compression) = (take(0), take(1), take(2), take(3), take(4));
-            let (start, end, pos, stmt, rows, sum, done) =
-                (take(5), take(6), take(7), take(8), take(9), take(10), take(11));
+            let (start, end, position) = (take(5), take(6), take(7));
             let conv = |v: mysql_async::Value| mysql_async::from_value_opt::<u64>(v).map_err(|e| bad(&e.to_string()));
             let text =
                 |v: mysql_async::Value| mysql_async::from_value_opt::<String>(v).map_err(|e| bad(&e.to_string()));
             let format = text(format)?;
             let compression = text(compression)?;
+            let start = conv(start)?;
+            let position = mysql_async::from_value_opt::<Option<String>>(position).map_err(|e| bad(&e.to_string()))?;
             chunks.push(ChunkRecord {
                 id: conv(id)? as i64,
                 table_id: conv(table_id)? as i64,
                 path: text(path)?,
                 format: DataFormat::parse(&format).ok_or_else(|| bad(&format))?,
                 compression: Compression::parse(&compression).ok_or_else(|| bad(&compression))?,
-                start: conv(start)?,
+                start,
                 end: conv(end)?,
-                progress: ChunkProgress {
-                    offset: conv(pos)?,
-                    stmt_start: mysql_async::from_value_opt::<Option<u64>>(stmt).map_err(|e| bad(&e.to_string()))?,
-                    rows: conv(rows)?,
-                    checksum: conv(sum)?,
-                    done: conv(done)? != 0,
-                },
+                progress: ChunkProgress::from_position(position.as_deref(), start).map_err(|e| bad(&e))?,
             });
         }
         let files = files.into_iter().map(|(path, size, modified_ms)| FileRecord { path, size, modified_ms }).collect();
@@ -236,9 +229,8 @@ impl CheckpointStore for MysqlStore {
         .await
         .map_err(store_err)?;
         tx.exec_batch(
-            format!("INSERT INTO {} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self.t("chunks")),
+            format!("INSERT INTO {} VALUES (?, ?, ?, ?, ?, ?, ?, ?)", self.t("chunks")),
             cp.chunks.iter().map(|ch| {
-                let p = &ch.progress;
                 mysql_async::Params::Positional(vec![
                     ch.id.into(),
                     ch.table_id.into(),
@@ -247,11 +239,7 @@ impl CheckpointStore for MysqlStore {
                     ch.compression.as_str().into(),
                     ch.start.into(),
                     ch.end.into(),
-                    p.offset.into(),
-                    p.stmt_start.into(),
-                    p.rows.into(),
-                    p.checksum.into(),
-                    (p.done as u8).into(),
+                    ch.progress.to_position().into(),
                 ])
             }),
         )
@@ -300,11 +288,8 @@ impl CheckpointStore for MysqlStore {
         let mut c = self.conn().await?;
         let mut tx = c.start_transaction(TxOpts::default()).await.map_err(store_err)?;
         tx.exec_batch(
-            format!(
-                "UPDATE {} SET pos = ?, stmt_start = ?, rows_loaded = ?, checksum = ?, done = ? WHERE id = ?",
-                self.t("chunks")
-            ),
-            updates.iter().map(|(id, p)| (p.offset, p.stmt_start, p.rows, p.checksum, p.done as u8, *id)),
+            format!("UPDATE {} SET position = ? WHERE id = ?", self.t("chunks")),
+            updates.iter().map(|(id, p)| (p.to_position(), *id)),
         )
         .await
         .map_err(store_err)?;
@@ -323,16 +308,9 @@ impl CheckpointStore for MysqlStore {
         )
         .await
         .map_err(store_err)?;
-        tx.exec_drop(
-            format!(
-                "UPDATE {} SET pos = start_offset, stmt_start = NULL, rows_loaded = 0, checksum = 0, done = 0 \
-                 WHERE table_id = ?",
-                self.t("chunks")
-            ),
-            (table_id,),
-        )
-        .await
-        .map_err(store_err)?;
+        tx.exec_drop(format!("UPDATE {} SET position = NULL WHERE table_id = ?", self.t("chunks")), (table_id,))
+            .await
+            .map_err(store_err)?;
         tx.commit().await.map_err(store_err)
     }
 

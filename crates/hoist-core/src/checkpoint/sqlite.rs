@@ -23,8 +23,7 @@ CREATE TABLE IF NOT EXISTS tables (
 CREATE TABLE IF NOT EXISTS chunks (
     id INTEGER PRIMARY KEY, table_id INTEGER NOT NULL, path TEXT NOT NULL, format TEXT NOT NULL,
     compression TEXT NOT NULL, start_offset INTEGER NOT NULL, end_offset INTEGER NOT NULL,
-    pos INTEGER NOT NULL, stmt_start INTEGER, rows_loaded INTEGER NOT NULL,
-    checksum INTEGER NOT NULL, done INTEGER NOT NULL);
+    position TEXT);
 CREATE TABLE IF NOT EXISTS files (
     path TEXT PRIMARY KEY, size INTEGER NOT NULL, modified_ms INTEGER NOT NULL);
 ";
@@ -116,16 +115,15 @@ impl CheckpointStore for SqliteStore {
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             let mut st = c.prepare(
-                "SELECT id, table_id, path, format, compression, start_offset, end_offset, pos, stmt_start, \
-                 rows_loaded, checksum, done FROM chunks ORDER BY id",
+                "SELECT id, table_id, path, format, compression, start_offset, end_offset, position \
+                 FROM chunks ORDER BY id",
             )?;
             let chunks = st
                 .query_map([], |r| {
                     Ok((
                         (r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?),
                         (r.get::<_, String>(3)?, r.get::<_, String>(4)?),
-                        (r.get::<_, i64>(5)?, r.get::<_, i64>(6)?, r.get::<_, i64>(7)?, r.get::<_, Option<i64>>(8)?),
-                        (r.get::<_, i64>(9)?, r.get::<_, i64>(10)?, r.get::<_, bool>(11)?),
+                        (r.get::<_, i64>(5)?, r.get::<_, i64>(6)?, r.get::<_, Option<String>>(7)?),
                     ))
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -142,7 +140,7 @@ impl CheckpointStore for SqliteStore {
             .collect::<Result<Vec<_>, CheckpointError>>()?;
         let chunks = chunks
             .into_iter()
-            .map(|((id, table_id, path), (format, compression), (start, end, pos, stmt), (rows, sum, done))| {
+            .map(|((id, table_id, path), (format, compression), (start, end, position))| {
                 Ok(ChunkRecord {
                     id,
                     table_id,
@@ -151,13 +149,7 @@ impl CheckpointStore for SqliteStore {
                     compression: Compression::parse(&compression).ok_or_else(|| bad(&compression))?,
                     start: to_u64(start),
                     end: to_u64(end),
-                    progress: ChunkProgress {
-                        offset: to_u64(pos),
-                        stmt_start: stmt.map(to_u64),
-                        rows: to_u64(rows),
-                        checksum: to_u64(sum),
-                        done,
-                    },
+                    progress: ChunkProgress::from_position(position.as_deref(), to_u64(start)).map_err(|e| bad(&e))?,
                 })
             })
             .collect::<Result<Vec<_>, CheckpointError>>()?;
@@ -188,10 +180,8 @@ impl CheckpointStore for SqliteStore {
                         t.target_identity
                     ])?;
                 }
-                let mut st =
-                    tx.prepare("INSERT INTO chunks VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)")?;
+                let mut st = tx.prepare("INSERT INTO chunks VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?;
                 for ch in &cp.chunks {
-                    let p = &ch.progress;
                     st.execute(params![
                         ch.id,
                         ch.table_id,
@@ -200,11 +190,7 @@ impl CheckpointStore for SqliteStore {
                         ch.compression.as_str(),
                         to_i64(ch.start),
                         to_i64(ch.end),
-                        to_i64(p.offset),
-                        p.stmt_start.map(to_i64),
-                        to_i64(p.rows),
-                        to_i64(p.checksum),
-                        p.done
+                        ch.progress.to_position()
                     ])?;
                 }
                 let mut st = tx.prepare("INSERT INTO files VALUES (?1, ?2, ?3)")?;
@@ -242,19 +228,9 @@ impl CheckpointStore for SqliteStore {
         self.with(|c| {
             let tx = c.transaction()?;
             {
-                let mut st = tx.prepare(
-                    "UPDATE chunks SET pos = ?2, stmt_start = ?3, rows_loaded = ?4, checksum = ?5, done = ?6 \
-                     WHERE id = ?1",
-                )?;
+                let mut st = tx.prepare("UPDATE chunks SET position = ?2 WHERE id = ?1")?;
                 for (id, p) in updates {
-                    st.execute(params![
-                        id,
-                        to_i64(p.offset),
-                        p.stmt_start.map(to_i64),
-                        to_i64(p.rows),
-                        to_i64(p.checksum),
-                        p.done
-                    ])?;
+                    st.execute(params![id, p.to_position()])?;
                 }
             }
             tx.commit()
@@ -269,11 +245,7 @@ impl CheckpointStore for SqliteStore {
                  target_identity = NULL WHERE id = ?1",
                 [table_id],
             )?;
-            tx.execute(
-                "UPDATE chunks SET pos = start_offset, stmt_start = NULL, rows_loaded = 0, checksum = 0, done = 0 \
-                 WHERE table_id = ?1",
-                [table_id],
-            )?;
+            tx.execute("UPDATE chunks SET position = NULL WHERE table_id = ?1", [table_id])?;
             tx.commit()
         })
     }
