@@ -197,12 +197,13 @@ impl TableProgress {
         self.meter.read()
     }
     /// The table's step after its data ("adding indexes", "verifying", "analyzing"): on its
-    /// bar, in a log line now, and in the periodic progress line while it lasts.
+    /// bar; without bars in a log line now, and in the periodic progress line while it lasts.
+    /// (A log line under bars would tear them.)
     pub fn step(&self, step: &'static str) {
-        tracing::info!("{}: {step}", self.label);
         self.steps.lock().unwrap_or_else(|p| p.into_inner()).insert(self.label.clone(), step);
-        if let Some(bar) = &self.bar {
-            bar.set_message(format!("{} rows, {step}", self.meter.rows.load(Ordering::Relaxed)));
+        match &self.bar {
+            Some(bar) => bar.set_message(format!("{} rows, {step}", self.meter.rows.load(Ordering::Relaxed))),
+            None => tracing::info!("{}: {step}", self.label),
         }
     }
     pub fn finish(&self, result: &str) {
