@@ -7,6 +7,7 @@ pub fn print(report: &ImportReport) {
     // A run with no table to show (a rerun after success) prints no empty table.
     if !report.tables.is_empty() {
         println!();
+        // MB are 10^6 bytes, as in the progress bars and log lines.
         println!("{:<width$}  {:>12}  {:>10}  {:>9}  {:>8}  result", "table", "rows", "MB", "time", "indexes");
     }
     for t in &report.tables {
@@ -23,7 +24,7 @@ pub fn print(report: &ImportReport) {
             t.index_time.as_secs_f64()
         );
     }
-    let rows: u64 = report.tables.iter().map(|t| t.rows).sum();
+    let (rows, rows_before) = report.rows_by_run();
     let failed = report.tables.iter().filter(|t| t.error.is_some()).count();
     for e in &report.object_errors {
         println!("FAILED: {e}");
@@ -31,17 +32,21 @@ pub fn print(report: &ImportReport) {
     for n in &report.notes {
         println!("note: {n}");
     }
-    println!(
-        "{} table(s), {rows} rows into {} in {:.1}s; {}",
-        report.tables.len(),
-        report.target,
-        report.elapsed.as_secs_f64(),
-        if report.success() {
-            "all tables ok".to_string()
-        } else {
-            format!("{failed} table(s) failed, {} other object(s) failed", report.object_errors.len())
-        }
-    );
+    let outcome = if report.success() {
+        "all tables ok".to_string()
+    } else {
+        format!("{failed} table(s) failed, {} other object(s) failed", report.object_errors.len())
+    };
+    let (tables, target, secs) = (report.tables.len(), &report.target, report.elapsed.as_secs_f64());
+    // After a resume, this run's time is set against this run's rows only.
+    if rows_before > 0 {
+        println!(
+            "{tables} table(s) into {target}: {rows} rows loaded by this run in {secs:.1}s, {rows_before} by earlier \
+             runs; {outcome}"
+        );
+    } else {
+        println!("{tables} table(s), {rows} rows into {target} in {secs:.1}s; {outcome}");
+    }
     if !report.success() {
         if let Some(cp) = &report.checkpoint {
             println!("the checkpoint is kept in {cp}: fix the cause and run the same command again; it will say how to resolve each failed table");

@@ -859,3 +859,53 @@ fn view() {
     assert_eq!(rows("SELECT count(*), sum(i) FROM db1.v1"), [["3", "6"]]);
     assert_eq!(rows("SELECT count(*), max(s) FROM db0.v2"), [["1", "test1"]]);
 }
+
+// ---- the documentation's sample configuration ----
+
+/// The full sample `tidb-lightning.toml` of Lightning's documentation loads a dump unchanged
+/// but for where things are: `[tidb] host` and `port`, `[mydumper] data-source-dir` and
+/// `[checkpoint] dsn`. It used to be refused on `[conflict] strategy = ""`, its documented
+/// default (the logical mode takes it as "error").
+#[test]
+fn the_documentations_sample_config() {
+    let work = tempfile::tempdir().unwrap();
+    let (src, data) = crate::util::dump(
+        work.path(),
+        "lightning_sample",
+        hoist_testkit::dump::Format::Sql,
+        hoist_testkit::dump::Compression::None,
+    );
+    drop_database("lightning_sample");
+    let sample = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tidb-lightning.toml"))
+        .expect("the sample config");
+    let cp = work.path().join("tidb_lightning_checkpoint.pb");
+    // The sample's host, 127.0.0.1, is the test server's: it stays.
+    let edits = [
+        ("port = 4000", format!("port = {}", server().port())),
+        (
+            "data-source-dir = \"/tmp/export-20180328-200751\"",
+            format!("data-source-dir = {:?}", src.display().to_string()),
+        ),
+        ("#dsn = \"/tmp/tidb_lightning_checkpoint.pb\"", format!("dsn = {:?}", cp.display().to_string())),
+    ];
+    let mut text = sample.clone();
+    for (from, to) in &edits {
+        assert_eq!(text.matches(from).count(), 1, "{from} once in the sample");
+        text = text.replace(from, to);
+    }
+    // Nothing else differs from the sample.
+    let changed = sample.lines().zip(text.lines()).filter(|(a, b)| a != b).count();
+    assert_eq!((changed, sample.lines().count()), (3, text.lines().count()));
+    assert!(sample.contains("\n[conflict]\n") && sample.contains("\nstrategy = \"\"\n"), "the sample's default");
+    let config = write_config(work.path(), "tidb-lightning.toml", &text);
+    let run = crate::util::hoist(&["import", "--config", config.to_str().unwrap(), "--progress", "log"]);
+    run.assert_ok();
+    for t in &data.tables {
+        let sum = hoist_testkit::rows::mysql_table_sum(&server().url(), "lightning_sample", &t.name, &t.columns);
+        assert_eq!(sum, t.sum(), "table {}", t.name);
+    }
+    // `driver = "file"` with the dsn given: the checkpoint was there, and removed after
+    // success (the sample leaves `keep-after-success` at its default, remove).
+    assert!(!cp.exists(), "{}", run.text());
+    assert!(run.text().contains("all tables ok"), "{}", run.text());
+}

@@ -83,3 +83,102 @@ fn a_rerun_after_success_prints_no_empty_table() {
     assert!(again.text().contains("nothing to do"), "{}", again.text());
     assert!(!header(&again), "no header without rows under it:\n{}", again.text());
 }
+
+/// A dump `dir/dump` of database `prog` by hand: tables `a` and `b`, `rows` rows each, with a
+/// secondary index on `v`.
+fn two_table_dump(dir: &Path, rows: u32) -> std::path::PathBuf {
+    let out = dir.join("dump");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("prog-schema-create.sql"), "CREATE DATABASE `prog`;\n").unwrap();
+    for t in ["a", "b"] {
+        std::fs::write(
+            out.join(format!("prog.{t}-schema.sql")),
+            format!("CREATE TABLE `{t}` (`id` INT NOT NULL, `v` VARCHAR(100), PRIMARY KEY (`id`), KEY `v` (`v`));\n"),
+        )
+        .unwrap();
+        let mut data = String::new();
+        for first in (1..=rows).step_by(50) {
+            let values: Vec<String> =
+                (first..(first + 50).min(rows + 1)).map(|i| format!("({i},'row {i} of table {t}, padded')")).collect();
+            data.push_str(&format!("INSERT INTO `{t}` VALUES {};\n", values.join(",")));
+        }
+        std::fs::write(out.join(format!("prog.{t}.00000.sql")), data).unwrap();
+    }
+    out
+}
+
+/// The last `progress:` line of a log.
+fn last_progress_line(log: &str) -> String {
+    log.lines().rfind(|l| l.contains("progress: ")).unwrap_or_else(|| panic!("no progress line:\n{log}")).to_string()
+}
+
+/// A resume: the first run loads `a` and part of `b` (a trigger in the target stops `b` at row
+/// 1500), the user drops the trigger and clears the error, and the next run loads the rest. Its
+/// total counts the whole plan with the earlier run's share done from the start (so it ends at
+/// 100 %), its rates are this run's, and its summary sets this run's rows against this run's
+/// time, apart from the earlier run's.
+#[test]
+fn a_resumed_run_reports_its_own_rows_and_counts_earlier_ones_as_done() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = two_table_dump(dir.path(), 2000);
+    let total_mb = (std::fs::metadata(src.join("prog.a.00000.sql")).unwrap().len()
+        + std::fs::metadata(src.join("prog.b.00000.sql")).unwrap().len()) as f64
+        / 1e6;
+    let db = dir.path().join("out.db");
+    let c = rusqlite::Connection::open(&db).unwrap();
+    c.execute_batch(
+        "CREATE TABLE b (id INTEGER NOT NULL PRIMARY KEY, v TEXT);
+         CREATE TRIGGER halt BEFORE INSERT ON b WHEN NEW.id = 1500 BEGIN SELECT RAISE(ABORT, 'not yet'); END;",
+    )
+    .unwrap();
+    let small = ["--progress", "log", "--batch-size", "4KiB", "--region-concurrency", "1"];
+    let first = import_logged(dir.path(), &src, Some("info"), &small);
+    assert_eq!(first.code(), Some(1), "b fails at row 1500:\n{}", first.text());
+    let loaded_b = c.query_row("SELECT COUNT(*) FROM b", [], |r| r.get::<_, i64>(0)).unwrap() as u64;
+    assert!(loaded_b > 0 && loaded_b < 1500, "b's first batches are in ({loaded_b} rows)");
+    c.execute_batch("DROP TRIGGER halt").unwrap();
+    let (target, cp) = (sqlite_url(&db), dir.path().join("checkpoint.db"));
+    let cp = cp.to_str().unwrap();
+    crate::util::hoist(&["checkpoint", "error-ignore", "`prog`.`b`", "--target", &target, "--checkpoint", cp])
+        .assert_ok();
+
+    let second = import_logged(dir.path(), &src, Some("info"), &small);
+    second.assert_ok();
+    let (out, log) = (String::from_utf8_lossy(&second.output.stdout).into_owned(), stderr(&second));
+    let earlier = 2000 + loaded_b;
+    let this = 4000 - earlier;
+    let summary = out.lines().last().unwrap_or_default();
+    assert!(
+        summary.contains(&format!("{this} rows loaded by this run in "))
+            && summary.contains(&format!(", {earlier} by earlier runs")),
+        "the summary sets this run's rows apart from the earlier run's:\n{out}"
+    );
+    // The last progress line: the whole plan, done; this run's bytes only in its rate.
+    let line = last_progress_line(&log);
+    assert!(line.contains(&format!("progress: 100.0% ({total_mb:.1} of {total_mb:.1} MB), 4000 rows")), "{line}");
+    assert!(line.contains("rows; this run: ") && line.contains(&format!(" {this} rows in ")), "{line}");
+    assert!(line.contains("earlier runs: ") && line.contains(&format!(" MB, {earlier} rows")), "{line}");
+    let this_mb: f64 = line.split("this run: ").nth(1).and_then(|s| s.split(' ').next()?.parse().ok()).unwrap();
+    assert!(this_mb < total_mb / 2.0, "this run moved less than half of the dump:\n{line}");
+    assert!(!log.contains("MiB") && !out.contains("MiB"), "one unit, MB:\n{log}\n{out}");
+}
+
+/// A table's steps after its data are named in the log, so that a long index build does not
+/// look like a hang.
+#[test]
+fn log_lines_name_each_tables_step_after_its_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = two_table_dump(dir.path(), 200);
+    let run = import_logged(dir.path(), &src, Some("info"), &["--progress", "log", "--defer-indexes-from", "1"]);
+    run.assert_ok();
+    let log = stderr(&run);
+    for step in ["adding indexes", "verifying", "analyzing"] {
+        for t in ["a", "b"] {
+            assert!(log.contains(&format!("`prog`.`{t}`: {step}")), "{t}: {step}:\n{log}");
+        }
+    }
+    // In this order for each table.
+    let at = |s: &str| log.find(&format!("`prog`.`a`: {s}")).unwrap();
+    assert!(at("adding indexes") < at("verifying") && at("verifying") < at("analyzing"), "{log}");
+    assert!(last_progress_line(&log).contains("progress: 100.0%"), "{log}");
+}

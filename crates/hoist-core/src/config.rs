@@ -132,7 +132,17 @@ pub struct LightningSection {
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "kebab-case", default)]
 pub struct ConflictSection {
+    /// `""` is Lightning's documented default (its sample file says `strategy = ""`): no
+    /// strategy given, which its logical mode takes as "error". So is it here.
+    #[serde(deserialize_with = "empty_is_unset")]
     pub strategy: Option<ConflictStrategy>,
+}
+
+fn empty_is_unset<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<ConflictStrategy>, D::Error> {
+    match Option::<String>::deserialize(d)?.as_deref() {
+        None | Some("") => Ok(None),
+        Some(s) => s.parse().map(Some).map_err(serde::de::Error::custom),
+    }
 }
 
 /// Lightning's older spelling of the conflict strategy.
@@ -359,6 +369,32 @@ analyze = "off"
         assert_eq!(keep("true").checkpoint.keep_after_success, KeepAfterSuccess::Rename);
         assert_eq!(keep("false").checkpoint.keep_after_success, KeepAfterSuccess::Remove);
         assert_eq!(keep("\"origin\"").checkpoint.keep_after_success, KeepAfterSuccess::Origin);
+    }
+
+    #[test]
+    fn an_empty_conflict_strategy_is_lightnings_default() {
+        let cfg: FileConfig = toml::from_str("[conflict]\nstrategy = \"\"\n").unwrap();
+        assert_eq!(cfg.conflict_strategy(), None, "unset: hoist's default, error");
+        // Unset, the older spelling still counts, as when the key is left out.
+        let cfg: FileConfig =
+            toml::from_str("[conflict]\nstrategy = ''\n[tikv-importer]\non-duplicate = 'ignore'").unwrap();
+        assert_eq!(cfg.conflict_strategy(), Some(ConflictStrategy::Ignore));
+        let cfg: FileConfig = toml::from_str("[conflict]\nstrategy = 'replace'").unwrap();
+        assert_eq!(cfg.conflict_strategy(), Some(ConflictStrategy::Replace));
+        let bad = toml::from_str::<FileConfig>("[conflict]\nstrategy = 'merge'").unwrap_err().to_string();
+        assert!(bad.contains("unknown conflict strategy \"merge\""), "{bad}");
+    }
+
+    /// The sample `tidb-lightning.toml` of Lightning's documentation (tests/fixtures) loads.
+    #[test]
+    fn the_documentations_sample_config_loads() {
+        let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/tidb-lightning.toml"));
+        let cfg = FileConfig::load(path).unwrap();
+        assert_eq!(cfg.conflict_strategy(), None);
+        assert_eq!(cfg.tidb.port, Some(4000));
+        assert_eq!(cfg.checkpoint.driver, CheckpointDriver::Sqlite);
+        assert!(cfg.post_restore.analyze.unwrap().enabled());
+        assert_eq!(cfg.mydumper.filter.len(), 7);
     }
 
     #[test]

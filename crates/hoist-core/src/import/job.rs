@@ -110,7 +110,10 @@ pub struct ExpectedTable {
 pub struct TableReport {
     pub database: String,
     pub name: String,
+    /// Rows the table holds from the dump: loaded by this run and by earlier ones.
     pub rows: u64,
+    /// Of those, the rows earlier runs of the task had loaded.
+    pub rows_before: u64,
     pub bytes: u64,
     pub elapsed: Duration,
     pub index_time: Duration,
@@ -130,6 +133,13 @@ pub struct ImportReport {
 }
 
 impl ImportReport {
+    /// Rows loaded by this run, and by earlier runs of the task.
+    pub fn rows_by_run(&self) -> (u64, u64) {
+        let before: u64 = self.tables.iter().map(|t| t.rows_before).sum();
+        let all: u64 = self.tables.iter().map(|t| t.rows).sum();
+        (all.saturating_sub(before), before)
+    }
+
     pub fn success(&self) -> bool {
         self.tables.iter().all(|t| t.error.is_none()) && self.object_errors.is_empty()
     }

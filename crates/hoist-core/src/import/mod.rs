@@ -223,7 +223,7 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
         match prepared.map(|p| p.map(|p| (p.record, p.table, p.create_sql))) {
             Ok(Some((run_record, table_target, create_sql))) => {
                 let table_bytes: u64 = chunks.iter().map(|c| chunk_len(c, &files)).sum();
-                let label = format!("{}.{}", record.database, record.name);
+                let label = format!("`{}`.`{}`", record.database.replace('`', "``"), record.name.replace('`', "``"));
                 let mut left = 0;
                 let mut rows_loaded = 0;
                 let mut bytes_done = 0;
@@ -254,20 +254,28 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
                     took: Mutex::new(None),
                     index_time: Mutex::new(Duration::ZERO),
                 });
-                run.progress.add(bytes_done, 0);
-                progress.add(bytes_done, 0);
+                // Earlier runs' share: done from the start, never counted as moved by this run.
+                run.progress.add_before(bytes_done, rows_loaded);
+                progress.add_before(bytes_done, rows_loaded);
                 runs.insert(record.id, run);
             }
-            // Loaded by an earlier run of this task: listed with the rows its chunks recorded.
-            Ok(None) => report.tables.push(TableReport {
-                database: record.database.clone(),
-                name: record.name.clone(),
-                rows: chunks.iter().map(|c| markers.get(&c.id).map_or(c.progress.rows, |p| p.rows)).sum(),
-                bytes: chunks.iter().map(|c| chunk_len(c, &files)).sum(),
-                elapsed: Duration::ZERO,
-                index_time: Duration::ZERO,
-                error: None,
-            }),
+            // Loaded by an earlier run of this task: listed with the rows its chunks recorded,
+            // and part of the total as done from the start (so that the total reaches 100 %).
+            Ok(None) => {
+                let rows = chunks.iter().map(|c| markers.get(&c.id).map_or(c.progress.rows, |p| p.rows)).sum();
+                let bytes = chunks.iter().map(|c| chunk_len(c, &files)).sum();
+                progress.add_before(bytes, rows);
+                report.tables.push(TableReport {
+                    database: record.database.clone(),
+                    name: record.name.clone(),
+                    rows,
+                    rows_before: rows,
+                    bytes,
+                    elapsed: Duration::ZERO,
+                    index_time: Duration::ZERO,
+                    error: None,
+                })
+            }
             Err(StepError::Transient(message)) => {
                 return Err(TargetError { code: None, message: lost_target(&message), transient: true }.into())
             }
@@ -277,6 +285,7 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
                     database: record.database.clone(),
                     name: record.name.clone(),
                     rows: 0,
+                    rows_before: 0,
                     bytes: 0,
                     elapsed: Duration::ZERO,
                     index_time: Duration::ZERO,
@@ -301,6 +310,7 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
         store: store.clone(),
         task_id,
         queue: Mutex::new(queue),
+        chunk_bytes: checkpoint.chunks.iter().map(|c| (c.id, chunk_len(c, &files))).collect(),
         tables: runs.clone(),
         progress: progress.clone(),
         progress_tx,
@@ -347,7 +357,8 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
             database: record.database.clone(),
             name: record.name.clone(),
             rows: run.rows_loaded.load(Ordering::SeqCst),
-            bytes: run.progress.bytes.load(Ordering::SeqCst),
+            rows_before: run.progress.reading().rows_before,
+            bytes: run.progress.reading().bytes,
             elapsed: run.elapsed(),
             index_time: *run.index_time.lock().unwrap_or_else(|p| p.into_inner()),
             error: record.error.as_ref().map(|e| format!("{} (failed in state {})", e.message, e.step)),

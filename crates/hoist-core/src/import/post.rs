@@ -46,6 +46,7 @@ async fn post_steps(shared: &Shared, run: &Arc<TableRun>) -> Result<(), StepErro
                 // recorded one until the new one is known, so a crash in between is not taken
                 // for a table dropped by someone else.
                 shared.store.set_table_identity(id, None).await?;
+                run.progress.step("adding indexes");
                 let t = Instant::now();
                 retrying(retries, || target.run_statements(&db, &statements)).await.map_err(|e| match e.transient {
                     true => StepError::Transient(e.message),
@@ -60,6 +61,7 @@ async fn post_steps(shared: &Shared, run: &Arc<TableRun>) -> Result<(), StepErro
         set_state_at_least(shared, run, TableState::IndexesAdded).await;
     }
     if state_of(run) < TableState::Verified {
+        run.progress.step("verifying");
         let expected = run.rows_loaded.load(Ordering::SeqCst);
         let count = retrying(retries, || target.row_count(&db, &name)).await?;
         let ok = match shared.settings.conflict {
@@ -98,6 +100,7 @@ async fn post_steps(shared: &Shared, run: &Arc<TableRun>) -> Result<(), StepErro
     }
     if state_of(run) < TableState::Analyzed {
         if shared.settings.analyze {
+            run.progress.step("analyzing");
             retrying(retries, || target.analyze(&db, &name)).await.map_err(|e| match e.transient {
                 true => StepError::Transient(e.message),
                 false => StepError::Table(format!("analyze: {}", e.message)),

@@ -46,6 +46,7 @@ pub(super) struct TableRun {
 impl TableRun {
     pub(super) fn begin(&self) {
         self.started.get_or_init(Instant::now);
+        self.progress.begin();
     }
 
     pub(super) fn end(&self) {
@@ -124,6 +125,8 @@ pub(super) struct Shared {
     pub(super) store: Arc<dyn CheckpointStore>,
     pub(super) task_id: i64,
     pub(super) queue: Mutex<VecDeque<(ChunkRecord, ChunkProgress)>>,
+    /// Each chunk's length in the source: a finished chunk counts as all of it on the bars.
+    pub(super) chunk_bytes: HashMap<i64, u64>,
     pub(super) tables: HashMap<i64, Arc<TableRun>>,
     pub(super) csv: Arc<CsvSettings>,
     pub(super) progress: Arc<Progress>,

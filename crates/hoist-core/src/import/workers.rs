@@ -65,6 +65,10 @@ pub(super) async fn worker(shared: Arc<Shared>) {
                 // A killed run's last commit may have landed after the markers were read.
                 let (had, has) = (resume.rows, fresh.rows);
                 run.rows_loaded.fetch_add(has.wrapping_sub(had), Ordering::SeqCst);
+                // That commit is an earlier run's work, not this run's.
+                let (bytes, rows) = (fresh.offset.saturating_sub(resume.offset), has.saturating_sub(had));
+                run.progress.add_before(bytes, rows);
+                shared.progress.add_before(bytes, rows);
                 fresh
             }
             Err(e) => {
@@ -117,6 +121,11 @@ async fn load_chunk(
     let reader =
         tokio::task::spawn_blocking(move || read_chunk(&source, &handle, &job, target.as_ref(), &tx, &stop_flag));
     let mut outcome = Ok(());
+    // Bytes of this chunk on the bars so far. The last batch may end short of the chunk's
+    // end (a final newline): it counts up to the end, so that a table done is at 100 %.
+    // (Never less than the batch: offsets in a compressed file are uncompressed bytes.)
+    let mut counted = resume.offset.saturating_sub(chunk.start);
+    let full = shared.chunk_bytes.get(&chunk.id).copied().unwrap_or(0);
     while let Some(batch) = rx.recv().await {
         if shared.stop.load(Ordering::SeqCst) || run.failed.load(Ordering::SeqCst) {
             outcome = Err(StepError::Stopped);
@@ -144,9 +153,14 @@ async fn load_chunk(
             }
         }
         let _ = shared.progress_tx.send((chunk.id, batch.progress));
-        run.progress.add(batch.bytes, batch.batch.row_count);
+        let bytes = match batch.progress.done {
+            true => batch.bytes.max(full.saturating_sub(counted)),
+            false => batch.bytes,
+        };
+        counted += bytes;
+        run.progress.add(bytes, batch.batch.row_count);
         run.rows_loaded.fetch_add(batch.batch.row_count, Ordering::SeqCst);
-        shared.progress.add(batch.bytes, batch.batch.row_count);
+        shared.progress.add(bytes, batch.batch.row_count);
     }
     reader_stop.store(true, Ordering::SeqCst);
     drop(rx);
