@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::rows::Value;
 use async_trait::async_trait;
-use hoist_schema::quote_sqlite_ident as q;
+use hoist_schema::{quote_sqlite_ident as q, SqliteView};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::*;
@@ -281,24 +281,32 @@ impl Target for SqliteTarget {
         self.with(|c| c.execute_batch(&format!("ANALYZE {}", q(name))))
     }
 
-    async fn create_view(&self, database: &str, name: &str, create_sql: &str) -> Result<(), TargetError> {
-        let ddl = hoist_schema::sqlite_view_ddl(create_sql, name)
-            .map_err(|e| TargetError::permanent(format!("view `{database}`.`{name}`: {e}")))?;
+    async fn create_view(&self, database: &str, name: &str, create_sql: &str) -> Result<Option<String>, TargetError> {
+        let ddl = match hoist_schema::sqlite_view_ddl(create_sql, name) {
+            Ok(SqliteView::Create(ddl)) => ddl,
+            Ok(SqliteView::LeftOut(reason)) => return Ok(Some(reason)),
+            Err(e) => return Err(TargetError::permanent(format!("view `{database}`.`{name}`: {e}"))),
+        };
+        // SQLite creates a view that names a missing table, column or function, and fails each
+        // use of it: a view is kept only when a SELECT from it compiles, so that every view in
+        // the file can be read (one that needs another view is tried again after it).
         self.with(|c| {
-            c.execute_batch(&format!("DROP TABLE IF EXISTS {}", q(name)))?;
-            c.execute_batch(&ddl)
+            let tx = c.transaction()?;
+            tx.execute_batch(&format!("DROP TABLE IF EXISTS {}", q(name)))?;
+            tx.execute_batch(&ddl)?;
+            tx.prepare(&format!("SELECT * FROM {} LIMIT 0", q(name)))?;
+            tx.commit()
         })
+        .map(|()| None)
     }
 
-    async fn run_post_ddl(&self, database: &str, statements: &[String]) -> Result<Vec<String>, TargetError> {
+    async fn run_post_ddl(
+        &self,
+        _database: &str,
+        statements: &[String],
+    ) -> Result<Vec<(&'static str, String)>, TargetError> {
         // Triggers and routines are MySQL code; SQLite cannot run them.
-        Ok(statements
-            .iter()
-            .map(|s| {
-                let head: String = s.split_whitespace().take(6).collect::<Vec<_>>().join(" ");
-                format!("`{database}`: not created in SQLite (MySQL-only code): {head} ...")
-            })
-            .collect())
+        Ok(statements.iter().filter_map(|s| crate::ddl_file::created_object(s)).collect())
     }
 
     fn encoder(&self, table: &TableTarget, columns: &[usize], _insert: bool) -> Box<dyn BatchEncoder> {
