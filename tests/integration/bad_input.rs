@@ -6,7 +6,7 @@ use std::path::Path;
 
 use hoist_testkit::mariadb::MariaDb;
 
-use crate::util::{import, sqlite_url};
+use crate::util::{assert_refused, import, sqlite_url};
 
 const GOOD_SCHEMA: &str = "CREATE TABLE `good` (`id` int NOT NULL, `v` varchar(20), PRIMARY KEY (`id`));\n";
 const GOOD_DATA: &str = "INSERT INTO `good` VALUES (1,'one'),(2,'two'),(3,'three');\n";
@@ -130,4 +130,49 @@ fn data_file_without_schema_names_the_file() {
     let text = run.text();
     assert_eq!(run.code(), Some(1), "{text}");
     assert!(text.contains("bi.orphan.00000.sql") && text.contains("does not exist in the target"), "{text}");
+}
+
+/// Regression (issue 12): SQLite has no databases, so `a`.`t` and `b`.`T` (SQLite ignores the
+/// case of names) were loaded into one table `t` of the file, and view `b`.`u` replaced table
+/// `a`.`u` with its rows. Such a dump is refused before anything is written, with both names
+/// and the `--tables` that resolves it.
+#[test]
+fn two_databases_with_one_table_name_are_refused_for_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("dump");
+    std::fs::create_dir_all(&src).unwrap();
+    for (file, text) in [
+        ("a-schema-create.sql", "CREATE DATABASE `a`;\n"),
+        ("a.t-schema.sql", "CREATE TABLE `t` (`id` int NOT NULL, PRIMARY KEY (`id`));\n"),
+        ("a.t.00000.sql", "INSERT INTO `t` VALUES (1);\n"),
+        ("a.u-schema.sql", "CREATE TABLE `u` (`id` int NOT NULL);\n"),
+        ("a.u.00000.sql", "INSERT INTO `u` VALUES (1),(2);\n"),
+        ("b-schema-create.sql", "CREATE DATABASE `b`;\n"),
+        ("b.T-schema.sql", "CREATE TABLE `T` (`id` int NOT NULL, PRIMARY KEY (`id`));\n"),
+        ("b.T.00000.sql", "INSERT INTO `T` VALUES (2);\n"),
+        ("b.u-schema-view.sql", "CREATE VIEW `u` AS SELECT 1 AS `id`;\n"),
+    ] {
+        std::fs::write(src.join(file), text).unwrap();
+    }
+    let db = dir.path().join("out.db");
+    let run = import(&src, &sqlite_url(&db), dir.path(), &[]);
+    assert_refused(
+        &run,
+        &[
+            "table `a`.`t` and table `b`.`T`",
+            "table `a`.`u` and view `b`.`u`",
+            "Nothing was written",
+            "--tables '!b.T'",
+        ],
+    );
+    assert!(!db.exists(), "the SQLite file was not even created");
+    assert!(!dir.path().join("checkpoint.db").exists(), "no checkpoint either");
+
+    // The way out the message gives.
+    let run = import(&src, &sqlite_url(&db), dir.path(), &["--tables", "!b.T", "--tables", "!b.u"]);
+    run.assert_ok();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let rows: i64 = conn.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).unwrap();
+    let u: i64 = conn.query_row("SELECT count(*) FROM u", [], |r| r.get(0)).unwrap();
+    assert_eq!((rows, u), (1, 2), "only database a's rows");
 }

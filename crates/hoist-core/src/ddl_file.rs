@@ -146,9 +146,121 @@ pub fn is_create_view(head: &str) -> bool {
     head.starts_with("create") && head.contains(" view ") && !head.starts_with("create table")
 }
 
+/// What a CREATE statement of a trigger or routine file makes: its kind ("trigger",
+/// "routine" for functions and procedures, "event") and its name as written, without a database
+/// qualifier. None for the statements around it (SET, DROP ... IF EXISTS); a CREATE of another
+/// kind is a "statement", named by its first words.
+pub fn created_object(sql: &str) -> Option<(&'static str, String)> {
+    let words = name_words(sql);
+    let lower = |i: usize| words.get(i).map(|w| w.to_ascii_lowercase());
+    if lower(0).as_deref() != Some("create") {
+        return None;
+    }
+    let at = words.iter().position(|w| {
+        ["trigger", "function", "procedure", "event", "table", "view", "index"]
+            .contains(&w.to_ascii_lowercase().as_str())
+    });
+    let kind = match at.and_then(lower).as_deref() {
+        Some("trigger") => "trigger",
+        Some("function" | "procedure") => "routine",
+        Some("event") => "event",
+        _ => return Some(("statement", words.iter().take(4).cloned().collect::<Vec<_>>().join(" "))),
+    };
+    let mut i = at? + 1;
+    if lower(i).as_deref() == Some("if") {
+        i += 3;
+    }
+    let mut name = words.get(i)?.clone();
+    if words.get(i + 1).map(String::as_str) == Some(".") {
+        name = words.get(i + 2)?.clone();
+    }
+    Some((kind, name))
+}
+
+/// Words of the start of a statement, backquoted names unquoted, `.` and `(` on their own,
+/// version-comment markers dropped; enough to find an object's name.
+fn name_words(sql: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if out.len() > 40 {
+            break;
+        }
+        match c {
+            '`' => {
+                let mut w = String::new();
+                while let Some(c) = chars.next() {
+                    if c == '`' {
+                        if chars.peek() == Some(&'`') {
+                            chars.next();
+                            w.push('`');
+                            continue;
+                        }
+                        break;
+                    }
+                    w.push(c);
+                }
+                out.push(w);
+            }
+            '/' if chars.peek() == Some(&'*') => {
+                chars.next();
+                if chars.peek() == Some(&'!') {
+                    chars.next();
+                    while chars.peek().is_some_and(|c| c.is_ascii_digit()) {
+                        chars.next();
+                    }
+                }
+            }
+            '*' if chars.peek() == Some(&'/') => {
+                chars.next();
+            }
+            '.' | '(' | ')' | '=' | '@' | ',' | ';' => out.push(c.to_string()),
+            c if c.is_whitespace() => {}
+            c => {
+                let mut w = String::from(c);
+                while let Some(&n) = chars.peek() {
+                    if n.is_whitespace() || ".()=@,;`*".contains(n) {
+                        break;
+                    }
+                    w.push(n);
+                    chars.next();
+                }
+                out.push(w);
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn created_objects_are_named() {
+        let cases: &[(&str, Option<(&str, &str)>)] = &[
+            ("SET character_set_client = utf8mb4", None),
+            ("DROP PROCEDURE IF EXISTS `p`", None),
+            (
+                "CREATE DEFINER=`root`@`127.0.0.1` TRIGGER customer_create_date BEFORE INSERT ON customer",
+                Some(("trigger", "customer_create_date")),
+            ),
+            ("CREATE DEFINER=`root`@`%` TRIGGER `ins_film` AFTER INSERT", Some(("trigger", "ins_film"))),
+            (
+                "CREATE DEFINER=`a`@`b` FUNCTION `get_customer_balance`(p INT)",
+                Some(("routine", "get_customer_balance")),
+            ),
+            ("CREATE PROCEDURE IF NOT EXISTS db.`a``b`(IN x INT)", Some(("routine", "a`b"))),
+            (
+                "/*!50003 CREATE*/ /*!50017 DEFINER=`root`@`localhost`*/ /*!50003 TRIGGER t1 BEFORE",
+                Some(("trigger", "t1")),
+            ),
+            ("CREATE DEFINER=CURRENT_USER EVENT `e` ON SCHEDULE EVERY 1 DAY DO", Some(("event", "e"))),
+        ];
+        for (sql, want) in cases {
+            assert_eq!(created_object(sql).as_ref().map(|(k, n)| (*k, n.as_str())), *want, "{sql}");
+        }
+    }
 
     #[test]
     fn routine_bodies_without_delimiter_stay_whole() {

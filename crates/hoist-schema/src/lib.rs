@@ -51,7 +51,7 @@ mod view;
 pub use mysql::mysql_table_ddl;
 pub use sqlite::sqlite_table_ddl;
 pub use table::parse_create_table;
-pub use view::{mysql_view_ddl, sqlite_view_ddl};
+pub use view::{mysql_view_ddl, sqlite_view_ddl, OLDEST_SQLITE};
 
 /// What went wrong with a DDL statement. The caller adds the file name.
 #[derive(Debug, thiserror::Error)]
@@ -178,6 +178,15 @@ pub struct SqliteTableDdl {
     pub indexes: Vec<String>,
     /// Sentences about what could not be kept, for the user.
     pub notes: Vec<String>,
+}
+
+/// A view for the SQLite target.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SqliteView {
+    /// `CREATE VIEW IF NOT EXISTS ...`, in what SQLite 3.31 reads and runs.
+    Create(String),
+    /// The view needs more than SQLite 3.31 has; the sentence says what.
+    LeftOut(String),
 }
 
 /// Quotes a MySQL identifier: `` a`b `` becomes `` `a``b` ``.

@@ -235,7 +235,7 @@ fn lightning_views() {
             .collect();
         assert_eq!(found.len(), 1, "{file}");
         let sql = &found[0];
-        let view = sqlite_view_ddl(sql, name).unwrap();
+        let SqliteView::Create(view) = sqlite_view_ddl(sql, name).unwrap() else { panic!("{file} left out") };
         assert!(!view.contains("DEFINER") && !view.contains("ALGORITHM"), "{view}");
         sqlite_exec(&conn, file, &view);
         let mysql = mysql_view_ddl(sql, name).unwrap();
@@ -341,8 +341,14 @@ fn sakila_in_sqlite() {
     }
     for sql in &views {
         let name = sql.split_whitespace().skip_while(|w| *w != "VIEW").nth(1).unwrap().to_string();
-        let v = sqlite_view_ddl(sql, &name).unwrap_or_else(|e| panic!("{name}: {e}"));
-        sqlite_exec(&conn, &name, &v);
+        match sqlite_view_ddl(sql, &name).unwrap_or_else(|e| panic!("{name}: {e}")) {
+            SqliteView::Create(v) => sqlite_exec(&conn, &name, &v),
+            // Its GROUP_CONCAT(DISTINCT ... ORDER BY ...) has no equivalent in SQLite 3.31.
+            SqliteView::LeftOut(reason) => {
+                assert_eq!(name, "actor_info");
+                assert_eq!(reason, "GROUP_CONCAT(... ORDER BY ...) needs SQLite 3.44");
+            }
+        }
         let m = mysql_view_ddl(sql, &name).unwrap();
         assert!(m.contains("CREATE OR REPLACE "), "{m:?}");
     }
@@ -363,8 +369,6 @@ fn sakila_in_sqlite() {
     assert!(actors == "PENELOPE GUINESS, NICK WAHLBERG" || actors == "NICK WAHLBERG, PENELOPE GUINESS", "{actors}");
     let nicer: String = conn.query_row("SELECT actors FROM nicer_but_slower_film_list", [], |r| r.get(0)).unwrap();
     assert!(nicer.contains("Penelope Guiness"), "{nicer}");
-    let info: String = conn.query_row("SELECT film_info FROM actor_info WHERE actor_id = 1", [], |r| r.get(0)).unwrap();
-    assert_eq!(info, "Action: ACADEMY DINOSAUR");
 }
 
 /// No input may panic: every prefix of every corpus statement gives a result or an error.

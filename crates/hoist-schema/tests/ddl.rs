@@ -754,18 +754,22 @@ fn sqlite_views() {
             r#"CREATE VIEW IF NOT EXISTS "w" AS SELECT "t"."a" AS "a" FROM "t""#,
         ),
         (
-            "CREATE VIEW v AS SELECT CONCAT(a, _utf8mb4'-', b) AS ab, IF(a > 1, \"big\", 'small') AS size, UCASE(b) AS u, GROUP_CONCAT(b ORDER BY b SEPARATOR '; ') AS g FROM db.t GROUP BY a WITH CHECK OPTION",
-            r#"CREATE VIEW IF NOT EXISTS "w" AS SELECT (a || '-' || b) AS ab, iif(a > 1, 'big', 'small') AS size, upper(b) AS u, GROUP_CONCAT(b, '; ' ORDER BY b) AS g FROM t GROUP BY a"#,
+            "CREATE VIEW v AS SELECT CONCAT(a, _utf8mb4'-', b) AS ab, IF(a > 1, \"big\", 'small') AS size, UCASE(b) AS u, GROUP_CONCAT(b SEPARATOR '; ') AS g, OCTET_LENGTH(b) + LENGTH(b) AS n, CHAR_LENGTH(b) AS c, SUBSTRING(b, 1, 1) AS f, MID(b, 1, 1) AS m, a <=> NULL AS z FROM db.t STRAIGHT_JOIN db.u ON t.a = u.k GROUP BY a WITH CHECK OPTION",
+            r#"CREATE VIEW IF NOT EXISTS "w" AS SELECT (a || '-' || b) AS ab, CASE WHEN a > 1 THEN 'big' ELSE 'small' END AS size, upper(b) AS u, GROUP_CONCAT(b, '; ') AS g, length(CAST(b AS BLOB)) + length(CAST(b AS BLOB)) AS n, length(b) AS c, SUBSTR(b, 1, 1) AS f, substr(b, 1, 1) AS m, a IS NULL AS z FROM t JOIN u ON t.a = u.k GROUP BY a"#,
         ),
     ];
     for (sql, want) in cases {
-        assert_eq!(sqlite_view_ddl(sql, "w").unwrap(), *want);
+        assert_eq!(sqlite_view_ddl(sql, "w").unwrap(), SqliteView::Create(want.to_string()));
     }
     // The last one, run.
     let conn = Connection::open_in_memory().unwrap();
-    conn.execute_batch("CREATE TABLE t (a INTEGER, b TEXT); INSERT INTO t VALUES (1, 'x'), (2, 'z'), (2, 'y')")
-        .unwrap();
-    conn.execute_batch(&sqlite_view_ddl(cases[2].0, "w").unwrap()).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE t (a INTEGER, b TEXT); INSERT INTO t VALUES (1, 'x'), (2, 'zé'), (2, 'y');
+         CREATE TABLE u (k INTEGER); INSERT INTO u VALUES (1), (2)",
+    )
+    .unwrap();
+    let SqliteView::Create(ddl) = sqlite_view_ddl(cases[2].0, "w").unwrap() else { unreachable!() };
+    conn.execute_batch(&ddl).unwrap();
     let rows: Vec<(String, String, String, String)> = conn
         .prepare("SELECT ab, size, u, g FROM w ORDER BY ab")
         .unwrap()
@@ -775,7 +779,51 @@ fn sqlite_views() {
         .collect();
     assert_eq!(rows[0], ("1-x".into(), "small".into(), "X".into(), "x".into()));
     assert_eq!(rows[1].1, "big");
-    assert_eq!(rows[1].3, "y; z");
+    // MySQL's LENGTH counts bytes, CHAR_LENGTH characters.
+    let (n, c): (i64, i64) = conn
+        .query_row("SELECT n, c FROM (SELECT length(CAST('zé' AS BLOB)) * 2 AS n, length('zé') AS c)", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!((n, c), (6, 2));
+}
+
+/// Regression (issue 12): one view in a syntax newer than the reader's SQLite made the whole
+/// file a "malformed database schema" for Debian 12's sqlite3 (3.40) and Python's module. A
+/// view is written in what SQLite 3.31 reads and runs, or left out with the reason.
+#[test]
+fn views_that_sqlite_3_31_cannot_read_are_left_out() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "CREATE VIEW v AS SELECT GROUP_CONCAT(b ORDER BY b SEPARATOR '; ') AS g FROM t",
+            "GROUP_CONCAT(... ORDER BY ...) needs SQLite 3.44",
+        ),
+        (
+            "CREATE VIEW v AS SELECT a, (SELECT group_concat(DISTINCT b ORDER BY b) FROM t) FROM u",
+            "GROUP_CONCAT(... ORDER BY ...) needs SQLite 3.44",
+        ),
+        ("CREATE VIEW v AS SELECT t.a FROM t RIGHT JOIN u ON t.a = u.a", "RIGHT JOIN needs SQLite 3.39"),
+        (
+            "CREATE VIEW v AS SELECT * FROM (t LEFT JOIN (u RIGHT OUTER JOIN w ON u.a = w.a) ON t.a = u.a)",
+            "RIGHT JOIN needs SQLite 3.39",
+        ),
+        (
+            "CREATE VIEW v AS SELECT a FROM (SELECT t.a FROM t FULL OUTER JOIN u ON t.a = u.a) x",
+            "FULL JOIN needs SQLite 3.39",
+        ),
+        ("CREATE VIEW v AS SELECT j->>'$.a' AS a FROM t", "the JSON operators -> and ->> need SQLite 3.38"),
+        ("CREATE VIEW v AS SELECT CEIL(a) FROM t", "CEIL and FLOOR need SQLite 3.35"),
+        ("CREATE VIEW v AS SELECT DATE_FORMAT(d, '%Y') FROM t", "SQLite 3.31 has no function DATE_FORMAT()"),
+        ("CREATE VIEW v AS SELECT CONCAT_WS('-', a, b) FROM t", "SQLite 3.31 has no function CONCAT_WS()"),
+        ("CREATE VIEW v AS SELECT `db`.`f`(a) FROM t", "SQLite 3.31 has no function \"db\".\"f\"()"),
+        ("CREATE VIEW v AS SELECT a FROM t WHERE a IN (SELECT unhex(b) FROM u)", "SQLite 3.31 has no function unhex()"),
+    ];
+    for (sql, want) in cases {
+        assert_eq!(sqlite_view_ddl(sql, "v").unwrap(), SqliteView::LeftOut(want.to_string()), "{sql}");
+    }
+    // Windows, CASE, COALESCE and dates are SQLite 3.31's own.
+    let sql = "CREATE VIEW v AS SELECT a, row_number() OVER (ORDER BY a) AS r, COALESCE(b, '') AS b, date(d) AS d, count(*) AS n FROM t GROUP BY a";
+    assert!(matches!(sqlite_view_ddl(sql, "v").unwrap(), SqliteView::Create(_)));
 }
 
 #[test]

@@ -70,6 +70,11 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
         ))
         .into());
     }
+    if settings.target.starts_with("sqlite://") {
+        if let Some(refused) = target::sqlite::name_collisions(&catalog) {
+            return Err(crate::error::ConfigError::Invalid(refused).into());
+        }
+    }
     let target = target::open(&settings.target, &settings.target_options()).await?;
     let target_identity = target.identity().await?;
     let (store, _temp_store) = open_store(&settings).await?;

@@ -2,6 +2,7 @@
 //! recorded, so a rerun goes on from the first one not done); once every table is in, views,
 //! triggers and routines.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
@@ -134,6 +135,9 @@ pub(super) async fn create_post_data_objects(
     // again, until a round makes no progress.
     let mut pending: Vec<&CatalogObject> = catalog.views.iter().collect();
     let mut errors = Vec::new();
+    // Per database: what the target does not create, by kind, with the names (and reasons).
+    let mut left_out: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let mut skipped: BTreeMap<(&str, &'static str), Vec<String>> = BTreeMap::new();
     while !pending.is_empty() {
         errors.clear();
         let mut left = Vec::new();
@@ -145,9 +149,15 @@ pub(super) async fn create_post_data_objects(
                 target.create_view(&view.database, &view.name, sql).await.map_err(|e| e.message)
             }
             .await;
-            if let Err(e) = result {
-                errors.push(format!("view `{}`.`{}`: {e}", view.database, view.name));
-                left.push(view);
+            match result {
+                Ok(None) => {}
+                Ok(Some(reason)) => {
+                    left_out.entry(&view.database).or_default().push(format!("{} ({reason})", view.name))
+                }
+                Err(e) => {
+                    errors.push(format!("view `{}`.`{}`: {e}", view.database, view.name));
+                    left.push(view);
+                }
             }
         }
         if left.len() == pending.len() {
@@ -156,6 +166,14 @@ pub(super) async fn create_post_data_objects(
         pending = left;
     }
     report.object_errors.append(&mut errors);
+    for (db, views) in &left_out {
+        report.notes.push(format!(
+            "`{db}`: {} not created in SQLite, which must read the file from version {} on: {}",
+            count(views.len(), "view"),
+            hoist_schema::OLDEST_SQLITE,
+            views.join(", ")
+        ));
+    }
     for (kind, objects) in [("triggers", &catalog.triggers), ("routines", &catalog.routines)] {
         for obj in objects {
             let result = async {
@@ -164,10 +182,30 @@ pub(super) async fn create_post_data_objects(
             }
             .await;
             match result {
-                Ok(notes) => report.notes.extend(notes),
+                Ok(objects) => {
+                    for (kind, name) in objects {
+                        skipped.entry((&obj.database, kind)).or_default().push(name);
+                    }
+                }
                 Err(e) => report.object_errors.push(format!("{kind} of `{}` ({}): {e}", obj.database, obj.file.path)),
             }
         }
+    }
+    for ((db, kind), names) in &mut skipped {
+        names.sort();
+        report.notes.push(format!(
+            "`{db}`: {} not created in SQLite (MySQL-only code): {}",
+            count(names.len(), kind),
+            names.join(", ")
+        ));
+    }
+}
+
+/// "1 view", "3 views".
+fn count(n: usize, kind: &str) -> String {
+    match n {
+        1 => format!("1 {kind}"),
+        n => format!("{n} {kind}s"),
     }
 }
 

@@ -208,9 +208,15 @@ pub trait Target: Send + Sync {
     async fn run_statements(&self, database: &str, statements: &[String]) -> Result<(), TargetError>;
     async fn analyze(&self, database: &str, name: &str) -> Result<(), TargetError>;
     /// Create a view (from a dump's CREATE VIEW), replacing a placeholder table of that name.
-    async fn create_view(&self, database: &str, name: &str, create_sql: &str) -> Result<(), TargetError>;
-    /// Run a dump's post-data DDL (triggers, routines); SQLite skips what it cannot run.
-    async fn run_post_ddl(&self, database: &str, statements: &[String]) -> Result<Vec<String>, TargetError>;
+    /// `Some(reason)`: the target leaves this view out, and says why.
+    async fn create_view(&self, database: &str, name: &str, create_sql: &str) -> Result<Option<String>, TargetError>;
+    /// Run a dump's post-data DDL (triggers, routines); SQLite skips what it cannot run and
+    /// returns what it skipped: (kind, name) as [`crate::ddl_file::created_object`] gives them.
+    async fn run_post_ddl(
+        &self,
+        database: &str,
+        statements: &[String],
+    ) -> Result<Vec<(&'static str, String)>, TargetError>;
     /// An encoder for rows of `columns` (indexes into the table's columns). `insert` asks for
     /// the INSERT form, after a row that the default form cannot express.
     fn encoder(&self, table: &TableTarget, columns: &[usize], insert: bool) -> Box<dyn BatchEncoder>;

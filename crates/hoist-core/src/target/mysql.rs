@@ -467,7 +467,7 @@ impl Target for MysqlTarget {
         self.run(None, &[format!("ANALYZE TABLE {}.{}", q(database), q(name))]).await
     }
 
-    async fn create_view(&self, database: &str, name: &str, create_sql: &str) -> Result<(), TargetError> {
+    async fn create_view(&self, database: &str, name: &str, create_sql: &str) -> Result<Option<String>, TargetError> {
         let ddl = hoist_schema::mysql_view_ddl(create_sql, name)
             .map_err(|e| TargetError::permanent(format!("view `{database}`.`{name}`: {e}")))?;
         let mut conn = self.conn().await?;
@@ -484,10 +484,14 @@ impl Target for MysqlTarget {
             statements.push(format!("DROP TABLE {}", q(name)));
         }
         statements.push(ddl);
-        self.run(Some(database), &statements).await
+        self.run(Some(database), &statements).await.map(|()| None)
     }
 
-    async fn run_post_ddl(&self, database: &str, statements: &[String]) -> Result<Vec<String>, TargetError> {
+    async fn run_post_ddl(
+        &self,
+        database: &str,
+        statements: &[String],
+    ) -> Result<Vec<(&'static str, String)>, TargetError> {
         self.run_statements(database, statements).await?;
         Ok(Vec::new())
     }

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::rows::Value;
 use async_trait::async_trait;
-use hoist_schema::quote_sqlite_ident as q;
+use hoist_schema::{quote_sqlite_ident as q, SqliteView};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::*;
@@ -78,6 +78,51 @@ impl SqliteTarget {
             conn.query_row("SELECT id FROM hoist_identity", [], |r| r.get(0)).optional().map_err(err)?;
         Ok(id.map(|id| format!("sqlite:{id}")))
     }
+}
+
+/// hoist's own tables in the file: the markers and the task records.
+const OWN_TABLES: [&str; 4] = ["hoist_progress", "hoist_identity", "hoist_finished", "hoist_tasks"];
+
+/// Why the dump's tables and views cannot share one SQLite file, or None. SQLite has no
+/// databases: every table lands under its own name, compared ignoring ASCII case, so `a`.`t`
+/// and `b`.`t` would be loaded into one table (and a view would replace a table). Checked
+/// before the file is opened, so that a refused run writes nothing.
+pub fn name_collisions(catalog: &crate::catalog::Catalog) -> Option<String> {
+    let names = catalog
+        .tables
+        .iter()
+        .map(|t| ("table", &t.database, &t.name))
+        .chain(catalog.views.iter().map(|v| ("view", &v.database, &v.name)));
+    let mut by_name: std::collections::BTreeMap<String, Vec<(&str, &str, &str)>> = Default::default();
+    for (kind, db, name) in names {
+        by_name.entry(name.to_ascii_lowercase()).or_default().push((kind, db, name));
+    }
+    let show = |objects: &[(&str, &str, &str)]| -> String {
+        let shown: Vec<String> = objects
+            .iter()
+            .map(|(kind, db, name)| format!("{kind} `{}`.`{}`", db.replace('`', "``"), name.replace('`', "``")))
+            .collect();
+        shown.join(" and ")
+    };
+    let mut problems = Vec::new();
+    let mut exclude = None;
+    for (lower, objects) in &by_name {
+        if objects.len() > 1 {
+            problems.push(show(objects));
+            exclude.get_or_insert(objects[1]);
+        }
+        if OWN_TABLES.contains(&lower.as_str()) {
+            problems.push(format!("{} (the name of one of hoist's own tables in the file)", show(objects)));
+            exclude.get_or_insert(objects[0]);
+        }
+    }
+    let (_, db, name) = exclude?;
+    Some(format!(
+        "in an SQLite file, which holds the tables of every database under their own names (ignoring case), these \
+         would be one table: {}. Nothing was written. Leave one of each out with --tables (e.g. --tables '!{db}.{name}'), \
+         or import each database into its own file with --tables '{db}.*'",
+        problems.join("; ")
+    ))
 }
 
 #[async_trait]
@@ -281,24 +326,32 @@ impl Target for SqliteTarget {
         self.with(|c| c.execute_batch(&format!("ANALYZE {}", q(name))))
     }
 
-    async fn create_view(&self, database: &str, name: &str, create_sql: &str) -> Result<(), TargetError> {
-        let ddl = hoist_schema::sqlite_view_ddl(create_sql, name)
-            .map_err(|e| TargetError::permanent(format!("view `{database}`.`{name}`: {e}")))?;
+    async fn create_view(&self, database: &str, name: &str, create_sql: &str) -> Result<Option<String>, TargetError> {
+        let ddl = match hoist_schema::sqlite_view_ddl(create_sql, name) {
+            Ok(SqliteView::Create(ddl)) => ddl,
+            Ok(SqliteView::LeftOut(reason)) => return Ok(Some(reason)),
+            Err(e) => return Err(TargetError::permanent(format!("view `{database}`.`{name}`: {e}"))),
+        };
+        // SQLite creates a view that names a missing table, column or function, and fails each
+        // use of it: a view is kept only when a SELECT from it compiles, so that every view in
+        // the file can be read (one that needs another view is tried again after it).
         self.with(|c| {
-            c.execute_batch(&format!("DROP TABLE IF EXISTS {}", q(name)))?;
-            c.execute_batch(&ddl)
+            let tx = c.transaction()?;
+            tx.execute_batch(&format!("DROP TABLE IF EXISTS {}", q(name)))?;
+            tx.execute_batch(&ddl)?;
+            tx.prepare(&format!("SELECT * FROM {} LIMIT 0", q(name)))?;
+            tx.commit()
         })
+        .map(|()| None)
     }
 
-    async fn run_post_ddl(&self, database: &str, statements: &[String]) -> Result<Vec<String>, TargetError> {
+    async fn run_post_ddl(
+        &self,
+        _database: &str,
+        statements: &[String],
+    ) -> Result<Vec<(&'static str, String)>, TargetError> {
         // Triggers and routines are MySQL code; SQLite cannot run them.
-        Ok(statements
-            .iter()
-            .map(|s| {
-                let head: String = s.split_whitespace().take(6).collect::<Vec<_>>().join(" ");
-                format!("`{database}`: not created in SQLite (MySQL-only code): {head} ...")
-            })
-            .collect())
+        Ok(statements.iter().filter_map(|s| crate::ddl_file::created_object(s)).collect())
     }
 
     fn encoder(&self, table: &TableTarget, columns: &[usize], _insert: bool) -> Box<dyn BatchEncoder> {
@@ -483,5 +536,34 @@ impl Writer for SqliteWriter {
             }
             e
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::catalog::{Catalog, CatalogTable};
+
+    fn catalog(tables: &[(&str, &str)]) -> Catalog {
+        let tables = tables
+            .iter()
+            .map(|(db, name)| CatalogTable {
+                database: db.to_string(),
+                name: name.to_string(),
+                schema_file: None,
+                data_files: Vec::new(),
+            })
+            .collect();
+        Catalog { tables, ..Default::default() }
+    }
+
+    #[test]
+    fn tables_that_would_share_a_name_in_one_file_are_named() {
+        assert_eq!(super::name_collisions(&catalog(&[("a", "t"), ("b", "u"), ("a", "u2")])), None);
+        let m = super::name_collisions(&catalog(&[("a", "t"), ("b", "t"), ("c", "T"), ("a", "x")])).unwrap();
+        assert!(m.contains("table `a`.`t` and table `b`.`t` and table `c`.`T`"), "{m}");
+        assert!(m.contains("--tables '!b.t'"), "{m}");
+        // A table of the dump named like the markers would be mixed with them.
+        let m = super::name_collisions(&catalog(&[("a", "HOIST_progress")])).unwrap();
+        assert!(m.contains("table `a`.`HOIST_progress` (the name of one of hoist's own tables"), "{m}");
     }
 }
