@@ -449,17 +449,29 @@ fn a_changed_data_file_fails_verification() {
     small_database(source, "bk_verify", 100);
     let dir = tempfile::tempdir().unwrap();
     let storage = dir.path().join("backup");
-    backup(source, &storage, &["--tables", "bk_verify.*"]).assert_ok();
+    // Small chunks: t1 comes in several files, each checked by its key range as it comes in.
+    backup(source, &storage, &["--tables", "bk_verify.*", "--chunk-size", "2KiB"]).assert_ok();
+    let t1 = manifest(&storage)["tables"].as_array().unwrap().iter().find(|t| t["name"] == "t1").unwrap().clone();
+    assert!(t1["chunks"].as_array().unwrap().len() > 2, "t1 in key ranges: {t1}");
     // Same row count, one value changed: a count alone would not notice.
-    let file = storage.join("bk_verify.t1.000000001.sql");
+    let file = std::fs::read_dir(&storage)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| std::fs::read_to_string(p).unwrap_or_default().contains("(42,'value 42')"))
+        .expect("the file with row 42");
     let original = std::fs::read_to_string(&file).unwrap();
-    assert!(original.contains("(42,'value 42')"), "{original}");
     std::fs::write(&file, original.replace("(42,'value 42')", "(42,'value 4X')")).unwrap();
     let target = target_server();
     target.exec("DROP DATABASE IF EXISTS bk_verify");
     let run = restore(&storage, target, "bk_verify", &[]);
     assert_eq!(run.code(), Some(1), "{}", run.text());
+    let name = file.file_name().unwrap().to_string_lossy().into_owned();
     assert!(run.text().contains("verification failed") && run.text().contains("checksum"), "{}", run.text());
+    assert!(
+        run.text().contains(&format!("the rows of {name}")),
+        "the range of the changed file is named:\n{}",
+        run.text()
+    );
 
     // What the next run says to do, followed after the file is fixed, ends in an exact restore.
     std::fs::write(&file, &original).unwrap();

@@ -87,6 +87,27 @@ pub struct KeyRange {
     pub to: Option<i128>,
 }
 
+impl KeyRange {
+    /// ` WHERE ...` selecting the range's rows (empty for a range open at both ends). The bounds
+    /// are integers the server gave, written as literals: a string parameter would make the
+    /// server compare as DOUBLE.
+    pub fn where_sql(&self) -> String {
+        let column = hoist_schema::quote_mysql_ident(&self.column);
+        let mut conditions = Vec::new();
+        if let Some(from) = self.from {
+            conditions.push(format!("{column} >= {from}"));
+        }
+        if let Some(to) = self.to {
+            conditions.push(format!("{column} < {to}"));
+        }
+        if conditions.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", conditions.join(" AND "))
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ObjectMeta {
     /// view, triggers, routines (routines and events of a database share one file).

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use crate::config::{CheckpointSection, KeepAfterSuccess};
 use crate::control::{self, TableSelector, TargetArg};
 use crate::error::{ImportError, SourceError};
-use crate::import::{ExpectedTable, ImportReport, ImportSettings, RestoreSettings};
+use crate::import::{ExpectedFile, ExpectedTable, ImportReport, ImportSettings, RestoreSettings};
 use crate::jobspec::{JobKind, Upstream};
 use crate::manifest;
 use crate::target::TargetOptions;
@@ -40,7 +40,14 @@ pub async fn full(mut settings: ImportSettings, stop: Arc<AtomicBool>) -> Result
     let expected: HashMap<(String, String), ExpectedTable> = meta
         .tables
         .iter()
-        .map(|t| ((t.database.clone(), t.name.clone()), ExpectedTable { rows: t.rows, checksum: t.checksum }))
+        .map(|t| {
+            let files = t
+                .chunks
+                .iter()
+                .map(|c| (c.file.clone(), ExpectedFile { key: c.key.clone(), rows: c.rows, checksum: c.checksum }))
+                .collect();
+            ((t.database.clone(), t.name.clone()), ExpectedTable { files, rows: t.rows, checksum: t.checksum })
+        })
         .collect();
     settings.kind = JobKind::RestoreFull;
     settings.restore = Some(RestoreSettings {

@@ -22,6 +22,8 @@ use hoist_schema::quote_mysql_ident as q;
 use mysql_async::prelude::*;
 use mysql_async::Conn;
 
+use crate::manifest::KeyRange;
+
 /// The session setting both sides must share for the expression to agree.
 pub const SESSION_SETUP: &str = "SET SESSION time_zone = '+00:00'";
 
@@ -62,14 +64,21 @@ pub async fn checksum_columns(
     .await
 }
 
-/// Rows and checksum of a whole table, on a connection whose session has [`SESSION_SETUP`].
-pub async fn table_checksum(conn: &mut Conn, database: &str, table: &str) -> Result<(u64, u64), mysql_async::Error> {
+/// Rows and checksum of a table, or of the rows of one key range of it, on a connection
+/// whose session has [`SESSION_SETUP`].
+pub async fn table_checksum(
+    conn: &mut Conn,
+    database: &str,
+    table: &str,
+    range: Option<&KeyRange>,
+) -> Result<(u64, u64), mysql_async::Error> {
     let columns = checksum_columns(conn, database, table).await?;
     let sql = format!(
-        "SELECT COUNT(*), CAST(COALESCE(SUM({}), 0) AS CHAR) FROM {}.{}",
+        "SELECT COUNT(*), CAST(COALESCE(SUM({}), 0) AS CHAR) FROM {}.{}{}",
         row_hash_sql(&columns),
         q(database),
-        q(table)
+        q(table),
+        range.map(KeyRange::where_sql).unwrap_or_default()
     );
     let row: Option<(u64, String)> = conn.query_first(sql).await?;
     let (rows, sum) = row.unwrap_or_default();

@@ -165,16 +165,7 @@ pub fn chunk_query(table: &TableInfo, range: Option<&KeyRange>, checksum: bool) 
     }
     let mut sql = format!("SELECT {} FROM {}", columns.join(", "), table.label());
     if let Some(r) = range {
-        let mut conditions = Vec::new();
-        if let Some(from) = r.from {
-            conditions.push(format!("{} >= {from}", q(&r.column)));
-        }
-        if let Some(to) = r.to {
-            conditions.push(format!("{} < {to}", q(&r.column)));
-        }
-        if !conditions.is_empty() {
-            sql.push_str(&format!(" WHERE {}", conditions.join(" AND ")));
-        }
+        sql.push_str(&r.where_sql());
     }
     if !table.key.is_empty() {
         let key: Vec<String> = table.key.iter().map(|c| q(c)).collect();

@@ -91,6 +91,13 @@ impl ImportSettings {
     }
 }
 
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpectedFile {
+    pub key: Option<crate::manifest::KeyRange>,
+    pub rows: u64,
+    pub checksum: Option<u64>,
+}
+
 /// What a restore adds to an import: the backup it is bound to, and what each table must
 /// hold when it is done (rows and content checksum, from the backup's manifest).
 #[derive(Debug, Clone)]
@@ -99,8 +106,11 @@ pub struct RestoreSettings {
     pub expected: HashMap<(String, String), ExpectedTable>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExpectedTable {
+    /// Each data file by its path: the key range its rows are in, and what that range holds.
+    /// A range is verified as soon as its file is loaded, while other chunks still load.
+    pub files: HashMap<String, ExpectedFile>,
     pub rows: u64,
     /// None when the backup has no checksums: only the count is verified.
     pub checksum: Option<u64>,

@@ -22,7 +22,7 @@ mod schema_step;
 mod state;
 mod workers;
 
-pub use job::{ExpectedTable, ImportReport, ImportSettings, RestoreSettings, TableReport};
+pub use job::{ExpectedFile, ExpectedTable, ImportReport, ImportSettings, RestoreSettings, TableReport};
 use state::{defers_indexes, Shared, StepError, TableRun};
 
 use post::{create_post_data_objects, finish_table};
@@ -232,6 +232,7 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
                 let mut left = 0;
                 let mut rows_loaded = 0;
                 let mut bytes_done = 0;
+                let mut files_left: HashMap<String, usize> = HashMap::new();
                 for c in &chunks {
                     let p =
                         markers.get(&c.id).copied().unwrap_or(ChunkProgress { offset: c.start, ..Default::default() });
@@ -242,6 +243,7 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
                         bytes_done += p.offset - c.start;
                         left += 1;
                         if run_record.state <= TableState::Writing {
+                            *files_left.entry(c.path.clone()).or_default() += 1;
                             queue.push_back((c.clone(), p));
                         }
                     }
@@ -258,6 +260,8 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
                     started: Default::default(),
                     took: Mutex::new(None),
                     index_time: Mutex::new(Duration::ZERO),
+                    files_left: Mutex::new(files_left),
+                    files_verified: AtomicUsize::new(0),
                 });
                 // Earlier runs' share: done from the start, never counted as moved by this run.
                 run.progress.add_before(bytes_done, rows_loaded);

@@ -41,6 +41,11 @@ pub(super) struct TableRun {
     pub(super) started: std::sync::OnceLock<Instant>,
     pub(super) took: Mutex<Option<Duration>>,
     pub(super) index_time: Mutex<Duration>,
+    /// Per data file, its chunks this run still loads: a restore checks a file's key range
+    /// against the manifest once they are all in.
+    pub(super) files_left: Mutex<HashMap<String, usize>>,
+    /// Files whose key range was checked in this run.
+    pub(super) files_verified: AtomicUsize,
 }
 
 impl TableRun {

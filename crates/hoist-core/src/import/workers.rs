@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use super::post::finish_table;
+use super::post::{finish_table, verify_file};
 use super::state::{backoff, fail_table, set_state_at_least, Shared, StepError, TableRun};
 use crate::checkpoint::{CheckpointStore, ChunkProgress, ChunkRecord, TableState};
 use crate::error::{SourceError, TargetError};
@@ -84,6 +84,10 @@ pub(super) async fn worker(shared: Arc<Shared>) {
         if let Some(w) = writer.as_mut() {
             w.release().await;
         }
+        let loaded = match loaded {
+            Ok(()) => verify_file(&shared, &run, &chunk.path).await,
+            other => other,
+        };
         match loaded {
             Ok(()) => {
                 if run.chunks_left.fetch_sub(1, Ordering::SeqCst) == 1 {

@@ -202,8 +202,14 @@ pub trait Target: Send + Sync {
     /// Identity of the table as the target knows it (changes when it is dropped and created again).
     async fn table_identity(&self, database: &str, name: &str) -> Result<Option<String>, TargetError>;
     async fn row_count(&self, database: &str, name: &str) -> Result<u64, TargetError>;
-    /// Rows and content checksum ([`crate::row_checksum`]) of a table, computed by the target.
-    async fn content_checksum(&self, database: &str, name: &str) -> Result<(u64, u64), TargetError>;
+    /// Rows and content checksum ([`crate::row_checksum`]) of a table, or of one key range of
+    /// it, computed by the target.
+    async fn content_checksum(
+        &self,
+        database: &str,
+        name: &str,
+        range: Option<&crate::manifest::KeyRange>,
+    ) -> Result<(u64, u64), TargetError>;
     async fn drop_table(&self, database: &str, name: &str) -> Result<(), TargetError>;
     async fn run_statements(&self, database: &str, statements: &[String]) -> Result<(), TargetError>;
     async fn analyze(&self, database: &str, name: &str) -> Result<(), TargetError>;

@@ -449,10 +449,15 @@ impl Target for MysqlTarget {
         Ok(n.unwrap_or(0))
     }
 
-    async fn content_checksum(&self, database: &str, name: &str) -> Result<(u64, u64), TargetError> {
+    async fn content_checksum(
+        &self,
+        database: &str,
+        name: &str,
+        range: Option<&crate::manifest::KeyRange>,
+    ) -> Result<(u64, u64), TargetError> {
         let mut conn = self.conn().await?;
         conn.query_drop(crate::row_checksum::SESSION_SETUP).await.map_err(classify)?;
-        crate::row_checksum::table_checksum(&mut conn, database, name).await.map_err(classify)
+        crate::row_checksum::table_checksum(&mut conn, database, name, range).await.map_err(classify)
     }
 
     async fn drop_table(&self, database: &str, name: &str) -> Result<(), TargetError> {

@@ -310,7 +310,12 @@ impl Target for SqliteTarget {
             .map(|n| n as u64)
     }
 
-    async fn content_checksum(&self, _database: &str, _name: &str) -> Result<(u64, u64), TargetError> {
+    async fn content_checksum(
+        &self,
+        _database: &str,
+        _name: &str,
+        _range: Option<&crate::manifest::KeyRange>,
+    ) -> Result<(u64, u64), TargetError> {
         Err(TargetError::permanent("SQLite has no content checksum that matches a MySQL server's"))
     }
 
