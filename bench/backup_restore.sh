@@ -22,7 +22,8 @@
 # Backup cases (database `bench` only, uncompressed, each into a new empty directory; before
 # each one the previous output is removed and `sync` run; the source server keeps running):
 #   hoist-backup-t2   hoist backup --threads 2 (64 MiB chunks, hoist's default)
-#   hoist-backup-t4   hoist backup --threads 4 (hoist's default thread count)
+#   hoist-backup-nosum  hoist backup --threads 2 --no-checksum (no row checksums: what mydumper does)
+#   hoist-backup-t4   hoist backup --threads 4 (optional)
 #   mydumper-t2       mydumper -t 2 -r ROWS: ROWS = rows per 64 MiB of InnoDB data_length of
 #                     the largest table, so it is cut into as many chunks as hoist cuts it
 #                     (hoist sizes chunks by data_length too)
@@ -64,10 +65,10 @@ log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 M() { local port=$1; shift; mariadb --no-defaults --protocol=TCP -h"$HOST" -P"$port" -u"$DB_USER" "$@"; }
 
 # ------------------------------------------------------------------- options --
-BACKUP_CASES="hoist-backup-t2 hoist-backup-t4 mydumper-t2 mariadb-dump"
+BACKUP_CASES="hoist-backup-t2 hoist-backup-nosum mydumper-t2 mariadb-dump"
 RESTORE_CASES="hoist-restore myloader-e myloader"
 DEFAULT_CASES="$BACKUP_CASES $RESTORE_CASES"
-ALL_CASES="$DEFAULT_CASES hoist-restore-nobinlog"
+ALL_CASES="$DEFAULT_CASES hoist-backup-t4 hoist-restore-nobinlog"
 SCALE=1; REPEAT=3; CASES=$DEFAULT_CASES; PORT=3427; WORK=/tmp/hoist-bench; SEED=42; HOIST=""
 ARGS_SEEN="$*"
 while [ $# -gt 0 ]; do
@@ -209,6 +210,7 @@ log "source CHECKSUM TABLE: $SRC_SUM"
 desc() {
   case "$1" in
     hoist-backup-t2)        echo "hoist backup --threads 2" ;;
+    hoist-backup-nosum)     echo "hoist backup --threads 2 --no-checksum" ;;
     hoist-backup-t4)        echo "hoist backup --threads 4" ;;
     mydumper-t2)            echo "mydumper -t 2 -r $MYD_ROWS" ;;
     mariadb-dump)           echo "mariadb-dump --single-transaction" ;;
@@ -222,6 +224,7 @@ desc() {
 backup_cmd() {
   case "$1" in
     hoist-backup-t2) BCMD=("$HOIST" backup --source "$SRC_URL" --storage "$2" --tables "$DB.*" --threads 2 --compress none) ;;
+    hoist-backup-nosum) BCMD=("$HOIST" backup --source "$SRC_URL" --storage "$2" --tables "$DB.*" --threads 2 --compress none --no-checksum) ;;
     hoist-backup-t4) BCMD=("$HOIST" backup --source "$SRC_URL" --storage "$2" --tables "$DB.*" --threads 4 --compress none) ;;
     mydumper-t2)     BCMD=(mydumper -h "$HOST" -P "$SRC_PORT" -u "$DB_USER" -B "$DB" -o "$2" -t 2 -r "$MYD_ROWS" -v 3) ;;
     mariadb-dump)    BCMD=(mariadb-dump --no-defaults --protocol=TCP -h"$HOST" -P"$SRC_PORT" -u"$DB_USER" --single-transaction --databases "$DB") ;;
