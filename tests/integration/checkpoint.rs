@@ -569,3 +569,21 @@ fn a_checkpoint_removed_since_is_not_sent_for() {
         assert!(!run.text().contains("unfinished import"), "{}", run.text());
     }
 }
+
+#[test]
+fn a_user_without_rights_on_the_meta_schema_is_told_which_and_what_to_do() {
+    let server = MariaDb::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let (src, _) = dump(dir.path(), "cpt_rights", Format::Sql, Compression::None);
+    server.exec(
+        "DROP USER IF EXISTS 'cpt_rights'@'127.0.0.1'; CREATE USER 'cpt_rights'@'127.0.0.1' IDENTIFIED BY 'pw'; \
+         GRANT ALL ON cpt_rights.* TO 'cpt_rights'@'127.0.0.1'",
+    );
+    let target = format!("mysql://cpt_rights:pw@127.0.0.1:{}", server.port());
+    let run = import(&src, &target, dir.path(), &["--meta-schema", "cpt_rights_meta"]);
+    assert_eq!(run.code(), Some(2), "{}", run.text());
+    for says in ["`cpt_rights_meta`", "progress markers", "grant the user", "--meta-schema"] {
+        assert!(run.text().to_lowercase().contains(&says.to_lowercase()), "the message says {says:?}:\n{}", run.text());
+    }
+    assert!(!run.text().contains(":pw@"), "no password in the output:\n{}", run.text());
+}

@@ -220,6 +220,26 @@ fn column_class(data_type: &str) -> ColumnClass {
     }
 }
 
+/// A user with rights on the dumped schemas only is refused on hoist's own: say which schema
+/// that is, what it holds, and how to grant it or pick another.
+fn meta_schema_denied(e: TargetError, schema: &str) -> TargetError {
+    // 1044: access denied to a database; 1142: to a table.
+    if !matches!(e.code, Some(1044 | 1142)) {
+        return e;
+    }
+    TargetError {
+        message: format!(
+            "{}\nhoist keeps its progress markers in the schema {} of the target, in the same transactions as the \
+             rows: grant the user CREATE, SELECT, INSERT, UPDATE and DELETE on {}.*, or name a schema it may \
+             write with --meta-schema",
+            e.message,
+            q(schema),
+            q(schema)
+        ),
+        ..e
+    }
+}
+
 /// Codes that mean "this already exists": post-data DDL is run again after a crash.
 fn already_exists(e: &TargetError) -> bool {
     matches!(e.code, Some(1050 | 1061 | 1304 | 1359 | 1537 | 1826))
@@ -262,6 +282,7 @@ impl Target for MysqlTarget {
             ],
         )
         .await
+        .map_err(|e| meta_schema_denied(e, &self.options.meta_schema))
     }
 
     async fn read_markers(&self, task_id: i64) -> Result<HashMap<i64, ChunkProgress>, TargetError> {
