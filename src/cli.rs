@@ -317,6 +317,10 @@ pub struct LoadArgs {
     /// (no progress, and only warnings and errors logged unless HOIST_LOG says otherwise).
     #[arg(long, default_value = "auto", value_parser = parse_progress)]
     pub progress: ProgressMode,
+    /// Create views, triggers and routines without their DEFINER clause, as the loading user
+    /// (for a user that may not create objects for another one).
+    #[arg(long)]
+    pub skip_definer: bool,
 }
 
 /// `hoist backup`: a consistent snapshot of a server into a directory.
@@ -518,6 +522,7 @@ impl LoadArgs {
             progress: self.progress,
             locate,
             kind: JobKind::Import,
+            skip_definer: self.skip_definer,
             restore: None,
         })
     }

@@ -49,7 +49,20 @@ pub fn print(report: &ImportReport) {
     }
     if !report.success() {
         if let Some(cp) = &report.checkpoint {
-            println!("the checkpoint is kept in {cp}: fix the cause and run the same command again; it will say how to resolve each failed table");
+            if report.tables.iter().any(|t| t.error.is_some()) {
+                println!(
+                    "the checkpoint is kept in {cp}: fix the cause and run the same command again; it will say how to \
+                     resolve each failed table"
+                );
+            } else {
+                // Only views, triggers or routines failed: every table is in, and a rerun creates
+                // the objects again, nothing else.
+                println!(
+                    "every table is loaded; only the objects above failed. The checkpoint is kept in {cp}: fix the \
+                     cause and run the same command again to create them (add --skip-definer when the user may not \
+                     create objects for their DEFINER)"
+                );
+            }
         }
     }
 }

@@ -587,3 +587,35 @@ fn a_user_without_rights_on_the_meta_schema_is_told_which_and_what_to_do() {
     }
     assert!(!run.text().contains(":pw@"), "no password in the output:\n{}", run.text());
 }
+
+#[test]
+fn a_view_of_another_definer_fails_alone_and_skip_definer_creates_it() {
+    let server = MariaDb::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("dump");
+    std::fs::create_dir_all(&src).unwrap();
+    let w = |name: &str, text: &str| std::fs::write(src.join(name), text).unwrap();
+    w("cpt_def-schema-create.sql", "CREATE DATABASE `cpt_def`;\n");
+    w("cpt_def.t-schema.sql", "CREATE TABLE `t` (`id` int NOT NULL PRIMARY KEY);\n");
+    w("cpt_def.t.00000.sql", "INSERT INTO `t` VALUES (1),(2);\n");
+    w(
+        "cpt_def.v-schema-view.sql",
+        "CREATE ALGORITHM=UNDEFINED DEFINER=`someone`@`%` SQL SECURITY DEFINER VIEW `v` AS SELECT `id` FROM `t`;\n",
+    );
+    server.exec(
+        "DROP DATABASE IF EXISTS cpt_def; DROP USER IF EXISTS 'cpt_def'@'127.0.0.1'; \
+         CREATE USER 'cpt_def'@'127.0.0.1' IDENTIFIED BY 'pw'; GRANT ALL ON cpt_def.* TO 'cpt_def'@'127.0.0.1'; \
+         GRANT ALL ON cpt_def_meta.* TO 'cpt_def'@'127.0.0.1'",
+    );
+    let target = format!("mysql://cpt_def:pw@127.0.0.1:{}", server.port());
+    let meta = ["--meta-schema", "cpt_def_meta"];
+    let run = import(&src, &target, dir.path(), &meta);
+    assert_eq!(run.code(), Some(1), "{}", run.text());
+    let text = run.text();
+    assert!(text.contains("view `cpt_def`.`v`"), "the view is named:\n{text}");
+    assert!(text.contains("only the objects above failed") && text.contains("--skip-definer"), "{text}");
+    assert!(!text.contains("resolve each failed table"), "no table failed:\n{text}");
+    let again = import(&src, &target, dir.path(), &[meta[0], meta[1], "--skip-definer"]);
+    again.assert_ok();
+    assert_eq!(server.query_value("SELECT COUNT(*) FROM cpt_def.v").as_deref(), Some("2"));
+}

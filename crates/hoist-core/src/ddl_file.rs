@@ -286,3 +286,100 @@ CREATE TRIGGER t BEFORE INSERT ON a FOR EACH ROW SET NEW.x = 1;\n";
         assert!(s[0].ends_with("END"));
     }
 }
+
+/// The statement without its `DEFINER = user@host` clause, so that the object is created by the
+/// loading user (myloader's `--skip-definer`). Only the head before the object's body is
+/// looked at, and quoted text is never taken for the clause; `SQL SECURITY DEFINER` stays.
+pub fn strip_definer(statement: &str) -> String {
+    let bytes = statement.as_bytes();
+    let mut i = 0;
+    let mut quote: Option<u8> = None;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match quote {
+            Some(q) if b == q => quote = None,
+            Some(_) => {}
+            None if matches!(b, b'\'' | b'"' | b'`') => quote = Some(b),
+            None if word_at(bytes, i, b"DEFINER") => {
+                let mut j = i + 7;
+                while j < bytes.len() && bytes[j].is_ascii_whitespace() {
+                    j += 1;
+                }
+                if bytes.get(j) == Some(&b'=') {
+                    let end = definer_end(bytes, j + 1);
+                    return format!("{}{}", &statement[..i], &statement[end..]);
+                }
+            }
+            // The body starts: AS (views), BEGIN/FOR EACH ROW (triggers, routines).
+            None if word_at(bytes, i, b"AS") || word_at(bytes, i, b"BEGIN") => break,
+            None => {}
+        }
+        i += 1;
+    }
+    statement.to_string()
+}
+
+/// `word` (any case) at `i`, not inside a longer word.
+fn word_at(bytes: &[u8], i: usize, word: &[u8]) -> bool {
+    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'$';
+    bytes.len() >= i + word.len()
+        && bytes[i..i + word.len()].eq_ignore_ascii_case(word)
+        && (i == 0 || !is_word(bytes[i - 1]))
+        && bytes.get(i + word.len()).is_none_or(|&b| !is_word(b))
+}
+
+/// The end of a user spec after `DEFINER=`: `user`@`host`, 'u'@'h', u@h or CURRENT_USER[()].
+fn definer_end(bytes: &[u8], mut j: usize) -> usize {
+    while j < bytes.len() && bytes[j].is_ascii_whitespace() {
+        j += 1;
+    }
+    let part = |mut k: usize| -> usize {
+        match bytes.get(k) {
+            Some(&q @ (b'`' | b'\'' | b'"')) => {
+                k += 1;
+                while k < bytes.len() && bytes[k] != q {
+                    k += 1;
+                }
+                (k + 1).min(bytes.len())
+            }
+            _ => {
+                while k < bytes.len() && !bytes[k].is_ascii_whitespace() && !matches!(bytes[k], b'@' | b'*') {
+                    k += 1;
+                }
+                k
+            }
+        }
+    };
+    let mut k = part(j);
+    if bytes.get(k) == Some(&b'@') {
+        k = part(k + 1);
+    } else if bytes.get(k) == Some(&b'(') {
+        k += 2; // CURRENT_USER()
+    }
+    k
+}
+
+#[cfg(test)]
+mod definer_tests {
+    use super::strip_definer;
+
+    #[test]
+    fn the_definer_clause_goes_and_the_rest_stays() {
+        let cases = [
+            (
+                "CREATE ALGORITHM=UNDEFINED DEFINER=`root`@`localhost` SQL SECURITY DEFINER VIEW `v` AS select 1",
+                "CREATE ALGORITHM=UNDEFINED  SQL SECURITY DEFINER VIEW `v` AS select 1",
+            ),
+            (
+                "CREATE DEFINER='app'@'%' TRIGGER t BEFORE INSERT ON x FOR EACH ROW SET NEW.a = 'DEFINER=x@y'",
+                "CREATE  TRIGGER t BEFORE INSERT ON x FOR EACH ROW SET NEW.a = 'DEFINER=x@y'",
+            ),
+            ("CREATE DEFINER = CURRENT_USER() PROCEDURE p() BEGIN END", "CREATE  PROCEDURE p() BEGIN END"),
+            ("/*!50013 DEFINER=`a`@`b` SQL SECURITY DEFINER */", "/*!50013  SQL SECURITY DEFINER */"),
+            ("CREATE VIEW v AS SELECT definer FROM t", "CREATE VIEW v AS SELECT definer FROM t"),
+        ];
+        for (given, want) in cases {
+            assert_eq!(strip_definer(given), want, "{given}");
+        }
+    }
+}

@@ -38,6 +38,9 @@ pub struct ImportSettings {
     /// redacted), appended to the `hoist checkpoint ...` commands that messages suggest.
     pub locate: refusal::Locate,
     pub kind: JobKind,
+    /// Views, triggers and routines without their DEFINER: created by the loading user. Not
+    /// part of the spec: a rerun may add it after those objects failed for want of rights.
+    pub skip_definer: bool,
     /// Set for `hoist restore full`.
     pub restore: Option<RestoreSettings>,
 }

@@ -375,7 +375,7 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
     }
     report.tables.sort_by(|a, b| (&a.database, &a.name).cmp(&(&b.database, &b.name)));
     if report.tables.iter().all(|t| t.error.is_none()) {
-        create_post_data_objects(&source, &catalog, target.as_ref(), &mut report).await;
+        create_post_data_objects(&source, &catalog, target.as_ref(), settings.skip_definer, &mut report).await;
     } else {
         report.notes.push("views, triggers and routines are created once every table has loaded".into());
     }
