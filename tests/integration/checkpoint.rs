@@ -615,6 +615,9 @@ fn a_view_of_another_definer_fails_alone_and_skip_definer_creates_it() {
     assert!(text.contains("view `cpt_def`.`v`"), "the view is named:\n{text}");
     assert!(text.contains("only the objects above failed") && text.contains("--skip-definer"), "{text}");
     assert!(!text.contains("resolve each failed table"), "no table failed:\n{text}");
+    let cp = dir.path().join("checkpoint.db").display().to_string();
+    let show = hoist(&["checkpoint", "show", "--checkpoint", &cp]);
+    assert!(show.text().contains("could not create") && show.text().contains("`cpt_def`.`v`"), "{}", show.text());
     let again = import(&src, &target, dir.path(), &[meta[0], meta[1], "--skip-definer"]);
     again.assert_ok();
     assert_eq!(server.query_value("SELECT COUNT(*) FROM cpt_def.v").as_deref(), Some("2"));

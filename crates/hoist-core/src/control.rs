@@ -147,6 +147,13 @@ pub async fn show(store: &dyn CheckpointStore) -> Result<String, CheckpointError
             format!("{:.1}/{total}", bytes as f64 / 1e6),
         ));
     }
+    let objects = store.object_errors().await?;
+    if !objects.is_empty() {
+        out.push_str("\nviews, triggers and routines that the last run could not create (a rerun tries them again):\n");
+        for e in objects {
+            out.push_str(&format!("  {e}\n"));
+        }
+    }
     out.push_str("\n(progress as last saved; the target's markers may be a little ahead, and they win on resume)\n");
     Ok(out)
 }

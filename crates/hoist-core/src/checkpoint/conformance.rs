@@ -109,6 +109,14 @@ async fn conformance(store: &dyn CheckpointStore) {
     store.create(&other).await.unwrap();
     assert_eq!(store.load().await.unwrap().map(|c| c.task.task_id), Some(99), "create replaces an old plan");
 
+    assert_eq!(store.object_errors().await.unwrap(), Vec::<String>::new());
+    let errors = vec!["view `shop`.`v`: ERROR 1227: Access denied".to_string(), "triggers of `shop`: x".to_string()];
+    store.set_object_errors(&errors).await.unwrap();
+    assert_eq!(store.object_errors().await.unwrap(), errors, "object errors are kept, in order");
+    store.set_object_errors(&[]).await.unwrap();
+    assert_eq!(store.object_errors().await.unwrap(), Vec::<String>::new(), "an empty list clears them");
+    store.set_object_errors(&errors).await.unwrap();
+
     let archived = store.archive(99).await.unwrap();
     assert!(archived.contains("99"), "{archived}");
     store.discard().await.unwrap();

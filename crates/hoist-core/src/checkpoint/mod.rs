@@ -201,6 +201,10 @@ pub trait CheckpointStore: Send + Sync {
     ) -> Result<(), CheckpointError>;
     async fn set_table_identity(&self, table_id: i64, identity: Option<&str>) -> Result<(), CheckpointError>;
     async fn save_progress(&self, updates: &[(i64, ChunkProgress)]) -> Result<(), CheckpointError>;
+    /// The views, triggers and routines that could not be created in the last run (replaced
+    /// whole: an empty list clears them), for `hoist checkpoint show`.
+    async fn set_object_errors(&self, errors: &[String]) -> Result<(), CheckpointError>;
+    async fn object_errors(&self) -> Result<Vec<String>, CheckpointError>;
     /// Back to not started: state pending, no error, every chunk at its start.
     async fn reset_table(&self, table_id: i64) -> Result<(), CheckpointError>;
     /// Forget a table and its chunks.

@@ -103,6 +103,9 @@ impl MysqlStore {
                  KEY (table_id))"
             ),
             format!(
+                "CREATE TABLE IF NOT EXISTS {s}.objects (id BIGINT AUTO_INCREMENT PRIMARY KEY, message TEXT NOT NULL)"
+            ),
+            format!(
                 "CREATE TABLE IF NOT EXISTS {s}.files (path VARCHAR(1024) NOT NULL, size BIGINT UNSIGNED NOT NULL, \
                  modified_ms BIGINT NOT NULL, PRIMARY KEY (path(255)))"
             ),
@@ -270,6 +273,21 @@ impl CheckpointStore for MysqlStore {
             .map_err(store_err)
     }
 
+    async fn set_object_errors(&self, errors: &[String]) -> Result<(), CheckpointError> {
+        let mut c = self.conn().await?;
+        let mut tx = c.start_transaction(TxOpts::default()).await.map_err(store_err)?;
+        tx.query_drop(format!("DELETE FROM {}", self.t("objects"))).await.map_err(store_err)?;
+        tx.exec_batch(format!("INSERT INTO {} (message) VALUES (?)", self.t("objects")), errors.iter().map(|e| (e,)))
+            .await
+            .map_err(store_err)?;
+        tx.commit().await.map_err(store_err)
+    }
+
+    async fn object_errors(&self) -> Result<Vec<String>, CheckpointError> {
+        let mut c = self.conn().await?;
+        c.query(format!("SELECT message FROM {} ORDER BY id", self.t("objects"))).await.map_err(store_err)
+    }
+
     async fn set_table_identity(&self, table_id: i64, identity: Option<&str>) -> Result<(), CheckpointError> {
         self.conn()
             .await?
@@ -332,7 +350,7 @@ impl CheckpointStore for MysqlStore {
         let to = format!("{}_{task_id}", self.schema);
         let mut c = self.conn().await?;
         c.query_drop(format!("CREATE DATABASE IF NOT EXISTS {}", q(&to))).await.map_err(store_err)?;
-        let renames: Vec<String> = ["task", "tables", "chunks", "files"]
+        let renames: Vec<String> = ["task", "tables", "chunks", "files", "objects"]
             .iter()
             .map(|t| format!("{} TO {}.{}", self.t(t), q(&to), q(t)))
             .collect();

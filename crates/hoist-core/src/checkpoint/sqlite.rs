@@ -26,6 +26,7 @@ CREATE TABLE IF NOT EXISTS chunks (
     position TEXT);
 CREATE TABLE IF NOT EXISTS files (
     path TEXT PRIMARY KEY, size INTEGER NOT NULL, modified_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS objects (message TEXT NOT NULL);
 ";
 
 pub struct SqliteStore {
@@ -160,7 +161,9 @@ impl CheckpointStore for SqliteStore {
         self.with(|c| {
             c.execute_batch("PRAGMA synchronous = FULL")?;
             let tx = c.transaction()?;
-            tx.execute_batch("DELETE FROM task; DELETE FROM tables; DELETE FROM chunks; DELETE FROM files;")?;
+            tx.execute_batch(
+                "DELETE FROM task; DELETE FROM tables; DELETE FROM chunks; DELETE FROM files; DELETE FROM objects;",
+            )?;
             let t = &cp.task;
             tx.execute(
                 "INSERT INTO task VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -237,6 +240,25 @@ impl CheckpointStore for SqliteStore {
         })
     }
 
+    async fn set_object_errors(&self, errors: &[String]) -> Result<(), CheckpointError> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            tx.execute("DELETE FROM objects", [])?;
+            for e in errors {
+                tx.execute("INSERT INTO objects VALUES (?1)", [e])?;
+            }
+            tx.commit()
+        })
+    }
+
+    async fn object_errors(&self) -> Result<Vec<String>, CheckpointError> {
+        self.with(|c| {
+            let mut st = c.prepare("SELECT message FROM objects ORDER BY rowid")?;
+            let rows = st.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>();
+            rows
+        })
+    }
+
     async fn reset_table(&self, table_id: i64) -> Result<(), CheckpointError> {
         self.with(|c| {
             let tx = c.transaction()?;
@@ -260,7 +282,11 @@ impl CheckpointStore for SqliteStore {
     }
 
     async fn discard(&self) -> Result<(), CheckpointError> {
-        self.with(|c| c.execute_batch("DELETE FROM task; DELETE FROM tables; DELETE FROM chunks; DELETE FROM files;"))?;
+        self.with(|c| {
+            c.execute_batch(
+                "DELETE FROM task; DELETE FROM tables; DELETE FROM chunks; DELETE FROM files; DELETE FROM objects;",
+            )
+        })?;
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", self.path.display()));
         }
