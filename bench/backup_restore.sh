@@ -99,26 +99,10 @@ declare -A PKG=([mariadb]=mariadb-client [mariadb-admin]=mariadb-client [mariadb
                 [mariadbd]=mariadb-server [mariadb-install-db]=mariadb-server [mydumper]=mydumper
                 [myloader]=mydumper [/usr/bin/time]=time [python3]=python3)
 need=(mariadb mariadb-admin mariadb-dump mariadbd mariadb-install-db mydumper myloader /usr/bin/time python3)
-have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
-missing=(); for b in "${need[@]}"; do have "$b" || missing+=("${PKG[$b]}"); done
-if [ ${#missing[@]} -gt 0 ]; then
-  mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    log "installing ${missing[*]}"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null \
-      || die "apt-get install -y ${missing[*]} failed"
-  else
-    die "missing programs; install them with: apt-get install -y ${missing[*]}"
-  fi
-fi
-if [ -z "$HOIST" ]; then
-  command -v cargo >/dev/null || die "cargo not found (or pass --hoist PATH)"
-  log "building hoist (cargo build --release)"
-  (cd "$REPO" && cargo build --release --quiet --bin hoist) || die "cargo build --release failed"
-  HOIST="$REPO/target/release/hoist"
-fi
-[ -x "$HOIST" ] || die "hoist binary $HOIST not found"
-HOIST=$(cd "$(dirname "$HOIST")" && pwd)/$(basename "$HOIST")
+# shellcheck source=common.sh
+. "$REPO/bench/common.sh"
+install_missing "${need[@]}"
+build_hoist
 HOIST_VER="$("$HOIST" --version 2>/dev/null | head -1) at $HOIST; repository $(git -C "$REPO" describe --always --dirty 2>/dev/null || echo '?')"
 
 # -------------------------------------------------------------------- setup --
