@@ -622,3 +622,22 @@ fn a_view_of_another_definer_fails_alone_and_skip_definer_creates_it() {
     again.assert_ok();
     assert_eq!(server.query_value("SELECT COUNT(*) FROM cpt_def.v").as_deref(), Some("2"));
 }
+
+#[test]
+fn a_table_that_holds_rows_is_refused_and_the_advice_skips_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = failing_dump(dir.path(), "cpt");
+    std::fs::write(src.join("cpt.bad.00000.sql"), FIXED_ROWS).unwrap();
+    let db = dir.path().join("out.db");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch("CREATE TABLE \"other\" (k TEXT); INSERT INTO \"other\" VALUES ('mine');").unwrap();
+    drop(conn);
+    let target = sqlite_url(&db);
+    let run = import(&src, &target, dir.path(), &[]);
+    let skip = "--tables '!`cpt`.`other`'";
+    assert_refused(&run, &["`cpt`.`other` (1 rows)", skip]);
+    import(&src, &target, dir.path(), &["--tables", "!`cpt`.`other`"]).assert_ok();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let count = |t: &str| conn.query_row(&format!("SELECT COUNT(*) FROM \"{t}\""), [], |r| r.get::<_, i64>(0)).unwrap();
+    assert_eq!((count("good"), count("bad"), count("other")), (3, 3, 1), "the others loaded, the user's row stays");
+}

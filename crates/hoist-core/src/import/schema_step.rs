@@ -79,18 +79,22 @@ pub(super) async fn refuse_non_empty_tables(
     for (db, name) in target.existing_tables(tables).await? {
         let rows = target.row_count(&db, &name).await?;
         if rows > 0 {
-            full.push(format!("`{db}`.`{name}` ({rows} rows)"));
+            full.push((format!("`{db}`.`{name}`"), rows));
         }
     }
     full.sort();
     if full.is_empty() {
         return Ok(());
     }
+    let listed: Vec<String> = full.iter().map(|(t, rows)| format!("{t} ({rows} rows)")).collect();
+    // An exclusion-only filter means "all but": these options load everything else.
+    let skip: Vec<String> = full.iter().map(|(t, _)| format!("--tables '!{t}'")).collect();
     Err(CheckpointError::Refused(format!(
         "these target tables already hold rows, and hoist loads only into empty tables: {}. \
-         Empty or drop them, or leave them out with --tables '!db.table'. \
+         Empty or drop them, or leave them out: run again with {}. \
          (A finished import is not run twice: its checkpoint was removed when it succeeded.)",
-        full.join(", ")
+        listed.join(", "),
+        skip.join(" ")
     ))
     .into())
 }
