@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use hoist_testkit::mariadb::MariaDb;
 
-use crate::sakila::{corpus, objects};
-use crate::util::{assert_refused, hoist, import, table_sums, Run};
+use crate::sakila::{objects, sakila_server};
+use crate::util::{assert_refused, follow, hoist, import, table_sums, Run};
 
 /// The server restores go to (each test restores databases of its own name into it).
 fn target_server() -> &'static MariaDb {
@@ -235,9 +235,7 @@ fn a_backup_under_writes_restores_the_state_at_its_position() {
 
 #[test]
 fn sakila_backup_restores_and_loads_with_import() {
-    let source = MariaDb::start();
-    source.load_sql_file(&corpus().join("sakila-mv-schema.sql"));
-    source.load_sql_file(&corpus().join("sakila-mv-data.sql"));
+    let source = sakila_server();
     let before = table_sums(&source, "sakila");
     let objects_before = objects(&source);
     let dir = tempfile::tempdir().unwrap();
@@ -386,10 +384,7 @@ fn another_backup_is_refused_and_clean_leads_to_a_restore_of_it() {
 
     // The command the refusal gives, then the restore it was refused: it finishes, exact.
     let text = run.text();
-    let command = text.lines().find_map(|l| l.split_once("hoist restore clean").map(|(_, rest)| rest)).unwrap();
-    let mut clean = vec!["restore", "clean"];
-    clean.extend(command.split_whitespace());
-    let cleaned = hoist(&clean);
+    let cleaned = follow(&text, "hoist restore clean");
     cleaned.assert_ok();
     assert!(cleaned.text().contains("`bk_other`.`t1`: dropped"), "{}", cleaned.text());
     restore(&second, target, "bk_other", &[]).assert_ok();
@@ -477,11 +472,7 @@ fn a_changed_data_file_fails_verification() {
     std::fs::write(&file, &original).unwrap();
     let refused = restore(&storage, target, "bk_verify", &[]);
     assert_refused(&refused, &["verification failed", "hoist checkpoint error-destroy '`bk_verify`.`t1`'"]);
-    let text = refused.text();
-    let line = text.lines().find(|l| l.contains("hoist checkpoint error-destroy")).unwrap();
-    let command = line.split_once("hoist ").unwrap().1;
-    let words: Vec<String> = command.split_whitespace().map(|w| w.trim_matches('\'').to_string()).collect();
-    hoist(&words.iter().map(String::as_str).collect::<Vec<_>>()).assert_ok();
+    follow(&refused.text(), "hoist checkpoint error-destroy").assert_ok();
     restore(&storage, target, "bk_verify", &[]).assert_ok();
     assert_eq!(table_sums(target, "bk_verify"), table_sums(source, "bk_verify"));
 }

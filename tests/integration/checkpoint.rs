@@ -7,7 +7,7 @@ use hoist_testkit::dump::{Compression, Format};
 use hoist_testkit::mariadb::MariaDb;
 use hoist_testkit::rows::mysql_table_sum;
 
-use crate::util::{assert_refused, dump, hoist, hoist_in, import, sqlite_url, Run};
+use crate::util::{assert_refused, dump, follow, hoist, hoist_in, import, sqlite_url, Run};
 
 const BAD_ROWS: &str = "INSERT INTO `bad` VALUES (1,'a'),\n(2,'b' oops),(3,'c');\n";
 const FIXED_ROWS: &str = "INSERT INTO `bad` VALUES (1,'a'),\n(2,'b'),(3,'c');\n";
@@ -214,14 +214,6 @@ fn remove_all_then_a_new_run_refuses_tables_that_hold_rows() {
     assert!(!Path::new(&case.checkpoint()).exists(), "the checkpoint file is gone");
     let run = case.import(&[]);
     assert_refused(&run, &["already hold rows", "`cpt`.`good` (3 rows)", "`cpt`.`other` (1 rows)"]);
-}
-
-/// The `hoist ...` command a message suggests, on the line that holds `start`, run as given.
-fn follow(text: &str, start: &str) -> Run {
-    let line = text.lines().find(|l| l.contains(start)).unwrap_or_else(|| panic!("no {start:?} in:\n{text}"));
-    let command = &line[line.find(start).unwrap() + "hoist ".len()..];
-    let words: Vec<String> = command.split_whitespace().map(|w| w.trim_matches('\'').to_string()).collect();
-    hoist(&words.iter().map(String::as_str).collect::<Vec<_>>())
 }
 
 #[test]

@@ -10,7 +10,7 @@ use hoist_testkit::mariadb::MariaDb;
 
 use crate::util::{import, sqlite_url, table_sums};
 
-pub fn corpus() -> &'static Path {
+fn corpus() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus/sakila"))
 }
 
@@ -25,11 +25,17 @@ pub fn objects(server: &MariaDb) -> (Vec<String>, Vec<String>, Vec<String>) {
     )
 }
 
-#[test]
-fn mydumper_dump_of_sakila_matches_the_original() {
+/// A private server holding sakila, loaded by its own script.
+pub fn sakila_server() -> MariaDb {
     let server = MariaDb::start();
     server.load_sql_file(&corpus().join("sakila-mv-schema.sql"));
     server.load_sql_file(&corpus().join("sakila-mv-data.sql"));
+    server
+}
+
+#[test]
+fn mydumper_dump_of_sakila_matches_the_original() {
+    let server = sakila_server();
     let before = table_sums(&server, "sakila");
     let objects_before = objects(&server);
     assert!(before.len() >= 16, "sakila loaded: {before:?}");
@@ -51,9 +57,7 @@ fn sakila_dump() -> &'static Path {
     static DUMP: OnceLock<PathBuf> = OnceLock::new();
     DUMP.get_or_init(|| {
         let dir = tempfile::Builder::new().prefix("hoist-sakila-dump-").tempdir().expect("temp dir").keep();
-        let server = MariaDb::start();
-        server.load_sql_file(&corpus().join("sakila-mv-schema.sql"));
-        server.load_sql_file(&corpus().join("sakila-mv-data.sql"));
+        let server = sakila_server();
         server.mydumper("sakila", &dir.join("dump"));
         DUMP_DIR.set(dir.clone()).expect("the dump is made once");
         // SAFETY: registering a plain extern "C" fn.

@@ -38,6 +38,14 @@ pub fn assert_refused(run: &Run, says: &[&str]) {
     }
 }
 
+/// The `hoist ...` command a message suggests, on the line that holds `start`, run as given.
+pub fn follow(text: &str, start: &str) -> Run {
+    let line = text.lines().find(|l| l.contains(start)).unwrap_or_else(|| panic!("no {start:?} in:\n{text}"));
+    let command = &line[line.find(start).unwrap() + "hoist ".len()..];
+    let words: Vec<String> = command.split_whitespace().map(|w| w.trim_matches('\'').to_string()).collect();
+    hoist(&words.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
 pub fn hoist(args: &[&str]) -> Run {
     let output =
         Command::new(env!("CARGO_BIN_EXE_hoist")).args(args).env("HOIST_LOG", "warn").output().expect("run hoist");
