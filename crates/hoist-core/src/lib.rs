@@ -14,6 +14,7 @@ pub mod catalog;
 pub mod checkpoint;
 pub mod config;
 pub mod control;
+pub mod data_type;
 pub mod ddl_file;
 pub mod error;
 pub mod filter;

@@ -22,6 +22,7 @@ use hoist_schema::quote_mysql_ident as q;
 use mysql_async::prelude::*;
 use mysql_async::Conn;
 
+use crate::data_type::TypeClass;
 use crate::manifest::KeyRange;
 
 /// The session setting both sides must share for the expression to agree.
@@ -36,12 +37,9 @@ pub fn row_hash_sql(columns: &[(String, String)]) -> String {
         .iter()
         .map(|(name, data_type)| {
             let col = q(name);
-            match data_type.to_ascii_lowercase().as_str() {
-                "float" => format!("IFNULL(CAST({col} AS DOUBLE), 'N')"),
-                "tinyint" | "smallint" | "mediumint" | "int" | "integer" | "bigint" | "decimal" | "numeric"
-                | "double" | "real" | "year" | "date" | "datetime" | "timestamp" | "time" => {
-                    format!("IFNULL({col}, 'N')")
-                }
+            match TypeClass::of(data_type) {
+                TypeClass::Float => format!("IFNULL(CAST({col} AS DOUBLE), 'N')"),
+                t if t.is_numeric() || t.is_temporal() => format!("IFNULL({col}, 'N')"),
                 _ => format!("IFNULL(CONCAT(LENGTH({col}), ':', CAST({col} AS BINARY)), 'N')"),
             }
         })

@@ -37,7 +37,7 @@ use crate::redact::redact_url;
 use crate::row_checksum;
 use crate::source::Compression;
 use crate::storage::{AtomicFile, LocalDir, PARTIAL_SUFFIX};
-use crate::target::mysql::{classify, server_identity};
+use crate::target::mysql::{classify, connect_failure, server_identity};
 
 /// Left in the directory while a backup runs; its presence means "interrupted".
 pub const IN_PROGRESS_FILE: &str = "hoist-backup-in-progress.json";
@@ -147,7 +147,7 @@ pub async fn run(settings: BackupSettings, stop: Arc<AtomicBool>) -> Result<Back
         notes.push(msg);
     }
 
-    dir.put(IN_PROGRESS_FILE, format!("{{\"source\": \"{cluster_id}\"}}\n").as_bytes())
+    dir.put(IN_PROGRESS_FILE, serde_json::json!({ "source": cluster_id }).to_string().as_bytes())
         .map_err(|e| storage_error(&settings, e))?;
     let threads = settings.threads.max(1);
     let mut workers = Vec::with_capacity(threads);
@@ -511,10 +511,7 @@ fn connect_opts(url: &str) -> Result<Opts, BackupError> {
 
 async fn connect(opts: &Opts) -> Result<Conn, BackupError> {
     Conn::new(opts.clone()).await.map_err(|e| {
-        let e = classify(e);
-        BackupError::Source(TargetError {
-            message: format!("cannot connect to {}:{}: {}", opts.ip_or_hostname(), opts.tcp_port(), e.message),
-            ..e
-        })
+        let message = connect_failure(opts, &e);
+        BackupError::Source(TargetError { message, ..classify(e) })
     })
 }

@@ -114,8 +114,7 @@ async fn chunk_key(
     let key = indexes.into_iter().find(|(_, _, usable)| *usable).map(|(_, cols, _)| cols).unwrap_or_default();
     let integer = key.first().is_some_and(|first| {
         columns.iter().any(|(name, ty)| {
-            name == first
-                && matches!(ty.to_ascii_lowercase().as_str(), "tinyint" | "smallint" | "mediumint" | "int" | "bigint")
+            name == first && crate::data_type::TypeClass::of(ty) == crate::data_type::TypeClass::Integer
         })
     });
     Ok((key, integer))

@@ -9,6 +9,7 @@ use std::io::Write;
 
 use mysql_async::Value;
 
+use crate::data_type::TypeClass;
 use crate::sql_literal::{push_hex, push_quoted};
 
 /// How a column's values are written, from information_schema's DATA_TYPE.
@@ -23,15 +24,13 @@ pub enum ValueKind {
 }
 
 pub fn kind_of(data_type: &str) -> ValueKind {
-    match data_type.to_ascii_lowercase().as_str() {
-        "tinyint" | "smallint" | "mediumint" | "int" | "integer" | "bigint" | "decimal" | "numeric" | "float"
-        | "double" | "real" | "year" => ValueKind::Number,
+    match TypeClass::of(data_type) {
+        t if t.is_numeric() => ValueKind::Number,
         // BIT takes a number or bits, not a string; spatial values are the server's own format.
-        "bit" | "geometry" | "point" | "linestring" | "polygon" | "multipoint" | "multilinestring" | "multipolygon"
-        | "geometrycollection" => ValueKind::Binary,
-        "date" => ValueKind::Date,
-        "datetime" | "timestamp" => ValueKind::DateTime,
-        "time" => ValueKind::Time,
+        TypeClass::Bit | TypeClass::Spatial => ValueKind::Binary,
+        TypeClass::Date => ValueKind::Date,
+        TypeClass::DateTime => ValueKind::DateTime,
+        TypeClass::Time => ValueKind::Time,
         _ => ValueKind::Text,
     }
 }

@@ -209,13 +209,12 @@ pub async fn server_identity(conn: &mut Conn) -> Result<String, mysql_async::Err
 
 /// The class of a column from information_schema's DATA_TYPE.
 fn column_class(data_type: &str) -> ColumnClass {
-    match data_type {
-        "bit" => ColumnClass::Bit,
-        t if t.contains("blob") || t.contains("binary") => ColumnClass::Binary,
-        "tinyint" | "smallint" | "mediumint" | "int" | "integer" | "bigint" | "decimal" | "numeric" | "float"
-        | "double" | "real" | "year" => ColumnClass::Numeric,
-        "geometry" | "point" | "linestring" | "polygon" | "multipoint" | "multilinestring" | "multipolygon"
-        | "geometrycollection" => ColumnClass::Spatial,
+    use crate::data_type::TypeClass;
+    match TypeClass::of(data_type) {
+        TypeClass::Bit => ColumnClass::Bit,
+        TypeClass::Binary => ColumnClass::Binary,
+        TypeClass::Spatial => ColumnClass::Spatial,
+        t if t.is_numeric() => ColumnClass::Numeric,
         _ => ColumnClass::Text,
     }
 }
