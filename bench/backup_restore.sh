@@ -190,6 +190,13 @@ MYD_ROWS=$(( (BIG_ROWS + PIECES - 1) / PIECES ))
 log "source: $TOTAL_ROWS rows, $SRC_MB MB of SQL data; $BIG_TABLE data_length $((BIG_DL / 1048576)) MiB -> $PIECES chunks of 64 MiB -> mydumper -r $MYD_ROWS"
 log "source CHECKSUM TABLE: $SRC_SUM"
 
+# cpu_figures SERVER0 SERVER1 BUSY0 BUSY1: R_SCPU, the server's CPU seconds between the two
+# readings, and R_OCPU, the machine's other busy CPU (less the client's R_CCPU and the server's).
+cpu_figures() {
+  R_SCPU=$(awk -v a="$1" -v b="$2" 'BEGIN{printf "%.1f", b-a}')
+  R_OCPU=$(awk -v a="$3" -v b="$4" -v c="$R_CCPU" -v s="$R_SCPU" 'BEGIN{o=b-a-c-s; printf "%.1f", (o>0? o : 0)}')
+}
+
 # ------------------------------------------------------------------- cases --
 desc() {
   case "$1" in
@@ -248,8 +255,7 @@ run_backup() { # CASE ROUND [untimed]
   t0=$(date +%s.%N); sync; R_SYNC=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.2f", b-a}')
   read_time "$tfile"
   R_RC=$rc
-  R_SCPU=$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN{printf "%.1f", b-a}')
-  R_OCPU=$(awk -v a="$busy0" -v b="$busy1" -v c="$R_CCPU" -v s="$R_SCPU" 'BEGIN{o=b-a-c-s; printf "%.1f", (o>0? o : 0)}')
+  cpu_figures "$cpu0" "$cpu1" "$busy0" "$busy1"
   R_OUTMB=$(dir_mb "$dir")
   R_FILES=$(data_files "$dir")
   [ "$rc" = 0 ] || { R_CHECK=BAD; fail "$name round $round exited with rc=$rc (log: $out)"; tail -n 15 "$out" >&2; }
@@ -303,8 +309,7 @@ run_restore() { # CASE ROUND
   cpu1=$(server_cpu "$TGT_INST" 2>/dev/null || echo "$cpu0"); busy1=$(busy_cpu)
   read_time "$tfile"
   R_RC=$rc
-  R_SCPU=$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN{printf "%.1f", b-a}')
-  R_OCPU=$(awk -v a="$busy0" -v b="$busy1" -v c="$R_CCPU" -v s="$R_SCPU" 'BEGIN{o=b-a-c-s; printf "%.1f", (o>0? o : 0)}')
+  cpu_figures "$cpu0" "$cpu1" "$busy0" "$busy1"
   R_OUTMB=$(dir_mb "$input")
   R_FILES=$(data_files "$input")
   [ "$name" = "${name#hoist}" ] || R_FILES=$(python3 "$HERE/helpers.py" backupmeta "$input/backupmeta.json" "$DB" | sed -n 's/^chunks //p')
