@@ -10,6 +10,7 @@
 //! - [`refusal`]: when a recorded checkpoint may not be reused
 
 pub mod backup;
+pub mod binlog;
 pub mod catalog;
 pub mod checkpoint;
 pub mod config;
