@@ -137,12 +137,17 @@ fn damaged(file: &str, offset: u64, message: impl Into<String>) -> SourceError {
 
 impl EventReader<BufReader<File>> {
     pub fn open(path: &Path) -> Result<Self, SourceError> {
+        Self::open_prefix(path, u64::MAX)
+    }
+
+    /// The first `bytes` of the file only: what an index vouches for.
+    pub fn open_prefix(path: &Path, bytes: u64) -> Result<Self, SourceError> {
         let name = path.display().to_string();
         let file =
             File::open(path).map_err(|e| SourceError::Storage { location: name.clone(), message: e.to_string() })?;
         let len =
             file.metadata().map_err(|e| SourceError::Storage { location: name.clone(), message: e.to_string() })?.len();
-        EventReader::new(name, BufReader::with_capacity(1 << 20, file), len)
+        EventReader::new(name, BufReader::with_capacity(1 << 20, file), len.min(bytes))
     }
 }
 
@@ -291,6 +296,10 @@ pub struct TransactionReader<R> {
 impl TransactionReader<BufReader<File>> {
     pub fn open(path: &Path) -> Result<Self, SourceError> {
         Ok(TransactionReader::new(EventReader::open(path)?))
+    }
+
+    pub fn open_prefix(path: &Path, bytes: u64) -> Result<Self, SourceError> {
+        Ok(TransactionReader::new(EventReader::open_prefix(path, bytes)?))
     }
 }
 
