@@ -8,5 +8,6 @@ mod crash;
 mod generated;
 mod lightning;
 mod output;
+mod restore_point;
 mod sakila;
 mod util;

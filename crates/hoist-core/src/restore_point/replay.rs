@@ -334,7 +334,10 @@ impl Applier {
         };
         if run {
             crate::failpoint::pause("restore-point.ddl-started").await;
-            let db = (!database.is_empty()).then_some(database);
+            // CREATE DATABASE is logged with the new database as the default one, which does
+            // not exist yet; a statement about databases needs none.
+            let about_databases = hoist_schema::logged_ddl(sql).is_ok_and(|d| !d.databases.is_empty());
+            let db = (!database.is_empty() && !about_databases).then_some(database);
             self.target.run_logged(db, sql).await.map_err(|e| TargetError {
                 message: format!("the log's statement ending at {at} failed: {}\n  statement: {}", e.message, short(sql)),
                 ..e
