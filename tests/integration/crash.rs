@@ -31,10 +31,10 @@ const KILLS_PER_ROUND: usize = 5;
 // ------------------------------------------------------------------ seeds --
 
 /// xorshift64*: a tiny seeded generator for the kill delays.
-struct Rng(u64);
+pub(crate) struct Rng(u64);
 
 impl Rng {
-    fn new(seed: u64) -> Rng {
+    pub(crate) fn new(seed: u64) -> Rng {
         // splitmix the seed once so that small seeds give unrelated sequences; never 0.
         let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -52,14 +52,14 @@ impl Rng {
         ((u128::from(self.next()) * u128::from(n.max(1))) >> 64) as u64
     }
     /// Uniform in `lo..hi`.
-    fn between(&mut self, lo: Duration, hi: Duration) -> Duration {
+    pub(crate) fn between(&mut self, lo: Duration, hi: Duration) -> Duration {
         let (lo, hi) = (lo.as_micros() as u64, hi.as_micros() as u64);
         Duration::from_micros(lo + self.below(hi.saturating_sub(lo).max(1)))
     }
 }
 
 /// The test's seed (`HOIST_CRASH_SEED`, else the clock), printed so a failure can be replayed.
-fn seed(test: &str) -> u64 {
+pub(crate) fn seed(test: &str) -> u64 {
     let seed = match std::env::var("HOIST_CRASH_SEED") {
         Ok(s) => s.trim().parse().unwrap_or_else(|_| panic!("HOIST_CRASH_SEED={s:?} is not a number")),
         Err(_) => {
@@ -72,7 +72,7 @@ fn seed(test: &str) -> u64 {
 }
 
 /// Kills a kill test delivers: `HOIST_CRASH_KILLS`, else the CI default.
-fn kills_wanted(default: usize) -> usize {
+pub(crate) fn kills_wanted(default: usize) -> usize {
     match std::env::var("HOIST_CRASH_KILLS") {
         Ok(s) => s.trim().parse().unwrap_or_else(|_| panic!("HOIST_CRASH_KILLS={s:?} is not a number")),
         Err(_) => default,
@@ -582,7 +582,7 @@ fn maria_table_exists(server: &MariaDb, schema: &str, table: &str) -> bool {
 // -------------------------------------------------------------- processes --
 
 /// A running `hoist`, killed if dropped while running (a failing test leaves nothing behind).
-struct Proc {
+pub(crate) struct Proc {
     child: Child,
     started: Instant,
     log: PathBuf,
@@ -591,10 +591,16 @@ struct Proc {
 
 impl Proc {
     fn spawn(args: &[String], log: &Path) -> Proc {
+        Proc::spawn_with(args, log, &[])
+    }
+
+    /// With these environment variables too (failpoints, say).
+    pub(crate) fn spawn_with(args: &[String], log: &Path, env: &[(&str, &str)]) -> Proc {
         let out = File::create(log).expect("create the run log");
         let err = out.try_clone().expect("dup the run log");
         let child = Command::new(env!("CARGO_BIN_EXE_hoist"))
             .args(args)
+            .envs(env.iter().copied())
             .env("HOIST_LOG", "info")
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
@@ -625,12 +631,12 @@ impl Proc {
     }
 
     /// Wait at most `timeout` from now.
-    fn wait_for(&mut self, timeout: Duration) -> Option<ExitStatus> {
+    pub(crate) fn wait_for(&mut self, timeout: Duration) -> Option<ExitStatus> {
         let limit = self.started.elapsed() + timeout;
         self.wait_until(limit)
     }
 
-    fn kill9(&mut self) {
+    pub(crate) fn kill9(&mut self) {
         let _ = self.child.kill();
         self.status = self.child.wait().ok();
     }
@@ -641,12 +647,12 @@ impl Proc {
         assert_eq!(rc, 0, "kill({}, {sig}) failed", self.pid());
     }
 
-    fn output(&self) -> String {
+    pub(crate) fn output(&self) -> String {
         fs::read(&self.log).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default()
     }
 
     /// The end of the run's output, for messages.
-    fn tail(&self) -> String {
+    pub(crate) fn tail(&self) -> String {
         tail_of(&self.log, 6000)
     }
 }

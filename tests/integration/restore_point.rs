@@ -32,7 +32,9 @@ fn seed_sql() -> String {
     for i in 0..500 {
         sql.push_str(&format!("INSERT INTO k (v, n) VALUES ('seed{i}', {i});\n"));
     }
-    sql.push_str("INSERT INTO gone VALUES (1, 1), (2, 2); INSERT INTO cut VALUES (1, 1); INSERT INTO old_name VALUES (1, 1);\n");
+    sql.push_str(
+        "INSERT INTO gone VALUES (1, 1), (2, 2); INSERT INTO cut VALUES (1, 1); INSERT INTO old_name VALUES (1, 1);\n",
+    );
     sql
 }
 
@@ -156,7 +158,8 @@ fn workload() -> &'static Workload {
         }
         let backup = tempfile::tempdir().unwrap();
         let url = source.url();
-        hoist(&["backup", "--source", &url, "--storage", backup.path().to_str().unwrap(), "--tables", "pitr*.*"]).assert_ok();
+        hoist(&["backup", "--source", &url, "--storage", backup.path().to_str().unwrap(), "--tables", "pitr*.*"])
+            .assert_ok();
         assert!(writer.try_wait().unwrap().is_none(), "phase 1 ended before the backup did: lengthen it");
         assert!(writer.wait().unwrap().success(), "phase 1 failed");
         let (file1, pos1) = master_status(&source);
@@ -180,8 +183,11 @@ fn workload() -> &'static Workload {
 
 /// The source's binlog files, oldest first, up to `last`.
 fn binlog_files(source: &MariaDb, last: &str) -> Vec<String> {
-    let names: Vec<String> =
-        source.query("SHOW BINARY LOGS").into_iter().map(|r| String::from_utf8(r[0].clone().unwrap()).unwrap()).collect();
+    let names: Vec<String> = source
+        .query("SHOW BINARY LOGS")
+        .into_iter()
+        .map(|r| String::from_utf8(r[0].clone().unwrap()).unwrap())
+        .collect();
     let upto = names.iter().position(|n| n == last).expect("the file is on the server");
     names[..=upto].to_vec()
 }
@@ -346,7 +352,10 @@ fn a_log_that_does_not_reach_the_point_is_refused_before_anything_is_written() {
     let beyond = format!("{file2}:{}", pos2 + 1_000_000);
     let run = restore_point(&target, &plain_log(&w.source), &["--restored-pos", &beyond], &[]);
     assert_refused(&run, &["the log ends at", &beyond, "nothing was written"]);
-    assert_eq!(target.query_value("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE 'pitr%'").unwrap(), "0");
+    assert_eq!(
+        target.query_value("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE 'pitr%'").unwrap(),
+        "0"
+    );
 
     // A log without the file the backup's position is in: a gap at the start.
     let (file1, ..) = &w.phase1;
@@ -361,4 +370,106 @@ fn a_log_that_does_not_reach_the_point_is_refused_before_anything_is_written() {
     }
     let run = restore_point(&target, first_only.path(), &["--restored-pos", &format!("{file2}:{pos2}")], &[]);
     assert_refused(&run, &["the log ends at", "nothing was written"]);
+}
+
+// ------------------------------------------------------------------ kills --
+
+/// Where a killed run stood, from the marker in the target and the run's last failpoint.
+fn phase_after_kill(target: &MariaDb, output: &str) -> &'static str {
+    let has_meta = target
+        .query_value(
+            "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'hoist_meta' AND TABLE_NAME = 'hoist_progress'",
+        )
+        .is_some_and(|n| n == "1");
+    let log_marker = has_meta
+        && target
+            .query_value("SELECT COUNT(*) FROM hoist_meta.hoist_progress WHERE chunk_id = -1")
+            .is_some_and(|n| n != "0");
+    if !log_marker {
+        return "snapshot";
+    }
+    if !ddl_begun(target) {
+        return "log";
+    }
+    match output.lines().rev().find_map(|l| l.split("failpoint ").nth(1)) {
+        Some(f) if f.starts_with("restore-point.ddl-ran") => "ddl-ran",
+        _ => "ddl-started",
+    }
+}
+
+/// `kill -9` of `restore point` at seeded moments: in the snapshot phase, in the log phase,
+/// and inside DDL statements (before and after the statement ran, between its markers).
+/// After the kills one run finishes, and the target equals the source at the end of phase 2.
+#[test]
+fn kill9_restore_point() {
+    let w = workload();
+    let (file2, pos2, sums2) = &w.phase2;
+    let seed = crate::crash::seed("kill9_restore_point");
+    let mut rng = crate::crash::Rng::new(seed);
+    let kills = crate::crash::kills_wanted(15);
+    let target = MariaDb::start();
+    let log = plain_log(&w.source);
+    let work = tempfile::tempdir().unwrap();
+    // Small target transactions and short pauses keep the log phase long enough to be hit,
+    // and a DDL's markers apart long enough to kill between them.
+    let args =
+        restore_point_args(&target, &log, &["--restored-pos", &format!("{file2}:{pos2}")], &["--batch-size", "16KiB"]);
+    let failpoints = "restore-point.ddl-started=400ms,restore-point.ddl-ran=400ms,restore-point.committed=15ms";
+    let env = [("HOIST_FAILPOINTS", failpoints)];
+    let mut phases: std::collections::BTreeMap<&str, usize> = Default::default();
+    let mut history = Vec::new();
+    for k in 0..kills {
+        let run_log = work.path().join(format!("run-{k}.log"));
+        let mut proc = crate::crash::Proc::spawn_with(&args, &run_log, &env);
+        // The first kills go early (the snapshot), then into the log, then into DDL statements.
+        let wanted = match k {
+            0..=2 => "snapshot",
+            _ if k % 2 == 1 => "log",
+            _ => "ddl",
+        };
+        let started = std::time::Instant::now();
+        let delay = match wanted {
+            "snapshot" => rng.between(Duration::from_millis(30), Duration::from_millis(250)),
+            _ => {
+                // Wait until this run reaches the stage (its failpoint says so), then a
+                // seeded moment inside it: for a DDL, its two pauses cover both windows.
+                let sign = if wanted == "ddl" {
+                    "failpoint restore-point.ddl-started"
+                } else {
+                    "failpoint restore-point.committed"
+                };
+                while !proc.output().contains(sign) && proc.wait_for(Duration::from_millis(10)).is_none() {}
+                started.elapsed()
+                    + match wanted {
+                        "ddl" => rng.between(Duration::ZERO, Duration::from_millis(800)),
+                        _ => rng.between(Duration::ZERO, Duration::from_millis(300)),
+                    }
+            }
+        };
+        if proc.wait_for(delay.saturating_sub(started.elapsed())).is_some() {
+            history.push(format!("run {k}: finished before its kill ({wanted}, {} ms)", delay.as_millis()));
+            break;
+        }
+        proc.kill9();
+        let phase = phase_after_kill(&target, &proc.output());
+        *phases.entry(phase).or_default() += 1;
+        history.push(format!("run {k}: aimed at {wanted}, killed at {} ms in {phase}", delay.as_millis()));
+    }
+    eprintln!("kill9_restore_point: seed {seed}; kills: {phases:?}\n  {}", history.join("\n  "));
+    let last = restore_point(&target, &log, &["--restored-pos", &format!("{file2}:{pos2}")], &[]);
+    last.assert_ok();
+    assert_eq!(
+        &sums(&target),
+        sums2,
+        "seed {seed}: after the kills the target equals the source at the end of phase 2"
+    );
+    let killed: usize = phases.values().sum();
+    assert!(killed >= kills, "seed {seed}: only {killed} of {kills} kills landed:\n  {}", history.join("\n  "));
+    for phase in ["snapshot", "log", "ddl-started", "ddl-ran"] {
+        assert!(
+            phases.get(phase).is_some_and(|&n| n > 0),
+            "seed {seed}: no kill in {phase}: {phases:?}\n  {}",
+            history.join("\n  ")
+        );
+    }
 }

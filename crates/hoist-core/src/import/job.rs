@@ -10,10 +10,10 @@ use std::sync::Arc;
 
 use crate::error::ImportError;
 use crate::jobspec::{CsvSpec, JobKind, JobSpec, LogRange, Upstream, SPEC_VERSION};
-use crate::target::Target;
 use crate::plan::PlanSettings;
 use crate::progress::ProgressMode;
 use crate::refusal;
+use crate::target::Target;
 use crate::target::TargetOptions;
 
 /// Everything `hoist import` needs, after config file and flags were merged.
@@ -128,7 +128,12 @@ pub trait LogStage: Send + Sync + std::fmt::Debug {
     /// have altered, dropped or created them), and the table steps do not look at them again.
     async fn begun(&self, target: &dyn Target, task_id: i64) -> Result<bool, ImportError>;
     /// Replay the log; returns lines for the summary.
-    async fn run(&self, target: Arc<dyn Target>, task_id: i64, stop: Arc<AtomicBool>) -> Result<Vec<String>, ImportError>;
+    async fn run(
+        &self,
+        target: Arc<dyn Target>,
+        task_id: i64,
+        stop: Arc<AtomicBool>,
+    ) -> Result<Vec<String>, ImportError>;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

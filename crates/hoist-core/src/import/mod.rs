@@ -172,10 +172,8 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
         (Some(stage), true) => stage.begun(target.as_ref(), task_id).await?,
         _ => false,
     };
-    if resumed {
-        if settings.checkpoint.enable {
-            markers = target.read_markers(task_id).await?;
-        }
+    if resumed && settings.checkpoint.enable {
+        markers = target.read_markers(task_id).await?;
     }
     if resumed && !log_begun {
         checkpoint =

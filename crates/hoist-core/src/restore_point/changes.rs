@@ -41,7 +41,10 @@ pub fn changes(txn: &Transaction, file: &str) -> Result<Vec<Change>, SourceError
     let mut out = Vec::new();
     for ev in &txn.events {
         let bad = |message: String| {
-            SourceError::Data(DataError { position: FilePosition { file: file.to_string(), offset: ev.offset, line: None }, message })
+            SourceError::Data(DataError {
+                position: FilePosition { file: file.to_string(), offset: ev.offset, line: None },
+                message,
+            })
         };
         let data = ev.event.read_data().map_err(|e| bad(format!("unreadable event: {e}")))?;
         match data {
@@ -77,7 +80,9 @@ fn row_change(ev: &ReadEvent, rows: &RowsEventData<'_>, tme: &TableMapEvent<'_>)
     };
     let width = tme.columns_count() as usize;
     let types: Vec<ColumnType> = (0..width)
-        .map(|i| tme.get_column_type(i).ok().flatten().ok_or_else(|| format!("column {i} has no type in the table map")))
+        .map(|i| {
+            tme.get_column_type(i).ok().flatten().ok_or_else(|| format!("column {i} has no type in the table map"))
+        })
         .collect::<Result<_, _>>()?;
     let database = tme.database_name().into_owned();
     let table = tme.table_name().into_owned();

@@ -42,19 +42,19 @@ pub struct PointSettings {
 }
 
 /// Restore the backup in `settings.source`, then its upstream's log up to the point.
-pub async fn run(settings: ImportSettings, point: PointSettings, stop: Arc<AtomicBool>) -> Result<ImportReport, ImportError> {
+pub async fn run(
+    settings: ImportSettings,
+    point: PointSettings,
+    stop: Arc<AtomicBool>,
+) -> Result<ImportReport, ImportError> {
     let meta = crate::restore::read_backup(&settings)?;
-    let start = meta
-        .position
-        .as_ref()
-        .map(|p| BinlogPos::new(&p.file, p.pos))
-        .ok_or_else(|| {
-            SourceError::Layout(format!(
-                "the backup in {} has no binlog position (the upstream's binlog was off when it was taken): a \
+    let start = meta.position.as_ref().map(|p| BinlogPos::new(&p.file, p.pos)).ok_or_else(|| {
+        SourceError::Layout(format!(
+            "the backup in {} has no binlog position (the upstream's binlog was off when it was taken): a \
                  point-in-time restore starts the log there; restore it with hoist restore full",
-                settings.source
-            ))
-        })?;
+            settings.source
+        ))
+    })?;
     let log = open_log(&point.log)?;
     check_upstream(&log, &meta, &point.log)?;
     let segments = covering(&log, &start, &point.point, &point.log)?;
@@ -74,6 +74,7 @@ pub async fn run(settings: ImportSettings, point: PointSettings, stop: Arc<Atomi
         filter: TableFilter::new(&settings.filter)?,
         own_schemas,
         max_retries: settings.max_retries,
+        batch_bytes: settings.batch_bytes,
     };
     crate::restore::restore(settings, &meta, JobKind::RestorePoint, Some(Arc::new(replay)), stop).await
 }
@@ -90,8 +91,9 @@ pub fn open_log(dir: &Path) -> Result<LogIndex, SourceError> {
     }
     let log = match std::fs::read(&index_path) {
         Ok(bytes) => {
-            let log: LogIndex = serde_json::from_slice(&bytes)
-                .map_err(|e| SourceError::Layout(format!("{}: not a log index hoist can read: {e}", index_path.display())))?;
+            let log: LogIndex = serde_json::from_slice(&bytes).map_err(|e| {
+                SourceError::Layout(format!("{}: not a log index hoist can read: {e}", index_path.display()))
+            })?;
             if log.format_version != FORMAT_VERSION {
                 return Err(SourceError::Layout(format!(
                     "{}: log format version {}, this hoist reads {FORMAT_VERSION}",
@@ -102,7 +104,9 @@ pub fn open_log(dir: &Path) -> Result<LogIndex, SourceError> {
             log
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => index_plain_files(dir)?,
-        Err(e) => return Err(SourceError::Storage { location: index_path.display().to_string(), message: e.to_string() }),
+        Err(e) => {
+            return Err(SourceError::Storage { location: index_path.display().to_string(), message: e.to_string() })
+        }
     };
     if log.segments.is_empty() {
         return Err(SourceError::Layout(format!("the log {} holds no binlog files", dir.display())));
@@ -143,7 +147,8 @@ fn covering(log: &LogIndex, start: &BinlogPos, point: &RestoredPoint, dir: &Path
             point.describe()
         ))
     };
-    let chosen: Vec<Segment> = log.cover(start, to).map_err(|g: Gap| refuse(g.to_string()))?.into_iter().cloned().collect();
+    let chosen: Vec<Segment> =
+        log.cover(start, to).map_err(|g: Gap| refuse(g.to_string()))?.into_iter().cloned().collect();
     match point {
         RestoredPoint::Time { epoch, .. } => {
             let last = chosen.iter().rev().find_map(|s| s.last_time);

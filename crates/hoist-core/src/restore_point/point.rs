@@ -11,7 +11,10 @@ use crate::binlog::position::{BinlogPos, Gtid};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RestoredPoint {
     /// Seconds since the epoch, and the text as given.
-    Time { epoch: i64, given: String },
+    Time {
+        epoch: i64,
+        given: String,
+    },
     Position(BinlogPos),
     Gtid(Gtid),
 }

@@ -30,9 +30,8 @@ use crate::import::LogStage;
 use crate::jobspec::LogRange;
 use crate::target::{EncodedBatch, EncodedRows, Marker, Session, TableDescription, Target, Writer};
 
-/// How much SQL one target transaction carries before it commits.
-const FOLD_BYTES: usize = 4 << 20;
-/// How many upstream transactions one target transaction folds at most.
+/// How many upstream transactions one target transaction folds at most (its size is bound
+/// by the run's batch size).
 const FOLD_TRANSACTIONS: u64 = 2000;
 
 #[derive(Debug)]
@@ -46,6 +45,8 @@ pub struct LogReplay {
     /// hoist's own schemas in the target: the shape of a DDL's effect leaves them out.
     pub own_schemas: Vec<String>,
     pub max_retries: u32,
+    /// About how much SQL one target transaction carries before it commits.
+    pub batch_bytes: usize,
 }
 
 #[async_trait]
@@ -58,7 +59,12 @@ impl LogStage for LogReplay {
         Ok(target.read_markers(task_id).await?.contains_key(&LOG_UNIT))
     }
 
-    async fn run(&self, target: Arc<dyn Target>, task_id: i64, stop: Arc<AtomicBool>) -> Result<Vec<String>, ImportError> {
+    async fn run(
+        &self,
+        target: Arc<dyn Target>,
+        task_id: i64,
+        stop: Arc<AtomicBool>,
+    ) -> Result<Vec<String>, ImportError> {
         let mut writer = target.writer(None).await?;
         let mark = match writer.claim(task_id, LOG_UNIT).await? {
             Some(p) => LogMark::from_progress(&p),
@@ -73,7 +79,11 @@ impl LogStage for LogReplay {
             )]);
         }
         if mark.pos > encode(&self.start) {
-            tracing::info!("resuming the log replay after {} ({} transactions applied)", decode(&base, mark.pos), mark.transactions);
+            tracing::info!(
+                "resuming the log replay after {} ({} transactions applied)",
+                decode(&base, mark.pos),
+                mark.transactions
+            );
         }
         let mut applier = Applier {
             target: target.clone(),
@@ -87,6 +97,7 @@ impl LogStage for LogReplay {
             tables: HashMap::new(),
             own_schemas: self.own_schemas.clone(),
             max_retries: self.max_retries,
+            batch_bytes: self.batch_bytes,
             skipped_statements: 0,
         };
         let started = Instant::now();
@@ -190,8 +201,18 @@ impl LogReplay {
         if !ddl.databases.is_empty() {
             return ddl.databases.iter().any(|d| self.filter.matches_database(d));
         }
-        let head = sql.trim_start().split_whitespace().take(2).collect::<Vec<_>>().join(" ").to_ascii_uppercase();
-        let accounts = ["GRANT", "REVOKE", "CREATE USER", "DROP USER", "ALTER USER", "RENAME USER", "SET PASSWORD", "CREATE ROLE", "DROP ROLE"];
+        let head = sql.split_whitespace().take(2).collect::<Vec<_>>().join(" ").to_ascii_uppercase();
+        let accounts = [
+            "GRANT",
+            "REVOKE",
+            "CREATE USER",
+            "DROP USER",
+            "ALTER USER",
+            "RENAME USER",
+            "SET PASSWORD",
+            "CREATE ROLE",
+            "DROP ROLE",
+        ];
         !accounts.iter().any(|a| head.starts_with(a))
     }
 }
@@ -210,6 +231,7 @@ struct Applier {
     tables: HashMap<(String, String), Arc<TableDescription>>,
     own_schemas: Vec<String>,
     max_retries: u32,
+    batch_bytes: usize,
     skipped_statements: u64,
 }
 
@@ -220,11 +242,19 @@ impl Applier {
         self.mark.transactions += 1;
     }
 
-    async fn transaction(&mut self, pos: u64, list: &[Change], filter: &TableFilter, at: &BinlogPos) -> Result<(), ImportError> {
+    async fn transaction(
+        &mut self,
+        pos: u64,
+        list: &[Change],
+        filter: &TableFilter,
+        at: &BinlogPos,
+    ) -> Result<(), ImportError> {
         for change in list {
             match change {
                 Change::Rows { database, table, kind, types, rows } => {
-                    if !filter.matches(database, table) || self.own_schemas.iter().any(|s| s.eq_ignore_ascii_case(database)) {
+                    if !filter.matches(database, table)
+                        || self.own_schemas.iter().any(|s| s.eq_ignore_ascii_case(database))
+                    {
                         continue;
                     }
                     let desc = self.describe(database, table, at).await?;
@@ -243,13 +273,18 @@ impl Applier {
         self.mark.pos = pos;
         self.mark.transactions += 1;
         self.folded += 1;
-        if self.pending.len() >= FOLD_BYTES || self.folded >= FOLD_TRANSACTIONS {
+        if self.pending.len() >= self.batch_bytes || self.folded >= FOLD_TRANSACTIONS {
             self.flush(false).await?;
         }
         Ok(())
     }
 
-    async fn describe(&mut self, database: &str, table: &str, at: &BinlogPos) -> Result<Arc<TableDescription>, ImportError> {
+    async fn describe(
+        &mut self,
+        database: &str,
+        table: &str,
+        at: &BinlogPos,
+    ) -> Result<Arc<TableDescription>, ImportError> {
         let key = (database.to_string(), table.to_string());
         if let Some(d) = self.tables.get(&key) {
             return Ok(d.clone());
@@ -277,7 +312,11 @@ impl Applier {
         let batches = match self.pending.is_empty() {
             true => Vec::new(),
             false => vec![EncodedBatch {
-                rows: EncodedRows::Statement { sql: std::mem::take(&mut self.pending), prefix: 0, row_ends: Vec::new() },
+                rows: EncodedRows::Statement {
+                    sql: std::mem::take(&mut self.pending),
+                    prefix: 0,
+                    row_ends: Vec::new(),
+                },
                 row_count: self.pending_rows.max(1),
                 session: self.session.clone(),
             }],
@@ -285,6 +324,7 @@ impl Applier {
         self.write(&batches, &marker).await?;
         self.pending_rows = 0;
         self.folded = 0;
+        crate::failpoint::pause("restore-point.committed").await;
         Ok(())
     }
 
@@ -322,7 +362,11 @@ impl Applier {
                 let ran = shape != before;
                 tracing::info!(
                     "the statement ending at {at} was begun by an earlier run; {}",
-                    if ran { "it ran (the schema changed), so it is not run again" } else { "it did not run: running it" }
+                    if ran {
+                        "it ran (the schema changed), so it is not run again"
+                    } else {
+                        "it did not run: running it"
+                    }
                 );
                 !ran
             }
@@ -339,9 +383,14 @@ impl Applier {
             let about_databases = hoist_schema::logged_ddl(sql).is_ok_and(|d| !d.databases.is_empty());
             let db = (!database.is_empty() && !about_databases).then_some(database);
             self.target.run_logged(db, sql).await.map_err(|e| TargetError {
-                message: format!("the log's statement ending at {at} failed: {}\n  statement: {}", e.message, short(sql)),
+                message: format!(
+                    "the log's statement ending at {at} failed: {}\n  statement: {}",
+                    e.message,
+                    short(sql)
+                ),
                 ..e
             })?;
+            crate::failpoint::pause("restore-point.ddl-ran").await;
         }
         self.tables.clear();
         self.mark.ddl = None;

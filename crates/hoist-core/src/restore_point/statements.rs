@@ -131,7 +131,12 @@ pub fn push_rows(
 }
 
 /// ` WHERE ... LIMIT 1;`: by the key, else by every stored column, byte for byte.
-fn push_where(out: &mut Vec<u8>, desc: &TableDescription, types: &[ColumnType], before: &[Value]) -> Result<(), String> {
+fn push_where(
+    out: &mut Vec<u8>,
+    desc: &TableDescription,
+    types: &[ColumnType],
+    before: &[Value],
+) -> Result<(), String> {
     out.extend_from_slice(b" WHERE ");
     let keyed = desc.key.is_some();
     let columns: Vec<usize> = match &desc.key {
@@ -152,7 +157,13 @@ fn push_where(out: &mut Vec<u8>, desc: &TableDescription, types: &[ColumnType], 
 
 /// One value as a literal for `col`. `exact`: for a comparison that must match bytes, not
 /// the collation's idea of equal (a keyless table's duplicates differ only in case, say).
-fn push_value(out: &mut Vec<u8>, v: &Value, ty: ColumnType, col: &ColumnDescription, exact: bool) -> Result<(), String> {
+fn push_value(
+    out: &mut Vec<u8>,
+    v: &Value,
+    ty: ColumnType,
+    col: &ColumnDescription,
+    exact: bool,
+) -> Result<(), String> {
     use std::io::Write;
     match v {
         Value::NULL => out.extend_from_slice(b"NULL"),
@@ -201,9 +212,10 @@ fn push_value(out: &mut Vec<u8>, v: &Value, ty: ColumnType, col: &ColumnDescript
             }
         }
         Value::Bytes(b) => match ty {
-            ColumnType::MYSQL_TYPE_TIMESTAMP2 => {
-                push_epoch(out, std::str::from_utf8(b).map_err(|_| format!("column {}: a TIMESTAMP that is not a number", col.name))?)
-            }
+            ColumnType::MYSQL_TYPE_TIMESTAMP2 => push_epoch(
+                out,
+                std::str::from_utf8(b).map_err(|_| format!("column {}: a TIMESTAMP that is not a number", col.name))?,
+            ),
             ColumnType::MYSQL_TYPE_NEWDECIMAL | ColumnType::MYSQL_TYPE_DECIMAL => {
                 if !b.iter().all(|c| c.is_ascii_digit() || matches!(c, b'-' | b'.')) {
                     return Err(format!("column {}: a DECIMAL that is not a number", col.name));
@@ -274,7 +286,10 @@ mod tests {
         let types = [ColumnType::MYSQL_TYPE_LONG, ColumnType::MYSQL_TYPE_VARCHAR];
         let row = |id: i64, v: &str| vec![Value::Int(id), Value::Bytes(v.as_bytes().to_vec())];
         let mut out = Vec::new();
-        let inserts = [RowChange { before: None, after: Some(row(-1, "a'b")) }, RowChange { before: None, after: Some(row(2, "")) }];
+        let inserts = [
+            RowChange { before: None, after: Some(row(-1, "a'b")) },
+            RowChange { before: None, after: Some(row(2, "")) },
+        ];
         push_rows(&mut out, "`d`.`t`", &keyed, RowKind::Insert, &types, &inserts).unwrap();
         assert_eq!(text(&out), "INSERT INTO `d`.`t` (`id`,`v`) VALUES (4294967295,_utf8mb4'a\\'b'),(2,_utf8mb4'');\n");
         out.clear();
@@ -282,7 +297,10 @@ mod tests {
         push_rows(&mut out, "`d`.`t`", &keyed, RowKind::Update, &types, &update).unwrap();
         assert_eq!(text(&out), "UPDATE `d`.`t` SET `id`=5,`v`=_utf8mb4'y' WHERE `id`=1 LIMIT 1;\n");
         out.clear();
-        let deletes = [RowChange { before: Some(row(1, "x")), after: None }, RowChange { before: Some(row(3, "z")), after: None }];
+        let deletes = [
+            RowChange { before: Some(row(1, "x")), after: None },
+            RowChange { before: Some(row(3, "z")), after: None },
+        ];
         push_rows(&mut out, "`d`.`t`", &keyed, RowKind::Delete, &types, &deletes).unwrap();
         assert_eq!(text(&out), "DELETE FROM `d`.`t` WHERE `id` IN (1,3);\n");
         out.clear();
@@ -295,9 +313,17 @@ mod tests {
     fn values_keep_their_meaning() {
         let mut out = Vec::new();
         let c = |t: &str| col("c", t, false, None);
-        push_value(&mut out, &Value::Bytes(b"1700000000.250000".to_vec()), ColumnType::MYSQL_TYPE_TIMESTAMP2, &c("timestamp"), false).unwrap();
+        push_value(
+            &mut out,
+            &Value::Bytes(b"1700000000.250000".to_vec()),
+            ColumnType::MYSQL_TYPE_TIMESTAMP2,
+            &c("timestamp"),
+            false,
+        )
+        .unwrap();
         out.push(b' ');
-        push_value(&mut out, &Value::Bytes(b"0".to_vec()), ColumnType::MYSQL_TYPE_TIMESTAMP2, &c("timestamp"), false).unwrap();
+        push_value(&mut out, &Value::Bytes(b"0".to_vec()), ColumnType::MYSQL_TYPE_TIMESTAMP2, &c("timestamp"), false)
+            .unwrap();
         out.push(b' ');
         push_value(&mut out, &Value::Bytes(vec![5, 0]), ColumnType::MYSQL_TYPE_SET, &c("set"), false).unwrap();
         out.push(b' ');
@@ -309,11 +335,14 @@ mod tests {
         out.push(b' ');
         push_value(&mut out, &Value::Float(0.1), ColumnType::MYSQL_TYPE_FLOAT, &c("float"), true).unwrap();
         out.push(b' ');
-        push_value(&mut out, &Value::Date(2026, 12, 1, 0, 0, 0, 0), ColumnType::MYSQL_TYPE_DATE, &c("date"), false).unwrap();
+        push_value(&mut out, &Value::Date(2026, 12, 1, 0, 0, 0, 0), ColumnType::MYSQL_TYPE_DATE, &c("date"), false)
+            .unwrap();
         out.push(b' ');
-        push_value(&mut out, &Value::Time(true, 1, 2, 3, 4, 5), ColumnType::MYSQL_TYPE_TIME2, &c("time"), false).unwrap();
+        push_value(&mut out, &Value::Time(true, 1, 2, 3, 4, 5), ColumnType::MYSQL_TYPE_TIME2, &c("time"), false)
+            .unwrap();
         out.push(b' ');
-        push_value(&mut out, &Value::Int(-1), ColumnType::MYSQL_TYPE_LONGLONG, &col("c", "bigint", true, None), false).unwrap();
+        push_value(&mut out, &Value::Int(-1), ColumnType::MYSQL_TYPE_LONGLONG, &col("c", "bigint", true, None), false)
+            .unwrap();
         assert_eq!(
             text(&out),
             "FROM_UNIXTIME(1700000000.250000) '0000-00-00 00:00:00' 5 258 0x00ff 1e-1 CAST(1e-1 AS FLOAT) '2026-12-01' \

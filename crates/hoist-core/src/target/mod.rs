@@ -235,17 +235,26 @@ pub trait Target: Send + Sync {
     async fn drop_table(&self, database: &str, name: &str) -> Result<(), TargetError>;
     /// The table as a log's row events need it, or None when it does not exist.
     async fn describe_table(&self, _database: &str, _name: &str) -> Result<Option<TableDescription>, TargetError> {
-        Err(TargetError::permanent(format!("{} cannot replay a binlog (it needs a MySQL-family server)", self.describe())))
+        Err(TargetError::permanent(format!(
+            "{} cannot replay a binlog (it needs a MySQL-family server)",
+            self.describe()
+        )))
     }
     /// A hash of every database, table, column and index outside the system schemas and those
     /// named in `skip`: a DDL statement that ran changes it.
     async fn schema_shape(&self, _skip: &[&str]) -> Result<u64, TargetError> {
-        Err(TargetError::permanent(format!("{} cannot replay a binlog (it needs a MySQL-family server)", self.describe())))
+        Err(TargetError::permanent(format!(
+            "{} cannot replay a binlog (it needs a MySQL-family server)",
+            self.describe()
+        )))
     }
     /// Run one statement of a log as the upstream ran it, with `database` as the default
     /// database, on a connection of its own (DDL commits on its own anyway).
     async fn run_logged(&self, _database: Option<&str>, _sql: &str) -> Result<(), TargetError> {
-        Err(TargetError::permanent(format!("{} cannot replay a binlog (it needs a MySQL-family server)", self.describe())))
+        Err(TargetError::permanent(format!(
+            "{} cannot replay a binlog (it needs a MySQL-family server)",
+            self.describe()
+        )))
     }
     async fn run_statements(&self, database: &str, statements: &[String]) -> Result<(), TargetError>;
     async fn analyze(&self, database: &str, name: &str) -> Result<(), TargetError>;

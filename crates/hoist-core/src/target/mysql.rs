@@ -534,9 +534,7 @@ impl Target for MysqlTarget {
         let position = |c: &str| columns.iter().position(|d| d.name.eq_ignore_ascii_case(c));
         let key = indexes
             .iter()
-            .find(|(index, unique, cols)| {
-                *unique && (index == "PRIMARY" || cols.iter().all(|c| not_null.contains(c)))
-            })
+            .find(|(index, unique, cols)| *unique && (index == "PRIMARY" || cols.iter().all(|c| not_null.contains(c))))
             .and_then(|(_, _, cols)| cols.iter().map(|c| position(c)).collect::<Option<Vec<usize>>>());
         Ok(Some(TableDescription { columns, key }))
     }
@@ -545,7 +543,11 @@ impl Target for MysqlTarget {
         let mut conn = self.conn().await?;
         let mut excluded = vec!["mysql", "information_schema", "performance_schema", "sys"];
         excluded.extend_from_slice(skip);
-        let list = excluded.iter().map(|s| format!("'{}'", s.replace('\\', "\\\\").replace('\'', "''"))).collect::<Vec<_>>().join(", ");
+        let list = excluded
+            .iter()
+            .map(|s| format!("'{}'", s.replace('\\', "\\\\").replace('\'', "''")))
+            .collect::<Vec<_>>()
+            .join(", ");
         let mut text = String::new();
         for sql in [
             format!("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME NOT IN ({list}) ORDER BY 1"),
