@@ -117,6 +117,8 @@ struct Workload {
     backup: tempfile::TempDir,
     /// End of phase 1: position, commit time (epoch seconds), tables.
     phase1: (String, u64, u64, Sums),
+    /// The GTID of phase 1's last transaction.
+    gtid1: String,
     /// End of phase 2.
     phase2: (String, u64, Sums),
 }
@@ -165,6 +167,7 @@ fn workload() -> &'static Workload {
         let (file1, pos1) = master_status(&source);
         let time1: u64 = source.query_value("SELECT UNIX_TIMESTAMP()").unwrap().parse().unwrap();
         let sums1 = sums(&source);
+        let gtid1 = source.query_value("SELECT @@gtid_binlog_pos").unwrap();
         // Phase 2 starts in a later second, so that a time tells the phases apart.
         while source.query_value("SELECT UNIX_TIMESTAMP()").unwrap().parse::<u64>().unwrap() <= time1 {
             std::thread::sleep(Duration::from_millis(50));
@@ -177,7 +180,7 @@ fn workload() -> &'static Workload {
         let (file2, pos2) = master_status(&source);
         assert_ne!(file1, file2, "phase 2 is in a binlog file of its own");
         let sums2 = sums(&source);
-        Workload { source, backup, phase1: (file1, pos1, time1, sums1), phase2: (file2, pos2, sums2) }
+        Workload { source, backup, phase1: (file1, pos1, time1, sums1), gtid1, phase2: (file2, pos2, sums2) }
     })
 }
 
@@ -234,7 +237,7 @@ fn restore_point(target: &MariaDb, log: &Path, point: &[&str], extra: &[&str]) -
 }
 
 #[test]
-fn restores_to_the_end_of_phase_one_by_position_and_by_time() {
+fn restores_to_the_end_of_phase_one_by_position_time_and_gtid() {
     let w = workload();
     let (file1, pos1, time1, sums1) = &w.phase1;
     let oracle = oracle(&w.source, file1, *pos1);
@@ -258,6 +261,10 @@ fn restores_to_the_end_of_phase_one_by_position_and_by_time() {
     restore_point(&by_time, &log, &["--restored-ts", &ts], &[]).assert_ok();
     assert_eq!(&sums(&by_time), sums1, "restore point by time equals the oracle");
 
+    let by_gtid = MariaDb::start();
+    restore_point(&by_gtid, &log, &["--restored-gtid", &w.gtid1], &[]).assert_ok();
+    assert_eq!(&sums(&by_gtid), sums1, "restore point by GTID equals the oracle");
+
     // Run again: finished, nothing written.
     let again = restore_point(&by_pos, &log, &["--restored-pos", &pos], &[]);
     again.assert_ok();
@@ -275,6 +282,47 @@ fn restores_through_ddl_to_the_end_of_phase_two() {
     let pos = format!("{file2}:{pos2}");
     restore_point(&target, &plain_log(&w.source), &["--restored-pos", &pos], &[]).assert_ok();
     assert_eq!(&sums(&target), sums2, "restore point through the DDL equals the oracle");
+
+    // --tables applies to the log as to the snapshot: the new database's statements and rows
+    // are left out, and so is every change of the tables not taken.
+    let filtered = MariaDb::start();
+    let run = restore_point(
+        &filtered,
+        &plain_log(&w.source),
+        &["--restored-pos", &pos],
+        &["--tables", "pitr.k", "--tables", "pitr.fresh"],
+    );
+    run.assert_ok();
+    let want: std::collections::BTreeMap<_, _> =
+        sums2[0].1.iter().filter(|(t, _)| *t == "k" || *t == "fresh").map(|(t, v)| (t.clone(), v.clone())).collect();
+    assert_eq!(table_sums(&filtered, "pitr"), want, "only the tables taken, each equal to the oracle's");
+    assert_eq!(
+        filtered
+            .query_value("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = 'pitr_new'")
+            .unwrap(),
+        "0",
+        "the new database is outside --tables"
+    );
+    assert!(run.text().contains("were left out"), "{}", run.text());
+}
+
+#[test]
+fn another_backup_is_refused_naming_both() {
+    let w = workload();
+    let (file1, pos1, ..) = &w.phase1;
+    let target = MariaDb::start();
+    let log = plain_log(&w.source);
+    kill_in_first_ddl(&target, &log);
+    // A second backup of the same source: another backup_ts.
+    let second = tempfile::tempdir().unwrap();
+    let url = w.source.url();
+    hoist(&["backup", "--source", &url, "--storage", second.path().to_str().unwrap(), "--tables", "pitr*.*"])
+        .assert_ok();
+    let mut args = restore_point_args(&target, &log, &["--restored-pos", &format!("{file1}:{pos1}")], &[]);
+    let at = args.iter().position(|a| a == "--full-backup-storage").unwrap();
+    args[at + 1] = second.path().display().to_string();
+    let run = hoist(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_refused(&run, &["another backup", "recorded", "given", "hoist restore clean"]);
 }
 
 /// The arguments of [`restore_point`].
