@@ -191,6 +191,8 @@ impl<R: Read> EventReader<R> {
         let mut bytes = vec![0u8; HEADER_LEN];
         self.input.read_exact(&mut bytes).map_err(|_| truncated())?;
         let header = Header::parse(&bytes);
+        // Before the size is trusted: garbage after the magic is damage, not a short file.
+        self.check_type(&header)?;
         let size = header.size as u64;
         if size < HEADER_LEN as u64 {
             return Err(ReadError::Damaged(damaged(
@@ -204,7 +206,6 @@ impl<R: Read> EventReader<R> {
         }
         bytes.resize(size as usize, 0);
         self.input.read_exact(&mut bytes[HEADER_LEN..]).map_err(|_| truncated())?;
-        self.check_type(&header)?;
         let event = self.esr.read(&bytes[..]).map_err(|e| self.bad(format!("unreadable event: {e}")))?;
         let event = event.ok_or_else(truncated)?;
         if header.type_code == EventType::FORMAT_DESCRIPTION_EVENT as u8 {
