@@ -521,3 +521,22 @@ fn kill9_restore_point() {
         );
     }
 }
+
+#[test]
+fn a_target_changed_under_the_log_stops_the_replay_naming_the_statement() {
+    let w = workload();
+    let (file2, pos2, _) = &w.phase2;
+    let target = MariaDb::start();
+    let log = plain_log(&w.source);
+    kill_in_first_ddl(&target, &log);
+    // Phase 2 updates every k row whose id is a multiple of 3 after its first DDL: take one away.
+    let id = target.query_value("SELECT MIN(id) FROM pitr.k WHERE id % 3 = 0 AND id > 0").unwrap();
+    target.exec(&format!("DELETE FROM pitr.k WHERE id = {id}"));
+    let run = restore_point(&target, &log, &["--restored-pos", &format!("{file2}:{pos2}")], &[]);
+    let text = run.text();
+    assert!(!run.ok(), "{}", run.text());
+    assert!(
+        text.contains("affected") && text.contains("not the upstream's copy") && text.contains("UPDATE `pitr`.`k`"),
+        "{text}"
+    );
+}

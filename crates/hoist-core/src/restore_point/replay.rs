@@ -92,6 +92,7 @@ impl LogStage for LogReplay {
             mark,
             session: Arc::new(Session { statements: vec![SESSION.to_string()] }),
             pending: Vec::new(),
+            affected: Vec::new(),
             pending_rows: 0,
             folded: 0,
             tables: HashMap::new(),
@@ -226,6 +227,8 @@ struct Applier {
     mark: LogMark,
     session: Arc<Session>,
     pending: Vec<u8>,
+    /// The rows each pending statement must affect.
+    affected: Vec<u64>,
     pending_rows: u64,
     folded: u64,
     tables: HashMap<(String, String), Arc<TableDescription>>,
@@ -258,14 +261,23 @@ impl Applier {
                         continue;
                     }
                     let desc = self.describe(database, table, at).await?;
-                    push_rows(&mut self.pending, &table_name(database, table), &desc, *kind, types, rows)
-                        .map_err(|e| SourceError::Layout(format!("the log at {at}: {e}")))?;
+                    push_rows(
+                        &mut self.pending,
+                        &mut self.affected,
+                        &table_name(database, table),
+                        &desc,
+                        *kind,
+                        types,
+                        rows,
+                    )
+                    .map_err(|e| SourceError::Layout(format!("the log at {at}: {e}")))?;
                     self.pending_rows += rows.len() as u64;
                 }
                 // A statement inside a transaction (SAVEPOINT...) runs in it.
                 Change::Statement { sql, .. } => {
                     self.pending.extend_from_slice(sql.as_bytes());
                     self.pending.extend_from_slice(b";\n");
+                    self.affected.push(0);
                     self.pending_rows += 1;
                 }
             }
@@ -312,10 +324,9 @@ impl Applier {
         let batches = match self.pending.is_empty() {
             true => Vec::new(),
             false => vec![EncodedBatch {
-                rows: EncodedRows::Statement {
+                rows: EncodedRows::Changes {
                     sql: std::mem::take(&mut self.pending),
-                    prefix: 0,
-                    row_ends: Vec::new(),
+                    affected: std::mem::take(&mut self.affected),
                 },
                 row_count: self.pending_rows.max(1),
                 session: self.session.clone(),

@@ -35,9 +35,11 @@ fn push_ident(out: &mut Vec<u8>, name: &str) {
     out.push(b'`');
 }
 
-/// Append the statements of one row event to `out`, each ended by `;`.
+/// Append the statements of one row event to `out`, each ended by `;\n`, and to `affected`
+/// the rows each must affect.
 pub fn push_rows(
     out: &mut Vec<u8>,
+    affected: &mut Vec<u64>,
     table: &str,
     desc: &TableDescription,
     kind: RowKind,
@@ -85,6 +87,7 @@ pub fn push_rows(
                 out.push(b')');
             }
             out.extend_from_slice(b";\n");
+            affected.push(rows.len() as u64);
         }
         RowKind::Update => {
             for row in rows {
@@ -101,6 +104,7 @@ pub fn push_rows(
                     push_value(out, &after[i], types[i], &desc.columns[i], false)?;
                 }
                 push_where(out, desc, types, before)?;
+                affected.push(1);
             }
         }
         RowKind::Delete => match desc.key.as_deref() {
@@ -117,12 +121,14 @@ pub fn push_rows(
                     push_value(out, &image(table, row, false)?[*k], types[*k], &desc.columns[*k], false)?;
                 }
                 out.extend_from_slice(b");\n");
+                affected.push(rows.len() as u64);
             }
             _ => {
                 for row in rows {
                     out.extend_from_slice(b"DELETE FROM ");
                     out.extend_from_slice(table.as_bytes());
                     push_where(out, desc, types, image(table, row, false)?)?;
+                    affected.push(1);
                 }
             }
         },
@@ -286,27 +292,29 @@ mod tests {
         let types = [ColumnType::MYSQL_TYPE_LONG, ColumnType::MYSQL_TYPE_VARCHAR];
         let row = |id: i64, v: &str| vec![Value::Int(id), Value::Bytes(v.as_bytes().to_vec())];
         let mut out = Vec::new();
+        let mut affected = Vec::new();
         let inserts = [
             RowChange { before: None, after: Some(row(-1, "a'b")) },
             RowChange { before: None, after: Some(row(2, "")) },
         ];
-        push_rows(&mut out, "`d`.`t`", &keyed, RowKind::Insert, &types, &inserts).unwrap();
+        push_rows(&mut out, &mut affected, "`d`.`t`", &keyed, RowKind::Insert, &types, &inserts).unwrap();
         assert_eq!(text(&out), "INSERT INTO `d`.`t` (`id`,`v`) VALUES (4294967295,_utf8mb4'a\\'b'),(2,_utf8mb4'');\n");
         out.clear();
         let update = [RowChange { before: Some(row(1, "x")), after: Some(row(5, "y")) }];
-        push_rows(&mut out, "`d`.`t`", &keyed, RowKind::Update, &types, &update).unwrap();
+        push_rows(&mut out, &mut affected, "`d`.`t`", &keyed, RowKind::Update, &types, &update).unwrap();
         assert_eq!(text(&out), "UPDATE `d`.`t` SET `id`=5,`v`=_utf8mb4'y' WHERE `id`=1 LIMIT 1;\n");
         out.clear();
         let deletes = [
             RowChange { before: Some(row(1, "x")), after: None },
             RowChange { before: Some(row(3, "z")), after: None },
         ];
-        push_rows(&mut out, "`d`.`t`", &keyed, RowKind::Delete, &types, &deletes).unwrap();
+        push_rows(&mut out, &mut affected, "`d`.`t`", &keyed, RowKind::Delete, &types, &deletes).unwrap();
         assert_eq!(text(&out), "DELETE FROM `d`.`t` WHERE `id` IN (1,3);\n");
         out.clear();
         let keyless = TableDescription { key: None, ..keyed };
-        push_rows(&mut out, "`d`.`t`", &keyless, RowKind::Delete, &types, &deletes[..1]).unwrap();
+        push_rows(&mut out, &mut affected, "`d`.`t`", &keyless, RowKind::Delete, &types, &deletes[..1]).unwrap();
         assert_eq!(text(&out), "DELETE FROM `d`.`t` WHERE `id`<=>1 AND `v`<=>BINARY _utf8mb4'x' LIMIT 1;\n");
+        assert_eq!(affected, [2, 1, 2, 1], "what each statement must affect");
     }
 
     #[test]

@@ -100,6 +100,10 @@ pub enum EncodedRows {
     LoadData { data: bytes::Bytes, row_ends: Vec<usize>, table: String, columns: String, conflict: ConflictStrategy },
     /// A parameterised INSERT and its values, row after row.
     Params(ParamRows),
+    /// Statements that replay a log's row changes, each ended by `;\n`, and the rows each must
+    /// affect (matched, for an UPDATE): a row the log changes that the target does not have
+    /// means the target is not the upstream's copy, and the batch fails naming the statement.
+    Changes { sql: Vec<u8>, affected: Vec<u64> },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]

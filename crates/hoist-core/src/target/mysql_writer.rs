@@ -78,8 +78,11 @@ impl MysqlWriter {
 
     async fn ready(&mut self, session: &Arc<Session>) -> Result<&mut Conn, TargetError> {
         if self.conn.is_none() {
+            // Found rows, not changed ones: an UPDATE of a log that sets the values a row has
+            // still matched it (see EncodedRows::Changes).
             let opts: Opts = OptsBuilder::from_opts(self.target.opts.clone())
                 .local_infile_handler(Some(infile_handler(self.infile.clone())))
+                .client_found_rows(true)
                 .into();
             let mut conn = Conn::new(opts).await.map_err(classify)?;
             let o = &self.target.options;
@@ -157,6 +160,26 @@ impl MysqlWriter {
                 }
                 Ok(())
             }
+            EncodedRows::Changes { sql, affected } => {
+                let conn = self.ready(session).await?;
+                let mut result = conn.query_iter(sql.as_slice()).await.map_err(classify)?;
+                for (i, &want) in affected.iter().enumerate() {
+                    let got = result.affected_rows();
+                    if got != want {
+                        // Row changes are one statement a line (their literals escape newlines).
+                        let statement = String::from_utf8_lossy(sql.split(|&b| b == b'\n').nth(i).unwrap_or_default());
+                        let statement: String = statement.chars().take(300).collect();
+                        let _ = result.drop_result().await;
+                        return Err(TargetError::permanent(format!(
+                            "the log's change affected {got} rows in the target where the upstream's affected {want}: \
+                             the target is not the upstream's copy at this point of the log (was it written to \
+                             while the restore ran?)\n  statement: {statement}"
+                        )));
+                    }
+                    result.collect::<mysql_async::Row>().await.map_err(classify)?;
+                }
+                result.drop_result().await.map_err(classify)
+            }
             EncodedRows::Params(_) => Err(TargetError::permanent("internal: parameter rows sent to a MySQL target")),
         }
     }
@@ -220,7 +243,7 @@ impl MysqlWriter {
                     })
                     .collect()
             }
-            EncodedRows::Params(_) => return Ok(None),
+            EncodedRows::Params(_) | EncodedRows::Changes { .. } => return Ok(None),
         };
         self.ready(&batch.session).await?.query_drop("BEGIN").await.map_err(classify)?;
         for (i, rows) in singles.iter().enumerate() {
