@@ -30,37 +30,38 @@ const KILLS_PER_ROUND: usize = 5;
 
 // ------------------------------------------------------------------ seeds --
 
-/// xorshift64*: a tiny seeded generator for the kill delays.
-struct Rng(u64);
+/// xorshift64*: a tiny seeded generator for the kill delays (also of `log_backup`'s kill test).
+pub(crate) struct Rng(u64);
 
 impl Rng {
-    fn new(seed: u64) -> Rng {
+    pub(crate) fn new(seed: u64) -> Rng {
         // splitmix the seed once so that small seeds give unrelated sequences; never 0.
         let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         Rng((z ^ (z >> 31)) | 1)
     }
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
         self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
     }
     /// Uniform in `0..n` (n > 0).
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         ((u128::from(self.next()) * u128::from(n.max(1))) >> 64) as u64
     }
     /// Uniform in `lo..hi`.
-    fn between(&mut self, lo: Duration, hi: Duration) -> Duration {
+    pub(crate) fn between(&mut self, lo: Duration, hi: Duration) -> Duration {
         let (lo, hi) = (lo.as_micros() as u64, hi.as_micros() as u64);
         Duration::from_micros(lo + self.below(hi.saturating_sub(lo).max(1)))
     }
 }
 
-/// The test's seed (`HOIST_CRASH_SEED`, else the clock), printed so a failure can be replayed.
-fn seed(test: &str) -> u64 {
-    let seed = match std::env::var("HOIST_CRASH_SEED") {
+/// The test's seed (`HOIST_CRASH_SEED`, or `HOIST_TEST_SEED`, else the clock), printed so a
+/// failure can be replayed.
+pub(crate) fn seed(test: &str) -> u64 {
+    let seed = match std::env::var("HOIST_CRASH_SEED").or_else(|_| std::env::var("HOIST_TEST_SEED")) {
         Ok(s) => s.trim().parse().unwrap_or_else(|_| panic!("HOIST_CRASH_SEED={s:?} is not a number")),
         Err(_) => {
             let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock");
@@ -582,7 +583,7 @@ fn maria_table_exists(server: &MariaDb, schema: &str, table: &str) -> bool {
 // -------------------------------------------------------------- processes --
 
 /// A running `hoist`, killed if dropped while running (a failing test leaves nothing behind).
-struct Proc {
+pub(crate) struct Proc {
     child: Child,
     started: Instant,
     log: PathBuf,
@@ -590,7 +591,7 @@ struct Proc {
 }
 
 impl Proc {
-    fn spawn(args: &[String], log: &Path) -> Proc {
+    pub(crate) fn spawn(args: &[String], log: &Path) -> Proc {
         let out = File::create(log).expect("create the run log");
         let err = out.try_clone().expect("dup the run log");
         let child = Command::new(env!("CARGO_BIN_EXE_hoist"))
@@ -625,28 +626,28 @@ impl Proc {
     }
 
     /// Wait at most `timeout` from now.
-    fn wait_for(&mut self, timeout: Duration) -> Option<ExitStatus> {
+    pub(crate) fn wait_for(&mut self, timeout: Duration) -> Option<ExitStatus> {
         let limit = self.started.elapsed() + timeout;
         self.wait_until(limit)
     }
 
-    fn kill9(&mut self) {
+    pub(crate) fn kill9(&mut self) {
         let _ = self.child.kill();
         self.status = self.child.wait().ok();
     }
 
-    fn signal(&self, sig: libc::c_int) {
+    pub(crate) fn signal(&self, sig: libc::c_int) {
         // SAFETY: kill(2) on our own child, which has not been reaped yet.
         let rc = unsafe { libc::kill(self.pid(), sig) };
         assert_eq!(rc, 0, "kill({}, {sig}) failed", self.pid());
     }
 
-    fn output(&self) -> String {
+    pub(crate) fn output(&self) -> String {
         fs::read(&self.log).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default()
     }
 
     /// The end of the run's output, for messages.
-    fn tail(&self) -> String {
+    pub(crate) fn tail(&self) -> String {
         tail_of(&self.log, 6000)
     }
 }
