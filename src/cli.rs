@@ -461,6 +461,9 @@ pub struct LogStatusArgs {
     /// The log's server: also tell how far behind it the log is.
     #[arg(long, short = 's')]
     pub source: Option<String>,
+    /// List every segment (a long log shows its first and last few).
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
 }
 
 fn parse_compression(s: &str) -> Result<Compression, String> {

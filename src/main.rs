@@ -108,7 +108,8 @@ async fn run(args: cli::Args) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::SUCCESS)
             }
             cli::LogAction::Status(status) => {
-                print!("{}", hoist_core::log_backup::status::status(&status.storage, status.source.as_deref()).await?);
+                let source = status.source.as_deref();
+                print!("{}", hoist_core::log_backup::status::status(&status.storage, source, status.verbose).await?);
                 Ok(ExitCode::SUCCESS)
             }
         },

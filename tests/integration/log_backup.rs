@@ -76,6 +76,9 @@ fn assert_log_is_the_servers(server: &MariaDb, dir: &Path) -> usize {
     }
     let first = index.segments.first().unwrap().start_pos();
     let last = index.end().unwrap();
+    // Each segment continues the one before it (in its file, or after the file's end).
+    let covering = index.cover(&first, Some(&last)).unwrap_or_else(|gap| panic!("{gap}: {index:#?}"));
+    assert_eq!(covering.len(), index.segments.len(), "{index:#?}");
     let mut upstream = Vec::new();
     for row in server.query("SHOW BINARY LOGS") {
         let name = String::from_utf8(row[0].clone().unwrap()).unwrap();
@@ -269,6 +272,10 @@ fn log_start_reconnects_across_a_server_restart_and_holds_every_transaction_once
     catch_up_and_stop(server, &dir, &mut run);
     let out = run.output();
     assert!(out.contains("lost the source") && out.contains("reconnected"), "{out}");
+    // The file the server closed at its shutdown ends with a stop event, not a rotate: its
+    // segment still names the file that follows.
+    let index = read_index(&dir).unwrap();
+    assert!(index.segments.iter().any(|s| s.rotated_to.is_some()), "{index:#?}");
     assert!(assert_log_is_the_servers(server, &dir) >= 20);
 }
 

@@ -110,8 +110,11 @@ pub fn behind(end: &BinlogPos, server: &BinlogPos, files: &[(String, u64)], now:
     Behind { server: server.clone(), bytes, files: count, seconds }
 }
 
-/// The report `hoist log status` prints.
-pub async fn status(storage: &Path, source: Option<&str>) -> Result<String, LogError> {
+/// Segments listed one per line without `all`: the first and the last ones around a count.
+const TABLE_ENDS: usize = 5;
+
+/// The report `hoist log status` prints; `all` lists every segment.
+pub async fn status(storage: &Path, source: Option<&str>, all: bool) -> Result<String, LogError> {
     let Some(index) = segments::read_index(storage)? else {
         return Err(LogError::Refused(format!(
             "{} holds no log (no {}): give --storage the directory of hoist log start",
@@ -133,18 +136,25 @@ pub async fn status(storage: &Path, source: Option<&str>) -> Result<String, LogE
         let _ = writeln!(out, "commits {} .. {}", utc(a), utc(b));
     }
     let _ = writeln!(out, "{} transactions in {} segments, {} MB", c.transactions, c.segments, mb(c.bytes));
-    out.push_str(&table(&index.segments));
+    out.push_str(&table(&index.segments, all));
     if let Some(url) = source {
         out.push_str(&lag(&index, &c, url).await?);
     }
     Ok(out)
 }
 
-/// One line per segment.
-fn table(segments: &[Segment]) -> String {
+/// One line per segment (without `all`, the first and last few of a long log).
+fn table(segments: &[Segment], all: bool) -> String {
+    let skip = if all || segments.len() <= 2 * TABLE_ENDS + 1 { 0..0 } else { TABLE_ENDS..segments.len() - TABLE_ENDS };
     let rows: Vec<[String; 5]> = segments
         .iter()
-        .map(|s| {
+        .enumerate()
+        .filter(|(i, _)| !skip.contains(i) || *i == skip.start)
+        .map(|(i, s)| {
+            if skip.contains(&i) {
+                let more = format!("... {} more (-v lists every segment)", skip.len());
+                return [more, String::new(), String::new(), String::new(), String::new()];
+            }
             let range = match &s.rotated_to {
                 Some(next) => format!("{} .. {} -> {next}", s.start_pos(), s.end),
                 None => format!("{} .. {}", s.start_pos(), s.end),
@@ -196,6 +206,30 @@ async fn lag(index: &LogIndex, c: &Covered, url: &str) -> Result<String, LogErro
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_log_lists_its_first_and_last_segments() {
+        let seg = |i: u64| Segment {
+            name: format!("segments/b.000001-{i:010}.bin"),
+            server_file: "b.000001".into(),
+            start: i * 100 + 4,
+            end: i * 100 + 104,
+            rotated_to: None,
+            bytes: 100,
+            transactions: 1,
+            first_gtid: None,
+            last_gtid: None,
+            first_time: None,
+            last_time: None,
+        };
+        let segments: Vec<Segment> = (0..30).map(seg).collect();
+        let short = table(&segments, false);
+        assert_eq!(short.lines().count(), 1 + 2 * TABLE_ENDS + 1, "{short}");
+        assert!(short.contains("... 20 more (-v lists every segment)"), "{short}");
+        assert!(short.contains(&segments[29].name) && short.contains(&segments[0].name), "{short}");
+        assert_eq!(table(&segments, true).lines().count(), 31);
+        assert_eq!(table(&segments[..11], false).lines().count(), 12);
+    }
 
     #[test]
     fn times_print_as_utc() {
