@@ -101,7 +101,7 @@ pub async fn run(settings: LogSettings, stop: Arc<AtomicBool>) -> Result<LogRepo
     let opts = source_opts(url).map_err(LogError::Refused)?;
     let source = inspect(&opts, url).await?;
     let mut log = Log::open(&settings.storage, settings.segment_size)?;
-    let server_id = preflight::replica_id(settings.server_id, log.root(), source.server_id);
+    let server_id = preflight::replica_id(settings.server_id, log.root(), source.server_id)?;
     let start = choose_start(&settings, &source, &log, &opts, server_id).await?;
     // Registered and streaming before the directory is touched: a refusal (no REPLICATION
     // SLAVE, a position the server will not stream from) leaves it as it was.

@@ -164,18 +164,21 @@ pub fn check_start(source: &Source, url: &str, from: &BinlogPos, asked: &str, fi
 /// The replica `server_id` the log registers with: the one given, else a high number derived
 /// from the log directory, the same on every run into it (so a rerun replaces a connection a
 /// killed run left on the server, as a replica would) and different for another directory.
-/// Never the source's own.
-pub fn replica_id(given: Option<u32>, root: &Path, source_server_id: u32) -> u32 {
+/// Never the source's own (nor 0, which the server refuses for a replica).
+pub fn replica_id(given: Option<u32>, root: &Path, source_server_id: u32) -> Result<u32, LogError> {
     if let Some(id) = given {
-        return id;
+        if id == 0 || id == source_server_id {
+            return Err(LogError::Refused(format!(
+                "--server-id {id}: {}; give a server_id no server or replica of this topology has, or leave \
+                 --server-id out for one derived from --storage",
+                if id == 0 { "0 is not a replica's server_id" } else { "that is the source's own server_id" }
+            )));
+        }
+        return Ok(id);
     }
     let hash = xxhash_rust::xxh3::xxh3_64(root.as_os_str().as_encoded_bytes());
     let id = 3_000_000_000 + (hash % 1_000_000_000) as u32;
-    if id == source_server_id {
-        id + 1
-    } else {
-        id
-    }
+    Ok(if id == source_server_id { id + 1 } else { id })
 }
 
 #[cfg(test)]
@@ -214,12 +217,15 @@ mod tests {
 
     #[test]
     fn the_replica_id_is_stable_per_directory_and_never_the_sources() {
-        let a = replica_id(None, Path::new("/logs/a"), 1);
-        assert_eq!(a, replica_id(None, Path::new("/logs/a"), 1));
-        assert_ne!(a, replica_id(None, Path::new("/logs/b"), 1));
+        let id = |given, dir: &str, source| replica_id(given, Path::new(dir), source).unwrap();
+        let a = id(None, "/logs/a", 1);
+        assert_eq!(a, id(None, "/logs/a", 1));
+        assert_ne!(a, id(None, "/logs/b", 1));
         assert!(a >= 3_000_000_000);
-        assert_ne!(replica_id(None, Path::new("/logs/a"), a), a);
-        assert_eq!(replica_id(Some(7), Path::new("/logs/a"), 1), 7);
+        assert_ne!(id(None, "/logs/a", a), a);
+        assert_eq!(id(Some(7), "/logs/a", 1), 7);
+        assert!(replica_id(Some(1), Path::new("/logs/a"), 1).is_err_and(|e| e.to_string().contains("source's own")));
+        assert!(replica_id(Some(0), Path::new("/logs/a"), 1).is_err());
         assert_eq!(quote_user("repl@10.0.%"), "'repl'@'10.0.%'");
     }
 }

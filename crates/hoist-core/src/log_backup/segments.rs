@@ -506,6 +506,29 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_first_run_killed_before_its_index_leaves_nothing_that_counts() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join(SEGMENTS_DIR)).unwrap();
+        std::fs::write(dir.path().join(SEGMENTS_DIR).join(segment_name("b.000001", 4)), b"\xfebin...").unwrap();
+        let mut log = Log::open(dir.path(), 1 << 20).unwrap();
+        let notes = log.recover("test:1").unwrap();
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert_eq!(std::fs::read_dir(dir.path().join(SEGMENTS_DIR)).unwrap().count(), 0);
+        assert_eq!(log.next_pos(), None, "an empty log starts where it is told");
+        log.close().unwrap();
+        assert!(read_index(dir.path()).unwrap().is_none(), "no index without a segment");
+        drop(log);
+
+        std::fs::write(dir.path().join(SEGMENTS_DIR).join("a.bin"), b"").unwrap();
+        std::fs::write(dir.path().join(SEGMENTS_DIR).join("b.bin"), b"").unwrap();
+        let mut log = Log::open(dir.path(), 1 << 20).unwrap();
+        assert!(log.recover("test:1").is_err(), "two unindexed segments are not a killed first run");
+        std::fs::write(dir.path().join("notes.txt"), b"mine").unwrap();
+        drop(log);
+        assert!(Log::open(dir.path(), 1 << 20).is_err_and(|e| e.to_string().contains("notes.txt")));
+    }
+
     /// Feed a server's binlog file to the log as a replication stream would bring it, up to
     /// (not including) the event at file offset `stop`.
     fn feed(log: &mut Log, path: &Path, stop: Option<u64>) {
