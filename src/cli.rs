@@ -37,6 +37,7 @@ impl Args {
         let load = match &self.command {
             Command::Import(import) => &import.load,
             Command::Restore(RestoreArgs { action: RestoreAction::Full(full) }) => &full.load,
+            Command::Restore(RestoreArgs { action: RestoreAction::Point(point) }) => &point.load,
             _ => return false,
         };
         matches!(load.progress, ProgressMode::Quiet)
@@ -367,6 +368,9 @@ pub struct RestoreArgs {
 pub enum RestoreAction {
     /// Restore a backup of `hoist backup` into a server. Run the same command again to resume.
     Full(RestoreFullArgs),
+    /// Restore a backup, then the upstream's log up to a time, position or GTID (point-in-time
+    /// recovery). Run the same command again to resume.
+    Point(RestorePointArgs),
     /// Throw an unfinished restore away: the tables it wrote into, and its checkpoint.
     Clean(RestoreCleanArgs),
 }
@@ -379,6 +383,35 @@ pub struct RestoreFullArgs {
     #[command(flatten)]
     pub shared: Shared,
     /// Only these tables: `db.table` globs; `!` excludes; the last matching rule wins (repeatable).
+    #[arg(long = "tables", value_name = "GLOB")]
+    pub tables: Vec<String>,
+    #[command(flatten)]
+    pub load: LoadArgs,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("restored").required(true).args(["restored_ts", "restored_pos", "restored_gtid"])))]
+pub struct RestorePointArgs {
+    /// The backup directory of `hoist backup` (with its backupmeta.json).
+    #[arg(long)]
+    pub full_backup_storage: PathBuf,
+    /// The log: a directory of `hoist log start`, or one holding the upstream's binlog files
+    /// (a datadir's, `mysqlbinlog --raw`'s, mariadb-backup's).
+    #[arg(long)]
+    pub storage: PathBuf,
+    /// Every transaction committed at or before this second: 'YYYY-MM-DD HH:MM:SS[+08:00|+0800|Z]'
+    /// (without an offset, the local time zone).
+    #[arg(long, value_name = "TIME")]
+    pub restored_ts: Option<String>,
+    /// Every transaction that ends at or before this position: FILE:POS.
+    #[arg(long, value_name = "FILE:POS")]
+    pub restored_pos: Option<String>,
+    /// Every transaction up to and including this MariaDB GTID: DOMAIN-SERVER-SEQ.
+    #[arg(long, value_name = "GTID")]
+    pub restored_gtid: Option<String>,
+    #[command(flatten)]
+    pub shared: Shared,
+    /// Only these tables, in the snapshot and in the log: `db.table` globs; `!` excludes (repeatable).
     #[arg(long = "tables", value_name = "GLOB")]
     pub tables: Vec<String>,
     #[command(flatten)]
@@ -526,6 +559,26 @@ impl RestoreFullArgs {
         let source = self.storage.display().to_string();
         let locate = restore_locate(&self.shared);
         self.load.settings(&self.shared, &file, source, self.tables.clone(), checkpoint, locate)
+    }
+}
+
+impl RestorePointArgs {
+    pub fn settings(&self) -> anyhow::Result<(ImportSettings, hoist_core::restore_point::PointSettings)> {
+        use hoist_core::binlog::position::{BinlogPos, Gtid};
+        use hoist_core::restore_point::point::{parse_time, RestoredPoint};
+        let file = self.shared.file_config()?;
+        let mut checkpoint = self.shared.checkpoint_section(&file);
+        restore_checkpoint(&self.shared, &mut checkpoint);
+        let source = self.full_backup_storage.display().to_string();
+        let locate = restore_locate(&self.shared);
+        let settings = self.load.settings(&self.shared, &file, source, self.tables.clone(), checkpoint, locate)?;
+        let point = match (&self.restored_ts, &self.restored_pos, &self.restored_gtid) {
+            (Some(ts), _, _) => parse_time(ts).map_err(anyhow::Error::msg)?,
+            (_, Some(pos), _) => RestoredPoint::Position(BinlogPos::parse(pos).map_err(anyhow::Error::msg)?),
+            (_, _, Some(gtid)) => RestoredPoint::Gtid(Gtid::parse(gtid).map_err(anyhow::Error::msg)?),
+            _ => bail!("give the restored point: --restored-ts, --restored-pos or --restored-gtid"),
+        };
+        Ok((settings, hoist_core::restore_point::PointSettings { log: self.storage.clone(), point }))
     }
 }
 

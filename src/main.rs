@@ -80,6 +80,10 @@ async fn run(args: cli::Args) -> anyhow::Result<ExitCode> {
                 let settings = full.settings()?;
                 loaded(hoist_core::restore::full(settings, stop_flag()).await)
             }
+            cli::RestoreAction::Point(point) => {
+                let (settings, point) = point.settings()?;
+                loaded(hoist_core::restore_point::run(settings, point, stop_flag()).await)
+            }
             cli::RestoreAction::Clean(clean) => {
                 let (target, checkpoint) = clean.checkpoint()?;
                 let options = clean.shared.target_options();

@@ -30,7 +30,7 @@ const KILLS_PER_ROUND: usize = 5;
 
 // ------------------------------------------------------------------ seeds --
 
-/// xorshift64*: a tiny seeded generator for the kill delays (also of `log_backup`'s kill test).
+/// xorshift64*: a tiny seeded generator for the kill delays (also of other modules' kill tests).
 pub(crate) struct Rng(u64);
 
 impl Rng {
@@ -73,7 +73,7 @@ pub(crate) fn seed(test: &str) -> u64 {
 }
 
 /// Kills a kill test delivers: `HOIST_CRASH_KILLS`, else the CI default.
-fn kills_wanted(default: usize) -> usize {
+pub(crate) fn kills_wanted(default: usize) -> usize {
     match std::env::var("HOIST_CRASH_KILLS") {
         Ok(s) => s.trim().parse().unwrap_or_else(|_| panic!("HOIST_CRASH_KILLS={s:?} is not a number")),
         Err(_) => default,
@@ -592,10 +592,16 @@ pub(crate) struct Proc {
 
 impl Proc {
     pub(crate) fn spawn(args: &[String], log: &Path) -> Proc {
+        Proc::spawn_with(args, log, &[])
+    }
+
+    /// With these environment variables too (failpoints, say).
+    pub(crate) fn spawn_with(args: &[String], log: &Path, env: &[(&str, &str)]) -> Proc {
         let out = File::create(log).expect("create the run log");
         let err = out.try_clone().expect("dup the run log");
         let child = Command::new(env!("CARGO_BIN_EXE_hoist"))
             .args(args)
+            .envs(env.iter().copied())
             .env("HOIST_LOG", "info")
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())

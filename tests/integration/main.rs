@@ -9,5 +9,6 @@ mod generated;
 mod lightning;
 mod log_backup;
 mod output;
+mod restore_point;
 mod sakila;
 mod util;

@@ -15,6 +15,7 @@ pub const SPEC_VERSION: u32 = 1;
 pub enum JobKind {
     Import,
     RestoreFull,
+    RestorePoint,
 }
 
 impl JobKind {
@@ -22,6 +23,7 @@ impl JobKind {
         match self {
             JobKind::Import => "import",
             JobKind::RestoreFull => "restore full",
+            JobKind::RestorePoint => "restore point",
         }
     }
 }
@@ -37,6 +39,19 @@ pub struct JobSpec {
     pub csv: CsvSpec,
     /// For a restore: the backup it restores. A rerun with another backup is refused.
     pub upstream: Option<Upstream>,
+    /// For a point-in-time restore: the range of the log it replays after the snapshot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log: Option<LogRange>,
+}
+
+/// The part of the upstream's log a point-in-time restore replays: from the backup's position
+/// to the restored point. A rerun with another point is refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogRange {
+    /// `FILE:POS` of the backup's snapshot.
+    pub start: String,
+    /// The restored point as given: `ts ...`, `pos FILE:POS` or `gtid D-S-N`.
+    pub restored: String,
 }
 
 /// `[mydumper.csv]` as it shapes the rows.
@@ -139,6 +154,7 @@ mod tests {
                 not_null: false,
             },
             upstream: None,
+            log: None,
         }
     }
 

@@ -131,6 +131,22 @@ fn check_same_job(
             locate.all,
         )));
     }
+    let log: Vec<String> = differences.iter().filter(|d| d.field.starts_with("log")).map(|d| d.to_string()).collect();
+    if !log.is_empty() && recorded.kind == spec.kind {
+        let (r, g) = (recorded.log.as_ref(), spec.log.as_ref());
+        return Err(CheckpointError::Refused(format!(
+            "the restore checkpoint in this target replays the log to another point ({}):\n  recorded: from {} to {}\n  \
+             given:    from {} to {}\nfinish the recorded restore by giving its point again, or clear the checkpoint \
+             and the tables it restored: {}{}",
+            log.join("; "),
+            r.map_or("-", |l| l.start.as_str()),
+            r.map_or("-", |l| l.restored.as_str()),
+            g.map_or("-", |l| l.start.as_str()),
+            g.map_or("-", |l| l.restored.as_str()),
+            advice.start_over,
+            locate.all,
+        )));
+    }
     if cp.task.source != source.location() {
         return Err(CheckpointError::Refused(format!(
             "the checkpoint belongs to an import of {}, not of {}; {start_over}",

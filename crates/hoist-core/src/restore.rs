@@ -18,7 +18,7 @@ use std::sync::Arc;
 use crate::config::{CheckpointSection, KeepAfterSuccess};
 use crate::control::{self, TableSelector, TargetArg};
 use crate::error::{ImportError, SourceError};
-use crate::import::{ExpectedFile, ExpectedTable, ImportReport, ImportSettings, RestoreSettings};
+use crate::import::{ExpectedFile, ExpectedTable, ImportReport, ImportSettings, LogStage, RestoreSettings};
 use crate::jobspec::{JobKind, Upstream};
 use crate::manifest;
 use crate::target::TargetOptions;
@@ -31,7 +31,13 @@ pub const DEFAULT_CHECKPOINT_SCHEMA: &str = "hoist_restore_checkpoint";
 
 /// Restore the backup in `settings.source` into `settings.target`. `settings` carries the
 /// run's tuning (workers, batch size, write mode...) as for an import; this fills in the rest.
-pub async fn full(mut settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<ImportReport, ImportError> {
+pub async fn full(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<ImportReport, ImportError> {
+    let meta = read_backup(&settings)?;
+    restore(settings, &meta, JobKind::RestoreFull, None, stop).await
+}
+
+/// The backup's manifest; refused unless the target is a MySQL-family server.
+pub(crate) fn read_backup(settings: &ImportSettings) -> Result<manifest::BackupMeta, ImportError> {
     if !settings.target.starts_with("mysql://") {
         return Err(SourceError::Layout(format!(
             "restore full writes to a MySQL-family server (--target mysql://user:pass@host:port), not {}",
@@ -39,7 +45,18 @@ pub async fn full(mut settings: ImportSettings, stop: Arc<AtomicBool>) -> Result
         ))
         .into());
     }
-    let meta = manifest::read(Path::new(&settings.source)).map_err(SourceError::Layout)?;
+    Ok(manifest::read(Path::new(&settings.source)).map_err(SourceError::Layout)?)
+}
+
+/// Run the restore of `meta` (a snapshot, then for `restore point` the `log` stage) through
+/// the import engine, bound to the backup.
+pub(crate) async fn restore(
+    mut settings: ImportSettings,
+    meta: &manifest::BackupMeta,
+    kind: JobKind,
+    log: Option<Arc<dyn LogStage>>,
+    stop: Arc<AtomicBool>,
+) -> Result<ImportReport, ImportError> {
     let expected: HashMap<(String, String), ExpectedTable> = meta
         .tables
         .iter()
@@ -52,10 +69,11 @@ pub async fn full(mut settings: ImportSettings, stop: Arc<AtomicBool>) -> Result
             ((t.database.clone(), t.name.clone()), ExpectedTable { files, rows: t.rows, checksum: t.checksum })
         })
         .collect();
-    settings.kind = JobKind::RestoreFull;
+    settings.kind = kind;
     settings.restore = Some(RestoreSettings {
         upstream: Upstream { cluster_id: meta.cluster_id.clone(), backup_ts: meta.backup_ts.clone() },
         expected,
+        log,
     });
     // The checkpoint stays in the target (the CLI picks the schema): progress and rows share
     // a server, and the restore leaves nothing behind once it finished.

@@ -43,11 +43,13 @@
 //!   and neither is an index that a FOREIGN KEY or the AUTO_INCREMENT column needs.
 
 mod lex;
+mod logged;
 mod mysql;
 mod sqlite;
 mod table;
 mod view;
 
+pub use logged::{logged_ddl, LoggedDdl, NamedTable};
 pub use mysql::mysql_table_ddl;
 pub use sqlite::sqlite_table_ddl;
 pub use table::parse_create_table;

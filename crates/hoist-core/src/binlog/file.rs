@@ -137,12 +137,17 @@ fn damaged(file: &str, offset: u64, message: impl Into<String>) -> SourceError {
 
 impl EventReader<BufReader<File>> {
     pub fn open(path: &Path) -> Result<Self, SourceError> {
+        Self::open_prefix(path, u64::MAX)
+    }
+
+    /// The first `bytes` of the file only: what an index vouches for.
+    pub fn open_prefix(path: &Path, bytes: u64) -> Result<Self, SourceError> {
         let name = path.display().to_string();
         let file =
             File::open(path).map_err(|e| SourceError::Storage { location: name.clone(), message: e.to_string() })?;
         let len =
             file.metadata().map_err(|e| SourceError::Storage { location: name.clone(), message: e.to_string() })?.len();
-        EventReader::new(name, BufReader::with_capacity(1 << 20, file), len)
+        EventReader::new(name, BufReader::with_capacity(1 << 20, file), len.min(bytes))
     }
 }
 
@@ -186,6 +191,8 @@ impl<R: Read> EventReader<R> {
         let mut bytes = vec![0u8; HEADER_LEN];
         self.input.read_exact(&mut bytes).map_err(|_| truncated())?;
         let header = Header::parse(&bytes);
+        // Before the size is trusted: garbage after the magic is damage, not a short file.
+        self.check_type(&header)?;
         let size = header.size as u64;
         if size < HEADER_LEN as u64 {
             return Err(ReadError::Damaged(damaged(
@@ -199,7 +206,6 @@ impl<R: Read> EventReader<R> {
         }
         bytes.resize(size as usize, 0);
         self.input.read_exact(&mut bytes[HEADER_LEN..]).map_err(|_| truncated())?;
-        self.check_type(&header)?;
         let event = self.esr.read(&bytes[..]).map_err(|e| self.bad(format!("unreadable event: {e}")))?;
         let event = event.ok_or_else(truncated)?;
         if header.type_code == EventType::FORMAT_DESCRIPTION_EVENT as u8 {
@@ -301,6 +307,10 @@ pub struct TransactionReader<R> {
 impl TransactionReader<BufReader<File>> {
     pub fn open(path: &Path) -> Result<Self, SourceError> {
         Ok(TransactionReader::new(EventReader::open(path)?))
+    }
+
+    pub fn open_prefix(path: &Path, bytes: u64) -> Result<Self, SourceError> {
+        Ok(TransactionReader::new(EventReader::open_prefix(path, bytes)?))
     }
 }
 

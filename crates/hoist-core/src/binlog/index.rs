@@ -279,6 +279,47 @@ mod tests {
     }
 
     #[test]
+    fn damaged_and_cut_files_are_errors_naming_the_byte_never_panics() {
+        let server = hoist_testkit::MariaDb::start();
+        server.exec("CREATE DATABASE dmg");
+        server.exec("CREATE TABLE dmg.t (id INT PRIMARY KEY, v TEXT)");
+        for i in 0..20 {
+            server.exec(&format!("INSERT INTO dmg.t VALUES ({i}, REPEAT('x', {i} * 10))"));
+        }
+        let file = String::from_utf8(server.query("SHOW MASTER STATUS")[0][0].clone().unwrap()).unwrap();
+        let bytes = std::fs::read(server.dir().join("data").join(&file)).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(&file);
+        let whole = {
+            std::fs::write(&path, &bytes).unwrap();
+            scan_file(&path).unwrap()
+        };
+        assert_eq!(whole.transactions, 22, "{whole:?}");
+        // A flipped byte inside an event fails its CRC32, named by file and byte.
+        let mut flipped = bytes.clone();
+        let at = bytes.len() - 40;
+        flipped[at] ^= 0x55;
+        std::fs::write(&path, &flipped).unwrap();
+        let e = scan_file(&path).unwrap_err().to_string();
+        assert!(e.contains(&file) && e.contains("(byte ") && e.contains("checksum"), "{e}");
+        // Cut at every offset: whole transactions up to the cut, the rest an incomplete tail.
+        for cut in (5..bytes.len()).step_by(7) {
+            std::fs::write(&path, &bytes[..cut]).unwrap();
+            match scan_file(&path) {
+                Ok(scan) => {
+                    assert!(scan.complete_end as usize <= cut && scan.transactions <= whole.transactions, "cut {cut}");
+                    assert!(scan.incomplete_tail || scan.complete_end as usize == cut, "cut {cut}: {scan:?}");
+                }
+                Err(e) => panic!("a cut file is an incomplete tail, not damage (cut at {cut}): {e}"),
+            }
+        }
+        // Not a binlog at all.
+        std::fs::write(&path, b"\xfebin but then nothing a server writes").unwrap();
+        let e = scan_file(&path).unwrap_err().to_string();
+        assert!(e.contains("(byte 4)"), "{e}");
+    }
+
+    #[test]
     fn holes_and_late_starts_are_named() {
         let p = |s| BinlogPos::parse(s).unwrap();
         let log = index(vec![seg("b.000001", 4, 500, None), seg("b.000001", 700, 900, None)]);

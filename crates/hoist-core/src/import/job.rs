@@ -5,10 +5,15 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::config::{CheckpointSection, ConflictStrategy, CsvSection};
-use crate::jobspec::{CsvSpec, JobKind, JobSpec, Upstream, SPEC_VERSION};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use crate::error::ImportError;
+use crate::jobspec::{CsvSpec, JobKind, JobSpec, LogRange, Upstream, SPEC_VERSION};
 use crate::plan::PlanSettings;
 use crate::progress::ProgressMode;
 use crate::refusal;
+use crate::target::Target;
 use crate::target::TargetOptions;
 
 /// Everything `hoist import` needs, after config file and flags were merged.
@@ -81,6 +86,7 @@ impl ImportSettings {
                 not_null: c.not_null,
             },
             upstream: self.restore.as_ref().map(|r| r.upstream.clone()),
+            log: self.restore.as_ref().and_then(|r| r.log.as_ref()).map(|l| l.range()),
         }
     }
 
@@ -89,7 +95,7 @@ impl ImportSettings {
     pub fn start_over_command(&self) -> &'static str {
         match self.kind {
             JobKind::Import => "hoist checkpoint remove all --drop-tables",
-            JobKind::RestoreFull => "hoist restore clean",
+            JobKind::RestoreFull | JobKind::RestorePoint => "hoist restore clean",
         }
     }
 }
@@ -107,6 +113,27 @@ pub struct ExpectedFile {
 pub struct RestoreSettings {
     pub upstream: Upstream,
     pub expected: HashMap<(String, String), ExpectedTable>,
+    /// For `restore point`: the log replayed once every table of the snapshot is in.
+    pub log: Option<Arc<dyn LogStage>>,
+}
+
+/// A stage of the job after the tables' rows are in and before views, triggers and routines
+/// are created (a trigger must not fire again for the rows a log already holds): the log
+/// replay of a point-in-time restore. Its progress commits with its changes in the target.
+#[async_trait::async_trait]
+pub trait LogStage: Send + Sync + std::fmt::Debug {
+    /// What the job spec records of it: a rerun with another range is refused.
+    fn range(&self) -> LogRange;
+    /// Whether a run of task `task_id` began the stage: the tables are then final (the log may
+    /// have altered, dropped or created them), and the table steps do not look at them again.
+    async fn begun(&self, target: &dyn Target, task_id: i64) -> Result<bool, ImportError>;
+    /// Replay the log; returns lines for the summary.
+    async fn run(
+        &self,
+        target: Arc<dyn Target>,
+        task_id: i64,
+        stop: Arc<AtomicBool>,
+    ) -> Result<Vec<String>, ImportError>;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -22,7 +22,7 @@ mod schema_step;
 mod state;
 mod workers;
 
-pub use job::{ExpectedFile, ExpectedTable, ImportReport, ImportSettings, RestoreSettings, TableReport};
+pub use job::{ExpectedFile, ExpectedTable, ImportReport, ImportSettings, LogStage, RestoreSettings, TableReport};
 use state::{defers_indexes, Shared, StepError, TableRun};
 
 use post::{create_post_data_objects, finish_table};
@@ -165,10 +165,17 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
     }
     // A new task has no markers yet, and its tables were checked for rows before planning.
     let mut markers = HashMap::new();
-    if resumed {
-        if settings.checkpoint.enable {
-            markers = target.read_markers(task_id).await?;
-        }
+    let log_stage = settings.restore.as_ref().and_then(|r| r.log.clone());
+    // Once a log replay began, the snapshot's tables are final: the log may have altered,
+    // dropped or created them, and none may be loaded again.
+    let log_begun = match (&log_stage, resumed) {
+        (Some(stage), true) => stage.begun(target.as_ref(), task_id).await?,
+        _ => false,
+    };
+    if resumed && settings.checkpoint.enable {
+        markers = target.read_markers(task_id).await?;
+    }
+    if resumed && !log_begun {
         checkpoint =
             plan_tables(checkpoint, &replan, &catalog, &source, &files, &plan_settings, &markers, store.as_ref())
                 .await?;
@@ -203,19 +210,24 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
     let chunks_by_table = group_chunks(&checkpoint.chunks);
     // Databases first (few, and shared by tables), then the tables, several at once: with
     // thousands of small tables the round trips of this step would otherwise dominate.
-    if !settings.no_schema {
+    if !settings.no_schema && !log_begun {
         create_databases(&checkpoint.tables, &catalog, &source, target.as_ref(), settings.max_retries)
             .await
             .map_err(|e| TargetError { code: e.code, message: format!("creating databases: {}", e.message), ..e })?;
     }
-    let prepared: Vec<_> = futures::stream::iter(checkpoint.tables.iter())
-        .map(|record| {
-            let chunks = chunks_by_table.get(&record.id).map(Vec::as_slice).unwrap_or_default();
-            prepare_table(&settings, &source, target.as_ref(), store.as_ref(), task_id, record, chunks)
-        })
-        .buffered(settings.concurrency.max(1) * 2)
-        .collect()
-        .await;
+    let prepared: Vec<_> = match log_begun {
+        true => checkpoint.tables.iter().map(|_| Ok(None)).collect(),
+        false => {
+            futures::stream::iter(checkpoint.tables.iter())
+                .map(|record| {
+                    let chunks = chunks_by_table.get(&record.id).map(Vec::as_slice).unwrap_or_default();
+                    prepare_table(&settings, &source, target.as_ref(), store.as_ref(), task_id, record, chunks)
+                })
+                .buffered(settings.concurrency.max(1) * 2)
+                .collect()
+                .await
+        }
+    };
     for (record, prepared) in checkpoint.tables.iter().zip(prepared) {
         let chunks = chunks_by_table.get(&record.id).cloned().unwrap_or_default();
         if let Ok(Some(p)) = &prepared {
@@ -375,6 +387,10 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
     }
     report.tables.sort_by(|a, b| (&a.database, &a.name).cmp(&(&b.database, &b.name)));
     if report.tables.iter().all(|t| t.error.is_none()) {
+        if let Some(stage) = &log_stage {
+            let lines = stage.run(target.clone(), task_id, stop.clone()).await?;
+            report.notes.extend(lines);
+        }
         create_post_data_objects(&source, &catalog, target.as_ref(), settings.skip_definer, &mut report).await;
         // Kept for `hoist checkpoint show`: no table failed, so nothing else there says why the
         // job is not finished.

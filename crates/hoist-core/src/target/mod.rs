@@ -63,6 +63,28 @@ impl TableTarget {
     }
 }
 
+/// A table as a log's row events need it: every column in order (row events carry them all)
+/// and the key that finds one row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableDescription {
+    pub columns: Vec<ColumnDescription>,
+    /// The primary key's columns, else those of a unique key over NOT NULL columns; None when
+    /// the table has neither (a row is then found by its whole image).
+    pub key: Option<Vec<usize>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnDescription {
+    pub name: String,
+    /// information_schema's DATA_TYPE, lower case (`int`, `varchar`, `timestamp`...).
+    pub data_type: String,
+    pub unsigned: bool,
+    /// The character set of a character column; None for every other column.
+    pub charset: Option<String>,
+    /// Computed by the server; never written.
+    pub generated: bool,
+}
+
 /// Session settings a dump's SET statements ask for (character set, time zone, sql_mode).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Session {
@@ -211,6 +233,29 @@ pub trait Target: Send + Sync {
         range: Option<&crate::manifest::KeyRange>,
     ) -> Result<(u64, u64), TargetError>;
     async fn drop_table(&self, database: &str, name: &str) -> Result<(), TargetError>;
+    /// The table as a log's row events need it, or None when it does not exist.
+    async fn describe_table(&self, _database: &str, _name: &str) -> Result<Option<TableDescription>, TargetError> {
+        Err(TargetError::permanent(format!(
+            "{} cannot replay a binlog (it needs a MySQL-family server)",
+            self.describe()
+        )))
+    }
+    /// A hash of every database, table, column and index outside the system schemas and those
+    /// named in `skip`: a DDL statement that ran changes it.
+    async fn schema_shape(&self, _skip: &[&str]) -> Result<u64, TargetError> {
+        Err(TargetError::permanent(format!(
+            "{} cannot replay a binlog (it needs a MySQL-family server)",
+            self.describe()
+        )))
+    }
+    /// Run one statement of a log as the upstream ran it, with `database` as the default
+    /// database, on a connection of its own (DDL commits on its own anyway).
+    async fn run_logged(&self, _database: Option<&str>, _sql: &str) -> Result<(), TargetError> {
+        Err(TargetError::permanent(format!(
+            "{} cannot replay a binlog (it needs a MySQL-family server)",
+            self.describe()
+        )))
+    }
     async fn run_statements(&self, database: &str, statements: &[String]) -> Result<(), TargetError>;
     async fn analyze(&self, database: &str, name: &str) -> Result<(), TargetError>;
     /// Create a view (from a dump's CREATE VIEW), replacing a placeholder table of that name.

@@ -502,6 +502,112 @@ impl Target for MysqlTarget {
         self.run(None, &[format!("DROP TABLE IF EXISTS {}.{}", q(database), q(name))]).await
     }
 
+    async fn describe_table(&self, database: &str, name: &str) -> Result<Option<TableDescription>, TargetError> {
+        let mut conn = self.conn().await?;
+        let rows: Vec<(String, String, String, Option<String>, String, String)> = conn
+            .exec(
+                "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, CHARACTER_SET_NAME, COALESCE(EXTRA, ''), IS_NULLABLE \
+                 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
+                (database, name),
+            )
+            .await
+            .map_err(classify)?;
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        let not_null: Vec<String> =
+            rows.iter().filter(|r| r.5.eq_ignore_ascii_case("NO")).map(|r| r.0.to_ascii_lowercase()).collect();
+        let columns: Vec<ColumnDescription> = rows
+            .into_iter()
+            .map(|(name, data_type, column_type, charset, extra, _)| {
+                let extra = extra.to_ascii_lowercase();
+                ColumnDescription {
+                    name,
+                    data_type: data_type.to_ascii_lowercase(),
+                    unsigned: column_type.to_ascii_lowercase().contains("unsigned"),
+                    charset,
+                    generated: extra.contains("generated") || extra.contains("virtual") || extra.contains("stored"),
+                }
+            })
+            .collect();
+        // Indexes in the server's order: PRIMARY first, then the others by name.
+        let parts: Vec<(String, String, u8, Option<u64>)> = conn
+            .exec(
+                "SELECT INDEX_NAME, COLUMN_NAME, NON_UNIQUE, SUB_PART FROM information_schema.STATISTICS \
+                 WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY INDEX_NAME = 'PRIMARY' DESC, INDEX_NAME, SEQ_IN_INDEX",
+                (database, name),
+            )
+            .await
+            .map_err(classify)?;
+        let mut indexes: Vec<(String, bool, Vec<String>)> = Vec::new();
+        for (index, column, non_unique, sub_part) in parts {
+            if indexes.last().is_none_or(|(n, ..)| *n != index) {
+                indexes.push((index.clone(), non_unique == 0, Vec::new()));
+            }
+            let last = indexes.last_mut().expect("pushed");
+            // A prefix of a column does not find a row by itself.
+            last.1 &= sub_part.is_none();
+            last.2.push(column.to_ascii_lowercase());
+        }
+        let position = |c: &str| columns.iter().position(|d| d.name.eq_ignore_ascii_case(c));
+        let key = indexes
+            .iter()
+            .find(|(index, unique, cols)| *unique && (index == "PRIMARY" || cols.iter().all(|c| not_null.contains(c))))
+            .and_then(|(_, _, cols)| cols.iter().map(|c| position(c)).collect::<Option<Vec<usize>>>());
+        Ok(Some(TableDescription { columns, key }))
+    }
+
+    async fn schema_shape(&self, skip: &[&str]) -> Result<u64, TargetError> {
+        let mut conn = self.conn().await?;
+        let mut excluded = vec!["mysql", "information_schema", "performance_schema", "sys"];
+        excluded.extend_from_slice(skip);
+        let list = excluded
+            .iter()
+            .map(|s| format!("'{}'", s.replace('\\', "\\\\").replace('\'', "''")))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut text = String::new();
+        for sql in [
+            format!("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME NOT IN ({list}) ORDER BY 1"),
+            format!(
+                "SELECT CONCAT_WS('\t', TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, COALESCE(ENGINE, '')) FROM information_schema.TABLES \
+                 WHERE TABLE_SCHEMA NOT IN ({list}) ORDER BY TABLE_SCHEMA, TABLE_NAME"
+            ),
+            format!(
+                "SELECT CONCAT_WS('\t', TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, \
+                 COALESCE(COLUMN_DEFAULT, '~'), EXTRA) FROM information_schema.COLUMNS \
+                 WHERE TABLE_SCHEMA NOT IN ({list}) ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION"
+            ),
+            format!(
+                "SELECT CONCAT_WS('\t', TABLE_SCHEMA, TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX, COLUMN_NAME, NON_UNIQUE) \
+                 FROM information_schema.STATISTICS WHERE TABLE_SCHEMA NOT IN ({list}) \
+                 ORDER BY TABLE_SCHEMA, TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX"
+            ),
+        ] {
+            let rows: Vec<String> = conn.query(sql).await.map_err(classify)?;
+            for r in rows {
+                text.push_str(&r);
+                text.push('\n');
+            }
+            text.push('\u{1}');
+        }
+        Ok(xxhash_rust::xxh3::xxh3_64(text.as_bytes()))
+    }
+
+    async fn run_logged(&self, database: Option<&str>, sql: &str) -> Result<(), TargetError> {
+        let mut conn = self.conn().await?;
+        let setup = match database {
+            Some(db) if !db.is_empty() => format!("USE {}; SET SESSION foreign_key_checks = 0", q(db)),
+            _ => "SET SESSION foreign_key_checks = 0".to_string(),
+        };
+        conn.query_drop(setup).await.map_err(classify)?;
+        let result = conn.query_drop(sql).await.map_err(classify);
+        // The default database stays with the pooled connection otherwise; a dropped one
+        // would fail the next user's statements.
+        let _ = conn.reset().await;
+        result
+    }
+
     async fn run_statements(&self, database: &str, statements: &[String]) -> Result<(), TargetError> {
         self.run_tolerant(Some(database), statements, true).await
     }
