@@ -432,8 +432,9 @@ pub struct LogArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum LogAction {
-    /// Stream a server's binlog into segments (binlog files) until SIGTERM or Ctrl-C. Run the
-    /// same command again after a crash: the log continues with no gap and no overlap.
+    /// Stream a server's binlog into segments (binlog files) until SIGTERM or Ctrl-C, its normal
+    /// end (exit 0). Run the same command again after a crash: the log continues with no gap and
+    /// no overlap.
     Start(LogStartArgs),
     /// What a log directory covers (positions, GTIDs, commit times) and its segments; with
     /// --source, how far behind the server it is.
