@@ -9,6 +9,7 @@ use hoist_core::config::{ByteSize, CheckpointDriver, CheckpointSection, Conflict
 use hoist_core::control::TableSelector;
 use hoist_core::import::ImportSettings;
 use hoist_core::jobspec::JobKind;
+use hoist_core::log_backup::{LogSettings, Start};
 use hoist_core::progress::ProgressMode;
 use hoist_core::refusal::Locate;
 use hoist_core::source::Compression;
@@ -55,6 +56,8 @@ pub enum Command {
     Backup(BackupArgs),
     /// Restore a backup (`restore full`), or throw an unfinished restore away (`restore clean`).
     Restore(RestoreArgs),
+    /// Keep a server's binlog continuously (`log start`), or tell what a log holds (`log status`).
+    Log(LogArgs),
 }
 
 /// Where the target and the checkpoint are: shared by every command.
@@ -419,6 +422,82 @@ pub struct RestorePointArgs {
 pub struct RestoreCleanArgs {
     #[command(flatten)]
     pub shared: Shared,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LogArgs {
+    #[command(subcommand)]
+    pub action: LogAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LogAction {
+    /// Stream a server's binlog into segments (binlog files) until SIGTERM or Ctrl-C, its normal
+    /// end (exit 0). Run the same command again after a crash: the log continues with no gap and
+    /// no overlap.
+    Start(LogStartArgs),
+    /// What a log directory covers (positions, GTIDs, commit times) and its segments; with
+    /// --source, how far behind the server it is.
+    Status(LogStatusArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LogStartArgs {
+    /// The server whose binlog to keep: mysql://user:pass@host:port (the user needs REPLICATION SLAVE
+    /// and REPLICATION CLIENT).
+    #[arg(long, short = 's')]
+    pub source: String,
+    /// The log directory (created if missing): hoist-log.json and segments/.
+    #[arg(long)]
+    pub storage: PathBuf,
+    /// Start a new log at this binlog position (FILE:POS, e.g. a backup's position); default: the
+    /// server's current position.
+    #[arg(long, value_name = "FILE:POS", conflicts_with = "start_gtid")]
+    pub start_pos: Option<String>,
+    /// Start a new log after this MariaDB GTID position (e.g. 0-1-42, as @@gtid_binlog_pos or a
+    /// backup's position.gtid gives it).
+    #[arg(long, value_name = "GTID")]
+    pub start_gtid: Option<String>,
+    /// The server_id hoist registers with as a replica (default: a number derived from --storage,
+    /// the same on every run); it must differ from every server and replica of the topology.
+    #[arg(long)]
+    pub server_id: Option<u32>,
+    /// A segment is closed (at a transaction's end) once it holds this much.
+    #[arg(long, default_value = "64MiB")]
+    pub segment_size: ByteSize,
+}
+
+impl LogStartArgs {
+    pub fn settings(&self) -> anyhow::Result<LogSettings> {
+        let start = match (&self.start_pos, &self.start_gtid) {
+            (Some(p), _) => Start::Pos(hoist_core::binlog::position::BinlogPos::parse(p).map_err(anyhow::Error::msg)?),
+            (None, Some(g)) => {
+                hoist_core::binlog::position::parse_gtid_set(g).map_err(anyhow::Error::msg)?;
+                Start::Gtid(g.trim().to_string())
+            }
+            (None, None) => Start::Current,
+        };
+        Ok(LogSettings {
+            source: self.source.clone(),
+            storage: self.storage.clone(),
+            start,
+            server_id: self.server_id,
+            segment_size: self.segment_size.0.max(1),
+        })
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LogStatusArgs {
+    /// The log directory of `hoist log start`.
+    #[arg(long)]
+    pub storage: PathBuf,
+    /// The log's server: also tell how far behind it the log is.
+    #[arg(long, short = 's')]
+    pub source: Option<String>,
+    /// List every segment (a long log shows its first and last few).
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
 }
 
 fn parse_compression(s: &str) -> Result<Compression, String> {

@@ -104,6 +104,19 @@ async fn run(args: cli::Args) -> anyhow::Result<ExitCode> {
             }
             Err(e) => Err(e.into()),
         },
+        cli::Command::Log(log) => match log.action {
+            // SIGTERM or Ctrl-C is how a log ends: what is whole is flushed, and the exit is 0.
+            cli::LogAction::Start(start) => {
+                let report = hoist_core::log_backup::run(start.settings()?, stop_flag()).await?;
+                summary::print_log(&report);
+                Ok(ExitCode::SUCCESS)
+            }
+            cli::LogAction::Status(status) => {
+                let source = status.source.as_deref();
+                print!("{}", hoist_core::log_backup::status::status(&status.storage, source, status.verbose).await?);
+                Ok(ExitCode::SUCCESS)
+            }
+        },
         cli::Command::Checkpoint(args) => checkpoint(&args.shared, args.action).await,
         cli::Command::Ctl(args) => checkpoint(&args.shared, args.action()).await,
     }

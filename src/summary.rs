@@ -93,3 +93,22 @@ pub fn print_backup(report: &hoist_core::backup::BackupReport) {
         report.writers_blocked.as_secs_f64() * 1000.0
     );
 }
+
+/// The end of a `log start`: what the log covers now, and what this run added.
+pub fn print_log(report: &hoist_core::log_backup::LogReport) {
+    let covered = match hoist_core::log_backup::status::covered(&report.index) {
+        Some(c) => format!("covers {c}; {} segments, {:.1} MB", c.segments, c.bytes as f64 / 1e6),
+        None => "covers nothing yet".into(),
+    };
+    println!(
+        "log stopped: {} {covered}; this run added {} transactions ({:.1} MB) in {:.1}s{}",
+        report.storage,
+        report.transactions,
+        report.bytes as f64 / 1e6,
+        report.elapsed.as_secs_f64(),
+        match report.reconnects {
+            0 => String::new(),
+            n => format!(", reconnecting {n} times"),
+        }
+    );
+}

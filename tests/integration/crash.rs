@@ -30,7 +30,7 @@ const KILLS_PER_ROUND: usize = 5;
 
 // ------------------------------------------------------------------ seeds --
 
-/// xorshift64*: a tiny seeded generator for the kill delays.
+/// xorshift64*: a tiny seeded generator for the kill delays (also of other modules' kill tests).
 pub(crate) struct Rng(u64);
 
 impl Rng {
@@ -41,14 +41,14 @@ impl Rng {
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         Rng((z ^ (z >> 31)) | 1)
     }
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
         self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
     }
     /// Uniform in `0..n` (n > 0).
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         ((u128::from(self.next()) * u128::from(n.max(1))) >> 64) as u64
     }
     /// Uniform in `lo..hi`.
@@ -58,9 +58,10 @@ impl Rng {
     }
 }
 
-/// The test's seed (`HOIST_CRASH_SEED`, else the clock), printed so a failure can be replayed.
+/// The test's seed (`HOIST_CRASH_SEED`, or `HOIST_TEST_SEED`, else the clock), printed so a
+/// failure can be replayed.
 pub(crate) fn seed(test: &str) -> u64 {
-    let seed = match std::env::var("HOIST_CRASH_SEED") {
+    let seed = match std::env::var("HOIST_CRASH_SEED").or_else(|_| std::env::var("HOIST_TEST_SEED")) {
         Ok(s) => s.trim().parse().unwrap_or_else(|_| panic!("HOIST_CRASH_SEED={s:?} is not a number")),
         Err(_) => {
             let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock");
@@ -590,7 +591,7 @@ pub(crate) struct Proc {
 }
 
 impl Proc {
-    fn spawn(args: &[String], log: &Path) -> Proc {
+    pub(crate) fn spawn(args: &[String], log: &Path) -> Proc {
         Proc::spawn_with(args, log, &[])
     }
 
@@ -641,7 +642,7 @@ impl Proc {
         self.status = self.child.wait().ok();
     }
 
-    fn signal(&self, sig: libc::c_int) {
+    pub(crate) fn signal(&self, sig: libc::c_int) {
         // SAFETY: kill(2) on our own child, which has not been reaped yet.
         let rc = unsafe { libc::kill(self.pid(), sig) };
         assert_eq!(rc, 0, "kill({}, {sig}) failed", self.pid());

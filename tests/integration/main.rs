@@ -7,6 +7,7 @@ mod checkpoint;
 mod crash;
 mod generated;
 mod lightning;
+mod log_backup;
 mod output;
 mod restore_point;
 mod sakila;

@@ -8,6 +8,7 @@
 //! - [`target`]: MySQL family and SQLite; each batch commits with its progress marker
 //! - [`import`]: the workers, the post steps per table and the report
 //! - [`refusal`]: when a recorded checkpoint may not be reused
+//! - [`backup`] and [`log_backup`]: a snapshot of a server, and its binlog kept continuously
 
 pub mod backup;
 pub mod binlog;
@@ -23,6 +24,7 @@ pub mod filter;
 pub mod import;
 pub mod input;
 pub mod jobspec;
+pub mod log_backup;
 pub mod manifest;
 pub mod plan;
 pub mod progress;

@@ -13,7 +13,7 @@
 //! written again.
 
 mod objects;
-mod snapshot;
+pub(crate) mod snapshot;
 mod tables;
 mod values;
 
@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use mysql_async::prelude::*;
-use mysql_async::{Conn, Opts, OptsBuilder, Value};
+use mysql_async::{Conn, Opts, Value};
 
 pub use snapshot::Flavor;
 use tables::TableInfo;
@@ -37,7 +37,7 @@ use crate::redact::redact_url;
 use crate::row_checksum;
 use crate::source::Compression;
 use crate::storage::{AtomicFile, LocalDir, PARTIAL_SUFFIX};
-use crate::target::mysql::{classify, connect_failure, server_identity};
+use crate::target::mysql::{classify, connect_source, server_identity, source_opts};
 
 /// Left in the directory while a backup runs; its presence means "interrupted".
 pub const IN_PROGRESS_FILE: &str = "hoist-backup-in-progress.json";
@@ -118,14 +118,10 @@ pub async fn run(settings: BackupSettings, stop: Arc<AtomicBool>) -> Result<Back
     let opts = connect_opts(&settings.source)?;
     let mut coordinator = connect(&opts).await?;
     let version: String = coordinator.query_first("SELECT VERSION()").await?.unwrap_or_default();
-    let flavor = if version.contains("TiDB") {
+    let Some(flavor) = Flavor::from_version(&version) else {
         return Err(BackupError::Refused(
             "the source is TiDB: hoist backup reads MySQL and MariaDB servers; use TiDB's br backup".into(),
         ));
-    } else if version.to_ascii_lowercase().contains("mariadb") {
-        Flavor::MariaDb
-    } else {
-        Flavor::MySql
     };
     let cluster_id = server_identity(&mut coordinator).await?;
     let listed = tables::list(&mut coordinator, &filter).await?;
@@ -499,19 +495,9 @@ fn prepare_directory(dir: &LocalDir) -> Result<Vec<String>, Prepared> {
 }
 
 fn connect_opts(url: &str) -> Result<Opts, BackupError> {
-    if !url.starts_with("mysql://") {
-        return Err(BackupError::Refused(format!(
-            "--source must be mysql://user:pass@host:port, not {}",
-            redact_url(url)
-        )));
-    }
-    let opts = Opts::from_url(url).map_err(|e| BackupError::Refused(format!("{}: {e}", redact_url(url))))?;
-    Ok(OptsBuilder::from_opts(opts).prefer_socket(false).into())
+    source_opts(url).map_err(BackupError::Refused)
 }
 
 async fn connect(opts: &Opts) -> Result<Conn, BackupError> {
-    Conn::new(opts.clone()).await.map_err(|e| {
-        let message = connect_failure(opts, &e);
-        BackupError::Source(TargetError { message, ..classify(e) })
-    })
+    connect_source(opts).await.map_err(BackupError::Source)
 }

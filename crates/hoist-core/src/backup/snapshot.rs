@@ -24,6 +24,18 @@ pub enum Flavor {
 }
 
 impl Flavor {
+    /// The flavour `SELECT VERSION()` names; None for TiDB, which has no binlog of this kind
+    /// and is backed up with its own tools.
+    pub fn from_version(version: &str) -> Option<Flavor> {
+        if version.contains("TiDB") {
+            None
+        } else if version.to_ascii_lowercase().contains("mariadb") {
+            Some(Flavor::MariaDb)
+        } else {
+            Some(Flavor::MySql)
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Flavor::MariaDb => "mariadb",
@@ -146,7 +158,7 @@ async fn snapshot_file_position(conn: &mut Conn) -> Result<Option<BinlogPosition
 }
 
 /// MySQL: the position while the read lock holds every commit back.
-async fn master_position(conn: &mut Conn) -> Result<Option<BinlogPosition>, mysql_async::Error> {
+pub(crate) async fn master_position(conn: &mut Conn) -> Result<Option<BinlogPosition>, mysql_async::Error> {
     let row: Option<mysql_async::Row> = conn.query_first("SHOW MASTER STATUS").await?;
     Ok(row.map(|r| BinlogPosition {
         file: r.get::<String, _>(0).unwrap_or_default(),

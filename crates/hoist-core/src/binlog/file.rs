@@ -234,21 +234,33 @@ impl<R: Read> EventReader<R> {
     /// Events hoist cannot read are refused by name, before their bytes are misread.
     fn check_type(&self, header: &Header) -> Result<(), ReadError> {
         let t = header.type_code;
-        let refuse = |what: &str| Err(self.bad(format!("{what} (event type {t}): hoist cannot read it")));
-        match t {
-            mariadb::START_ENCRYPTION => refuse("the binlog is encrypted (encrypt_binlog=ON)"),
-            mariadb::QUERY_COMPRESSED | mariadb::ROWS_COMPRESSED_FIRST..=mariadb::ROWS_COMPRESSED_LAST => {
-                refuse("a compressed event (log_bin_compress=ON); turn log_bin_compress off on the server")
-            }
-            t if t == EventType::TRANSACTION_PAYLOAD_EVENT as u8 => {
-                refuse("a compressed transaction (binlog_transaction_compression=ON)")
-            }
-            _ if self.offset == 4 && t != EventType::FORMAT_DESCRIPTION_EVENT as u8 => {
-                refuse("the file's first event is not a format description; this is not a binlog v4 file")
-            }
-            _ => Ok(()),
+        if let Some(why) = unreadable_type(t) {
+            return Err(self.bad(why));
         }
+        if self.offset == 4 && t != EventType::FORMAT_DESCRIPTION_EVENT as u8 {
+            return Err(self.bad(format!(
+                "the file's first event is not a format description; this is not a binlog v4 file (event type {t}): \
+                 hoist cannot read it"
+            )));
+        }
+        Ok(())
     }
+}
+
+/// Why hoist cannot read events of this type, for the types it refuses (wherever the events
+/// come from: a file, or a server's replication stream).
+pub fn unreadable_type(t: u8) -> Option<String> {
+    let what = match t {
+        mariadb::START_ENCRYPTION => "the binlog is encrypted (encrypt_binlog=ON)",
+        mariadb::QUERY_COMPRESSED | mariadb::ROWS_COMPRESSED_FIRST..=mariadb::ROWS_COMPRESSED_LAST => {
+            "a compressed event (log_bin_compress=ON); turn log_bin_compress off on the server"
+        }
+        t if t == EventType::TRANSACTION_PAYLOAD_EVENT as u8 => {
+            "a compressed transaction (binlog_transaction_compression=ON)"
+        }
+        _ => return None,
+    };
+    Some(format!("{what} (event type {t}): hoist cannot read it"))
 }
 
 /// How an upstream transaction ended.
@@ -289,9 +301,7 @@ pub enum Item {
 /// Transactions of one file, in order.
 pub struct TransactionReader<R> {
     events: EventReader<R>,
-    /// File offset right after the last whole item.
-    complete: u64,
-    complete_pos: u64,
+    grouper: Grouper,
 }
 
 impl TransactionReader<BufReader<File>> {
@@ -306,17 +316,18 @@ impl TransactionReader<BufReader<File>> {
 
 impl<R: Read> TransactionReader<R> {
     pub fn new(events: EventReader<R>) -> Self {
-        TransactionReader { events, complete: 4, complete_pos: 0 }
+        let grouper = Grouper::new(events.name().to_string(), 4, 0, true);
+        TransactionReader { events, grouper }
     }
 
     /// File offset right after the last whole transaction (or rotate) read.
     pub fn complete_end(&self) -> u64 {
-        self.complete
+        self.grouper.complete_end()
     }
 
     /// Upstream position right after the last whole transaction read (0 before the first).
     pub fn complete_pos(&self) -> u64 {
-        self.complete_pos
+        self.grouper.complete_pos()
     }
 
     pub fn name(&self) -> &str {
@@ -327,180 +338,220 @@ impl<R: Read> TransactionReader<R> {
     /// (still being written) ends with `Err(Truncated)`, pointing at where the transaction
     /// began: [`Self::complete_end`] is where the whole ones end.
     pub fn next_item(&mut self) -> Result<Option<Item>, ReadError> {
-        let mut open: Option<Transaction> = None;
         loop {
-            let Some(ev) = self.events.next_event().map_err(|e| match (e, &open) {
-                (ReadError::Truncated { file, .. }, Some(t)) => ReadError::Truncated { file, offset: t.offset },
-                (e, _) => e,
-            })?
-            else {
-                return match open {
-                    None => Ok(None),
-                    Some(t) => Err(ReadError::Truncated { file: self.events.name().to_string(), offset: t.offset }),
-                };
+            let open = self.grouper.open_offset();
+            let ev = match self.events.next_event() {
+                Ok(Some(ev)) => ev,
+                Ok(None) => {
+                    return match open {
+                        None => Ok(None),
+                        Some(offset) => Err(ReadError::Truncated { file: self.events.name().to_string(), offset }),
+                    }
+                }
+                Err(ReadError::Truncated { file, offset }) => {
+                    return Err(ReadError::Truncated { file, offset: open.unwrap_or(offset) })
+                }
+                Err(e) => return Err(e),
             };
-            let h = ev.header;
-            let t = h.type_code;
-            if let Some(txn) = open.as_mut() {
-                txn.time = txn.time.max(h.timestamp);
-                if t == EventType::XID_EVENT as u8 {
-                    return Ok(Some(self.finish(open.take().expect("open"), &ev, Outcome::Commit)));
-                }
-                if t == EventType::QUERY_EVENT as u8 {
-                    let q = ev.event.read_event::<QueryEvent>().map_err(|e| self.unreadable(&ev, e))?;
-                    let sql = q.query_raw().trim_ascii();
-                    if !txn.standalone && sql.eq_ignore_ascii_case(b"COMMIT") {
-                        return Ok(Some(self.finish(open.take().expect("open"), &ev, Outcome::Commit)));
-                    }
-                    if !txn.standalone && sql.eq_ignore_ascii_case(b"ROLLBACK") {
-                        return Ok(Some(self.finish(open.take().expect("open"), &ev, Outcome::Rollback)));
-                    }
-                    if sql.eq_ignore_ascii_case(b"BEGIN") {
-                        continue;
-                    }
-                    let standalone = txn.standalone;
-                    txn.events.push(ev);
-                    if standalone {
-                        let mut txn = open.take().expect("open");
-                        let last = txn.events.pop().expect("pushed");
-                        txn.end = last.end;
-                        txn.end_pos = last.header.log_pos as u64;
-                        txn.events.push(last);
-                        return Ok(Some(self.done(txn)));
-                    }
-                    continue;
-                }
-                if is_change(t) {
-                    txn.events.push(ev);
-                } else if is_start(t) {
-                    return Err(ReadError::Damaged(damaged(
-                        self.events.name(),
-                        ev.offset,
-                        "a new transaction begins before the one at this file's earlier offset ended",
-                    )));
-                }
-                continue;
+            if let Some(item) = self.grouper.push(ev)? {
+                return Ok(Some(item));
             }
-            if t == EventType::ROTATE_EVENT as u8 {
-                let r = ev.event.read_event::<RotateEvent>().map_err(|e| self.unreadable(&ev, e))?;
-                if h.timestamp == 0 && h.log_pos == 0 {
-                    continue; // the artificial rotate a server sends first on a dump connection
+        }
+    }
+}
+
+/// Groups events into transactions as they come, one event at a time: what
+/// [`TransactionReader`] does with a file's events, and what `hoist log start` does with the
+/// events a server streams (which arrive one by one and may stop anywhere).
+pub struct Grouper {
+    /// Named in errors: the file (or stream) the events come from.
+    name: String,
+    open: Option<Open>,
+    /// Keep each transaction's change events (a replay needs them; a writer that has the
+    /// bytes on disk already does not, and a huge transaction would sit in memory).
+    keep_events: bool,
+    complete: u64,
+    complete_pos: u64,
+}
+
+struct Open {
+    txn: Transaction,
+    /// MySQL: a GTID is followed by BEGIN (DML) or by the statement itself (DDL); the next
+    /// event decides.
+    undecided: bool,
+}
+
+impl Grouper {
+    /// A grouper whose events start at file offset `offset`, where whole items end at
+    /// upstream position `pos` (0 when not known).
+    pub fn new(name: String, offset: u64, pos: u64, keep_events: bool) -> Grouper {
+        Grouper { name, open: None, keep_events, complete: offset, complete_pos: pos }
+    }
+
+    /// File offset right after the last whole item.
+    pub fn complete_end(&self) -> u64 {
+        self.complete
+    }
+
+    /// Upstream position right after the last whole item (0 before the first).
+    pub fn complete_pos(&self) -> u64 {
+        self.complete_pos
+    }
+
+    /// Where the transaction under way began, if one is.
+    pub fn open_offset(&self) -> Option<u64> {
+        self.open.as_ref().map(|o| o.txn.offset)
+    }
+
+    /// Take the next event; returns the item it completes, if any.
+    pub fn push(&mut self, ev: ReadEvent) -> Result<Option<Item>, ReadError> {
+        let h = ev.header;
+        let t = h.type_code;
+        if let Some(open) = self.open.as_mut() {
+            let txn = &mut open.txn;
+            txn.time = txn.time.max(h.timestamp);
+            if open.undecided {
+                if t != EventType::QUERY_EVENT as u8 {
+                    return Err(unreadable_msg(&self.name, &ev, "a GTID event not followed by BEGIN or a statement"));
                 }
-                self.complete = ev.end;
-                return Ok(Some(Item::Rotate {
-                    next: r.name().into_owned(),
-                    end_pos: ev.offset + ev.header.size as u64,
-                }));
-            }
-            let begins = if t == mariadb::GTID {
-                let g = parse_mariadb_gtid(&h, ev.event.data())
-                    .ok_or_else(|| self.unreadable_msg(&ev, "short GTID event"))?;
-                if g.flags & (mariadb::FL_PREPARED_XA | mariadb::FL_COMPLETED_XA) != 0 {
-                    return Err(
-                        self.unreadable_msg(&ev, "an XA transaction (XA PREPARE/COMMIT): hoist does not replay XA yet")
-                    );
-                }
-                Some((Some(g.gtid.to_string()), g.flags & mariadb::FL_STANDALONE != 0))
-            } else if t == EventType::GTID_EVENT as u8 || t == EventType::ANONYMOUS_GTID_EVENT as u8 {
-                // MySQL: a DDL has no BEGIN; the next query tells (see below).
-                Some((None, false))
-            } else if t == EventType::QUERY_EVENT as u8 {
-                let q = ev.event.read_event::<QueryEvent>().map_err(|e| self.unreadable(&ev, e))?;
+                let q = ev.event.read_event::<QueryEvent>().map_err(|e| unreadable(&self.name, &ev, e))?;
                 if q.query_raw().trim_ascii().eq_ignore_ascii_case(b"BEGIN") {
-                    Some((None, false))
-                } else {
-                    // A statement outside any transaction: DDL of a server without GTIDs.
-                    let txn = Transaction {
-                        gtid: None,
-                        offset: ev.offset,
-                        end: ev.end,
-                        end_pos: h.log_pos as u64,
-                        time: h.timestamp,
-                        standalone: true,
-                        outcome: Outcome::Commit,
-                        events: vec![ev],
-                    };
-                    return Ok(Some(self.done(txn)));
+                    open.undecided = false;
+                    txn.standalone = false;
+                    return Ok(None);
                 }
+                return Ok(Some(self.finish(ev, Outcome::Commit, true)));
+            }
+            if t == EventType::XID_EVENT as u8 {
+                return Ok(Some(self.finish(ev, Outcome::Commit, false)));
+            }
+            if t == EventType::QUERY_EVENT as u8 {
+                let q = ev.event.read_event::<QueryEvent>().map_err(|e| unreadable(&self.name, &ev, e))?;
+                let sql = q.query_raw().trim_ascii();
+                if !txn.standalone && sql.eq_ignore_ascii_case(b"COMMIT") {
+                    return Ok(Some(self.finish(ev, Outcome::Commit, false)));
+                }
+                if !txn.standalone && sql.eq_ignore_ascii_case(b"ROLLBACK") {
+                    return Ok(Some(self.finish(ev, Outcome::Rollback, false)));
+                }
+                if sql.eq_ignore_ascii_case(b"BEGIN") {
+                    return Ok(None);
+                }
+                if txn.standalone {
+                    return Ok(Some(self.finish(ev, Outcome::Commit, true)));
+                }
+                if self.keep_events {
+                    txn.events.push(ev);
+                }
+                return Ok(None);
+            }
+            if is_change(t) {
+                if self.keep_events {
+                    txn.events.push(ev);
+                }
+            } else if is_start(t) {
+                return Err(ReadError::Damaged(damaged(
+                    &self.name,
+                    ev.offset,
+                    "a new transaction begins before the one at this file's earlier offset ended",
+                )));
+            }
+            return Ok(None);
+        }
+        if t == EventType::ROTATE_EVENT as u8 {
+            let r = ev.event.read_event::<RotateEvent>().map_err(|e| unreadable(&self.name, &ev, e))?;
+            if h.timestamp == 0 && h.log_pos == 0 {
+                return Ok(None); // the artificial rotate a server sends first on a dump connection
+            }
+            self.complete = ev.end;
+            // The upstream position, not the file offset: in a segment the two differ.
+            let end_pos = if h.log_pos != 0 { h.log_pos as u64 } else { ev.offset + h.size as u64 };
+            return Ok(Some(Item::Rotate { next: r.name().into_owned(), end_pos }));
+        }
+        let begins = if t == mariadb::GTID {
+            let g = parse_mariadb_gtid(&h, ev.event.data())
+                .ok_or_else(|| unreadable_msg(&self.name, &ev, "short GTID event"))?;
+            if g.flags & (mariadb::FL_PREPARED_XA | mariadb::FL_COMPLETED_XA) != 0 {
+                return Err(unreadable_msg(
+                    &self.name,
+                    &ev,
+                    "an XA transaction (XA PREPARE/COMMIT): hoist does not replay XA yet",
+                ));
+            }
+            Some((Some(g.gtid.to_string()), g.flags & mariadb::FL_STANDALONE != 0, false))
+        } else if t == EventType::GTID_EVENT as u8 || t == EventType::ANONYMOUS_GTID_EVENT as u8 {
+            // MySQL: a DDL has no BEGIN; the next query tells.
+            Some((None, true, true))
+        } else if t == EventType::QUERY_EVENT as u8 {
+            let q = ev.event.read_event::<QueryEvent>().map_err(|e| unreadable(&self.name, &ev, e))?;
+            if q.query_raw().trim_ascii().eq_ignore_ascii_case(b"BEGIN") {
+                Some((None, false, false))
             } else {
-                None
-            };
-            if let Some((gtid, standalone)) = begins {
-                let mysql_gtid = t == EventType::GTID_EVENT as u8 || t == EventType::ANONYMOUS_GTID_EVENT as u8;
-                open = Some(Transaction {
-                    gtid,
+                // A statement outside any transaction: DDL of a server without GTIDs.
+                let txn = Transaction {
+                    gtid: None,
                     offset: ev.offset,
                     end: ev.end,
                     end_pos: h.log_pos as u64,
                     time: h.timestamp,
-                    // MySQL's DDL: a GTID then the statement, no BEGIN. Decided by the next query.
-                    standalone: standalone || mysql_gtid,
+                    standalone: true,
                     outcome: Outcome::Commit,
                     events: Vec::new(),
-                });
-                if mysql_gtid {
-                    // Peek: MySQL writes BEGIN right after the GTID of a DML transaction.
-                    let next = self.events.next_event()?;
-                    match next {
-                        Some(n) if n.header.type_code == EventType::QUERY_EVENT as u8 => {
-                            let q = n.event.read_event::<QueryEvent>().map_err(|e| self.unreadable(&n, e))?;
-                            let txn = open.as_mut().expect("opened");
-                            txn.time = txn.time.max(n.header.timestamp);
-                            if q.query_raw().trim_ascii().eq_ignore_ascii_case(b"BEGIN") {
-                                txn.standalone = false;
-                            } else {
-                                let mut txn = open.take().expect("opened");
-                                txn.events.push(n);
-                                let last = txn.events.last().expect("pushed");
-                                txn.end = last.end;
-                                txn.end_pos = last.header.log_pos as u64;
-                                return Ok(Some(self.done(txn)));
-                            }
-                        }
-                        Some(n) => {
-                            return Err(self.unreadable_msg(&n, "a GTID event not followed by BEGIN or a statement"))
-                        }
-                        None => {
-                            return Err(ReadError::Truncated {
-                                file: self.events.name().to_string(),
-                                offset: open.expect("opened").offset,
-                            })
-                        }
-                    }
-                }
+                };
+                self.open = Some(Open { txn, undecided: false });
+                return Ok(Some(self.finish(ev, Outcome::Commit, true)));
             }
-            // Anything else between transactions (format description, GTID list, binlog
-            // checkpoint, heartbeat, stop, previous GTIDs) carries no change.
-            if t != EventType::FORMAT_DESCRIPTION_EVENT as u8 && open.is_none() {
-                self.complete = ev.end;
-                if h.log_pos != 0 {
-                    self.complete_pos = h.log_pos as u64;
-                }
+        } else {
+            None
+        };
+        if let Some((gtid, standalone, undecided)) = begins {
+            let txn = Transaction {
+                gtid,
+                offset: ev.offset,
+                end: ev.end,
+                end_pos: h.log_pos as u64,
+                time: h.timestamp,
+                standalone,
+                outcome: Outcome::Commit,
+                events: Vec::new(),
+            };
+            self.open = Some(Open { txn, undecided });
+            return Ok(None);
+        }
+        // Anything else between transactions (format description, GTID list, binlog
+        // checkpoint, heartbeat, stop, previous GTIDs) carries no change.
+        if t != EventType::FORMAT_DESCRIPTION_EVENT as u8 {
+            self.complete = ev.end;
+            if h.log_pos != 0 {
+                self.complete_pos = h.log_pos as u64;
             }
         }
+        Ok(None)
     }
 
-    fn finish(&mut self, mut txn: Transaction, last: &ReadEvent, outcome: Outcome) -> Item {
+    /// The open transaction ends with `last`; `keep` says whether `last` is one of its
+    /// changes (a standalone statement) rather than its COMMIT.
+    fn finish(&mut self, last: ReadEvent, outcome: Outcome, keep: bool) -> Item {
+        let mut txn = self.open.take().expect("a transaction is open").txn;
         txn.end = last.end;
         txn.end_pos = last.header.log_pos as u64;
         txn.outcome = outcome;
         txn.time = txn.time.max(last.header.timestamp);
-        self.done(txn)
-    }
-
-    fn done(&mut self, txn: Transaction) -> Item {
+        if keep && self.keep_events {
+            txn.events.push(last);
+        }
         self.complete = txn.end;
         self.complete_pos = txn.end_pos;
         Item::Transaction(txn)
     }
+}
 
-    fn unreadable(&self, ev: &ReadEvent, e: std::io::Error) -> ReadError {
-        self.unreadable_msg(ev, &format!("unreadable event: {e}"))
-    }
+fn unreadable(name: &str, ev: &ReadEvent, e: std::io::Error) -> ReadError {
+    unreadable_msg(name, ev, &format!("unreadable event: {e}"))
+}
 
-    fn unreadable_msg(&self, ev: &ReadEvent, message: &str) -> ReadError {
-        ReadError::Damaged(damaged(self.events.name(), ev.offset, message))
-    }
+fn unreadable_msg(name: &str, ev: &ReadEvent, message: &str) -> ReadError {
+    ReadError::Damaged(damaged(name, ev.offset, message))
 }
 
 /// Event types that start a transaction.

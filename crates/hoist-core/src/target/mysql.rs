@@ -85,6 +85,24 @@ pub(crate) fn connect_failure(opts: &Opts, e: &mysql_async::Error) -> String {
     )
 }
 
+/// Connection options for a server hoist reads (`--source` of a backup or a log), from its
+/// `mysql://` URL: always over TCP to the host named, never a local socket it might prefer.
+pub fn source_opts(url: &str) -> Result<Opts, String> {
+    if !url.starts_with("mysql://") {
+        return Err(format!("--source must be mysql://user:pass@host:port, not {}", redact_url(url)));
+    }
+    let opts = Opts::from_url(url).map_err(|e| format!("{}: {e}", redact_url(url)))?;
+    Ok(OptsBuilder::from_opts(opts).prefer_socket(false).into())
+}
+
+/// A connection to a source server; a failure says which server and what to check.
+pub async fn connect_source(opts: &Opts) -> Result<Conn, TargetError> {
+    Conn::new(opts.clone()).await.map_err(|e| {
+        let message = connect_failure(opts, &e);
+        TargetError { message, ..classify(e) }
+    })
+}
+
 /// The error's own words: the server's message, or the innermost error of a chain.
 fn cause(e: &mysql_async::Error) -> String {
     if let mysql_async::Error::Server(s) = e {

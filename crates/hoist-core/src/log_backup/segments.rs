@@ -1,0 +1,650 @@
+//! The log directory on disk: segment files and the index that says how much of them counts.
+//!
+//! ```text
+//! LOGDIR/hoist-log.json                 LogIndex (binlog::index), rewritten atomically
+//! LOGDIR/segments/<file>-<start>.bin    binlog files: magic, the upstream's format
+//!                                       description, then whole events as the server sent them
+//! LOGDIR/hoist-log.lock                 held (flock) by the one `log start` writing here
+//! ```
+//!
+//! Invariants:
+//! - A segment holds events of one upstream file. Each event is written as received, so its
+//!   header's `log_pos` is its upstream position and the file reads with any binlog reader.
+//! - The index only lists what is durable: a segment's bytes are fsynced before the index that
+//!   counts them is put, and a new segment file (and its directory entry) before the index that
+//!   names it. A segment's `bytes`/`end` move only to the end of a whole item (a transaction,
+//!   or an event outside any, such as a binlog checkpoint), as [`Grouper`] finds them.
+//! - Bytes past a segment's `bytes` are a transaction under way, or were written by a run that
+//!   was killed before it indexed them. Recovery ([`Log::recover`]) cuts the last segment back
+//!   to `bytes` and removes segment files the index does not name; the log then continues from
+//!   its end, so nothing is missing and nothing is held twice.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Seek, SeekFrom, Write};
+use std::os::unix::io::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use mysql_common::binlog::events::Event;
+
+use super::LogError;
+use crate::binlog::file::{scan_file, FileScan, Grouper, Header, Item, ReadEvent, MAGIC};
+use crate::binlog::index::{LogIndex, Segment, FIRST_EVENT, FORMAT_VERSION, INDEX_FILE};
+use crate::binlog::position::BinlogPos;
+use crate::storage::{LocalDir, PARTIAL_SUFFIX};
+
+pub const SEGMENTS_DIR: &str = "segments";
+pub const LOCK_FILE: &str = "hoist-log.lock";
+
+/// A segment's name: the upstream file it holds, then the position it starts at, zero-padded
+/// so that a directory listing sorts like the upstream.
+pub fn segment_name(server_file: &str, start: u64) -> String {
+    format!("{server_file}-{start:010}.bin")
+}
+
+/// Read a log directory's index; None when there is none yet.
+pub fn read_index(root: &Path) -> Result<Option<LogIndex>, LogError> {
+    let path = root.join(INDEX_FILE);
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(storage(&path, e)),
+    };
+    let index: LogIndex = serde_json::from_slice(&bytes)
+        .map_err(|e| LogError::Refused(format!("{}: not an index hoist can read: {e}", path.display())))?;
+    if index.format_version != FORMAT_VERSION {
+        return Err(LogError::Refused(format!(
+            "{}: format version {} (this hoist reads version {FORMAT_VERSION}): use the hoist that wrote it",
+            path.display(),
+            index.format_version
+        )));
+    }
+    Ok(Some(index))
+}
+
+/// Cut a segment file back to `bytes` (what its index entry counts) and check that what is
+/// left is whole: it reads to its end without a half transaction, holding the transactions
+/// the index records. Returns how many bytes were cut.
+pub fn cut_back(path: &Path, segment: &Segment) -> Result<u64, LogError> {
+    let len = std::fs::metadata(path).map_err(|e| storage(path, e))?.len();
+    if len < segment.bytes {
+        return Err(LogError::Refused(format!(
+            "{}: {len} bytes, fewer than the {} its index entry counts: the file was cut or replaced outside \
+             hoist, and the log cannot continue from it; move {} away and start a new log",
+            path.display(),
+            segment.bytes,
+            path.parent().and_then(Path::parent).unwrap_or(path).display()
+        )));
+    }
+    if len > segment.bytes {
+        let file = File::options().write(true).open(path).map_err(|e| storage(path, e))?;
+        file.set_len(segment.bytes).map_err(|e| storage(path, e))?;
+        file.sync_all().map_err(|e| storage(path, e))?;
+    }
+    let scan: FileScan = scan_file(path).map_err(|e| LogError::Refused(format!("the log is damaged: {e}")))?;
+    if scan.incomplete_tail || scan.transactions != segment.transactions || scan.last_gtid != segment.last_gtid {
+        return Err(LogError::Refused(format!(
+            "{}: its first {} bytes hold {} transactions (last GTID {:?}), while its index entry says {} (last GTID \
+             {:?}): the log is damaged; move it away and start a new log",
+            path.display(),
+            segment.bytes,
+            scan.transactions,
+            scan.last_gtid,
+            segment.transactions,
+            segment.last_gtid
+        )));
+    }
+    Ok(len - segment.bytes)
+}
+
+/// The segment being appended to.
+struct Current {
+    path: PathBuf,
+    out: BufWriter<File>,
+    /// File offset where the next event goes.
+    written: u64,
+    grouper: Grouper,
+}
+
+/// Where the stream is before its events reach a segment: a new segment starts here once the
+/// server has sent something after its format description (a bad start position is refused
+/// right after it, and must leave no segment behind).
+struct Pending {
+    file: String,
+    pos: u64,
+}
+
+/// What this run has appended, for progress lines and the summary.
+#[derive(Debug, Clone, Default)]
+pub struct RunStats {
+    pub transactions: u64,
+    pub bytes: u64,
+    /// Commit time of the last transaction appended.
+    pub last_time: Option<u32>,
+}
+
+pub struct Log {
+    dir: LocalDir,
+    segments: PathBuf,
+    index: LogIndex,
+    segment_size: u64,
+    current: Option<Current>,
+    pending: Option<Pending>,
+    /// The format description of the upstream file the stream is in; every segment of that
+    /// file starts with it.
+    format: Option<Vec<u8>>,
+    /// Complete items appended since the last flush, and since when.
+    dirty: Option<Instant>,
+    stats: RunStats,
+    _lock: File,
+}
+
+impl Log {
+    /// Open (creating it if missing) and lock a log directory, and read its index. Nothing is
+    /// changed yet: a refusal after this leaves the directory as it was.
+    pub fn open(root: &Path, segment_size: u64) -> Result<Log, LogError> {
+        let dir = LocalDir::create(root).map_err(|e| storage(root, e))?;
+        let root = dir.root().to_path_buf();
+        let lock = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(root.join(LOCK_FILE))
+            .map_err(|e| storage(&root, e))?;
+        // SAFETY: flock on a descriptor this function owns.
+        if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            return Err(LogError::Refused(format!(
+                "{} is in use by another hoist log start (it holds {LOCK_FILE}): one log directory takes one \
+                 writer; stop the other one, or give --storage another directory",
+                root.display()
+            )));
+        }
+        let ours = |n: &str| {
+            n == INDEX_FILE || n == format!("{INDEX_FILE}{PARTIAL_SUFFIX}") || n == SEGMENTS_DIR || n == LOCK_FILE
+        };
+        let names = dir.list().map_err(|e| storage(&root, e))?;
+        if let Some(other) = names.iter().find(|n| !ours(n)) {
+            return Err(LogError::Refused(format!(
+                "{} holds files that are not a log of hoist's (e.g. {other}); give --storage an empty or new \
+                 directory, or one that hoist log start wrote",
+                root.display()
+            )));
+        }
+        let index = read_index(&root)?.unwrap_or(LogIndex {
+            format_version: FORMAT_VERSION,
+            cluster_id: String::new(),
+            segments: Vec::new(),
+        });
+        Ok(Log {
+            segments: root.join(SEGMENTS_DIR),
+            dir,
+            index,
+            segment_size: segment_size.max(1),
+            current: None,
+            pending: None,
+            format: None,
+            dirty: None,
+            stats: RunStats::default(),
+            _lock: lock,
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.root()
+    }
+
+    pub fn index(&self) -> &LogIndex {
+        &self.index
+    }
+
+    pub fn stats(&self) -> &RunStats {
+        &self.stats
+    }
+
+    /// Make the directory continue from its last durable point, bound to `cluster_id`: the last
+    /// segment cut back to what the index counts, segment files the index does not name (a
+    /// killed run's) removed. Returns what was done, for the log.
+    pub fn recover(&mut self, cluster_id: &str) -> Result<Vec<String>, LogError> {
+        let mut notes = Vec::new();
+        std::fs::create_dir_all(&self.segments).map_err(|e| storage(&self.segments, e))?;
+        self.dir.remove(&format!("{INDEX_FILE}{PARTIAL_SUFFIX}")).map_err(|e| storage(self.dir.root(), e))?;
+        let mut stray = Vec::new();
+        for entry in std::fs::read_dir(&self.segments).map_err(|e| storage(&self.segments, e))? {
+            let name = entry.map_err(|e| storage(&self.segments, e))?.file_name().to_string_lossy().into_owned();
+            if !self.index.segments.iter().any(|s| s.name == format!("{SEGMENTS_DIR}/{name}")) {
+                stray.push(name);
+            }
+        }
+        if self.index.segments.is_empty() && stray.len() > 1 {
+            return Err(LogError::Refused(format!(
+                "{} holds {} segment files but no {INDEX_FILE}: this is not a log hoist can continue (a killed \
+                 first run leaves one at most); move the directory away and start a new log",
+                self.segments.display(),
+                stray.len()
+            )));
+        }
+        for name in stray {
+            std::fs::remove_file(self.segments.join(&name)).map_err(|e| storage(&self.segments, e))?;
+            notes.push(format!("removed {SEGMENTS_DIR}/{name}: a killed run wrote it after the last durable point"));
+        }
+        for s in &self.index.segments {
+            let path = self.dir.root().join(&s.name);
+            let len = std::fs::metadata(&path).map_err(|e| storage(&path, e))?.len();
+            if len < s.bytes {
+                return Err(LogError::Refused(format!(
+                    "{}: {len} bytes, fewer than the {} the index counts: the log is damaged; move it away and start \
+                     a new log",
+                    path.display(),
+                    s.bytes
+                )));
+            }
+        }
+        if let Some(last) = self.index.segments.last().cloned() {
+            let path = self.dir.root().join(&last.name);
+            let cut = cut_back(&path, &last)?;
+            if cut > 0 {
+                notes.push(format!(
+                    "cut {} back by {cut} bytes to its last whole transaction ({})",
+                    last.name,
+                    last.end_pos()
+                ));
+            }
+            if last.rotated_to.is_none() {
+                self.current = Some(open_current(&path, &last)?);
+            }
+        }
+        if self.index.cluster_id.is_empty() {
+            self.index.cluster_id = cluster_id.to_string();
+        }
+        Ok(notes)
+    }
+
+    /// Where the log continues upstream: after its last whole item (or at the start of the next
+    /// file when its last segment ended with the upstream's rotate). None for an empty log.
+    pub fn next_pos(&self) -> Option<BinlogPos> {
+        self.index.segments.last().map(|s| match &s.rotated_to {
+            Some(next) => BinlogPos::new(next, FIRST_EVENT),
+            None => s.end_pos(),
+        })
+    }
+
+    /// The stream is at `file:pos` (the server's artificial rotate, sent when a dump starts and
+    /// when it moves to the next file). A move to another file that the current segment's file
+    /// did not announce with a rotate (it ended with a stop event, or the server crashed) ends
+    /// that segment here: the next file follows it.
+    pub fn at(&mut self, file: &str, pos: u64) -> Result<(), LogError> {
+        let continues = self.current.is_some() && self.last_segment().is_some_and(|s| s.server_file == file);
+        if continues {
+            let end = self.last_segment().map(|s| s.end).unwrap_or_default();
+            if end != pos {
+                return Err(LogError::Refused(format!(
+                    "the server streams from {file}:{pos}, but the log continues at {file}:{end}"
+                )));
+            }
+            return Ok(());
+        }
+        if self.current.is_some() {
+            if pos != FIRST_EVENT {
+                let from = self.next_pos().map(|p| p.to_string()).unwrap_or_default();
+                return Err(LogError::Refused(format!(
+                    "the server streams from {file}:{pos}, but the log continues at {from}"
+                )));
+            }
+            self.drop_partial()?;
+            self.current = None;
+            if let Some(s) = self.index.segments.last_mut() {
+                s.rotated_to = Some(file.to_string());
+            }
+            self.flush()?;
+        }
+        self.format = None;
+        self.pending = Some(Pending { file: file.to_string(), pos });
+        Ok(())
+    }
+
+    /// The format description of the file the stream is in (re-serialised as received).
+    pub fn format_description(&mut self, bytes: Vec<u8>) {
+        self.format = Some(bytes);
+    }
+
+    /// The server sent a heartbeat: the start position is good, so a pending segment may begin.
+    pub fn heartbeat(&mut self) -> Result<(), LogError> {
+        if self.pending.is_some() {
+            self.begin_segment()?;
+        }
+        Ok(())
+    }
+
+    /// An event of the upstream file, as received: appended to the current segment. A whole
+    /// transaction moves the segment's end; a rotate ends the segment.
+    pub fn event(&mut self, bytes: &[u8], event: Event) -> Result<(), LogError> {
+        if self.pending.is_some() {
+            self.begin_segment()?;
+        }
+        let header = Header::parse(bytes);
+        let Some(cur) = self.current.as_mut() else {
+            return Err(LogError::Refused(format!(
+                "the server sent an event (type {}, position {}) before naming its binlog file",
+                header.type_code, header.log_pos
+            )));
+        };
+        let offset = cur.written;
+        cur.out.write_all(bytes).map_err(|e| storage(&cur.path, e))?;
+        cur.written += bytes.len() as u64;
+        self.stats.bytes += bytes.len() as u64;
+        let ev = ReadEvent { offset, end: cur.written, header, event };
+        let item =
+            cur.grouper.push(ev).map_err(|e| LogError::Refused(crate::error::SourceError::from(e).to_string()))?;
+        let (complete, complete_pos) = (cur.grouper.complete_end(), cur.grouper.complete_pos());
+        let seg = self.index.segments.last_mut().expect("a current segment is indexed");
+        if complete != seg.bytes {
+            self.dirty.get_or_insert_with(Instant::now);
+        }
+        seg.bytes = complete;
+        if complete_pos != 0 {
+            seg.end = seg.end.max(complete_pos);
+        }
+        match item {
+            Some(Item::Transaction(t)) => {
+                seg.transactions += 1;
+                if seg.first_time.is_none() {
+                    seg.first_time = Some(t.time);
+                    seg.first_gtid = t.gtid.clone();
+                }
+                seg.last_gtid = t.gtid.or(seg.last_gtid.take());
+                seg.last_time = Some(t.time);
+                self.stats.transactions += 1;
+                self.stats.last_time = Some(t.time);
+                if seg.bytes >= self.segment_size {
+                    // Full: the next event starts a new segment of the same file.
+                    let pending = Pending { file: seg.server_file.clone(), pos: seg.end };
+                    self.flush()?;
+                    self.current = None;
+                    self.pending = Some(pending);
+                }
+            }
+            Some(Item::Rotate { next, .. }) => {
+                seg.rotated_to = Some(next);
+                self.flush()?;
+                self.current = None;
+            }
+            None => {}
+        }
+        Ok(())
+    }
+
+    /// When the oldest item not yet durable was appended.
+    pub fn dirty_since(&self) -> Option<Instant> {
+        self.dirty
+    }
+
+    /// Make what is whole durable: the segment's bytes synced, then the index put. (A log
+    /// with no segment yet has no index: a start refused before any stream leaves none.)
+    pub fn flush(&mut self) -> Result<(), LogError> {
+        if self.index.segments.is_empty() {
+            return Ok(());
+        }
+        if let Some(cur) = self.current.as_mut() {
+            cur.out.flush().map_err(|e| storage(&cur.path, e))?;
+            cur.out.get_ref().sync_data().map_err(|e| storage(&cur.path, e))?;
+        }
+        let json = serde_json::to_vec_pretty(&self.index).expect("an index serialises");
+        self.dir.put(INDEX_FILE, &json).map_err(|e| storage(self.dir.root(), e))?;
+        self.dirty = None;
+        Ok(())
+    }
+
+    /// Forget the transaction under way (the connection that brought it is gone): its bytes
+    /// are cut from the segment, and the next stream sends it again whole.
+    pub fn drop_partial(&mut self) -> Result<(), LogError> {
+        self.pending = None;
+        let Some(cur) = self.current.as_mut() else {
+            return Ok(());
+        };
+        let complete = cur.grouper.complete_end();
+        if cur.written != complete {
+            cur.out.flush().map_err(|e| storage(&cur.path, e))?;
+            let file = cur.out.get_mut();
+            file.set_len(complete).map_err(|e| storage(&cur.path, e))?;
+            file.seek(SeekFrom::Start(complete)).map_err(|e| storage(&cur.path, e))?;
+            cur.written = complete;
+        }
+        let name = cur.path.display().to_string();
+        cur.grouper = Grouper::new(name, complete, cur.grouper.complete_pos(), false);
+        Ok(())
+    }
+
+    /// Stop: drop what is not whole, make the rest durable.
+    pub fn close(&mut self) -> Result<(), LogError> {
+        self.drop_partial()?;
+        self.flush()
+    }
+
+    fn last_segment(&self) -> Option<&Segment> {
+        self.index.segments.last()
+    }
+
+    /// Start the pending segment: magic and format description, synced with its directory
+    /// entry, then named in the index.
+    fn begin_segment(&mut self) -> Result<(), LogError> {
+        let Some(Pending { file, pos }) = self.pending.take() else {
+            return Ok(());
+        };
+        let Some(format) = self.format.clone() else {
+            return Err(LogError::Refused(format!(
+                "the server sent events of {file} without its format description first"
+            )));
+        };
+        let base = segment_name(&file, pos);
+        let name = format!("{SEGMENTS_DIR}/{base}");
+        if self.index.segments.iter().any(|s| s.name == name) {
+            return Err(LogError::Refused(format!(
+                "{name} is in the index already: the log would hold {file}:{pos} twice"
+            )));
+        }
+        std::fs::create_dir_all(&self.segments).map_err(|e| storage(&self.segments, e))?;
+        let path = self.segments.join(&base);
+        let mut out = BufWriter::with_capacity(1 << 20, File::create(&path).map_err(|e| storage(&path, e))?);
+        out.write_all(&MAGIC).and_then(|_| out.write_all(&format)).map_err(|e| storage(&path, e))?;
+        out.flush().map_err(|e| storage(&path, e))?;
+        out.get_ref().sync_data().map_err(|e| storage(&path, e))?;
+        File::open(&self.segments).and_then(|d| d.sync_all()).map_err(|e| storage(&self.segments, e))?;
+        let header_len = (MAGIC.len() + format.len()) as u64;
+        self.index.segments.push(Segment {
+            name,
+            server_file: file,
+            start: pos,
+            end: pos,
+            rotated_to: None,
+            bytes: header_len,
+            transactions: 0,
+            first_gtid: None,
+            last_gtid: None,
+            first_time: None,
+            last_time: None,
+        });
+        let grouper = Grouper::new(path.display().to_string(), header_len, pos, false);
+        self.current = Some(Current { path, out, written: header_len, grouper });
+        self.flush()
+    }
+}
+
+/// The last segment, opened to append after its whole items.
+fn open_current(path: &Path, segment: &Segment) -> Result<Current, LogError> {
+    let mut file = File::options().write(true).open(path).map_err(|e| storage(path, e))?;
+    file.seek(SeekFrom::Start(segment.bytes)).map_err(|e| storage(path, e))?;
+    Ok(Current {
+        path: path.to_path_buf(),
+        out: BufWriter::with_capacity(1 << 20, file),
+        written: segment.bytes,
+        grouper: Grouper::new(path.display().to_string(), segment.bytes, segment.end, false),
+    })
+}
+
+fn storage(path: &Path, e: io::Error) -> LogError {
+    LogError::Storage { location: path.display().to_string(), message: e.to_string() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::binlog::file::{EventReader, TransactionReader};
+    use mysql_common::binlog::consts::{BinlogVersion, EventType};
+
+    #[test]
+    fn segment_names_say_the_upstream_file_and_sort_in_its_order() {
+        assert_eq!(segment_name("binlog.000003", 4), "binlog.000003-0000000004.bin");
+        let mut names = vec![
+            segment_name("binlog.000010", 4),
+            segment_name("binlog.000009", 123_456),
+            segment_name("binlog.000009", 4),
+        ];
+        names.sort();
+        assert_eq!(
+            names,
+            ["binlog.000009-0000000004.bin", "binlog.000009-0000123456.bin", "binlog.000010-0000000004.bin"]
+        );
+    }
+
+    #[test]
+    fn a_first_run_killed_before_its_index_leaves_nothing_that_counts() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join(SEGMENTS_DIR)).unwrap();
+        std::fs::write(dir.path().join(SEGMENTS_DIR).join(segment_name("b.000001", 4)), b"\xfebin...").unwrap();
+        let mut log = Log::open(dir.path(), 1 << 20).unwrap();
+        let notes = log.recover("test:1").unwrap();
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert_eq!(std::fs::read_dir(dir.path().join(SEGMENTS_DIR)).unwrap().count(), 0);
+        assert_eq!(log.next_pos(), None, "an empty log starts where it is told");
+        log.close().unwrap();
+        assert!(read_index(dir.path()).unwrap().is_none(), "no index without a segment");
+        drop(log);
+
+        std::fs::write(dir.path().join(SEGMENTS_DIR).join("a.bin"), b"").unwrap();
+        std::fs::write(dir.path().join(SEGMENTS_DIR).join("b.bin"), b"").unwrap();
+        let mut log = Log::open(dir.path(), 1 << 20).unwrap();
+        assert!(log.recover("test:1").is_err(), "two unindexed segments are not a killed first run");
+        std::fs::write(dir.path().join("notes.txt"), b"mine").unwrap();
+        drop(log);
+        assert!(Log::open(dir.path(), 1 << 20).is_err_and(|e| e.to_string().contains("notes.txt")));
+    }
+
+    /// Feed a server's binlog file to the log as a replication stream would bring it, up to
+    /// (not including) the event at file offset `stop`.
+    fn feed(log: &mut Log, path: &Path, stop: Option<u64>) {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        log.at(&name, FIRST_EVENT).unwrap();
+        let mut events = EventReader::open(path).unwrap();
+        while let Some(ev) = events.next_event().unwrap() {
+            if stop.is_some_and(|s| ev.offset >= s) {
+                return;
+            }
+            let mut bytes = Vec::new();
+            ev.event.write(BinlogVersion::Version4, &mut bytes).unwrap();
+            if ev.header.type_code == EventType::FORMAT_DESCRIPTION_EVENT as u8 {
+                log.format_description(bytes);
+            } else {
+                log.event(&bytes, ev.event).unwrap();
+            }
+        }
+    }
+
+    /// GTIDs and upstream ends of every transaction in a file.
+    fn transactions(path: &Path) -> Vec<(Option<String>, u64)> {
+        let mut reader = TransactionReader::open(path).unwrap();
+        let mut out = Vec::new();
+        while let Some(item) = reader.next_item().unwrap() {
+            if let Item::Transaction(t) = item {
+                out.push((t.gtid, t.end_pos));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn segments_hold_the_servers_transactions_and_a_killed_run_is_cut_back() {
+        let server = hoist_testkit::MariaDb::start();
+        server.exec("CREATE DATABASE seg; CREATE TABLE seg.t (id INT PRIMARY KEY, v TEXT)");
+        for i in 0..20 {
+            server.exec(&format!("INSERT INTO seg.t VALUES ({i}, REPEAT('x', 100))"));
+        }
+        server.exec("FLUSH BINARY LOGS");
+        server.exec("START TRANSACTION; UPDATE seg.t SET v = 'y'; DELETE FROM seg.t WHERE id < 5; COMMIT");
+        server.exec("INSERT INTO seg.t VALUES (100, 'z')");
+        let data = server.dir().join("data");
+        let first = data.join("binlog.000001");
+        let second = data.join("binlog.000002");
+        let upstream: Vec<_> = [&first, &second].iter().flat_map(|p| transactions(p)).collect();
+
+        // The whole binlog, with segments of ~1 kB so that files are cut in several.
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = Log::open(dir.path(), 1000).unwrap();
+        log.recover("test:1").unwrap();
+        feed(&mut log, &first, None);
+        feed(&mut log, &second, None);
+        log.close().unwrap();
+        let index = read_index(dir.path()).unwrap().unwrap();
+        assert!(index.segments.len() > 3, "{index:#?}");
+        assert_eq!(index.segments.iter().filter(|s| s.rotated_to.is_some()).count(), 1, "{index:#?}");
+        let end = BinlogPos::new("binlog.000002", std::fs::metadata(&second).unwrap().len());
+        let covered = index.cover(&BinlogPos::new("binlog.000001", 4), Some(&end)).unwrap();
+        assert_eq!(covered.len(), index.segments.len());
+        let mut held = Vec::new();
+        for s in &index.segments {
+            let path = dir.path().join(&s.name);
+            let scan = scan_file(&path).unwrap();
+            assert_eq!((scan.complete_end, scan.transactions), (s.bytes, s.transactions), "{s:?}");
+            held.extend(transactions(&path));
+            let out = std::process::Command::new("mariadb-binlog").arg(&path).output().unwrap();
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        }
+        assert_eq!(held, upstream, "every transaction once, in order");
+        assert_eq!(index.end(), Some(end));
+
+        // A run killed inside the UPDATE/DELETE transaction of the second file, and a segment
+        // file a killed run made but never indexed.
+        let in_txn = {
+            let mut reader = TransactionReader::open(&second).unwrap();
+            loop {
+                if let Some(Item::Transaction(t)) = reader.next_item().unwrap() {
+                    break t.offset + 60;
+                }
+            }
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = Log::open(dir.path(), 1 << 20).unwrap();
+        log.recover("test:1").unwrap();
+        feed(&mut log, &first, None);
+        feed(&mut log, &second, Some(in_txn));
+        log.flush().unwrap();
+        drop(log);
+        let last = read_index(dir.path()).unwrap().unwrap().segments.last().unwrap().clone();
+        let path = dir.path().join(&last.name);
+        assert!(std::fs::metadata(&path).unwrap().len() > last.bytes, "a half transaction is on disk");
+        std::fs::write(dir.path().join(SEGMENTS_DIR).join("binlog.000002-0000009999.bin"), b"\xfebin").unwrap();
+
+        let mut log = Log::open(dir.path(), 1 << 20).unwrap();
+        let notes = log.recover("test:1").unwrap();
+        assert!(notes.iter().any(|n| n.contains("cut") && n.contains(&last.name)), "{notes:?}");
+        assert!(notes.iter().any(|n| n.contains("removed segments/binlog.000002-0000009999.bin")), "{notes:?}");
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), last.bytes);
+        assert_eq!(log.next_pos(), Some(last.end_pos()));
+        // The stream resumes where the log ends; the rest of the file follows.
+        log.at("binlog.000002", last.end).unwrap();
+        let mut events = EventReader::open(&second).unwrap();
+        while let Some(ev) = events.next_event().unwrap() {
+            if ev.header.log_pos as u64 > last.end {
+                let mut bytes = Vec::new();
+                ev.event.write(BinlogVersion::Version4, &mut bytes).unwrap();
+                log.event(&bytes, ev.event).unwrap();
+            }
+        }
+        log.close().unwrap();
+        let index = read_index(dir.path()).unwrap().unwrap();
+        let held: Vec<_> = index.segments.iter().flat_map(|s| transactions(&dir.path().join(&s.name))).collect();
+        assert_eq!(held, upstream, "nothing lost, nothing twice");
+
+        let other = Log::open(dir.path(), 1 << 20);
+        assert!(other.is_err_and(|e| e.to_string().contains("in use by another hoist log start")), "one writer");
+    }
+}
