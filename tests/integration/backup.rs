@@ -5,7 +5,7 @@
 //! The oracle for "the state at the backup's position" is MariaDB's own tool: the source's
 //! binlog replayed by `mariadb-binlog --stop-position` into a fresh server.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use hoist_testkit::mariadb::MariaDb;
 
 use crate::sakila::{objects, sakila_server};
-use crate::util::{assert_refused, follow, hoist, import, table_sums, Run};
+use crate::util::{assert_refused, follow, hoist, import, replay_binlog, table_sums, Run};
 
 /// The server restores go to (each test restores databases of its own name into it).
 fn target_server() -> &'static MariaDb {
@@ -145,36 +145,6 @@ fn writer_script(transactions: usize) -> String {
         ));
     }
     sql
-}
-
-fn binlog_files_up_to(source: &MariaDb, last: &str) -> Vec<PathBuf> {
-    let names: Vec<String> = source
-        .query("SHOW BINARY LOGS")
-        .into_iter()
-        .map(|r| String::from_utf8(r[0].clone().unwrap()).unwrap())
-        .collect();
-    let upto = names.iter().position(|n| n == last).expect("the manifest's binlog file is on the server");
-    names[..=upto].iter().map(|n| source.dir().join("data").join(n)).collect()
-}
-
-/// Replay the source's binlog up to `pos` of `file` into `oracle`, with MariaDB's own tools.
-fn replay_binlog(source: &MariaDb, file: &str, pos: u64, oracle: &MariaDb) {
-    let files = binlog_files_up_to(source, file);
-    let mut binlog = Command::new("mariadb-binlog")
-        .arg("--no-defaults")
-        .arg(format!("--stop-position={pos}"))
-        .args(&files)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("mariadb-binlog (apt-get install mariadb-client)");
-    let status = Command::new("mariadb")
-        .args(["--no-defaults", "--protocol=TCP", "-h127.0.0.1", "-uroot", "--binary-mode"])
-        .arg(format!("-P{}", oracle.port()))
-        .stdin(binlog.stdout.take().expect("piped"))
-        .status()
-        .expect("mariadb client");
-    assert!(binlog.wait().unwrap().success(), "mariadb-binlog failed");
-    assert!(status.success(), "replaying the binlog into the oracle failed");
 }
 
 #[test]

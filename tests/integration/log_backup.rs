@@ -14,7 +14,7 @@ use hoist_core::binlog::position::BinlogPos;
 use hoist_testkit::mariadb::MariaDb;
 
 use crate::crash::{seed, Proc, Rng};
-use crate::util::{assert_refused, hoist, table_sums};
+use crate::util::{assert_refused, hoist};
 
 /// One upstream transaction, as either side holds it: where it ends upstream, its GTID, and
 /// its events (type, upstream position, body).
@@ -52,7 +52,7 @@ fn read_index(dir: &Path) -> Option<LogIndex> {
     Some(serde_json::from_slice(&bytes).expect("the index is JSON"))
 }
 
-fn index_end(dir: &Path) -> Option<BinlogPos> {
+pub(crate) fn index_end(dir: &Path) -> Option<BinlogPos> {
     read_index(dir).and_then(|i| i.end())
 }
 
@@ -65,7 +65,7 @@ fn master_status(server: &MariaDb) -> BinlogPos {
 /// Check the log in `dir` against the server's own binlog files: every segment reads with
 /// `mariadb-binlog`, and the segments hold exactly the server's transactions from the log's
 /// start to its end, each once, with the same events. Returns how many.
-fn assert_log_is_the_servers(server: &MariaDb, dir: &Path) -> usize {
+pub(crate) fn assert_log_is_the_servers(server: &MariaDb, dir: &Path) -> usize {
     let index = read_index(dir).expect("an index");
     let mut held = Vec::new();
     for s in &index.segments {
@@ -104,7 +104,7 @@ fn assert_log_is_the_servers(server: &MariaDb, dir: &Path) -> usize {
 }
 
 /// Poll until `cond` holds; false after `limit`.
-fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+pub(crate) fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + limit;
     while Instant::now() < deadline {
         if cond() {
@@ -115,7 +115,7 @@ fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
     false
 }
 
-fn log_args(server: &MariaDb, dir: &Path, extra: &[&str]) -> Vec<String> {
+pub(crate) fn log_args(server: &MariaDb, dir: &Path, extra: &[&str]) -> Vec<String> {
     let mut args: Vec<String> =
         ["log", "start", "--source", &server.url(), "--storage", dir.to_str().unwrap()].map(String::from).to_vec();
     args.extend(extra.iter().map(|s| s.to_string()));
@@ -123,7 +123,7 @@ fn log_args(server: &MariaDb, dir: &Path, extra: &[&str]) -> Vec<String> {
 }
 
 /// Stop a log run the normal way (SIGTERM) once it holds the server's whole binlog.
-fn catch_up_and_stop(server: &MariaDb, dir: &Path, run: &mut Proc) {
+pub(crate) fn catch_up_and_stop(server: &MariaDb, dir: &Path, run: &mut Proc) {
     let target = master_status(server);
     assert!(
         wait_for(Duration::from_secs(60), || index_end(dir).as_ref() == Some(&target)),
@@ -349,50 +349,4 @@ fn log_start_refuses_what_it_cannot_keep_and_names_the_fix() {
     assert_refused(&run, &[&ours, "mariadb:", "a log directory holds one server's binlog", "new directory"]);
     let run = start(&url, &log, &["--start-pos", &format!("{third}:4")]);
     assert_refused(&run, &["does not continue the log", "run the command without it"]);
-}
-
-/// The contract with `restore point`: a log that `log start` wrote (from a backup's position,
-/// killed once and continued) restores the source's state.
-#[test]
-fn restore_point_replays_a_log_that_log_start_wrote_across_a_kill() {
-    let server = &writer_server();
-    server.client_sql(None, &writer_round(0));
-    let work = scratch();
-    let backup = work.path().join("backup");
-    hoist(&["backup", "--source", &server.url(), "--storage", backup.to_str().unwrap(), "--tables", "lw.*"])
-        .assert_ok();
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(backup.join("backupmeta.json")).unwrap()).unwrap();
-    let position = &manifest["position"];
-    let start = format!("{}:{}", position["file"].as_str().unwrap(), position["pos"]);
-    let dir = work.path().join("log");
-    let args = log_args(server, &dir, &["--start-pos", &start]);
-    let mut run = Proc::spawn(&args, &work.path().join("run1.log"));
-    assert!(wait_for(Duration::from_secs(20), || index_end(&dir).is_some()), "{}", run.tail());
-    server.client_sql(None, &writer_round(2));
-    server.client_sql(None, &writer_round(3));
-    run.kill9();
-    let mut run = Proc::spawn(&args, &work.path().join("run2.log"));
-    server.client_sql(None, &writer_round(6));
-    server.client_sql(None, &writer_round(8));
-    catch_up_and_stop(server, &dir, &mut run);
-    assert_log_is_the_servers(server, &dir);
-
-    let target = MariaDb::start();
-    let end = index_end(&dir).unwrap().to_string();
-    let dir = dir.to_str().unwrap();
-    let restore = hoist(&[
-        "restore",
-        "point",
-        "--full-backup-storage",
-        backup.to_str().unwrap(),
-        "--storage",
-        dir,
-        "--target",
-        &target.url(),
-        "--restored-pos",
-        &end,
-    ]);
-    restore.assert_ok();
-    assert_eq!(table_sums(&target, "lw"), table_sums(server, "lw"), "the restore equals the source");
 }

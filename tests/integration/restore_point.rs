@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use hoist_testkit::mariadb::MariaDb;
 
-use crate::util::{assert_refused, hoist, table_sums, Run};
+use crate::util::{assert_refused, binlog_files_up_to, hoist, replay_binlog, table_sums, Run};
 
 /// Databases the workload writes.
 const DATABASES: [&str; 2] = ["pitr", "pitr_new"];
@@ -115,6 +115,8 @@ fn phase2_sql() -> String {
 struct Workload {
     source: MariaDb,
     backup: tempfile::TempDir,
+    /// What `hoist log start` kept of the workload: run throughout, killed once in phase 1.
+    segments: tempfile::TempDir,
     /// End of phase 1: position, commit time (epoch seconds), tables.
     phase1: (String, u64, u64, Sums),
     /// The GTID of phase 1's last transaction.
@@ -151,6 +153,11 @@ fn workload() -> &'static Workload {
         let source = MariaDb::start();
         source.client_sql(None, &seed_sql());
         let dir = tempfile::tempdir().unwrap();
+        let segments = tempfile::tempdir().unwrap();
+        let log_dir = segments.path().join("log");
+        let (file0, pos0) = master_status(&source);
+        let log_args = crate::log_backup::log_args(&source, &log_dir, &["--start-pos", &format!("{file0}:{pos0}")]);
+        let mut log = crate::crash::Proc::spawn(&log_args, &dir.path().join("log-1.log"));
         let script = dir.path().join("phase1.sql");
         std::fs::write(&script, phase1_sql(3000)).unwrap();
         let mut writer = client(&source, &script);
@@ -158,6 +165,14 @@ fn workload() -> &'static Workload {
         while source.query_value("SELECT COUNT(*) FROM pitr.nk").unwrap().parse::<u64>().unwrap() < 100 {
             std::thread::sleep(Duration::from_millis(20));
         }
+        // log start is killed while phase 1 writes, and the same command goes on.
+        assert!(
+            crate::log_backup::wait_for(Duration::from_secs(30), || crate::log_backup::index_end(&log_dir).is_some()),
+            "log start wrote nothing:\n{}",
+            log.tail()
+        );
+        log.kill9();
+        let mut log = crate::crash::Proc::spawn(&log_args, &dir.path().join("log-2.log"));
         let backup = tempfile::tempdir().unwrap();
         let url = source.url();
         hoist(&["backup", "--source", &url, "--storage", backup.path().to_str().unwrap(), "--tables", "pitr*.*"])
@@ -180,41 +195,22 @@ fn workload() -> &'static Workload {
         let (file2, pos2) = master_status(&source);
         assert_ne!(file1, file2, "phase 2 is in a binlog file of its own");
         let sums2 = sums(&source);
-        Workload { source, backup, phase1: (file1, pos1, time1, sums1), gtid1, phase2: (file2, pos2, sums2) }
+        crate::log_backup::catch_up_and_stop(&source, &log_dir, &mut log);
+        crate::log_backup::assert_log_is_the_servers(&source, &log_dir);
+        Workload { source, backup, segments, phase1: (file1, pos1, time1, sums1), gtid1, phase2: (file2, pos2, sums2) }
     })
-}
-
-/// The source's binlog files, oldest first, up to `last`.
-fn binlog_files(source: &MariaDb, last: &str) -> Vec<String> {
-    let names: Vec<String> = source
-        .query("SHOW BINARY LOGS")
-        .into_iter()
-        .map(|r| String::from_utf8(r[0].clone().unwrap()).unwrap())
-        .collect();
-    let upto = names.iter().position(|n| n == last).expect("the file is on the server");
-    names[..=upto].to_vec()
 }
 
 /// The source's binlog up to `pos` of `file` replayed by MariaDB's own tools into a fresh server.
 fn oracle(source: &MariaDb, file: &str, pos: u64) -> MariaDb {
     let oracle = MariaDb::start();
-    let files: Vec<PathBuf> = binlog_files(source, file).iter().map(|n| source.dir().join("data").join(n)).collect();
-    let mut binlog = Command::new("mariadb-binlog")
-        .arg("--no-defaults")
-        .arg(format!("--stop-position={pos}"))
-        .args(&files)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("mariadb-binlog (apt-get install mariadb-client)");
-    let status = Command::new("mariadb")
-        .args(["--no-defaults", "--protocol=TCP", "-h127.0.0.1", "-uroot", "--binary-mode"])
-        .arg(format!("-P{}", oracle.port()))
-        .stdin(binlog.stdout.take().expect("piped"))
-        .status()
-        .expect("mariadb client");
-    assert!(binlog.wait().unwrap().success(), "mariadb-binlog failed");
-    assert!(status.success(), "replaying the binlog into the oracle failed");
+    replay_binlog(source, file, pos, &oracle);
     oracle
+}
+
+/// The log `hoist log start` kept.
+fn segments(w: &Workload) -> PathBuf {
+    w.segments.path().join("log")
 }
 
 /// The log as a DBA keeps it: the source's binlog files copied into a directory.
@@ -242,7 +238,7 @@ fn restores_to_the_end_of_phase_one_by_position_time_and_gtid() {
     let (file1, pos1, time1, sums1) = &w.phase1;
     let oracle = oracle(&w.source, file1, *pos1);
     assert_eq!(&sums(&oracle), sums1, "the oracle equals the source's state at the end of phase 1");
-    let log = plain_log(&w.source);
+    let log = segments(w);
 
     let by_pos = MariaDb::start();
     let pos = format!("{file1}:{pos1}");
@@ -278,10 +274,13 @@ fn restores_through_ddl_to_the_end_of_phase_two() {
     let (file2, pos2, sums2) = &w.phase2;
     let oracle = oracle(&w.source, file2, *pos2);
     assert_eq!(&sums(&oracle), sums2, "the oracle equals the source at the end of phase 2");
-    let target = MariaDb::start();
     let pos = format!("{file2}:{pos2}");
-    restore_point(&target, &plain_log(&w.source), &["--restored-pos", &pos], &[]).assert_ok();
-    assert_eq!(&sums(&target), sums2, "restore point through the DDL equals the oracle");
+    // From log start's segments, and from the plain binlog files: the same log either way.
+    for log in [segments(w), plain_log(&w.source)] {
+        let target = MariaDb::start();
+        restore_point(&target, &log, &["--restored-pos", &pos], &[]).assert_ok();
+        assert_eq!(&sums(&target), sums2, "restore point through the DDL from {} equals the oracle", log.display());
+    }
 
     // --tables applies to the log as to the snapshot: the new database's statements and rows
     // are left out, and so is every change of the tables not taken.
@@ -413,8 +412,9 @@ fn a_log_that_does_not_reach_the_point_is_refused_before_anything_is_written() {
     assert_refused(&run, &["the log starts at", &format!("{file2}:4"), "missing"]);
     // A log that ends with phase 1 cannot reach the end of phase 2.
     let first_only = tempfile::tempdir().unwrap();
-    for name in binlog_files(&w.source, file1) {
-        std::fs::copy(plain_log(&w.source).join(&name), first_only.path().join(&name)).unwrap();
+    for path in binlog_files_up_to(&w.source, file1) {
+        let name = path.file_name().unwrap();
+        std::fs::copy(plain_log(&w.source).join(name), first_only.path().join(name)).unwrap();
     }
     let run = restore_point(&target, first_only.path(), &["--restored-pos", &format!("{file2}:{pos2}")], &[]);
     assert_refused(&run, &["the log ends at", "nothing was written"]);

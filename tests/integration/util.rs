@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 use hoist_testkit::dump::{Compression, Dataset, DumpSpec, Format};
 use hoist_testkit::mariadb::MariaDb;
@@ -108,4 +108,35 @@ pub fn table_sums(server: &MariaDb, database: &str) -> BTreeMap<String, (String,
             (name, (count, String::from_utf8(sum).unwrap()))
         })
         .collect()
+}
+
+/// The source's binlog files, oldest first, up to `last`.
+pub fn binlog_files_up_to(source: &MariaDb, last: &str) -> Vec<PathBuf> {
+    let names: Vec<String> = source
+        .query("SHOW BINARY LOGS")
+        .into_iter()
+        .map(|r| String::from_utf8(r[0].clone().unwrap()).unwrap())
+        .collect();
+    let upto = names.iter().position(|n| n == last).expect("the binlog file is on the server");
+    names[..=upto].iter().map(|n| source.dir().join("data").join(n)).collect()
+}
+
+/// Replay the source's binlog up to `pos` of `file` into `oracle`, with MariaDB's own tools.
+pub fn replay_binlog(source: &MariaDb, file: &str, pos: u64, oracle: &MariaDb) {
+    let files = binlog_files_up_to(source, file);
+    let mut binlog = Command::new("mariadb-binlog")
+        .arg("--no-defaults")
+        .arg(format!("--stop-position={pos}"))
+        .args(&files)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("mariadb-binlog (apt-get install mariadb-client)");
+    let status = Command::new("mariadb")
+        .args(["--no-defaults", "--protocol=TCP", "-h127.0.0.1", "-uroot", "--binary-mode"])
+        .arg(format!("-P{}", oracle.port()))
+        .stdin(binlog.stdout.take().expect("piped"))
+        .status()
+        .expect("mariadb client");
+    assert!(binlog.wait().unwrap().success(), "mariadb-binlog failed");
+    assert!(status.success(), "replaying the binlog into the oracle failed");
 }

@@ -39,3 +39,4 @@ pub mod source;
 pub mod sql_literal;
 pub mod storage;
 pub mod target;
+pub mod utc;

@@ -30,7 +30,8 @@ use crate::filter::TableFilter;
 use crate::import::{ImportReport, ImportSettings};
 use crate::jobspec::JobKind;
 use crate::manifest::BackupMeta;
-use point::{utc_text, RestoredPoint};
+use crate::utc::utc_text;
+use point::RestoredPoint;
 use replay::LogReplay;
 
 /// What `restore point` adds to a restore's settings.

@@ -7,6 +7,7 @@
 //! - `--restored-gtid D-S-N`: every transaction up to and including that one.
 
 use crate::binlog::position::{BinlogPos, Gtid};
+use crate::utc::{days_from_civil, utc_text};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RestoredPoint {
@@ -93,16 +94,6 @@ fn parse_offset(zone: &str) -> Option<i64> {
     (h <= 14 && m < 60).then_some(sign * (h * 3600 + m * 60))
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date.
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
 /// The local time zone's reading of a wall-clock time, by the C library's rules.
 fn local_epoch(y: i64, mo: i64, d: i64, h: i64, mi: i64, s: i64) -> Option<i64> {
     // SAFETY: mktime reads and normalises the tm we own; all-zero is a valid tm.
@@ -116,23 +107,6 @@ fn local_epoch(y: i64, mo: i64, d: i64, h: i64, mi: i64, s: i64) -> Option<i64> 
     tm.tm_isdst = -1;
     let t = unsafe { libc::mktime(&mut tm) };
     (t != -1).then_some(t)
-}
-
-/// `YYYY-MM-DD HH:MM:SS` of an epoch second, UTC.
-pub fn utc_text(epoch: i64) -> String {
-    let days = epoch.div_euclid(86_400);
-    let secs = epoch.rem_euclid(86_400);
-    // civil_from_days
-    let z = days + 719_468;
-    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
 }
 
 #[cfg(test)]
@@ -154,8 +128,6 @@ mod tests {
         assert_eq!(epoch("2026-12-02 04:00:00+0800"), 1_796_155_200);
         assert_eq!(epoch("2026-12-01T15:00:00-05:00"), 1_796_155_200);
         assert_eq!(epoch("2026-12-01 20:00:00Z"), 1_796_155_200);
-        assert_eq!(utc_text(1_796_155_200), "2026-12-01 20:00:00");
-        assert_eq!(utc_text(951_782_400), "2000-02-29 00:00:00");
     }
 
     #[test]

@@ -19,7 +19,7 @@ use async_trait::async_trait;
 
 use super::changes::{changes, Change};
 use super::mark::{decode, encode, LogMark, LOG_UNIT};
-use super::point::{utc_text, RestoredPoint};
+use super::point::RestoredPoint;
 use super::statements::{push_rows, table_name, SESSION};
 use crate::binlog::file::{Item, Outcome, ReadError, TransactionReader};
 use crate::binlog::index::Segment;
@@ -29,6 +29,7 @@ use crate::filter::TableFilter;
 use crate::import::LogStage;
 use crate::jobspec::LogRange;
 use crate::target::{EncodedBatch, EncodedRows, Marker, Session, TableDescription, Target, Writer};
+use crate::utc::utc_text;
 
 /// How many upstream transactions one target transaction folds at most (its size is bound
 /// by the run's batch size).
