@@ -121,14 +121,17 @@ if [ "$LOG_START" = 1 ]; then
   LOG_PID=$!
   sleep 1
   ( while kill -0 "$LOG_PID" 2>/dev/null; do
-      "$HOIST" log status --storage "$RUN/log" --source "$SRC_URL" 2>/dev/null | awk '/behind/{print}' | tail -1 >> "$LAG_FILE"
+      # (no index before the first transaction: a failed look is not the end of the loop)
+      { "$HOIST" log status --storage "$RUN/log" --source "$SRC_URL" 2>/dev/null || true; } | awk '/^behind/{print}' >> "$LAG_FILE"
       sleep 0.5
     done ) &
   LAG_PID=$!
 else
   log "sysbench writes $EVENTS transactions"
 fi
+SB0=$(date +%s.%N)
 sb run --events="$EVENTS" --time=0 --threads=2 --report-interval=0 >>"$RUN/source.log" 2>&1 || die "sysbench run failed"
+SB_SECS=$(awk -v a="$SB0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')
 read -r END_FILE END_POS < <(M "$SRC_PORT" -N -B -e 'SHOW MASTER STATUS' | awk '{print $1, $2}')
 SRC_SUM=$(checksum "$SRC_PORT")
 if [ "$LOG_START" = 1 ]; then
@@ -150,7 +153,10 @@ mkdir -p "$RUN/plain"
 cp $(for f in $FILES; do echo "$BASE_DIR/$SRC_INST/data/$f"; done) "$RUN/plain/"
 LOG_DIR="$RUN/log"; [ "$LOG_START" = 1 ] || LOG_DIR="$RUN/plain"
 log "log: $LOG_MB MB from $BK_FILE:$BK_POS to $END_FILE:$END_POS; source CHECKSUM TABLE $SRC_SUM"
-MAX_LAG=$( { awk '{for(i=1;i<=NF;i++) if ($i ~ /^[0-9.]+$/ && $(i+1) ~ /^s/) print $i}' "$LAG_FILE" 2>/dev/null || true; } | sort -n | tail -1)
+# "behind URL (at POS): N bytes, F files, S s": the largest S and N of the samples
+MAX_LAG=$( { awk '{for(i=1;i<=NF;i++) if ($i ~ /^[0-9.]+$/ && $(i+1) == "s") print $i}' "$LAG_FILE" 2>/dev/null || true; } | sort -n | tail -1)
+MAX_LAG_BYTES=$( { awk '{for(i=1;i<=NF;i++) if ($i ~ /^[0-9]+$/ && $(i+1) ~ /^bytes/) print $i}' "$LAG_FILE" 2>/dev/null || true; } | sort -n | tail -1)
+LAG_SAMPLES=$( { wc -l < "$LAG_FILE" 2>/dev/null || echo 0; } )
 "$SHARED/mariadb.sh" stop "$SRC_INST" >/dev/null 2>&1
 
 {
@@ -212,7 +218,11 @@ for case in ('hoist-point', 'pipe'):
           f"{med(case,'client_peak_rss_MiB'):8.0f} {med(case,'client_cpu_s'):6.1f} {med(case,'server_cpu_s'):8.1f}")
 print(f"log apply: hoist {med('pipe','log_s') / med('hoist-point','log_s'):.2f}x as fast as the pipe (medians of log_s)")
 EOF
-[ "$LOG_START" = 1 ] && echo "log start's largest lag behind the server while sysbench wrote: ${MAX_LAG:-unknown} s"
+if [ "$LOG_START" = 1 ]; then
+  # bytes behind / the writer's rate: the lag at sub-second resolution (log status counts whole seconds)
+  LAG_AT_RATE=$(awk -v b="${MAX_LAG_BYTES:-0}" -v t="$LOG_BYTES" -v s="$SB_SECS" 'BEGIN{printf "%.2f", (t>0? b*s/t : 0)}')
+  echo "log start behind the server while sysbench wrote ($LOG_MB MB in $SB_SECS s), largest of $LAG_SAMPLES samples every 0.5 s: ${MAX_LAG_BYTES:-unknown} bytes = ${LAG_AT_RATE} s of the writer's output (log status: ${MAX_LAG:-unknown} s, whole seconds)"
+fi
 echo "TSV: $TSV"
 if [ ${#FAILURES[@]} -gt 0 ]; then
   printf '  %s\n' "${FAILURES[@]}" >&2
