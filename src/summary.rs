@@ -11,7 +11,7 @@ pub fn print(report: &ImportReport) {
         println!("{:<width$}  {:>12}  {:>10}  {:>9}  {:>8}  result", "table", "rows", "MB", "time", "indexes");
     }
     for t in &report.tables {
-        let name = format!("`{}`.`{}`", t.database.replace('`', "``"), t.name.replace('`', "``"));
+        let name = hoist_schema::qualified_mysql_name(&t.database, &t.name);
         let result = match &t.error {
             None => "ok".to_string(),
             Some(e) => format!("FAILED: {e}"),

@@ -74,7 +74,7 @@ fn backquoted(s: &str) -> Option<(String, &str)> {
 }
 
 fn quoted(t: &TableRecord) -> String {
-    format!("`{}`.`{}`", t.database.replace('`', "``"), t.name.replace('`', "``"))
+    hoist_schema::qualified_mysql_name(&t.database, &t.name)
 }
 
 async fn load(store: &dyn CheckpointStore) -> Result<Checkpoint, CheckpointError> {

@@ -83,7 +83,7 @@ pub fn check_reuse(
             // Files that belong to no table (metadata, notes) do not matter.
             None if !is_dump_file(path, catalog) => {}
             Some((db, name)) => {
-                let table = format!("`{}`.`{}`", db.replace('`', "``"), name.replace('`', "``"));
+                let table = hoist_schema::qualified_mysql_name(db, name);
                 return Err(CheckpointError::Refused(format!(
                     "the source changed since the checkpoint was recorded: {path} {what}, under rows of {table} \
                      already loaded; restore the file, or load {table} again from its files as they are now: \
@@ -185,7 +185,7 @@ fn refuse_table_errors(cp: &Checkpoint, locate: &str) -> Result<(), CheckpointEr
         format!("the checkpoint records errors in {} table(s); fix the cause, then resolve each:\n", errors.len());
     for t in errors {
         let e = t.error.as_ref().expect("filtered");
-        let name = format!("`{}`.`{}`", t.database.replace('`', "``"), t.name.replace('`', "``"));
+        let name = hoist_schema::qualified_mysql_name(&t.database, &t.name);
         msg.push_str(&format!(
             "  {name}: {} (failed in state {})\n    to drop the table in the target and load it again (after a fix of its \
              file, this one: the other goes on from a position in the old file): \

@@ -196,6 +196,11 @@ pub fn quote_mysql_ident(name: &str) -> String {
     format!("`{}`", name.replace('`', "``"))
 }
 
+/// A table as MySQL names it, each part quoted: `` `db`.`t` ``. Also the label messages use.
+pub fn qualified_mysql_name(database: &str, table: &str) -> String {
+    format!("{}.{}", quote_mysql_ident(database), quote_mysql_ident(table))
+}
+
 /// Quotes a SQLite identifier: `a"b` becomes `"a""b"`.
 pub fn quote_sqlite_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))

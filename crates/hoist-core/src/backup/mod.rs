@@ -276,7 +276,13 @@ pub async fn run(settings: BackupSettings, stop: Arc<AtomicBool>) -> Result<Back
         tables: meta
             .tables
             .iter()
-            .map(|t| (format!("`{}`.`{}`", t.database, t.name), t.rows, t.chunks.iter().map(|c| c.bytes).sum::<u64>()))
+            .map(|t| {
+                (
+                    hoist_schema::qualified_mysql_name(&t.database, &t.name),
+                    t.rows,
+                    t.chunks.iter().map(|c| c.bytes).sum::<u64>(),
+                )
+            })
             .collect(),
         notes,
         elapsed: started.elapsed(),

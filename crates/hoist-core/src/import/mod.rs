@@ -240,7 +240,7 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
         match prepared.map(|p| p.map(|p| (p.record, p.table, p.create_sql))) {
             Ok(Some((run_record, table_target, create_sql))) => {
                 let table_bytes: u64 = chunks.iter().map(|c| chunk_len(c, &files)).sum();
-                let label = format!("`{}`.`{}`", record.database.replace('`', "``"), record.name.replace('`', "``"));
+                let label = hoist_schema::qualified_mysql_name(&record.database, &record.name);
                 let mut left = 0;
                 let mut rows_loaded = 0;
                 let mut bytes_done = 0;
@@ -269,8 +269,7 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
                     failed: AtomicBool::new(false),
                     rows_loaded: AtomicU64::new(rows_loaded),
                     progress: progress.table(&label, table_bytes),
-                    started: Default::default(),
-                    took: Mutex::new(None),
+                    busy_micros: AtomicU64::new(0),
                     index_time: Mutex::new(Duration::ZERO),
                     files_left: Mutex::new(files_left),
                     files_verified: AtomicUsize::new(0),

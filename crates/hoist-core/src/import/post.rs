@@ -21,14 +21,15 @@ pub(super) async fn finish_table(shared: &Shared, run: &Arc<TableRun>) {
     if run.failed.load(Ordering::SeqCst) {
         return;
     }
-    run.begin();
-    match post_steps(shared, run).await {
+    let began = run.begin();
+    let outcome = post_steps(shared, run).await;
+    run.end(began);
+    match outcome {
         Ok(()) => run.progress.finish("done"),
         Err(StepError::Table(message)) => fail_table(shared, run, message).await,
         Err(StepError::Transient(reason)) => shared.abort(reason),
         Err(StepError::Stopped) => {}
     }
-    run.end();
 }
 
 async fn post_steps(shared: &Shared, run: &Arc<TableRun>) -> Result<(), StepError> {

@@ -79,7 +79,7 @@ pub(super) async fn refuse_non_empty_tables(
     for (db, name) in target.existing_tables(tables).await? {
         let rows = target.row_count(&db, &name).await?;
         if rows > 0 {
-            full.push((format!("`{db}`.`{name}`"), rows));
+            full.push((hoist_schema::qualified_mysql_name(&db, &name), rows));
         }
     }
     full.sort();
@@ -206,7 +206,7 @@ async fn prepare_steps(
 ) -> Result<Option<(TableTarget, Option<String>)>, StepError> {
     let retries = settings.max_retries;
     let (db, name) = (record.database.clone(), record.name.clone());
-    let label = format!("`{db}`.`{name}`");
+    let label = hoist_schema::qualified_mysql_name(&db, &name);
     let create_sql = match &record.schema_file {
         Some(path) => Some(read_create_table(source, path).await.map_err(StepError::Table)?),
         None => None,

@@ -36,10 +36,10 @@ pub(super) struct TableRun {
     /// Rows the target holds from this table's chunks, per the markers.
     pub(super) rows_loaded: AtomicU64,
     pub(super) progress: TableProgress,
-    /// When this run began work on the table (its first chunk or post step), and how long the
-    /// work took once its post steps ended: the summary's time is the table's own, not the run's.
-    pub(super) started: std::sync::OnceLock<Instant>,
-    pub(super) took: Mutex<Option<Duration>>,
+    /// Time this run's workers spent on the table (its chunks and post steps, summed over the
+    /// workers, in microseconds): the summary's time is the table's own work, where the span
+    /// from its first chunk to its last would be the whole run's for tables loaded side by side.
+    pub(super) busy_micros: AtomicU64,
     pub(super) index_time: Mutex<Duration>,
     /// Per data file, its chunks this run still loads: a restore checks a file's key range
     /// against the manifest once they are all in.
@@ -49,25 +49,24 @@ pub(super) struct TableRun {
 }
 
 impl TableRun {
-    pub(super) fn begin(&self) {
-        self.started.get_or_init(Instant::now);
+    /// A worker starts on the table (a chunk or its post steps); [`Self::end`] adds the time.
+    pub(super) fn begin(&self) -> Instant {
         self.progress.begin();
+        Instant::now()
     }
 
-    pub(super) fn end(&self) {
-        let took = self.started.get().map(Instant::elapsed);
-        *self.took.lock().unwrap_or_else(|p| p.into_inner()) = took;
+    pub(super) fn end(&self, began: Instant) {
+        self.busy_micros.fetch_add(began.elapsed().as_micros() as u64, Ordering::Relaxed);
     }
 
-    /// Time spent on the table in this run so far.
+    /// Time this run's workers spent on the table so far.
     pub(super) fn elapsed(&self) -> Duration {
-        let took = *self.took.lock().unwrap_or_else(|p| p.into_inner());
-        took.or_else(|| self.started.get().map(Instant::elapsed)).unwrap_or_default()
+        Duration::from_micros(self.busy_micros.load(Ordering::Relaxed))
     }
 
     pub(super) fn label(&self) -> String {
         let r = self.record.lock().unwrap_or_else(|p| p.into_inner());
-        format!("`{}`.`{}`", r.database, r.name)
+        hoist_schema::qualified_mysql_name(&r.database, &r.name)
     }
 }
 
@@ -174,7 +173,6 @@ pub(super) async fn fail_table(shared: &Shared, run: &TableRun, message: String)
     if run.failed.swap(true, Ordering::SeqCst) {
         return;
     }
-    run.end();
     let (id, state) = {
         let mut r = run.record.lock().unwrap_or_else(|p| p.into_inner());
         r.error = Some(TableError { step: r.state.as_str().into(), message: message.clone() });

@@ -80,7 +80,14 @@ pub(super) async fn worker(shared: Arc<Shared>) {
                 continue;
             }
         };
-        let loaded = if resume.done { Ok(()) } else { load_chunk(&shared, &run, &chunk, resume, &mut writer).await };
+        let loaded = if resume.done {
+            Ok(())
+        } else {
+            let began = run.begin();
+            let loaded = load_chunk(&shared, &run, &chunk, resume, &mut writer).await;
+            run.end(began);
+            loaded
+        };
         if let Some(w) = writer.as_mut() {
             w.release().await;
         }
@@ -108,7 +115,6 @@ async fn load_chunk(
     resume: ChunkProgress,
     writer: &mut Option<Box<dyn Writer>>,
 ) -> Result<(), StepError> {
-    run.begin();
     let (tx, mut rx) = mpsc::channel::<ReadBatch>(2);
     let job = ChunkJob {
         chunk: chunk.clone(),

@@ -26,7 +26,7 @@ pub const SESSION: &str =
 
 /// `db`.`table`
 pub fn table_name(database: &str, table: &str) -> String {
-    format!("`{}`.`{}`", database.replace('`', "``"), table.replace('`', "``"))
+    hoist_schema::qualified_mysql_name(database, table)
 }
 
 fn push_ident(out: &mut Vec<u8>, name: &str) {

@@ -1,7 +1,8 @@
 //! The MySQL-family target (MySQL, MariaDB, TiDB) through `mysql_async`.
 //!
 //! Each writer owns one connection for its whole life, so the session settings (no foreign-key
-//! or unique checks, sql_mode, the dump's character set) are set once, not per batch. A batch is
+//! checks; unique checks stay on, see `mysql_writer.rs`; sql_mode, the dump's character set) are
+//! set once, not per batch. A batch is
 //! `BEGIN; INSERT ... VALUES (...),(...); upsert marker; COMMIT`. SQL tuples that the parser
 //! validated pass through as raw bytes; CSV fields are quoted and escaped.
 

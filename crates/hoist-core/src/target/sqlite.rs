@@ -100,7 +100,7 @@ pub fn name_collisions(catalog: &crate::catalog::Catalog) -> Option<String> {
     let show = |objects: &[(&str, &str, &str)]| -> String {
         let shown: Vec<String> = objects
             .iter()
-            .map(|(kind, db, name)| format!("{kind} `{}`.`{}`", db.replace('`', "``"), name.replace('`', "``")))
+            .map(|(kind, db, name)| format!("{kind} {}", hoist_schema::qualified_mysql_name(db, name)))
             .collect();
         shown.join(" and ")
     };
