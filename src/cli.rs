@@ -325,6 +325,11 @@ pub struct LoadArgs {
     /// (for a user that may not create objects for another one).
     #[arg(long)]
     pub skip_definer: bool,
+    /// Load keyless tables of non-transactional engines (MyISAM, Aria, MEMORY) anyway. Their rows
+    /// commit outside the progress marker's transaction, so after a crash the batches in flight
+    /// may be loaded twice (keyed ones are safe: they are re-sent with REPLACE).
+    #[arg(long)]
+    pub allow_keyless_non_transactional: bool,
 }
 
 /// `hoist backup`: a consistent snapshot of a server into a directory.
@@ -655,6 +660,7 @@ impl LoadArgs {
             locate,
             kind: JobKind::Import,
             skip_definer: self.skip_definer,
+            allow_keyless_non_transactional: self.allow_keyless_non_transactional,
             restore: None,
         })
     }

@@ -5,6 +5,7 @@ mod backup;
 mod bad_input;
 mod checkpoint;
 mod crash;
+mod engines;
 mod generated;
 mod lightning;
 mod log_backup;

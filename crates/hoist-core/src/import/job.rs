@@ -46,6 +46,9 @@ pub struct ImportSettings {
     /// Views, triggers and routines without their DEFINER: created by the loading user. Not
     /// part of the spec: a rerun may add it after those objects failed for want of rights.
     pub skip_definer: bool,
+    /// Load keyless tables of non-transactional engines, whose rows may be loaded twice after a
+    /// crash (not part of the spec: it decides nothing of the plan).
+    pub allow_keyless_non_transactional: bool,
     /// Set for `hoist restore full`.
     pub restore: Option<RestoreSettings>,
 }

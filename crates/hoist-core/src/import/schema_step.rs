@@ -10,6 +10,7 @@ use super::state::{defers_indexes, retrying, StepError};
 use crate::catalog::Catalog;
 use crate::checkpoint::sqlite::SqliteStore;
 use crate::checkpoint::{Checkpoint, CheckpointStore, ChunkProgress, ChunkRecord, TableError, TableRecord, TableState};
+use crate::config::ConflictStrategy;
 use crate::ddl_file;
 use crate::error::{CheckpointError, ImportError, SourceError};
 use crate::plan::{make_plan, PlanSettings};
@@ -275,7 +276,50 @@ async fn prepare_steps(
     let Some(columns) = columns else {
         return Err(StepError::Table(format!("table {label} is missing from the target")));
     };
-    Ok(Some((TableTarget { database: db, name, columns, conflict: settings.conflict }, create_sql)))
+    let conflict = conflict_for(settings, target, &db, &name, &label).await?;
+    Ok(Some((TableTarget { database: db, name, columns, conflict }, create_sql)))
+}
+
+/// How the table's rows are written. A table of a non-transactional engine keeps its rows even
+/// when the marker's transaction does not commit, so exactly-once is out of reach (DESIGN.md,
+/// invariant 1): a keyed one is written with REPLACE and resumes at-least-once from its last
+/// durable marker, which the key makes harmless; a keyless one would get duplicates, and is
+/// refused before any of its rows is written unless the user accepts that.
+async fn conflict_for(
+    settings: &ImportSettings,
+    target: &dyn Target,
+    db: &str,
+    name: &str,
+    label: &str,
+) -> Result<ConflictStrategy, StepError> {
+    let retries = settings.max_retries;
+    let Some(engine) = retrying(retries, || target.non_transactional_engine(db, name)).await? else {
+        return Ok(settings.conflict);
+    };
+    let keyed = retrying(retries, || target.describe_table(db, name)).await?.is_some_and(|d| d.key.is_some());
+    if keyed {
+        tracing::warn!(
+            "{label} is {engine}, which commits outside transactions: its batches are written with REPLACE \
+             and a resume re-sends those after the last durable marker (at-least-once; the key keeps it exact)"
+        );
+        return Ok(match settings.conflict {
+            ConflictStrategy::Ignore => ConflictStrategy::Ignore,
+            _ => ConflictStrategy::Replace,
+        });
+    }
+    if settings.allow_keyless_non_transactional {
+        tracing::warn!(
+            "{label} is {engine} without a key: after a crash, the rows of the batches in flight may be loaded \
+             twice (--allow-keyless-non-transactional)"
+        );
+        return Ok(settings.conflict);
+    }
+    Err(StepError::Table(format!(
+        "{label} is {engine} and has no primary or unique key: its rows commit outside the progress marker's \
+         transaction, so a crash could load some of them twice, and without a key they cannot be replaced. \
+         Nothing of it was written. Convert it (ALTER TABLE ... ENGINE=InnoDB) or give it a key, or accept \
+         possible duplicates after a crash with --allow-keyless-non-transactional"
+    )))
 }
 
 /// A permanent target error as a table error with what was being done; a transient one as is.

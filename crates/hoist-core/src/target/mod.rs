@@ -237,6 +237,11 @@ pub trait Target: Send + Sync {
         range: Option<&crate::manifest::KeyRange>,
     ) -> Result<(u64, u64), TargetError>;
     async fn drop_table(&self, database: &str, name: &str) -> Result<(), TargetError>;
+    /// The table's engine when it commits outside transactions (MyISAM, Aria, MEMORY...): its
+    /// rows cannot commit together with a marker. None for a transactional table.
+    async fn non_transactional_engine(&self, _database: &str, _name: &str) -> Result<Option<String>, TargetError> {
+        Ok(None)
+    }
     /// The table as a log's row events need it, or None when it does not exist.
     async fn describe_table(&self, _database: &str, _name: &str) -> Result<Option<TableDescription>, TargetError> {
         Err(TargetError::permanent(format!(

@@ -503,6 +503,22 @@ impl Target for MysqlTarget {
         self.run(None, &[format!("DROP TABLE IF EXISTS {}.{}", q(database), q(name))]).await
     }
 
+    /// information_schema.ENGINES says which engines have transactions, also for engines
+    /// hoist has never heard of.
+    async fn non_transactional_engine(&self, database: &str, name: &str) -> Result<Option<String>, TargetError> {
+        let engine: Option<String> = self
+            .conn()
+            .await?
+            .exec_first(
+                "SELECT t.ENGINE FROM information_schema.TABLES t JOIN information_schema.ENGINES e \
+                 ON e.ENGINE = t.ENGINE WHERE t.TABLE_SCHEMA = ? AND t.TABLE_NAME = ? AND e.TRANSACTIONS <> 'YES'",
+                (database, name),
+            )
+            .await
+            .map_err(classify)?;
+        Ok(engine)
+    }
+
     async fn describe_table(&self, database: &str, name: &str) -> Result<Option<TableDescription>, TargetError> {
         let mut conn = self.conn().await?;
         let rows: Vec<(String, String, String, Option<String>, String, String)> = conn
