@@ -278,7 +278,10 @@ async fn write_with_retry(
         }
         .await;
         match result {
-            Ok(()) => return Ok(()),
+            Ok(()) => {
+                crate::failpoint::pause("import.batch-committed").await;
+                return Ok(());
+            }
             Err(e) if e.transient && attempt < shared.settings.max_retries => {
                 *writer = None;
                 attempt += 1;
