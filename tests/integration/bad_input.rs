@@ -176,3 +176,66 @@ fn two_databases_with_one_table_name_are_refused_for_sqlite() {
     let u: i64 = conn.query_row("SELECT count(*) FROM u", [], |r| r.get(0)).unwrap();
     assert_eq!((rows, u), (1, 2), "only database a's rows");
 }
+
+/// Values that would be SQL if hoist quoted them for the wrong escaping mode, and bytes that
+/// are escapes in one mode and plain in the other.
+const HOSTILE: [&str; 6] =
+    ["\\'),(99,(SELECT @@version)),(100,'", "back\\slash", "it's", "tab\there\\t", "\\\\", "end\\"];
+
+/// With NO_BACKSLASH_ESCAPES in --sql-mode, CSV values containing backslashes and quotes load
+/// as themselves on both write paths, and an SQL file that sets the mode itself keeps its own
+/// meaning beside them (the writer's session goes back to hoist's settings between the two).
+#[test]
+fn no_backslash_escapes_in_sql_mode_turns_no_value_into_sql() {
+    let server = MariaDb::shared();
+    for mode in ["insert", "load-data", "auto"] {
+        let db = format!("nbe_{}", mode.replace('-', "_"));
+        let work = tempfile::tempdir().unwrap();
+        let dump = work.path().join("dump");
+        std::fs::create_dir_all(&dump).unwrap();
+        std::fs::write(dump.join(format!("{db}-schema-create.sql")), format!("CREATE DATABASE `{db}`;\n")).unwrap();
+        for t in ["c", "s"] {
+            std::fs::write(
+                dump.join(format!("{db}.{t}-schema.sql")),
+                format!("CREATE TABLE `{t}` (`id` INT PRIMARY KEY, `v` VARCHAR(100));\n"),
+            )
+            .unwrap();
+        }
+        let mut csv = String::from("id,v\n");
+        for (i, v) in HOSTILE.iter().enumerate() {
+            csv.push_str(&format!("{i},\"{}\"\n", v.replace('\\', "\\\\").replace('"', "\"\"")));
+        }
+        std::fs::write(dump.join(format!("{db}.c.00000.csv")), csv).unwrap();
+        // An SQL file in NO_BACKSLASH_ESCAPES: a backslash is a plain byte, a quote doubles.
+        let mut sql = String::from("/*!40101 SET SQL_MODE='NO_BACKSLASH_ESCAPES' */;\nINSERT INTO `s` VALUES ");
+        let tuples: Vec<String> =
+            HOSTILE.iter().enumerate().map(|(i, v)| format!("({i},'{}')", v.replace('\'', "''"))).collect();
+        sql.push_str(&tuples.join(","));
+        sql.push_str(";\n");
+        std::fs::write(dump.join(format!("{db}.s.00000.sql")), sql).unwrap();
+        let run = crate::util::import(
+            &dump,
+            &server.url(),
+            work.path(),
+            &[
+                "--sql-mode",
+                "NO_BACKSLASH_ESCAPES,STRICT_TRANS_TABLES",
+                "--write-mode",
+                mode,
+                "--region-concurrency",
+                "1",
+            ],
+        );
+        run.assert_ok();
+        for t in ["c", "s"] {
+            let got: Vec<Vec<u8>> = server
+                .query(&format!("SELECT v FROM `{db}`.`{t}` ORDER BY id"))
+                .into_iter()
+                .map(|r| r[0].clone().unwrap())
+                .collect();
+            let want: Vec<Vec<u8>> = HOSTILE.iter().map(|v| v.as_bytes().to_vec()).collect();
+            assert_eq!(got, want, "{mode}: table {t} holds the values as written");
+            assert_eq!(server.query_value(&format!("SELECT COUNT(*) FROM `{db}`.`{t}`")).unwrap(), "6");
+        }
+    }
+}

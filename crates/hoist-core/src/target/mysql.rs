@@ -118,6 +118,13 @@ fn cause(e: &mysql_async::Error) -> String {
 
 impl MysqlTarget {
     pub async fn connect(url: &str, options: &TargetOptions) -> Result<MysqlTarget, TargetError> {
+        if options.sql_mode.split(',').any(|m| m.trim().eq_ignore_ascii_case("NO_BACKSLASH_ESCAPES")) {
+            tracing::warn!(
+                "sql_mode NO_BACKSLASH_ESCAPES is left out of the loading sessions: it changes only how the server \
+                 reads SQL text, and hoist writes its statements with backslash escapes (a dump file that sets it \
+                 still has it for its own rows)"
+            );
+        }
         let opts = Opts::from_url(url).map_err(|e| TargetError::permanent(format!("{}: {e}", redact_url(url))))?;
         let opts: Opts = OptsBuilder::from_opts(opts).prefer_socket(false).into();
         let pool_opts =

@@ -47,6 +47,18 @@ pub(super) struct MysqlWriter {
     claimed: Option<(i64, i64)>,
 }
 
+/// The sql_mode of loading sessions: the user's, without NO_BACKSLASH_ESCAPES. That mode only
+/// changes how the server reads SQL text, and hoist writes its own statements with backslash
+/// escapes (a dump that sets the mode gets it for its own rows, which pass through as written).
+/// Kept, it made the data of a CSV value with `\'` into SQL.
+pub(super) fn loading_sql_mode(user: &str) -> String {
+    user.split(',')
+        .map(str::trim)
+        .filter(|m| !m.is_empty() && !m.eq_ignore_ascii_case("NO_BACKSLASH_ESCAPES"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// The named lock that says a session works on a chunk (GET_LOCK names are at most 64 chars).
 fn chunk_lock(task_id: i64, chunk_id: i64) -> String {
     format!("hoist:{task_id:x}:{chunk_id}")
@@ -76,6 +88,25 @@ impl MysqlWriter {
         MysqlWriter { target, conn: None, session: None, now, infile: Arc::default(), streams: 0, claimed: None }
     }
 
+    /// The settings every loading session starts from. A dump's SET statements (a batch's
+    /// [`Session`]) go on top of them, so a writer goes back to these before another session's.
+    fn base_session(&self) -> String {
+        let o = &self.target.options;
+        // unique_checks stays on: with it off, MariaDB's bulk insert into an empty table
+        // drops a whole INSERT IGNORE batch on one duplicate and hides which row it was.
+        let mut set = format!(
+            "SET NAMES utf8mb4, SESSION foreign_key_checks = 0, sql_mode = '{}'",
+            loading_sql_mode(&o.sql_mode).replace('\'', "''")
+        );
+        if o.disable_binlog {
+            set.push_str(", sql_log_bin = 0");
+        }
+        if let Some(now) = self.now {
+            set.push_str(&format!(", timestamp = {now:.6}"));
+        }
+        set
+    }
+
     async fn ready(&mut self, session: &Arc<Session>) -> Result<&mut Conn, TargetError> {
         if self.conn.is_none() {
             // Found rows, not changed ones: an UPDATE of a log that sets the values a row has
@@ -85,20 +116,7 @@ impl MysqlWriter {
                 .client_found_rows(true)
                 .into();
             let mut conn = Conn::new(opts).await.map_err(classify)?;
-            let o = &self.target.options;
-            // unique_checks stays on: with it off, MariaDB's bulk insert into an empty table
-            // drops a whole INSERT IGNORE batch on one duplicate and hides which row it was.
-            let mut set = format!(
-                "SET NAMES utf8mb4; SET SESSION foreign_key_checks = 0, sql_mode = '{}'",
-                o.sql_mode.replace('\'', "''")
-            );
-            if o.disable_binlog {
-                set.push_str(", sql_log_bin = 0");
-            }
-            if let Some(now) = self.now {
-                set.push_str(&format!(", timestamp = {now:.6}"));
-            }
-            conn.query_drop(set).await.map_err(classify)?;
+            conn.query_drop(self.base_session()).await.map_err(classify)?;
             // A new session holds no lock: take the claimed chunk's again before writing.
             if let Some((task_id, chunk_id)) = self.claimed {
                 lock_chunk(&mut conn, task_id, chunk_id).await?;
@@ -106,14 +124,20 @@ impl MysqlWriter {
             self.conn = Some(conn);
             self.session = None;
         }
-        let conn = self.conn.as_mut().expect("connected above");
         if self.session.as_ref() != Some(session) {
+            // What the previous session's SET statements changed (a dump's NO_BACKSLASH_ESCAPES,
+            // its time zone...) must not leak into this one's batches.
+            let reset = self.session.as_ref().is_some_and(|s| !s.statements.is_empty()).then(|| self.base_session());
+            let conn = self.conn.as_mut().expect("connected above");
+            if let Some(base) = reset {
+                conn.query_drop(base).await.map_err(classify)?;
+            }
             for s in &session.statements {
                 conn.query_drop(s.as_str()).await.map_err(classify)?;
             }
             self.session = Some(session.clone());
         }
-        Ok(conn)
+        Ok(self.conn.as_mut().expect("connected above"))
     }
 
     /// Send rows: the INSERT statement, or a LOAD DATA with its stream. LOCAL turns errors
@@ -133,8 +157,9 @@ impl MysqlWriter {
                     ConflictStrategy::Ignore => "IGNORE ",
                 };
                 let statement = format!(
+                    // Hex literals: they mean the same with and without NO_BACKSLASH_ESCAPES.
                     "LOAD DATA LOCAL INFILE '{name}' {verb}INTO TABLE {table} CHARACTER SET {} \
-                     FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' {columns}",
+                     FIELDS TERMINATED BY X'09' ESCAPED BY X'5c' LINES TERMINATED BY X'0a' {columns}",
                     load_charset(session)
                 );
                 *self.infile.lock().unwrap_or_else(|p| p.into_inner()) = Some((name, data.clone()));
