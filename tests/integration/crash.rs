@@ -749,12 +749,22 @@ fn kill_test(setup: &mut Setup<'_>, seed: u64, kills: usize) {
         record.phases,
         record.delays()
     );
-    assert!(
-        record.phases.get("data").is_some_and(|&n| n > 0),
-        "{}: seed {seed}: no kill landed while rows were being loaded: {:?}",
-        setup.test,
-        record.phases
-    );
+    // The random kills land mostly in the data phase: one kill aimed at each of the two short
+    // phases around it (a failpoint holds the run there) makes sure every phase is killed.
+    for (phase, failpoint, pause) in [
+        ("schema", "import.schema-step", "import.schema-step=400ms"),
+        ("post", "import.post-steps", "import.post-steps=400ms"),
+    ] {
+        aimed_kill(setup, seed, phase, failpoint, pause, &mut record);
+    }
+    for phase in ["schema", "data", "post"] {
+        assert!(
+            record.phases.get(phase).is_some_and(|&n| n > 0),
+            "{}: seed {seed}: no kill landed in the {phase} phase: {:?}",
+            setup.test,
+            record.phases
+        );
+    }
     let plan = record.plan.as_ref();
     if setup.restore_from.is_some() {
         // A backup's tables come in several files each (key ranges): those are the chunks.
@@ -773,6 +783,34 @@ fn kill_test(setup: &mut Setup<'_>, seed: u64, kills: usize) {
         assert!(!split.is_empty(), "{}: no data file was split into chunks: {plan:?}", setup.test);
         assert!(compressed.len() == 6, "{}: expected 3 gzip and 3 zstd files in the plan: {plan:?}", setup.test);
     }
+}
+
+/// A fresh round whose one kill lands in `phase`: the run pauses at `failpoint` (reached in
+/// that phase only), and is killed there; then the same command finishes, and the check runs.
+fn aimed_kill(
+    setup: &mut Setup<'_>,
+    seed: u64,
+    phase: &str,
+    failpoint: &str,
+    pause: &'static str,
+    record: &mut Record,
+) {
+    setup.fresh();
+    let saved = std::mem::replace(&mut setup.env, vec![("HOIST_FAILPOINTS", pause)]);
+    let mut p = setup.spawn();
+    let sign = format!("failpoint {failpoint}");
+    while !p.output().contains(&sign) && p.wait_for(Duration::from_millis(5)).is_none() {}
+    assert!(p.status.is_none(), "{}: seed {seed}: the run ended before {failpoint}:\n{}", setup.test, p.tail());
+    let delay = p.started.elapsed();
+    p.kill9();
+    setup.env = saved;
+    let seen = setup.phase();
+    let name = seen.split(' ').next().unwrap_or("?").to_string();
+    assert_eq!(name, phase, "{}: seed {seed}: killed at {failpoint}, the checkpoint says {seen}", setup.test);
+    *record.phases.entry(name).or_default() += 1;
+    record.log.push((setup.round, delay, seen));
+    record.kills += 1;
+    rerun_to_success(setup, seed, &format!("after a kill at {failpoint}"));
 }
 
 /// One round: fresh target, up to `kills` kills, runs until one exits 0, then the check.

@@ -40,6 +40,7 @@ async fn post_steps(shared: &Shared, run: &Arc<TableRun>) -> Result<(), StepErro
     let target = shared.target.as_ref();
     let retries = shared.settings.max_retries;
     set_state_at_least(shared, run, TableState::Written).await;
+    crate::failpoint::pause("import.post-steps").await;
     if state_of(run) < TableState::IndexesAdded {
         if let Some(sql) = &run.create_sql {
             let statements = target.deferred_indexes(&name, sql, run.defer_indexes)?;

@@ -246,6 +246,7 @@ async fn prepare_steps(
         return Ok(None);
     }
     let columns = if record.state == TableState::Pending {
+        crate::failpoint::pause("import.schema-step").await;
         let mut columns = retrying(retries, || target.columns(&db, &name)).await?;
         if columns.is_none() {
             match (&create_sql, settings.no_schema) {
