@@ -536,7 +536,23 @@ impl<'a> Setup<'a> {
         let how = match (self.server, before) {
             (Some(s), Some((load0, insert0))) => {
                 let (load, insert) = write_statements(s);
-                format!(" ({} LOAD DATA and {} INSERT statements)", load - load0, insert - insert0)
+                let (load, insert) = (load - load0, insert - insert0);
+                // The path the flags ask for is the one the server saw: `--write-mode insert`
+                // sends no LOAD DATA, and auto sends LOAD DATA for the rows it can carry exactly.
+                if self.extra.iter().any(|a| a == "insert") {
+                    assert!(
+                        load == 0 && insert > 0,
+                        "{}: --write-mode insert sent {load} LOAD DATA and {insert} INSERT",
+                        self.test
+                    );
+                } else {
+                    assert!(
+                        load > 0,
+                        "{}: the auto write path sent no LOAD DATA ({insert} INSERT statements)",
+                        self.test
+                    );
+                }
+                format!(" ({load} LOAD DATA and {insert} INSERT statements)")
             }
             _ => String::new(),
         };
@@ -771,7 +787,8 @@ fn kill_test(setup: &mut Setup<'_>, seed: u64, kills: usize) {
         let plan = plan.expect("a plan was seen after a kill");
         let tables = setup.dump.data.tables.len();
         assert!(plan.len() > 2 * tables, "{}: the backup's tables were not cut into ranges: {plan:?}", setup.test);
-    } else if let Some(plan) = plan {
+    } else {
+        let plan = plan.unwrap_or_else(|| panic!("{}: seed {seed}: no kill left a plan to look at", setup.test));
         let split: Vec<_> = plan.iter().filter(|(_, n)| *n > 1).collect();
         let compressed: Vec<_> = plan.iter().filter(|(p, _)| p.ends_with(".gz") || p.ends_with(".zst")).collect();
         eprintln!(
