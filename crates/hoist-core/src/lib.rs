@@ -15,6 +15,7 @@ pub mod binlog;
 pub mod catalog;
 pub mod checkpoint;
 pub mod config;
+pub mod config_keys;
 pub mod control;
 pub mod data_type;
 pub mod ddl_file;
