@@ -11,4 +11,5 @@ mod log_backup;
 mod output;
 mod restore_point;
 mod sakila;
+mod secrets;
 mod util;

@@ -27,6 +27,7 @@ pub mod input;
 pub mod jobspec;
 pub mod log_backup;
 pub mod manifest;
+pub mod mysql_url;
 pub mod plan;
 pub mod progress;
 pub mod reader;
