@@ -11,7 +11,9 @@ const USERINFO: &percent_encoding::AsciiSet =
 /// `mysql://user:password@host:port`, every part escaped as needed. Err: what cannot be set.
 pub fn build(user: &str, password: Option<&str>, host: &str, port: u16) -> Result<String, String> {
     let mut url = url::Url::parse("mysql://localhost").expect("a valid URL");
-    url.set_host(Some(host)).map_err(|e| format!("host {host:?}: {e}"))?;
+    // An IPv6 address is bracketed in a URL (`[tidb] host = "::1"` is not).
+    let bracketed = if host.contains(':') && !host.starts_with('[') { format!("[{host}]") } else { host.to_string() };
+    url.set_host(Some(&bracketed)).map_err(|e| format!("host {host:?}: {e}"))?;
     url.set_port(Some(port)).map_err(|()| "the port cannot be set".to_string())?;
     let encode = |s: &str| percent_encoding::utf8_percent_encode(s, USERINFO).to_string();
     url.set_username(&encode(user)).map_err(|()| "the user cannot be set".to_string())?;
@@ -96,5 +98,7 @@ mod tests {
         let opts = mysql_async::Opts::from_url(&url).unwrap();
         assert_eq!((opts.user(), opts.pass(), opts.tcp_port()), (Some("u"), Some(ODD), 3307));
         assert_eq!(build("root", Some(""), "db", 4000).unwrap(), "mysql://root@db:4000", "an empty password is none");
+        assert_eq!(build("root", None, "::1", 4000).unwrap(), "mysql://root@[::1]:4000");
+        assert!(build("root", None, "a b", 4000).is_err());
     }
 }

@@ -15,9 +15,12 @@ pub fn redact_url(url: &str) -> String {
         Ok(mut parsed)
             if !parsed.query().unwrap_or("").contains('@') && !parsed.fragment().unwrap_or("").contains('@') =>
         {
-            if parsed.password().is_some() {
-                parsed.set_password(Some("xxxxx")).expect("a URL with a password takes another");
+            // Without a password, as given: serialising would escape a path's spaces, and a
+            // suggested `--target sqlite:///a%20b.db` would name another file.
+            if parsed.password().is_none() {
+                return url.to_string();
             }
+            parsed.set_password(Some("xxxxx")).expect("a URL with a password takes another");
             parsed.to_string()
         }
         _ => match rest.rsplit_once('@') {
@@ -51,6 +54,7 @@ mod tests {
         assert_eq!(super::redact_url("mysql://root:s3cret@db:3306/x"), "mysql://root:xxxxx@db:3306/x");
         assert_eq!(super::redact_url("mysql://root@db:3306"), "mysql://root@db:3306");
         assert_eq!(super::redact_url("sqlite:///tmp/a.db"), "sqlite:///tmp/a.db");
+        assert_eq!(super::redact_url("sqlite:///tmp/a b/ü.db"), "sqlite:///tmp/a b/ü.db", "not escaped");
         assert_eq!(super::redact_url("root:s3@c:r/t@tcp(db:4000)/"), "root:xxxxx@tcp(db:4000)/");
         assert_eq!(super::redact_url("/tmp/a:b@c.db"), "/tmp/a:b@c.db", "a file path is not a DSN");
         assert_eq!(super::redact_url("u:p@unix(/run/my.sock)/"), "u:xxxxx@unix(/run/my.sock)/");
