@@ -30,6 +30,39 @@ fn dump(dir: &Path) -> PathBuf {
     src
 }
 
+/// An import that loses its server after the tables are created, while it waits before its
+/// first write (failpoint): the run stops, and says so without the password. The server is
+/// then back and the checkpoint removed, for the next case.
+fn lose_the_server_mid_run(server: &MariaDb, name: &str, way: &[String], src: &str) {
+    server.exec("DROP DATABASE IF EXISTS secretdb");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_hoist"))
+        .args(["import", "--source", src, "--progress", "log", "--max-retries", "1"])
+        .args(way)
+        .env("HOIST_LOG", "warn")
+        .env("HOIST_FAILPOINTS", "import.before-write=3s")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let created = "SELECT count(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'secretdb'";
+    let start = std::time::Instant::now();
+    while server.query_value(created).as_deref() != Some("2") {
+        assert!(start.elapsed() < std::time::Duration::from_secs(20), "{name}: no tables after 20 s");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    server.stop();
+    let run = Run { output: child.wait_with_output().unwrap() };
+    assert!(!run.ok(), "{name}: the server was lost mid-run\n{}", run.text());
+    assert!(run.text().contains("unreachable"), "{name}: says what happened\n{}", run.text());
+    assert_clean(&format!("{name}: server lost mid-run"), &run);
+    server.restart();
+    let mut args = vec!["checkpoint", "remove", "all"];
+    args.extend(way.iter().map(String::as_str));
+    let run = hoist(&args);
+    run.assert_ok();
+    assert_clean(&format!("{name}: checkpoint remove after the loss"), &run);
+}
+
 #[track_caller]
 fn assert_clean(what: &str, run: &Run) {
     let text = run.text();
@@ -70,7 +103,7 @@ fn assert_no_row_holds_it(server: &MariaDb) {
 /// a mysql checkpoint (raw, as Lightning takes it), in the config's `[tidb] password` (raw)
 /// with `[checkpoint] dsn` a DSN. hoist reads no password from the environment. Through each:
 /// a table error, the refusal of a rerun, `checkpoint show`, `checkpoint dump`, `checkpoint
-/// remove`, and a lost server (stopped).
+/// remove`, and a lost server: in the middle of a run, and stopped before one.
 #[test]
 fn a_password_with_url_characters_never_leaks() {
     let server = MariaDb::start();
@@ -132,6 +165,9 @@ fn a_password_with_url_characters_never_leaks() {
         assert_clean(&format!("{name}: checkpoint remove"), &run);
     }
     assert_no_row_holds_it(&server);
+    for (name, way) in &ways {
+        lose_the_server_mid_run(&server, name, way, src);
+    }
     server.stop();
     for (name, way) in &ways {
         let run = with(&["import", "--source", src, "--progress", "log"], way);
