@@ -106,12 +106,10 @@ impl Shared {
         let target = match (&self.target, &file.tidb.host) {
             (Some(t), _) => t.clone(),
             (None, Some(host)) => {
-                let user = file.tidb.user.clone().unwrap_or_else(|| "root".into());
-                let auth = match &file.tidb.password {
-                    Some(p) if !p.is_empty() => format!("{user}:{p}"),
-                    _ => user,
-                };
-                format!("mysql://{auth}@{host}:{}", file.tidb.port.unwrap_or(4000))
+                let user = file.tidb.user.as_deref().unwrap_or("root");
+                let port = file.tidb.port.unwrap_or(4000);
+                hoist_core::mysql_url::build(user, file.tidb.password.as_deref(), host, port)
+                    .map_err(|e| anyhow::anyhow!("config [tidb]: {e}"))?
             }
             (None, None) => return Ok(None),
         };

@@ -66,7 +66,8 @@ async fn run(args: cli::Args) -> anyhow::Result<ExitCode> {
     match args.command {
         cli::Command::Import(import) => {
             let settings = import.settings()?;
-            if !import.has_target() {
+            // Neither --target nor [tidb]: the embedded default, said out loud.
+            if !import.has_target() && settings.target.starts_with("sqlite://") {
                 eprintln!(
                     "no --target given: loading into the embedded SQLite file {}",
                     settings.target.trim_start_matches("sqlite://")

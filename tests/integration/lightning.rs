@@ -332,15 +332,30 @@ fn column_permutation() {
 // Left out: run 4 (`ignore_config.toml` must be refused with the physical backend only) and the
 // Lightning-specific error tables (`lightning_task_info.conflict_*`).
 
+/// A copy in `dir` of the case's `config` without its `[conflict] threshold` line, which hoist
+/// refuses (not supported yet): the file must be refused as it is, before anything is written.
+fn without_threshold(dir: &Path, case: &Path, config: &str) -> PathBuf {
+    drop_database("mytest");
+    let r = run(&case.join("data"), Some(&case.join(config)), &[]);
+    assert_fails(&r, &["[conflict] threshold = ", "is not supported yet (hoist does not count conflicts)"]);
+    assert_value("SELECT count(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = 'mytest'", "0");
+    let text = std::fs::read_to_string(case.join(config)).unwrap();
+    let kept: Vec<&str> = text.lines().filter(|l| !l.starts_with("threshold = ")).collect();
+    assert_eq!(kept.len() + 1, text.lines().count(), "one threshold line in {config}");
+    write_config(dir, config, &kept.join("\n"))
+}
+
 /// Runs 2 and 3: strategy `replace` (threshold 20, or old-style `max-error = 0`) keeps one row
-/// per id; the later row wins.
+/// per id; the later row wins. The threshold (20, above the case's 5 conflicts) is taken out.
 #[test]
 fn config_max_error_replace() {
     let case = corpus("lightning_config_max_error");
+    let dir = tempfile::tempdir().unwrap();
     let _guard = lock(&MYTEST);
-    for config in ["normal_config.toml", "normal_config_old_style.toml"] {
+    let normal = without_threshold(dir.path(), &case, "normal_config.toml");
+    for config in [normal, case.join("normal_config_old_style.toml")] {
         drop_database("mytest");
-        run(&case.join("data"), Some(&case.join(config)), &[]).assert_ok();
+        run(&case.join("data"), Some(&config), &[]).assert_ok();
         assert_value("SELECT count(*) FROM mytest.testtbl", "10");
         assert_value(
             "SELECT group_concat(val1 ORDER BY id) FROM mytest.testtbl",
@@ -351,13 +366,15 @@ fn config_max_error_replace() {
 
 /// Run 6 (`tidb-limit-record.toml`, strategy `ignore`): the first row per id is kept and the
 /// five later duplicates are skipped. (Lightning also records the 5 conflicts; hoist has no
-/// conflict records yet.)
+/// conflict records yet.) The threshold (5, not exceeded) is taken out.
 #[test]
 fn config_max_error_ignore() {
     let case = corpus("lightning_config_max_error");
+    let dir = tempfile::tempdir().unwrap();
     let _guard = lock(&MYTEST);
+    let config = without_threshold(dir.path(), &case, "tidb-limit-record.toml");
     drop_database("mytest");
-    run(&case.join("data"), Some(&case.join("tidb-limit-record.toml")), &[]).assert_ok();
+    run(&case.join("data"), Some(&config), &[]).assert_ok();
     assert_value("SELECT count(*) FROM mytest.testtbl", "10");
     assert_value(
         "SELECT group_concat(val1 ORDER BY id) FROM mytest.testtbl",
@@ -908,4 +925,43 @@ fn the_documentations_sample_config() {
     // success (the sample leaves `keep-after-success` at its default, remove).
     assert!(!cp.exists(), "{}", run.text());
     assert!(run.text().contains("all tables ok"), "{}", run.text());
+    // Its keys for Lightning's own machinery are accepted, and each says so once.
+    for key in ["[tikv-importer] backend", "[lightning] file", "[tidb] pd-addr", "[cron] switch-mode"] {
+        assert_eq!(run.text().matches(&format!("{key} has no effect here")).count(), 1, "{key}: {}", run.text());
+    }
+}
+
+/// The same sample with two typos is refused before anything is done, each typo named with
+/// the key it was meant to be: read as it is, a misspelt key would fall back to its default
+/// (here: every table, a header line taken for data) and change the result silently.
+#[test]
+fn the_documentations_sample_config_with_typos() {
+    let work = tempfile::tempdir().unwrap();
+    let (src, _) = crate::util::dump(
+        work.path(),
+        "lightning_sample_typos",
+        hoist_testkit::dump::Format::Sql,
+        hoist_testkit::dump::Compression::None,
+    );
+    drop_database("lightning_sample_typos");
+    let sample = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tidb-lightning.toml"))
+        .expect("the sample config");
+    let text = sample
+        .replace("port = 4000", &format!("port = {}", server().port()))
+        .replace(
+            "data-source-dir = \"/tmp/export-20180328-200751\"",
+            &format!("data-source-dir = {:?}", src.display().to_string()),
+        )
+        .replace("\nfilter = [", "\nfiltr = [")
+        .replace("\nheader = true", "\nheder = true");
+    let config = write_config(work.path(), "tidb-lightning.toml", &text);
+    let run = crate::util::hoist(&["import", "--config", config.to_str().unwrap(), "--progress", "log"]);
+    assert_eq!(run.code(), Some(2), "{}", run.text());
+    for line in [
+        "[mydumper] filtr is not a key hoist or TiDB Lightning knows; did you mean [mydumper] filter?",
+        "[mydumper.csv] heder is not a key hoist or TiDB Lightning knows; did you mean [mydumper.csv] header?",
+    ] {
+        assert!(run.text().contains(line), "{line}\n{}", run.text());
+    }
+    assert_value("SELECT count(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = 'lightning_sample_typos'", "0");
 }

@@ -12,4 +12,5 @@ mod log_backup;
 mod output;
 mod restore_point;
 mod sakila;
+mod secrets;
 mod util;

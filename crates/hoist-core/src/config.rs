@@ -1,6 +1,7 @@
 //! Settings of an import, read from TOML with TiDB Lightning's keys so that a Lightning user's
-//! file works unchanged. Keys hoist does not use (TiKV importer tuning and the like) are ignored.
-//! The binary lays command-line flags over what the file says.
+//! file works unchanged. Before the structs below read it, `config_keys` sorts every key: read
+//! here, accepted with a note (Lightning's own machinery), or refused (not implemented, or
+//! unknown). The binary lays command-line flags over what the file says.
 
 use std::path::Path;
 
@@ -313,8 +314,12 @@ impl FileConfig {
     pub fn load(path: &Path) -> Result<FileConfig, ConfigError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| ConfigError::Read { path: path.display().to_string(), source: e })?;
-        toml::from_str(&text)
-            .map_err(|e| ConfigError::Parse { path: path.display().to_string(), message: e.to_string() })
+        let parse_error = |message: String| ConfigError::Parse { path: path.display().to_string(), message };
+        let doc: toml::Table = text.parse().map_err(|e: toml::de::Error| parse_error(e.to_string()))?;
+        for note in crate::config_keys::check(&doc).map_err(parse_error)? {
+            tracing::warn!("{}: {note}", path.display());
+        }
+        doc.try_into().map_err(|e: toml::de::Error| parse_error(e.to_string()))
     }
 
     /// The conflict strategy from `[conflict]`, else from Lightning's older `[tikv-importer] on-duplicate`.
@@ -395,6 +400,18 @@ analyze = "off"
         assert_eq!(cfg.checkpoint.driver, CheckpointDriver::Sqlite);
         assert!(cfg.post_restore.analyze.unwrap().enabled());
         assert_eq!(cfg.mydumper.filter.len(), 7);
+        // Its Lightning-only keys are accepted with a note each; the ones hoist does not
+        // implement are set to the values that mean what hoist does (max-error = 0, ...).
+        let doc = toml::from_str::<toml::Table>(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let notes = crate::config_keys::check(&doc).unwrap();
+        for key in ["[lightning] level", "[tikv-importer] backend", "[tidb] pd-addr", "[cron] switch-mode"] {
+            assert_eq!(
+                notes.iter().filter(|n| n.starts_with(&format!("{key} has no effect here"))).count(),
+                1,
+                "{key}"
+            );
+        }
+        assert_eq!(notes.len(), 28, "{notes:#?}");
     }
 
     #[test]

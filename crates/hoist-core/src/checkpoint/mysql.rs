@@ -20,16 +20,9 @@ fn store_err(e: impl std::fmt::Display) -> CheckpointError {
     CheckpointError::Store { location: "mysql".into(), message: e.to_string() }
 }
 
-/// What is percent-encoded in a user or password: all but letters, digits and `-._~`, so that
-/// `@ : / # ? %` in a password stay part of it, and names like `hoist_user` stay readable.
-const USERINFO: &percent_encoding::AsciiSet =
-    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
-
 /// Lightning's DSN (`user:pass@tcp(host:port)/db?params`) or a `mysql://` URL, as a URL.
-/// As in Go's MySQL driver, which Lightning uses, the user ends at the first `:` and the
-/// password at the LAST `@`, so it may hold `@ : / #`; the database and params are not used
-/// (the store has its own schema). The URL is built by the `url` crate with user and password
-/// percent-encoded: pasted into a string, such a password would be read as part of the host.
+/// The DSN is split as Go's MySQL driver does (`mysql_url::Dsn`); its database and params are
+/// not used (the store has its own schema).
 pub fn dsn_to_url(dsn: &str) -> Result<String, CheckpointError> {
     if dsn.starts_with("mysql://") {
         return Ok(dsn.to_string());
@@ -40,27 +33,15 @@ pub fn dsn_to_url(dsn: &str) -> Result<String, CheckpointError> {
             "{why}: a mysql checkpoint dsn looks like user:pass@tcp(host:port)/ or mysql://user:pass@host:port"
         ),
     };
-    let (auth, net) = dsn.rsplit_once('@').map_or((None, dsn), |(auth, net)| (Some(auth), net));
-    let addr = net
-        .strip_prefix("tcp(")
-        .and_then(|rest| rest.split_once(')'))
-        .map(|(addr, _)| addr)
+    let parsed = crate::mysql_url::Dsn::parse(dsn)
+        .filter(|d| d.net == "tcp")
         .ok_or_else(|| bad("no tcp(host:port) after the last @"))?;
-    let (host, port) = split_host_port(addr).ok_or_else(|| bad("the port is not a number"))?;
-    let mut url = url::Url::parse("mysql://localhost").expect("a valid URL");
-    url.set_host(Some(host)).map_err(|e| bad(&format!("host {host:?}: {e}")))?;
-    url.set_port(Some(port)).map_err(|()| bad("the port cannot be set"))?;
-    if let Some(auth) = auth {
-        let (user, password) = auth.split_once(':').map_or((auth, None), |(u, p)| (u, Some(p)));
-        let encode = |s: &str| percent_encoding::utf8_percent_encode(s, USERINFO).to_string();
-        url.set_username(&encode(user)).map_err(|()| bad("the user cannot be set"))?;
-        url.set_password(password.map(encode).as_deref()).map_err(|()| bad("the password cannot be set"))?;
-    }
-    Ok(url.to_string())
+    let (host, port) = split_host_port(parsed.addr).ok_or_else(|| bad("the port is not a number"))?;
+    crate::mysql_url::build(parsed.user.unwrap_or(""), parsed.password, host, port).map_err(|e| bad(&e))
 }
 
-/// A DSN too malformed for `redact_url` to know it: all before the last `@` after the user is
-/// taken for the password.
+/// A DSN too malformed for `Dsn::parse`: all before the last `@` after the user is taken for
+/// the password.
 fn redact_malformed(dsn: &str) -> String {
     match dsn.rsplit_once('@').and_then(|(auth, net)| Some((auth.split_once(':')?.0, net))) {
         Some((user, net)) => format!("{user}:xxxxx@{net}"),

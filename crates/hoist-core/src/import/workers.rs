@@ -258,6 +258,8 @@ async fn write_with_retry(
     batch: &EncodedBatch,
     marker: &Marker,
 ) -> Result<(), TargetError> {
+    // Tests stop the server here, to lose it in the middle of a run.
+    crate::failpoint::pause("import.before-write").await;
     let mut attempt = 0u32;
     loop {
         let result = async {
