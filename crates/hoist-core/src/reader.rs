@@ -17,7 +17,7 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use crate::catalog::DataFormat;
 use crate::checkpoint::{ChunkProgress, ChunkRecord, TO_END};
-use crate::error::{DataError, FilePosition, SourceError};
+use crate::error::{Classified, DataError, FilePosition, SourceError};
 use crate::input::Input;
 use crate::rows::{Row, Value};
 use crate::source::Source;
@@ -38,6 +38,8 @@ pub struct ChunkJob {
     pub resume: ChunkProgress,
     pub csv: Arc<CsvSettings>,
     pub batch_bytes: usize,
+    /// Times a read that failed on the medium is tried again (the import's `max_retries`).
+    pub retries: u32,
 }
 
 /// A batch and the chunk position after it.
@@ -123,13 +125,38 @@ impl Reader<'_> {
         ReadError::Data(DataError { position: FilePosition { file: self.file().to_string(), offset, line }, message })
     }
 
+    /// Read more. A read that failed on the medium (a network or object store hiccup) opens
+    /// the file again where it stopped, with backoff, up to the job's retries; then the run
+    /// stops without blaming the table. A failure that is the bytes' own (a corrupt or
+    /// truncated compressed stream) is the table's error at once: every read gives it again.
     fn fill(&self, input: &mut Input) -> Result<(), ReadError> {
-        input.fill().map_err(|e| {
-            self.data_error(
-                input.position() + input.data().len() as u64,
-                format!("cannot read the file (truncated or corrupt?): {e}"),
-            )
-        })
+        let mut attempt = 0;
+        loop {
+            let Err(e) = input.fill() else { return Ok(()) };
+            let at = input.read_to();
+            if !crate::error_class::io_is_transient(&e) {
+                return Err(self.data_error(at, format!("cannot read the file (truncated or corrupt?): {e}")));
+            }
+            loop {
+                if attempt >= self.job.retries {
+                    let what = format!("{} at byte {at}", self.file());
+                    return Err(ReadError::Source(SourceError::io(self.source.location(), &what, &e)));
+                }
+                attempt += 1;
+                let delay = crate::error_class::backoff_delay(attempt);
+                tracing::warn!("reading {} failed at byte {at}, retry {attempt} in {delay:?}: {e}", self.file());
+                std::thread::sleep(delay);
+                let ch = &self.job.chunk;
+                match self.source.open_at(self.handle, &ch.path, ch.compression, at) {
+                    Ok(reader) => {
+                        input.replace_reader(reader);
+                        break;
+                    }
+                    Err(again) if again.is_transient() => continue,
+                    Err(other) => return Err(other.into()),
+                }
+            }
+        }
     }
 
     /// Send the encoder's rows with the position reached. A batch without rows is sent only

@@ -25,8 +25,8 @@ pub(super) async fn finish_table(shared: &Shared, run: &Arc<TableRun>) {
     match post_steps(shared, run).await {
         Ok(()) => run.progress.finish("done"),
         Err(StepError::Table(message)) => fail_table(shared, run, message).await,
-        Err(StepError::Transient(reason)) => shared.abort(reason),
         Err(StepError::Stopped) => {}
+        Err(why) => shared.abort(why),
     }
     run.end();
 }
