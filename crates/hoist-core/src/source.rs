@@ -86,6 +86,12 @@ impl Source {
         })
     }
 
+    /// A source over any object store (tests: one that fails on cue).
+    #[cfg(test)]
+    pub(crate) fn from_store(store: Arc<dyn ObjectStore>, location: &str) -> Source {
+        Source { store, prefix: StorePath::default(), location: location.to_string(), local_root: None }
+    }
+
     pub fn location(&self) -> &str {
         &self.location
     }
