@@ -46,7 +46,7 @@ async fn post_steps(shared: &Shared, run: &Arc<TableRun>) -> Result<(), StepErro
                 // An index build may rebuild the table and give it a new identity: forget the
                 // recorded one until the new one is known, so a crash in between is not taken
                 // for a table dropped by someone else.
-                shared.store.set_table_identity(id, None).await?;
+                retrying(retries, || shared.store.set_table_identity(id, None)).await?;
                 run.progress.step("adding indexes");
                 let t = Instant::now();
                 retrying(retries, || target.run_statements(&db, &statements)).await.map_err(|e| match e.transient {
@@ -55,7 +55,7 @@ async fn post_steps(shared: &Shared, run: &Arc<TableRun>) -> Result<(), StepErro
                 })?;
                 *run.index_time.lock().unwrap_or_else(|p| p.into_inner()) = t.elapsed();
                 let identity = retrying(retries, || target.table_identity(&db, &name)).await?;
-                shared.store.set_table_identity(id, identity.as_deref()).await?;
+                retrying(retries, || shared.store.set_table_identity(id, identity.as_deref())).await?;
                 run.record.lock().unwrap_or_else(|p| p.into_inner()).target_identity = identity;
             }
         }
