@@ -312,7 +312,8 @@ pub struct LoadArgs {
     /// INSERT would (not for BIT or spatial columns, and only when the server allows it).
     #[arg(long, default_value = "auto")]
     pub write_mode: WriteMode,
-    /// Retries of a transient target error (lost connection, deadlock...) before the table fails.
+    /// Retries of a transient error (lost connection, deadlock, busy checkpoint file, a source
+    /// read that failed on the network...) before the run stops; the same command resumes.
     #[arg(long, default_value_t = 8)]
     pub max_retries: u32,
     /// Progress display: auto (bars on a terminal, else a log line every 5 s), bars, log or quiet

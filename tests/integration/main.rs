@@ -7,6 +7,7 @@ mod checkpoint;
 mod crash;
 mod engines;
 mod generated;
+mod hostile_server;
 mod lightning;
 mod log_backup;
 mod output;

@@ -258,16 +258,19 @@ fn out_of_reach(cp: &Checkpoint, store: &dyn CheckpointStore, why: &str) -> Chec
     ))
 }
 
+/// A target failure while a control acts on table `t`, as the control's error.
+fn target_failed(target: &dyn Target, t: &TableRecord, e: crate::error::TargetError) -> CheckpointError {
+    let message = format!("{}: {}", quoted(t), e.message);
+    CheckpointError::Store { location: target.describe(), message, transient: e.transient }
+}
+
 /// A table is dropped only if it is still the one the import created: one dropped and created
 /// again since (by someone else) holds rows that are not the import's.
 async fn check_table_identity(target: &dyn Target, t: &TableRecord) -> Result<(), CheckpointError> {
     let Some(was) = &t.target_identity else {
         return Ok(());
     };
-    let now = target.table_identity(&t.database, &t.name).await.map_err(|e| CheckpointError::Store {
-        location: target.describe(),
-        message: format!("{}: {}", quoted(t), e.message),
-    })?;
+    let now = target.table_identity(&t.database, &t.name).await.map_err(|e| target_failed(target, t, e))?;
     match now {
         Some(is) if &is != was => Err(CheckpointError::Refused(format!(
             "{} in {} is not the table the import created (recorded {was}, now {is}): it was dropped and created \
@@ -294,10 +297,7 @@ pub async fn error_destroy(
         check_table_identity(target.as_ref(), t).await?;
     }
     for t in failed {
-        let target_err = |e: crate::error::TargetError| CheckpointError::Store {
-            location: target.describe(),
-            message: format!("{}: {}", quoted(t), e.message),
-        };
+        let target_err = |e| target_failed(target.as_ref(), t, e);
         target.drop_table(&t.database, &t.name).await.map_err(target_err)?;
         let ids: Vec<i64> = chunks_of(&cp, t.id).map(|c| c.id).collect();
         target.clear_markers(cp.task.task_id, Some(&ids)).await.map_err(target_err)?;
@@ -366,10 +366,7 @@ pub async fn remove(
             check_table_identity(target, t).await?;
         }
         for t in written {
-            target.drop_table(&t.database, &t.name).await.map_err(|e| CheckpointError::Store {
-                location: target.describe(),
-                message: format!("{}: {}", quoted(t), e.message),
-            })?;
+            target.drop_table(&t.database, &t.name).await.map_err(|e| target_failed(target, t, e))?;
             said.push(format!("{}: dropped in the target {}", quoted(t), target.describe()));
         }
     }
@@ -401,7 +398,7 @@ pub async fn remove(
 /// The target is stored with its password redacted already.
 pub async fn dump(store: &dyn CheckpointStore, dir: &Path) -> Result<Vec<PathBuf>, CheckpointError> {
     let cp = load(store).await?;
-    let io = |e: std::io::Error| CheckpointError::Store { location: dir.display().to_string(), message: e.to_string() };
+    let io = |e: std::io::Error| CheckpointError::store(dir.display().to_string(), e.to_string());
     std::fs::create_dir_all(dir).map_err(io)?;
     let t = &cp.task;
     let tables: Vec<Vec<String>> = cp

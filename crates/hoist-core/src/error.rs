@@ -39,15 +39,50 @@ pub struct DataError {
     pub message: String,
 }
 
+/// Whether an error may pass when the same work is tried again (`error_class` decides).
+pub trait Classified {
+    fn is_transient(&self) -> bool;
+}
+
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SourceError {
+    /// The store or the file system failed; `transient` as `error_class::io_is_transient` or
+    /// `object_store_is_transient` says.
     #[error("cannot read the source {location}: {message}")]
-    Storage { location: String, message: String },
+    Storage { location: String, message: String, transient: bool },
     #[error("{0}")]
     Layout(String),
     #[error(transparent)]
     Data(#[from] DataError),
+}
+
+impl SourceError {
+    /// The file system failed on `location` (`what`: the file, when it is not the location).
+    pub fn io(location: impl Into<String>, what: &str, e: &std::io::Error) -> Self {
+        let transient = crate::error_class::io_is_transient(e);
+        SourceError::Storage { location: location.into(), message: with_what(what, e), transient }
+    }
+
+    /// The object store failed on `location` (`what` as for `io`).
+    pub fn object_store(location: impl Into<String>, what: &str, e: &object_store::Error) -> Self {
+        let transient = crate::error_class::object_store_is_transient(e);
+        SourceError::Storage { location: location.into(), message: with_what(what, e), transient }
+    }
+}
+
+fn with_what(what: &str, e: &dyn fmt::Display) -> String {
+    match what {
+        "" => e.to_string(),
+        what => format!("{what}: {e}"),
+    }
+}
+
+impl Classified for SourceError {
+    /// A bad layout or bad bytes are the same on every read.
+    fn is_transient(&self) -> bool {
+        matches!(self, SourceError::Storage { transient: true, .. })
+    }
 }
 
 /// An error reported by a target server or file.
@@ -66,18 +101,49 @@ impl TargetError {
     }
 }
 
+impl Classified for TargetError {
+    fn is_transient(&self) -> bool {
+        self.transient
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CheckpointError {
+    /// The store failed; `transient` as `error_class` says for its driver's error.
     #[error("checkpoint store {location}: {message}")]
-    Store { location: String, message: String },
+    Store { location: String, message: String, transient: bool },
     #[error("{0}")]
     Refused(String),
 }
 
+impl CheckpointError {
+    /// A store whose content or answer is not what hoist wrote: the same on every try.
+    pub fn store(location: impl Into<String>, message: impl Into<String>) -> Self {
+        CheckpointError::Store { location: location.into(), message: message.into(), transient: false }
+    }
+
+    pub fn sqlite(location: impl Into<String>, e: &rusqlite::Error) -> Self {
+        let transient = crate::error_class::sqlite_is_transient(e);
+        CheckpointError::Store { location: location.into(), message: e.to_string(), transient }
+    }
+
+    pub fn mysql(location: impl Into<String>, e: &mysql_async::Error) -> Self {
+        let transient = crate::error_class::mysql_is_transient(e);
+        CheckpointError::Store { location: location.into(), message: e.to_string(), transient }
+    }
+}
+
+impl Classified for CheckpointError {
+    /// A refusal is a decision, never a failure to retry.
+    fn is_transient(&self) -> bool {
+        matches!(self, CheckpointError::Store { transient: true, .. })
+    }
+}
+
 impl From<rusqlite::Error> for CheckpointError {
     fn from(e: rusqlite::Error) -> Self {
-        CheckpointError::Store { location: "sqlite".into(), message: e.to_string() }
+        CheckpointError::sqlite("sqlite", &e)
     }
 }
 
@@ -103,4 +169,8 @@ pub enum ImportError {
     Checkpoint(#[from] CheckpointError),
     #[error("interrupted; run the same command to resume")]
     Interrupted,
+    /// The run stopped on a failure that is no table's (the checkpoint store refused a write),
+    /// recording nothing; the message says what happened and what to do.
+    #[error("{0}")]
+    Halted(String),
 }

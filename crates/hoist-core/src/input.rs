@@ -37,6 +37,17 @@ impl Input {
         self.base
     }
 
+    /// Absolute offset of the first byte not read yet: where a reader opened again must start.
+    pub fn read_to(&self) -> u64 {
+        self.base + (self.end - self.start) as u64
+    }
+
+    /// Go on with another stream of the same file, positioned at `read_to()` (after a read
+    /// failed: the bytes held stay, the chunk's limit still counts from where it was).
+    pub fn replace_reader(&mut self, reader: Box<dyn Read + Send>) {
+        self.reader = reader;
+    }
+
     pub fn consume(&mut self, n: usize) {
         let n = n.min(self.end - self.start);
         self.start += n;

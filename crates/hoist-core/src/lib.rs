@@ -20,6 +20,7 @@ pub mod control;
 pub mod data_type;
 pub mod ddl_file;
 pub mod error;
+pub mod error_class;
 pub mod failpoint;
 pub mod filter;
 pub mod import;

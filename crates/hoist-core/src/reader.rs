@@ -17,7 +17,7 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use crate::catalog::DataFormat;
 use crate::checkpoint::{ChunkProgress, ChunkRecord, TO_END};
-use crate::error::{DataError, FilePosition, SourceError};
+use crate::error::{Classified, DataError, FilePosition, SourceError};
 use crate::input::Input;
 use crate::rows::{Row, Value};
 use crate::source::Source;
@@ -38,6 +38,8 @@ pub struct ChunkJob {
     pub resume: ChunkProgress,
     pub csv: Arc<CsvSettings>,
     pub batch_bytes: usize,
+    /// Times a read that failed on the medium is tried again (the import's `max_retries`).
+    pub retries: u32,
 }
 
 /// A batch and the chunk position after it.
@@ -123,13 +125,39 @@ impl Reader<'_> {
         ReadError::Data(DataError { position: FilePosition { file: self.file().to_string(), offset, line }, message })
     }
 
+    /// Read more. A read that failed on the medium (a network or object store hiccup) opens
+    /// the file again where it stopped, with backoff, up to the job's retries in a row without
+    /// a byte read (a read that makes progress starts the count again); then the run stops
+    /// without blaming the table. A failure that is the bytes' own (a corrupt or
+    /// truncated compressed stream) is the table's error at once: every read gives it again.
     fn fill(&self, input: &mut Input) -> Result<(), ReadError> {
-        input.fill().map_err(|e| {
-            self.data_error(
-                input.position() + input.data().len() as u64,
-                format!("cannot read the file (truncated or corrupt?): {e}"),
-            )
-        })
+        let mut attempt = 0;
+        loop {
+            let Err(e) = input.fill() else { return Ok(()) };
+            let at = input.read_to();
+            if !crate::error_class::io_is_transient(&e) {
+                return Err(self.data_error(at, format!("cannot read the file (truncated or corrupt?): {e}")));
+            }
+            loop {
+                if attempt >= self.job.retries {
+                    let what = format!("{} at byte {at}", self.file());
+                    return Err(ReadError::Source(SourceError::io(self.source.location(), &what, &e)));
+                }
+                attempt += 1;
+                let delay = crate::error_class::backoff_delay(attempt);
+                tracing::warn!("reading {} failed at byte {at}, retry {attempt} in {delay:?}: {e}", self.file());
+                std::thread::sleep(delay);
+                let ch = &self.job.chunk;
+                match self.source.open_at(self.handle, &ch.path, ch.compression, at) {
+                    Ok(reader) => {
+                        input.replace_reader(reader);
+                        break;
+                    }
+                    Err(again) if again.is_transient() => continue,
+                    Err(other) => return Err(other.into()),
+                }
+            }
+        }
     }
 
     /// Send the encoder's rows with the position reached. A batch without rows is sent only
@@ -603,5 +631,167 @@ mod tests {
         assert!(!is_ignorable_statement(b"DELETE FROM t"));
         assert!(!is_ignorable_statement(b"DROP TABLE t"));
         assert_eq!(strip_version_comment("/*!40101 SET NAMES binary*/"), "SET NAMES binary");
+    }
+
+    /// An object store whose first `fail_reads` streams break after `keep` bytes, as a
+    /// connection reset would.
+    #[derive(Debug)]
+    struct Flaky {
+        inner: object_store::memory::InMemory,
+        keep: usize,
+        fail_reads: std::sync::atomic::AtomicUsize,
+    }
+
+    impl std::fmt::Display for Flaky {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "Flaky")
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl object_store::ObjectStore for Flaky {
+        async fn put_opts(
+            &self,
+            location: &object_store::path::Path,
+            payload: object_store::PutPayload,
+            opts: object_store::PutOptions,
+        ) -> object_store::Result<object_store::PutResult> {
+            self.inner.put_opts(location, payload, opts).await
+        }
+        async fn put_multipart_opts(
+            &self,
+            location: &object_store::path::Path,
+            opts: object_store::PutMultipartOptions,
+        ) -> object_store::Result<Box<dyn object_store::MultipartUpload>> {
+            self.inner.put_multipart_opts(location, opts).await
+        }
+        async fn get_opts(
+            &self,
+            location: &object_store::path::Path,
+            options: object_store::GetOptions,
+        ) -> object_store::Result<object_store::GetResult> {
+            use futures::StreamExt;
+            let result = self.inner.get_opts(location, options).await?;
+            if self.fail_reads.load(Ordering::SeqCst) == 0 {
+                return Ok(result);
+            }
+            self.fail_reads.fetch_sub(1, Ordering::SeqCst);
+            let (meta, range, attributes) = (result.meta.clone(), result.range.clone(), result.attributes.clone());
+            let mut bytes = result.bytes().await?;
+            bytes.truncate(self.keep);
+            let broken = object_store::Error::Generic { store: "Flaky", source: "connection reset by peer".into() };
+            let stream = futures::stream::iter([Ok(bytes), Err(broken)]).boxed();
+            Ok(object_store::GetResult {
+                payload: object_store::GetResultPayload::Stream(stream),
+                meta,
+                range,
+                attributes,
+                extensions: Default::default(),
+            })
+        }
+        fn delete_stream(
+            &self,
+            locations: futures::stream::BoxStream<'static, object_store::Result<object_store::path::Path>>,
+        ) -> futures::stream::BoxStream<'static, object_store::Result<object_store::path::Path>> {
+            self.inner.delete_stream(locations)
+        }
+        fn list(
+            &self,
+            prefix: Option<&object_store::path::Path>,
+        ) -> futures::stream::BoxStream<'static, object_store::Result<object_store::ObjectMeta>> {
+            self.inner.list(prefix)
+        }
+        async fn list_with_delimiter(
+            &self,
+            prefix: Option<&object_store::path::Path>,
+        ) -> object_store::Result<object_store::ListResult> {
+            self.inner.list_with_delimiter(prefix).await
+        }
+        async fn copy_opts(
+            &self,
+            from: &object_store::path::Path,
+            to: &object_store::path::Path,
+            options: object_store::CopyOptions,
+        ) -> object_store::Result<()> {
+            self.inner.copy_opts(from, to, options).await
+        }
+    }
+
+    /// Read a chunk of 1,000 rows from a store whose first `fail_reads` reads break after
+    /// `keep` bytes, with `retries`: the rows read, or the error.
+    fn read_flaky(fail_reads: usize, keep: usize, retries: u32) -> Result<u64, ReadError> {
+        use object_store::ObjectStoreExt;
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        let rows: Vec<String> = (0..1000).map(|i| format!("({i})")).collect();
+        let data = format!("INSERT INTO `t` VALUES {};\n", rows.join(","));
+        let len = data.len() as u64;
+        let flaky = Flaky { inner: Default::default(), keep, fail_reads: fail_reads.into() };
+        rt.block_on(flaky.inner.put(&"d.t.000.sql".into(), data.into())).unwrap();
+        let source = Source::from_store(Arc::new(flaky), "memory://dump");
+        let dir = tempfile::tempdir().unwrap();
+        let options = crate::target::TargetOptions {
+            meta_schema: "hoist_meta".into(),
+            sql_mode: String::new(),
+            disable_binlog: false,
+            write_mode: crate::target::WriteMode::Insert,
+        };
+        let target = crate::target::sqlite::SqliteTarget::open(&dir.path().join("t.db"), &options).unwrap();
+        let column = crate::target::TargetColumn {
+            name: "a".into(),
+            class: crate::target::ColumnClass::Numeric,
+            generated: false,
+        };
+        let job = ChunkJob {
+            chunk: ChunkRecord {
+                id: 1,
+                table_id: 1,
+                path: "d.t.000.sql".into(),
+                format: DataFormat::Sql,
+                compression: crate::source::Compression::None,
+                start: 0,
+                end: TO_END,
+                progress: ChunkProgress::default(),
+            },
+            table: Arc::new(TableTarget {
+                database: "d".into(),
+                name: "t".into(),
+                columns: vec![column],
+                conflict: Default::default(),
+            }),
+            resume: ChunkProgress::default(),
+            csv: Arc::new(CsvSettings { options: Default::default(), header: false, header_schema_match: false }),
+            batch_bytes: 1000,
+            retries,
+        };
+        let (tx, mut rx) = mpsc::channel(2);
+        let handle = rt.handle().clone();
+        let reader =
+            std::thread::spawn(move || read_chunk(&source, &handle, &job, &target, &tx, &AtomicBool::new(false)));
+        let (mut rows, mut last) = (0, ChunkProgress::default());
+        while let Some(batch) = rx.blocking_recv() {
+            rows += batch.batch.row_count;
+            last = batch.progress;
+        }
+        reader.join().unwrap()?;
+        assert!(last.done && last.offset >= len - 1, "the chunk ends at its end: {last:?}");
+        Ok(rows)
+    }
+
+    #[test]
+    fn a_read_broken_on_the_network_goes_on_where_it_stopped() {
+        assert_eq!(read_flaky(2, 300, 3).unwrap(), 1000, "every row once");
+        // A read that makes progress between failures is not running out of retries.
+        assert_eq!(read_flaky(10, 300, 1).unwrap(), 1000, "every row once");
+    }
+
+    #[test]
+    fn a_read_broken_through_every_retry_stops_the_run_without_blaming_the_table() {
+        match read_flaky(5, 0, 2) {
+            Err(ReadError::Source(e)) => {
+                assert!(e.is_transient(), "{e}");
+                assert!(e.to_string().contains("d.t.000.sql") && e.to_string().contains("connection reset"), "{e}");
+            }
+            other => panic!("expected a transient source error, got {:?}", other.map_err(|e| e.to_string())),
+        }
     }
 }

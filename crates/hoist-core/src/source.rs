@@ -73,13 +73,11 @@ impl Source {
         if location.contains("://") && !location.starts_with("file://") {
             return Err(SourceError::Layout(format!("source {location}: only local directories are supported so far")));
         }
-        let dir = std::fs::canonicalize(path)
-            .map_err(|e| SourceError::Storage { location: location.to_string(), message: e.to_string() })?;
+        let dir = std::fs::canonicalize(path).map_err(|e| SourceError::io(location, "", &e))?;
         if !dir.is_dir() {
             return Err(SourceError::Layout(format!("source {location} is not a directory")));
         }
-        let store = LocalFileSystem::new_with_prefix(&dir)
-            .map_err(|e| SourceError::Storage { location: location.to_string(), message: e.to_string() })?;
+        let store = LocalFileSystem::new_with_prefix(&dir).map_err(|e| SourceError::object_store(location, "", &e))?;
         Ok(Source {
             store: Arc::new(store),
             prefix: StorePath::default(),
@@ -88,12 +86,22 @@ impl Source {
         })
     }
 
+    /// A source over any object store (tests: one that fails on cue).
+    #[cfg(test)]
+    pub(crate) fn from_store(store: Arc<dyn ObjectStore>, location: &str) -> Source {
+        Source { store, prefix: StorePath::default(), location: location.to_string(), local_root: None }
+    }
+
     pub fn location(&self) -> &str {
         &self.location
     }
 
-    fn storage_error(&self, e: impl std::fmt::Display) -> SourceError {
-        SourceError::Storage { location: self.location.clone(), message: e.to_string() }
+    fn io_error(&self, path: &str, e: &io::Error) -> SourceError {
+        SourceError::io(self.location.clone(), path, e)
+    }
+
+    fn store_error(&self, path: &str, e: &object_store::Error) -> SourceError {
+        SourceError::object_store(self.location.clone(), path, e)
     }
 
     /// The store's path for a listed file. Listing gives names as they are; building the path
@@ -107,7 +115,7 @@ impl Source {
     pub async fn list(&self) -> Result<Vec<SourceFile>, SourceError> {
         let prefix_len = self.prefix.as_ref().len();
         let metas: Vec<_> =
-            self.store.list(Some(&self.prefix)).try_collect().await.map_err(|e| self.storage_error(e))?;
+            self.store.list(Some(&self.prefix)).try_collect().await.map_err(|e| self.store_error("", &e))?;
         let mut files: Vec<SourceFile> = metas
             .into_iter()
             .map(|m| {
@@ -126,10 +134,10 @@ impl Source {
             .store
             .get(&self.object_path(path))
             .await
-            .map_err(|e| self.storage_error(format!("{path}: {e}")))?
+            .map_err(|e| self.store_error(path, &e))?
             .bytes()
             .await
-            .map_err(|e| self.storage_error(format!("{path}: {e}")))?;
+            .map_err(|e| self.store_error(path, &e))?;
         let mut out = Vec::new();
         decompressing(Box::new(io::Cursor::new(bytes)), compression_of(path))
             .read_to_end(&mut out)
@@ -148,20 +156,18 @@ impl Source {
     ) -> Result<Box<dyn Read + Send>, SourceError> {
         let range_start = if compression == Compression::None { start } else { 0 };
         if let Some(root) = &self.local_root {
-            let mut file =
-                std::fs::File::open(root.join(path)).map_err(|e| self.storage_error(format!("{path}: {e}")))?;
+            let mut file = std::fs::File::open(root.join(path)).map_err(|e| self.io_error(path, &e))?;
             if range_start > 0 {
                 use std::io::Seek;
-                file.seek(io::SeekFrom::Start(range_start)).map_err(|e| self.storage_error(format!("{path}: {e}")))?;
+                file.seek(io::SeekFrom::Start(range_start)).map_err(|e| self.io_error(path, &e))?;
             }
             return self.skip_to(decompressing(Box::new(file), compression), path, compression, start);
         }
         let options =
             GetOptions { range: (range_start > 0).then_some(GetRange::Offset(range_start)), ..Default::default() };
         let location = self.object_path(path);
-        let result = handle
-            .block_on(self.store.get_opts(&location, options))
-            .map_err(|e| self.storage_error(format!("{path}: {e}")))?;
+        let result =
+            handle.block_on(self.store.get_opts(&location, options)).map_err(|e| self.store_error(path, &e))?;
         let stream = result.into_stream().map_err(io::Error::other);
         let raw = SyncIoBridge::new_with_handle(StreamReader::new(stream), handle.clone());
         self.skip_to(decompressing(Box::new(raw), compression), path, compression, start)

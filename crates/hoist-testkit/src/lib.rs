@@ -5,6 +5,8 @@
 //!   server dies with the test process, even when that process is killed.
 //! * [`dump`]: deterministic mydumper/Dumpling-style dump directories (SQL or
 //!   CSV, plain/gzip/zstd) whose exact rows are returned as a [`dump::Dataset`].
+//! * [`fake_mysql`]: a fake MySQL server that answers scripted statements and
+//!   misbehaves on cue (a LOCAL INFILE request for a file of its choosing).
 //! * [`rows`]: order-independent row checksums ([`rows::TableSum`]) read from a
 //!   MySQL-family server or an SQLite file, so a test can assert "the target
 //!   holds exactly the rows of the source".
@@ -17,6 +19,7 @@
 //! runtime on a helper thread, so it also works from inside `#[tokio::test]`.
 
 pub mod dump;
+pub mod fake_mysql;
 pub mod mariadb;
 pub mod rows;
 

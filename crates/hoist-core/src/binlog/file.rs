@@ -143,10 +143,8 @@ impl EventReader<BufReader<File>> {
     /// The first `bytes` of the file only: what an index vouches for.
     pub fn open_prefix(path: &Path, bytes: u64) -> Result<Self, SourceError> {
         let name = path.display().to_string();
-        let file =
-            File::open(path).map_err(|e| SourceError::Storage { location: name.clone(), message: e.to_string() })?;
-        let len =
-            file.metadata().map_err(|e| SourceError::Storage { location: name.clone(), message: e.to_string() })?.len();
+        let file = File::open(path).map_err(|e| SourceError::io(name.clone(), "", &e))?;
+        let len = file.metadata().map_err(|e| SourceError::io(name.clone(), "", &e))?.len();
         EventReader::new(name, BufReader::with_capacity(1 << 20, file), len.min(bytes))
     }
 }

@@ -150,8 +150,7 @@ impl LogIndex {
 /// first file's, or a file that ends inside a transaction while later files follow, is an
 /// error naming it.
 pub fn index_plain_files(dir: &Path) -> Result<LogIndex, SourceError> {
-    let storage =
-        |e: std::io::Error| SourceError::Storage { location: dir.display().to_string(), message: e.to_string() };
+    let storage = |e: std::io::Error| SourceError::io(dir.display().to_string(), "", &e);
     let mut names = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(storage)? {
         let entry = entry.map_err(storage)?;

@@ -16,8 +16,8 @@ pub struct MysqlStore {
     schema: String,
 }
 
-fn store_err(e: impl std::fmt::Display) -> CheckpointError {
-    CheckpointError::Store { location: "mysql".into(), message: e.to_string() }
+fn store_err(e: mysql_async::Error) -> CheckpointError {
+    CheckpointError::mysql("mysql", &e)
 }
 
 /// Lightning's DSN (`user:pass@tcp(host:port)/db?params`) or a `mysql://` URL, as a URL.
@@ -27,11 +27,13 @@ pub fn dsn_to_url(dsn: &str) -> Result<String, CheckpointError> {
     if dsn.starts_with("mysql://") {
         return Ok(dsn.to_string());
     }
-    let bad = |why: &str| CheckpointError::Store {
-        location: redact_malformed(dsn),
-        message: format!(
-            "{why}: a mysql checkpoint dsn looks like user:pass@tcp(host:port)/ or mysql://user:pass@host:port"
-        ),
+    let bad = |why: &str| {
+        CheckpointError::store(
+            redact_malformed(dsn),
+            format!(
+                "{why}: a mysql checkpoint dsn looks like user:pass@tcp(host:port)/ or mysql://user:pass@host:port"
+            ),
+        )
     };
     let parsed = crate::mysql_url::Dsn::parse(dsn)
         .filter(|d| d.net == "tcp")
@@ -59,8 +61,7 @@ fn split_host_port(addr: &str) -> Option<(&str, u16)> {
 
 impl MysqlStore {
     pub async fn open(url: &str, schema: &str) -> Result<MysqlStore, CheckpointError> {
-        let opts = Opts::from_url(url)
-            .map_err(|e| CheckpointError::Store { location: redact_url(url), message: e.to_string() })?;
+        let opts = Opts::from_url(url).map_err(|e| CheckpointError::store(redact_url(url), e.to_string()))?;
         let opts: Opts = OptsBuilder::from_opts(opts).prefer_socket(false).into();
         let store = MysqlStore { opts, url: url.to_string(), schema: schema.to_string() };
         let s = q(schema);
@@ -100,6 +101,7 @@ impl MysqlStore {
         Conn::new(self.opts.clone()).await.map_err(|e| CheckpointError::Store {
             location: self.location(),
             message: crate::target::mysql::connect_failure(&self.opts, &e),
+            transient: crate::error_class::mysql_is_transient(&e),
         })
     }
 
@@ -145,7 +147,7 @@ impl CheckpointStore for MysqlStore {
             .query(format!("SELECT path, size, modified_ms FROM {} ORDER BY path", self.t("files")))
             .await
             .map_err(store_err)?;
-        let bad = |what: &str| store_err(format!("unreadable checkpoint: {what}"));
+        let bad = |what: &str| CheckpointError::store("mysql", format!("unreadable checkpoint: {what}"));
         let tables = tables
             .into_iter()
             .map(|row| TableRecord::from_row(row).map_err(|state| bad(&state)))

@@ -35,7 +35,7 @@ pub struct SqliteStore {
 }
 
 fn bad(what: &str) -> CheckpointError {
-    CheckpointError::Store { location: "sqlite".into(), message: format!("unreadable checkpoint: {what}") }
+    CheckpointError::store("sqlite", format!("unreadable checkpoint: {what}"))
 }
 
 /// SQLite stores signed 64-bit integers; u64 values round-trip through the same bits.
@@ -48,10 +48,7 @@ fn to_u64(v: i64) -> u64 {
 
 impl SqliteStore {
     pub fn open(path: &Path) -> Result<SqliteStore, CheckpointError> {
-        let err = |e: rusqlite::Error| CheckpointError::Store {
-            location: path.display().to_string(),
-            message: e.to_string(),
-        };
+        let err = |e: rusqlite::Error| CheckpointError::sqlite(path.display().to_string(), &e);
         let conn = Connection::open(path).map_err(err)?;
         conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;")
             .map_err(err)?;
@@ -72,8 +69,7 @@ impl SqliteStore {
 
     fn with<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T, CheckpointError> {
         let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        f(&mut conn)
-            .map_err(|e| CheckpointError::Store { location: self.path.display().to_string(), message: e.to_string() })
+        f(&mut conn).map_err(|e| CheckpointError::sqlite(self.path.display().to_string(), &e))
     }
 }
 

@@ -48,8 +48,7 @@ pub async fn open_store(
     settings: &ImportSettings,
 ) -> Result<(Arc<dyn CheckpointStore>, Option<tempfile::TempDir>), ImportError> {
     if !settings.checkpoint.enable {
-        let dir = tempfile::tempdir()
-            .map_err(|e| CheckpointError::Store { location: "temp".into(), message: e.to_string() })?;
+        let dir = tempfile::tempdir().map_err(|e| CheckpointError::store("temp", e.to_string()))?;
         let store = SqliteStore::open(&dir.path().join("plan.db"))?;
         return Ok((Arc::new(store), Some(dir)));
     }
@@ -296,10 +295,8 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
                     error: None,
                 })
             }
-            Err(StepError::Transient(message)) => {
-                return Err(TargetError { code: None, message: lost_target(&message), transient: true }.into())
-            }
             Err(StepError::Stopped) => return Err(ImportError::Interrupted),
+            Err(why @ (StepError::Transient(_) | StepError::Halt(_))) => return Err(stopped_early(why)),
             Err(StepError::Table(message)) => {
                 report.tables.push(TableReport {
                     database: record.database.clone(),
@@ -360,8 +357,8 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
     log_done.notify_one();
     let _ = log_task.await;
     progress.finish();
-    if let Some(reason) = aborted {
-        return Err(TargetError { code: None, message: lost_target(&reason), transient: true }.into());
+    if let Some(why) = aborted {
+        return Err(stopped_early(why));
     }
     if stop.load(Ordering::SeqCst) {
         return Err(ImportError::Interrupted);
@@ -419,11 +416,20 @@ fn dump_fingerprint(source: &str, spec: &str, files: &[crate::source::SourceFile
     format!("{:032x}", xxhash_rust::xxh3::xxh3_128(text.as_bytes()))
 }
 
-fn lost_target(reason: &str) -> String {
-    format!(
-        "{reason}\nthe target stayed unreachable through every retry; nothing was recorded as an error: \
-         when it is back, run the same command to resume"
-    )
+/// The run's error when it stopped on a failure that is no table's: nothing was recorded, so
+/// the same command resumes once the cause is gone.
+fn stopped_early(why: StepError) -> ImportError {
+    match why {
+        StepError::Transient(reason) => ImportError::Halted(format!(
+            "{reason}\nthis failure usually passes (a lost connection, a busy file, a network error) but it \
+             outlasted every retry; nothing was recorded as an error: when it is fixed, run the same command to resume"
+        )),
+        StepError::Halt(reason) => ImportError::Halted(format!(
+            "{reason}\nnothing was recorded as an error: fix this, then run the same command to resume"
+        )),
+        StepError::Table(reason) => ImportError::Halted(reason),
+        StepError::Stopped => ImportError::Interrupted,
+    }
 }
 
 fn file_size(files: &[crate::source::SourceFile], path: &str) -> u64 {

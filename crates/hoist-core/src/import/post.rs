@@ -27,8 +27,8 @@ pub(super) async fn finish_table(shared: &Shared, run: &Arc<TableRun>) {
     match outcome {
         Ok(()) => run.progress.finish("done"),
         Err(StepError::Table(message)) => fail_table(shared, run, message).await,
-        Err(StepError::Transient(reason)) => shared.abort(reason),
         Err(StepError::Stopped) => {}
+        Err(why) => shared.abort(why),
     }
 }
 
@@ -48,7 +48,7 @@ async fn post_steps(shared: &Shared, run: &Arc<TableRun>) -> Result<(), StepErro
                 // An index build may rebuild the table and give it a new identity: forget the
                 // recorded one until the new one is known, so a crash in between is not taken
                 // for a table dropped by someone else.
-                shared.store.set_table_identity(id, None).await?;
+                retrying(retries, || shared.store.set_table_identity(id, None)).await?;
                 run.progress.step("adding indexes");
                 let t = Instant::now();
                 retrying(retries, || target.run_statements(&db, &statements)).await.map_err(|e| match e.transient {
@@ -57,7 +57,7 @@ async fn post_steps(shared: &Shared, run: &Arc<TableRun>) -> Result<(), StepErro
                 })?;
                 *run.index_time.lock().unwrap_or_else(|p| p.into_inner()) = t.elapsed();
                 let identity = retrying(retries, || target.table_identity(&db, &name)).await?;
-                shared.store.set_table_identity(id, identity.as_deref()).await?;
+                retrying(retries, || shared.store.set_table_identity(id, identity.as_deref())).await?;
                 run.record.lock().unwrap_or_else(|p| p.into_inner()).target_identity = identity;
             }
         }

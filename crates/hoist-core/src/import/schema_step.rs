@@ -217,7 +217,7 @@ async fn prepare_steps(
         match (&record.target_identity, &now) {
             // Recorded as unknown while hoist's own ALTER ran: take the table as it is now.
             (None, Some(_)) => {
-                store.set_table_identity(record.id, now.as_deref()).await?;
+                retrying(retries, || store.set_table_identity(record.id, now.as_deref())).await?;
                 record.target_identity = now;
             }
             (Some(was), Some(is)) if was == is => {}
@@ -228,7 +228,7 @@ async fn prepare_steps(
                 );
                 let ids: Vec<i64> = chunks.iter().map(|c| c.id).collect();
                 retrying(retries, || target.clear_markers(task_id, Some(&ids))).await?;
-                store.reset_table(record.id).await?;
+                retrying(retries, || store.reset_table(record.id)).await?;
                 *reset = true;
                 record.state = TableState::Pending;
                 record.target_identity = None;
@@ -267,9 +267,9 @@ async fn prepare_steps(
             columns = retrying(retries, || target.columns(&db, &name)).await?;
         }
         record.target_identity = retrying(retries, || target.table_identity(&db, &name)).await?;
-        store.set_table_identity(record.id, record.target_identity.as_deref()).await?;
+        retrying(retries, || store.set_table_identity(record.id, record.target_identity.as_deref())).await?;
         record.state = TableState::SchemaCreated;
-        store.set_table_state(record.id, record.state, None).await?;
+        retrying(retries, || store.set_table_state(record.id, record.state, None)).await?;
         columns
     } else {
         retrying(retries, || target.columns(&db, &name)).await?

@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 
 use super::job::ImportSettings;
 use crate::checkpoint::{CheckpointStore, ChunkProgress, ChunkRecord, TableError, TableRecord, TableState};
-use crate::error::{CheckpointError, TargetError};
+use crate::error::{CheckpointError, Classified, TargetError};
 use crate::progress::{Progress, TableProgress};
 use crate::reader::CsvSettings;
 use crate::source::Source;
@@ -75,9 +75,13 @@ impl TableRun {
 pub(super) enum StepError {
     /// Recorded in the checkpoint: the table stops until `hoist checkpoint` resolves it.
     Table(String),
-    /// The target (or the checkpoint store) stayed unreachable longer than the retries: the
+    /// A transient failure (target, source or checkpoint store) outlasted the retries: the
     /// run stops and records nothing, so the same command resumes it.
     Transient(String),
+    /// A permanent failure that is no table's: the checkpoint store refuses (full disk,
+    /// read-only or corrupt file). Not retried; the run stops and records nothing, since the
+    /// store is what would record it.
+    Halt(String),
     /// The run is stopping (Ctrl-C, or another table's transient failure).
     Stopped,
 }
@@ -94,20 +98,25 @@ impl From<TargetError> for StepError {
 
 impl From<CheckpointError> for StepError {
     fn from(e: CheckpointError) -> Self {
-        StepError::Transient(format!("checkpoint: {e}"))
+        match e.is_transient() {
+            true => StepError::Transient(format!("checkpoint: {e}")),
+            false => StepError::Halt(format!("checkpoint: {e}")),
+        }
     }
 }
 
-/// Run a target operation, retrying transient errors with backoff up to `max` times.
-pub(super) async fn retrying<T, F, Fut>(max: u32, mut op: F) -> Result<T, TargetError>
+/// Run a target or checkpoint operation, retrying transient errors with backoff up to `max`
+/// times.
+pub(super) async fn retrying<T, E, F, Fut>(max: u32, mut op: F) -> Result<T, E>
 where
+    E: Classified + std::fmt::Display + Sync,
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, TargetError>>,
+    Fut: std::future::Future<Output = Result<T, E>>,
 {
     let mut attempt = 0;
     loop {
         match op().await {
-            Err(e) if e.transient && attempt < max => {
+            Err(e) if e.is_transient() && attempt < max => {
                 attempt += 1;
                 backoff(attempt, &e).await;
             }
@@ -116,9 +125,9 @@ where
     }
 }
 
-pub(super) async fn backoff(attempt: u32, e: &TargetError) {
-    let delay = Duration::from_millis(200u64.saturating_mul(1 << attempt.min(6))).min(Duration::from_secs(10));
-    tracing::warn!("transient target error, retry {attempt} in {delay:?}: {}", e.message);
+pub(super) async fn backoff(attempt: u32, e: &(dyn std::fmt::Display + Sync)) {
+    let delay = crate::error_class::backoff_delay(attempt);
+    tracing::warn!("transient error, retry {attempt} in {delay:?}: {e}");
     tokio::time::sleep(delay).await;
 }
 
@@ -136,20 +145,22 @@ pub(super) struct Shared {
     pub(super) progress: Arc<Progress>,
     pub(super) progress_tx: mpsc::UnboundedSender<(i64, ChunkProgress)>,
     pub(super) stop: Arc<AtomicBool>,
-    /// Set with the reason when a transient failure outlasted its retries.
-    pub(super) abort: Mutex<Option<String>>,
+    /// Why the run stopped early: a transient failure that outlasted its retries, or a halt.
+    pub(super) abort: Mutex<Option<StepError>>,
     pub(super) markers: bool,
     /// The task's creation time, the loading sessions' "now".
     pub(super) now: f64,
 }
 
 impl Shared {
-    /// Stop every worker because the target is gone; nothing is recorded as an error.
-    pub(super) fn abort(&self, reason: String) {
+    /// Stop every worker (`why`: `Transient` or `Halt`); nothing is recorded as an error.
+    pub(super) fn abort(&self, why: StepError) {
         let mut abort = self.abort.lock().unwrap_or_else(|p| p.into_inner());
         if abort.is_none() {
-            tracing::error!("{reason}");
-            *abort = Some(reason);
+            if let StepError::Transient(reason) | StepError::Halt(reason) = &why {
+                tracing::error!("{reason}");
+            }
+            *abort = Some(why);
         }
         self.stop.store(true, Ordering::SeqCst);
     }
@@ -183,5 +194,55 @@ pub(super) async fn fail_table(shared: &Shared, run: &TableRun, message: String)
     let error = run.record.lock().unwrap_or_else(|p| p.into_inner()).error.clone();
     if let Err(e) = shared.store.set_table_state(id, state, error.as_ref()).await {
         tracing::warn!("saving the table's error to the checkpoint failed: {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// How each layer's error ends a step: recorded as the table's, stopping the run to be
+    /// resumed, or stopping it at once.
+    #[test]
+    fn step_errors_by_class() {
+        let sqlite = |code| rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None);
+        let class = |e: StepError| match e {
+            StepError::Table(_) => "table",
+            StepError::Transient(_) => "transient",
+            StepError::Halt(_) => "halt",
+            StepError::Stopped => "stopped",
+        };
+        let cases: Vec<(&str, StepError, &str)> = vec![
+            (
+                "target: duplicate key",
+                TargetError { code: Some(1062), message: "dup".into(), transient: false }.into(),
+                "table",
+            ),
+            (
+                "target: deadlock",
+                TargetError { code: Some(1213), message: "deadlock".into(), transient: true }.into(),
+                "transient",
+            ),
+            (
+                "checkpoint: busy file",
+                CheckpointError::sqlite("cp.db", &sqlite(rusqlite::ffi::SQLITE_BUSY)).into(),
+                "transient",
+            ),
+            (
+                "checkpoint: disk full",
+                CheckpointError::sqlite("cp.db", &sqlite(rusqlite::ffi::SQLITE_FULL)).into(),
+                "halt",
+            ),
+            (
+                "checkpoint: corrupt",
+                CheckpointError::sqlite("cp.db", &sqlite(rusqlite::ffi::SQLITE_CORRUPT)).into(),
+                "halt",
+            ),
+            ("checkpoint: unreadable row", CheckpointError::store("cp.db", "unreadable checkpoint").into(), "halt"),
+            ("checkpoint: refusal", CheckpointError::Refused("no".into()).into(), "halt"),
+        ];
+        for (name, e, want) in cases {
+            assert_eq!(class(e), want, "{name}");
+        }
     }
 }

@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 use super::post::{finish_table, verify_file};
 use super::state::{backoff, fail_table, set_state_at_least, Shared, StepError, TableRun};
 use crate::checkpoint::{CheckpointStore, ChunkProgress, ChunkRecord, TableState};
-use crate::error::{SourceError, TargetError};
+use crate::error::{Classified, SourceError, TargetError};
 use crate::reader::{read_chunk, ChunkJob, ReadBatch, ReadError};
 use crate::target::{EncodedBatch, Marker, Writer};
 
@@ -74,8 +74,8 @@ pub(super) async fn worker(shared: Arc<Shared>) {
             Err(e) => {
                 match StepError::from(e) {
                     StepError::Table(message) => fail_table(&shared, &run, message).await,
-                    StepError::Transient(reason) => shared.abort(reason),
                     StepError::Stopped => {}
+                    why => shared.abort(why),
                 }
                 continue;
             }
@@ -102,8 +102,8 @@ pub(super) async fn worker(shared: Arc<Shared>) {
                 }
             }
             Err(StepError::Stopped) => {}
-            Err(StepError::Transient(reason)) => shared.abort(reason),
             Err(StepError::Table(message)) => fail_table(&shared, &run, message).await,
+            Err(why) => shared.abort(why),
         }
     }
 }
@@ -122,6 +122,7 @@ async fn load_chunk(
         resume,
         csv: shared.csv.clone(),
         batch_bytes: shared.settings.batch_bytes,
+        retries: shared.settings.max_retries,
     };
     let source = shared.source.clone();
     let target = shared.target.clone();
@@ -149,9 +150,12 @@ async fn load_chunk(
                 break;
             }
             Err(e) => {
-                // The server may not say which row it refused: replay the rows to find it.
-                let named = match (e.message.contains(" at row "), writer.as_mut()) {
-                    (false, Some(w)) => w.find_rejected_row(&batch.batch).await,
+                // The server may not say which row it refused: replay the rows to find it. An
+                // error without a server code is not about a row (a refused LOCAL INFILE
+                // request): replaying would only ask the same server again.
+                let refused_rows = e.code.is_some() && !e.message.contains(" at row ");
+                let named = match (refused_rows, writer.as_mut()) {
+                    (true, Some(w)) => w.find_rejected_row(&batch.batch).await,
                     _ => None,
                 };
                 let (row, e) = match named {
@@ -180,6 +184,10 @@ async fn load_chunk(
     match read {
         Ok(()) => Ok(()),
         Err(ReadError::Stopped) => Err(StepError::Stopped),
+        // Opening or reading the file failed on the medium: not the table's fault.
+        Err(ReadError::Source(e)) if e.is_transient() => {
+            Err(StepError::Transient(format!("reading {}: {e}", chunk.path)))
+        }
         Err(e) => Err(StepError::Table(e.to_string())),
     }
 }
@@ -237,7 +245,11 @@ async fn rejected_rows(
     let (offset, which) = match row {
         Some(i) => (row_offsets[i], "the target rejected this row"),
         None => {
-            (row_offsets.first().copied().unwrap_or(chunk.start), "the target rejected the batch of rows starting here")
+            let which = match e.code {
+                Some(_) => "the target rejected the batch of rows starting here",
+                None => "writing the batch of rows starting here failed",
+            };
+            (row_offsets.first().copied().unwrap_or(chunk.start), which)
         }
     };
     let (source, ch) = (shared.source.clone(), chunk.clone());

@@ -105,9 +105,7 @@ pub fn open_log(dir: &Path) -> Result<LogIndex, SourceError> {
             log
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => index_plain_files(dir)?,
-        Err(e) => {
-            return Err(SourceError::Storage { location: index_path.display().to_string(), message: e.to_string() })
-        }
+        Err(e) => return Err(SourceError::io(index_path.display().to_string(), "", &e)),
     };
     if log.segments.is_empty() {
         return Err(SourceError::Layout(format!("the log {} holds no binlog files", dir.display())));

@@ -31,35 +31,19 @@ pub struct MysqlTarget {
     tidb: bool,
 }
 
-/// MySQL error codes after which the same work may succeed when tried again: lost or refused
-/// connections, server restarts, deadlocks and lock waits, too many connections, TiDB's
-/// write conflicts and region errors.
-pub fn is_transient_code(code: u16) -> bool {
-    matches!(
-        code,
-        1040 // too many connections
-            | 1053 // server shutdown in progress
-            | 1205 // lock wait timeout
-            | 1213 // deadlock
-            | 1317 // query interrupted
-            | 1927 // connection killed (MariaDB)
-            | 2002 | 2003 | 2006 | 2013 // cannot connect, gone away, lost
-            | 4031 // disconnected by the server for inactivity (MySQL 8)
-            | 8002 | 8022 | 8027 | 8028 // TiDB: retryable transaction errors, schema changed
-            | 9001..=9008 // TiDB: PD/TiKV/region unavailable, write conflict
-    )
-}
-
+/// A driver error as the target's error: the server's code and message, or the driver's
+/// words, with the class `error_class::mysql_is_transient` gives it.
 pub fn classify(e: mysql_async::Error) -> TargetError {
+    let transient = crate::error_class::mysql_is_transient(&e);
     match &e {
-        mysql_async::Error::Server(s) => TargetError {
-            code: Some(s.code),
-            message: format!("ERROR {}: {}", s.code, s.message),
-            transient: is_transient_code(s.code),
-        },
-        mysql_async::Error::Url(_) => TargetError::permanent(e.to_string()),
-        // I/O and driver errors mean the connection broke: try again on a new one.
-        _ => TargetError { code: None, message: e.to_string(), transient: true },
+        mysql_async::Error::Server(s) => {
+            TargetError { code: Some(s.code), message: format!("ERROR {}: {}", s.code, s.message), transient }
+        }
+        // The handler's own words say which file the server asked for and why it was refused.
+        mysql_async::Error::Driver(mysql_async::DriverError::LocalInfile(_)) => {
+            TargetError { code: None, message: format!("LOAD DATA LOCAL INFILE: {}", cause(&e)), transient }
+        }
+        _ => TargetError { code: None, message: e.to_string(), transient },
     }
 }
 
@@ -760,16 +744,6 @@ fn database_options(sql: &str) -> Option<String> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-
-    #[test]
-    fn transient_codes() {
-        for code in [1205, 1213, 1040, 2006, 2013, 1053, 9007] {
-            assert!(is_transient_code(code), "{code}");
-        }
-        for code in [1062, 1064, 1146, 1366, 1406] {
-            assert!(!is_transient_code(code), "{code}");
-        }
-    }
 
     /// A local port that nothing listens on.
     pub(crate) fn closed_port() -> u16 {

@@ -26,9 +26,14 @@ fn infile_handler(slot: InfileSlot) -> impl mysql_async::prelude::GlobalHandler 
             Some((name, data)) if name == requested => {
                 Ok(Box::pin(futures::stream::once(async move { Ok(data) })) as mysql_async::InfileData)
             }
-            _ => Err(LocalInfileError::OtherError(Box::new(std::io::Error::other(format!(
-                "hoist refuses to send {requested:?}: it only sends the rows of the LOAD DATA it just issued"
-            ))))),
+            offered => {
+                let offered = offered.map_or("nothing".to_string(), |(name, _)| format!("{name:?}"));
+                Err(LocalInfileError::OtherError(Box::new(std::io::Error::other(format!(
+                    "the server asked for the local file {requested:?} where hoist offered {offered}; hoist \
+                     refused and sent nothing of it (a server that asks for another file is broken or hostile: \
+                     check that the target URL names the server you mean)"
+                )))))
+            }
         };
         Box::pin(async move { answer })
     }

@@ -22,8 +22,7 @@ pub struct SqliteTarget {
 }
 
 fn err(e: rusqlite::Error) -> TargetError {
-    let transient =
-        matches!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked));
+    let transient = crate::error_class::sqlite_is_transient(&e);
     TargetError { code: None, message: e.to_string(), transient }
 }
 

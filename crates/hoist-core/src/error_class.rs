@@ -1,0 +1,276 @@
+//! Which failures may pass when the same work is tried again, decided in one place per driver
+//! error type (DESIGN.md, "Errors stop reuse until resolved").
+//!
+//! - **transient**: the same work may succeed on a new connection or a new read (a lost
+//!   connection, a deadlock, a busy file, a network hiccup of an object store). Retried with
+//!   backoff; if it outlasts the retries the run stops and records nothing, so the same command
+//!   resumes.
+//! - **permanent**: trying again does the same thing (the server refused the data, the bytes of
+//!   the file are bad, the server or the store is not one hoist can work with, the server asked
+//!   for something hoist will not do). For a table's data it is recorded as the table's error;
+//!   elsewhere the run stops and says why.
+//!
+//! Each layer builds its own error with these rules: the target (`target::mysql::classify`,
+//! the SQLite target's `err`), the source (`Source`'s reads, `reader.rs`), and the checkpoint
+//! store (`CheckpointError::sqlite` / `CheckpointError::mysql`). A new case goes here with a
+//! row in the tests below, not in a caller.
+
+use std::io;
+use std::time::Duration;
+
+use mysql_async::DriverError;
+
+/// How long to wait before retry `attempt` (from 1) of a transient failure: 0.4 s doubling
+/// to 10 s.
+pub fn backoff_delay(attempt: u32) -> Duration {
+    Duration::from_millis(200u64.saturating_mul(1 << attempt.min(6))).min(Duration::from_secs(10))
+}
+
+/// MySQL error codes after which the same work may succeed when tried again: lost or refused
+/// connections, server restarts, deadlocks and lock waits, too many connections, TiDB's
+/// write conflicts and region errors. Every other code is the server refusing the work itself
+/// (syntax, duplicates, bad values, missing tables, privileges): permanent.
+pub fn mysql_code_is_transient(code: u16) -> bool {
+    matches!(
+        code,
+        1040 // too many connections
+            | 1053 // server shutdown in progress
+            | 1205 // lock wait timeout
+            | 1213 // deadlock
+            | 1317 // query interrupted
+            | 1927 // connection killed (MariaDB)
+            | 2002 | 2003 | 2006 | 2013 // cannot connect, gone away, lost
+            | 4031 // disconnected by the server for inactivity (MySQL 8)
+            | 8002 | 8022 | 8027 | 8028 // TiDB: retryable transaction errors, schema changed
+            | 9001..=9008 // TiDB: PD/TiKV/region unavailable, write conflict
+    )
+}
+
+/// A `mysql_async` error, from a target, a checkpoint store in MySQL or a source server.
+pub fn mysql_is_transient(e: &mysql_async::Error) -> bool {
+    match e {
+        mysql_async::Error::Server(s) => mysql_code_is_transient(s.code),
+        // The socket failed (reset, refused, timed out): a new connection may work.
+        mysql_async::Error::Io(mysql_async::IoError::Io(_)) => true,
+        // A TLS failure (a certificate that does not verify) is the same on every try. The
+        // arm is unreachable while mysql_async is built without TLS.
+        #[allow(unreachable_patterns)]
+        mysql_async::Error::Io(_) => false,
+        mysql_async::Error::Driver(d) => match d {
+            // The connection went away under the driver, or its bytes were mangled on the way.
+            DriverError::ConnectionClosed
+            | DriverError::PoolDisconnected
+            | DriverError::PacketOutOfOrder
+            | DriverError::BadCompressedPacketHeader => true,
+            // The server asked for a file hoist did not offer (a hostile or broken server), or
+            // the stream could not be sent: asking again gets the same answer, and retrying
+            // forever would hammer a server that is attacking its client.
+            DriverError::LocalInfile(_) => false,
+            // The server speaks something hoist cannot (version, auth plugin, TLS), a value
+            // does not convert, a packet exceeds max_allowed_packet, or hoist misused the
+            // driver: the same every time.
+            _ => false,
+        },
+        // A bad URL, or a hook that refused the connection: the same every time.
+        mysql_async::Error::Url(_) | mysql_async::Error::Other(_) => false,
+    }
+}
+
+/// A `rusqlite` error, from the SQLite target or the SQLite checkpoint store.
+pub fn sqlite_is_transient(e: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode as C;
+    match e.sqlite_error_code() {
+        // Another connection holds the file (beyond busy_timeout), or its schema changed
+        // under a prepared statement: both pass once the other side is done.
+        Some(C::DatabaseBusy | C::DatabaseLocked | C::SchemaChanged) => true,
+        // The OS failed a read or write (SQLITE_IOERR: a network file system's hiccup) or
+        // memory ran out for a moment.
+        Some(C::SystemIoFailure | C::OutOfMemory) => true,
+        // A full disk, a read-only or unopenable file, a corrupt one or not a database at
+        // all, a constraint or type error: the user must act, retrying does not help.
+        Some(_) => false,
+        // Not from SQLite itself: a value that does not convert, a row that is not there.
+        // The file's content is not what hoist wrote: the same every time.
+        None => false,
+    }
+}
+
+/// An I/O error reading a source file (local or through an object store).
+pub fn io_is_transient(e: &io::Error) -> bool {
+    // Object store streams arrive as `io::Error::other(object_store::Error)`.
+    if let Some(inner) = e.get_ref().and_then(|i| i.downcast_ref::<object_store::Error>()) {
+        return object_store_is_transient(inner);
+    }
+    use io::ErrorKind as K;
+    match e.kind() {
+        // The bytes themselves are bad: a decoder's verdict (corrupt or truncated gzip/zstd) is
+        // the same on every read of the same file.
+        K::InvalidData | K::UnexpectedEof | K::InvalidInput => false,
+        // The file is gone or not readable, the medium is full: the user must act (a file
+        // removed from the dump is refused by name on the rerun).
+        K::NotFound | K::PermissionDenied | K::IsADirectory | K::StorageFull | K::QuotaExceeded => false,
+        K::Unsupported | K::OutOfMemory => false,
+        // Networks and network file systems: a new request may work.
+        K::Interrupted
+        | K::WouldBlock
+        | K::TimedOut
+        | K::ConnectionReset
+        | K::ConnectionAborted
+        | K::ConnectionRefused
+        | K::NotConnected
+        | K::BrokenPipe
+        | K::NetworkDown
+        | K::NetworkUnreachable
+        | K::HostUnreachable
+        | K::ResourceBusy
+        | K::StaleNetworkFileHandle => true,
+        // EIO and anything unnamed: a read failure of the medium, not a verdict on the bytes.
+        // A retry reads again from the last committed position; if it persists the run stops
+        // without blaming the table.
+        _ => true,
+    }
+}
+
+/// An object store error (listing, opening or streaming a source file).
+pub fn object_store_is_transient(e: &object_store::Error) -> bool {
+    use object_store::Error as E;
+    match e {
+        // The store's client already retried timeouts and 5xx answers; what is left is a
+        // network or service failure that a later request may not have. The local file
+        // system reports its I/O errors here too: judge those by their kind.
+        E::Generic { source, .. } => {
+            let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(source.as_ref());
+            while let Some(c) = cause {
+                if let Some(io) = c.downcast_ref::<io::Error>() {
+                    return io_is_transient(io);
+                }
+                cause = c.source();
+            }
+            true
+        }
+        E::JoinError { .. } => true,
+        // Missing, forbidden, unauthenticated, unsupported, changed (precondition): the same
+        // every time until the user acts.
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server(code: u16) -> mysql_async::Error {
+        mysql_async::Error::Server(mysql_async::ServerError { code, message: "m".into(), state: "HY000".into() })
+    }
+
+    fn infile_refused() -> mysql_async::Error {
+        mysql_async::Error::Driver(DriverError::LocalInfile(mysql_async::LocalInfileError::OtherError(Box::new(
+            io::Error::other("hoist refuses to send \"/etc/passwd\""),
+        ))))
+    }
+
+    #[test]
+    fn mysql_errors() {
+        let io = |kind| mysql_async::Error::Io(mysql_async::IoError::Io(io::Error::from(kind)));
+        let driver = mysql_async::Error::Driver;
+        let cases: Vec<(&str, mysql_async::Error, bool)> = vec![
+            ("deadlock", server(1213), true),
+            ("lock wait timeout", server(1205), true),
+            ("too many connections", server(1040), true),
+            ("server shutdown", server(1053), true),
+            ("gone away", server(2006), true),
+            ("lost", server(2013), true),
+            ("TiDB region unavailable", server(9005), true),
+            ("duplicate key", server(1062), false),
+            ("syntax", server(1064), false),
+            ("no such table", server(1146), false),
+            ("bad value", server(1366), false),
+            ("access denied", server(1045), false),
+            ("connection reset", io(io::ErrorKind::ConnectionReset), true),
+            ("connection refused", io(io::ErrorKind::ConnectionRefused), true),
+            ("closed", driver(DriverError::ConnectionClosed), true),
+            ("pool gone", driver(DriverError::PoolDisconnected), true),
+            ("out of order", driver(DriverError::PacketOutOfOrder), true),
+            ("a LOCAL INFILE request refused", infile_refused(), false),
+            ("no infile handler", driver(DriverError::LocalInfile(mysql_async::LocalInfileError::NoHandler)), false),
+            ("packet too large", driver(DriverError::PacketTooLarge), false),
+            ("unknown auth plugin", driver(DriverError::UnknownAuthPlugin { name: "x".into() }), false),
+            ("unexpected packet", driver(DriverError::UnexpectedPacket { payload: vec![] }), false),
+            ("bad url", mysql_async::Error::Url(mysql_async::UrlError::Invalid), false),
+            ("other", mysql_async::Error::Other("rejected".into()), false),
+        ];
+        for (name, e, transient) in cases {
+            assert_eq!(mysql_is_transient(&e), transient, "{name}: {e}");
+        }
+    }
+
+    #[test]
+    fn sqlite_errors() {
+        let failure = |code: i32| rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None);
+        use rusqlite::ffi;
+        let cases: Vec<(&str, rusqlite::Error, bool)> = vec![
+            ("busy", failure(ffi::SQLITE_BUSY), true),
+            ("locked", failure(ffi::SQLITE_LOCKED), true),
+            ("schema changed", failure(ffi::SQLITE_SCHEMA), true),
+            ("I/O error", failure(ffi::SQLITE_IOERR), true),
+            ("disk full", failure(ffi::SQLITE_FULL), false),
+            ("read-only", failure(ffi::SQLITE_READONLY), false),
+            ("cannot open", failure(ffi::SQLITE_CANTOPEN), false),
+            ("corrupt", failure(ffi::SQLITE_CORRUPT), false),
+            ("not a database", failure(ffi::SQLITE_NOTADB), false),
+            ("constraint", failure(ffi::SQLITE_CONSTRAINT), false),
+            ("no row", rusqlite::Error::QueryReturnedNoRows, false),
+            ("bad column type", rusqlite::Error::InvalidColumnType(0, "x".into(), rusqlite::types::Type::Null), false),
+        ];
+        for (name, e, transient) in cases {
+            assert_eq!(sqlite_is_transient(&e), transient, "{name}: {e}");
+        }
+    }
+
+    #[test]
+    fn io_errors() {
+        use io::ErrorKind as K;
+        let store = |e: object_store::Error| io::Error::other(e);
+        let cases: Vec<(&str, io::Error, bool)> = vec![
+            ("corrupt gzip", io::Error::new(K::InvalidData, "corrupt deflate stream"), false),
+            ("truncated zstd", io::Error::from(K::UnexpectedEof), false),
+            ("file removed", io::Error::from(K::NotFound), false),
+            ("not readable", io::Error::from(K::PermissionDenied), false),
+            ("connection reset", io::Error::from(K::ConnectionReset), true),
+            ("timed out", io::Error::from(K::TimedOut), true),
+            ("stale NFS handle", io::Error::from(K::StaleNetworkFileHandle), true),
+            ("EIO", io::Error::from_raw_os_error(5), true),
+            (
+                "object store: network failure after its retries",
+                store(object_store::Error::Generic { store: "S3", source: "error sending request".into() }),
+                true,
+            ),
+            (
+                "object store: local file system, permission denied",
+                store(object_store::Error::Generic {
+                    store: "LocalFileSystem",
+                    source: Box::new(io::Error::from(K::PermissionDenied)),
+                }),
+                false,
+            ),
+            (
+                "object store: object gone",
+                store(object_store::Error::NotFound { path: "a/b.sql".into(), source: "404".into() }),
+                false,
+            ),
+            (
+                "object store: unauthenticated",
+                store(object_store::Error::Unauthenticated { path: "a".into(), source: "401".into() }),
+                false,
+            ),
+            (
+                "object store: changed (precondition)",
+                store(object_store::Error::Precondition { path: "a".into(), source: "412".into() }),
+                false,
+            ),
+        ];
+        for (name, e, transient) in cases {
+            assert_eq!(io_is_transient(&e), transient, "{name}: {e}");
+        }
+    }
+}
