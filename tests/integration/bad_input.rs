@@ -239,3 +239,37 @@ fn no_backslash_escapes_in_sql_mode_turns_no_value_into_sql() {
         }
     }
 }
+
+/// A row larger than the server's max_allowed_packet: not a lost connection to retry, but a
+/// table error that says which limit to raise; after raising it, the checkpoint's own advice
+/// leads to an exact table.
+#[test]
+fn a_row_over_max_allowed_packet_says_which_limit_to_raise() {
+    let server = MariaDb::start();
+    server.exec("SET GLOBAL max_allowed_packet = 1048576");
+    let work = tempfile::tempdir().unwrap();
+    let dump = work.path().join("dump");
+    std::fs::create_dir_all(&dump).unwrap();
+    std::fs::write(dump.join("map-schema-create.sql"), "CREATE DATABASE `map`;\n").unwrap();
+    std::fs::write(dump.join("map.t-schema.sql"), "CREATE TABLE `t` (`id` INT PRIMARY KEY, `v` LONGTEXT);\n").unwrap();
+    let big = "x".repeat(3 << 20);
+    std::fs::write(
+        dump.join("map.t.00000.sql"),
+        format!("INSERT INTO `t` VALUES (1,'small'),(2,'{big}'),(3,'end');\n"),
+    )
+    .unwrap();
+    let url = server.url();
+    let run = crate::util::import(&dump, &url, work.path(), &["--max-retries", "2"]);
+    assert_eq!(run.code(), Some(1), "a table error, not a lost target:\n{}", run.text());
+    let text = run.text();
+    assert!(text.contains("max_allowed_packet") && text.contains("SET GLOBAL max_allowed_packet"), "{text}");
+    assert!(!text.contains("retry"), "nothing to retry:\n{text}");
+
+    server.exec("SET GLOBAL max_allowed_packet = 67108864");
+    let again = crate::util::import(&dump, &url, work.path(), &[]);
+    assert_eq!(again.code(), Some(2), "the recorded error blocks the rerun until resolved:\n{}", again.text());
+    crate::util::follow(&again.text(), "hoist checkpoint error-ignore").assert_ok();
+    crate::util::import(&dump, &url, work.path(), &[]).assert_ok();
+    assert_eq!(server.query_value("SELECT COUNT(*) FROM map.t").unwrap(), "3");
+    assert_eq!(server.query_value("SELECT LENGTH(v) FROM map.t WHERE id = 2").unwrap(), (3 << 20).to_string());
+}

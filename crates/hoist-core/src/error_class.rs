@@ -50,6 +50,9 @@ pub fn mysql_code_is_transient(code: u16) -> bool {
 pub fn mysql_is_transient(e: &mysql_async::Error) -> bool {
     match e {
         mysql_async::Error::Server(s) => mysql_code_is_transient(s.code),
+        // A packet over max_allowed_packet: the driver refuses it before sending, the same on
+        // every try, until the server's limit or the batch size changes.
+        mysql_async::Error::Io(mysql_async::IoError::Io(io)) if is_packet_too_large(io) => false,
         // The socket failed (reset, refused, timed out): a new connection may work.
         mysql_async::Error::Io(mysql_async::IoError::Io(_)) => true,
         // A TLS failure (a certificate that does not verify) is the same on every try. The
@@ -74,6 +77,12 @@ pub fn mysql_is_transient(e: &mysql_async::Error) -> bool {
         // A bad URL, or a hook that refused the connection: the same every time.
         mysql_async::Error::Url(_) | mysql_async::Error::Other(_) => false,
     }
+}
+
+/// The driver's refusal of a packet larger than the server's max_allowed_packet (it comes as an
+/// I/O error, which would otherwise be a lost connection).
+pub fn is_packet_too_large(io: &std::io::Error) -> bool {
+    io.to_string().contains("max_allowed_packet")
 }
 
 /// A `rusqlite` error, from the SQLite target or the SQLite checkpoint store.

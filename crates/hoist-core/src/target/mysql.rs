@@ -36,6 +36,12 @@ pub struct MysqlTarget {
 pub fn classify(e: mysql_async::Error) -> TargetError {
     let transient = crate::error_class::mysql_is_transient(&e);
     match &e {
+        mysql_async::Error::Io(mysql_async::IoError::Io(io)) if crate::error_class::is_packet_too_large(io) => {
+            TargetError { code: None, message: PACKET_TOO_LARGE.to_string(), transient }
+        }
+        mysql_async::Error::Server(s) if s.code == 1153 => {
+            TargetError { code: Some(1153), message: PACKET_TOO_LARGE.to_string(), transient }
+        }
         mysql_async::Error::Server(s) => {
             TargetError { code: Some(s.code), message: format!("ERROR {}: {}", s.code, s.message), transient }
         }
@@ -46,6 +52,11 @@ pub fn classify(e: mysql_async::Error) -> TargetError {
         _ => TargetError { code: None, message: e.to_string(), transient },
     }
 }
+
+/// What to do about a statement larger than the server accepts.
+const PACKET_TOO_LARGE: &str = "a statement of this batch is larger than the server's max_allowed_packet: raise it \
+     (SET GLOBAL max_allowed_packet = 1073741824, and in the server's configuration), or send smaller batches \
+     with --batch-size (a single row larger than the limit needs the server's limit raised)";
 
 /// Why a connection could not be made, for a person: the server's address, the cause without
 /// the driver's wrapping ("Input/output error: Input/output error: ..."), and what to check.
