@@ -4,8 +4,8 @@
 #   bash fuzz/run.sh [SECONDS_PER_TARGET] [TARGET...]     (default 60 s, every target)
 #
 # Needs the nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`). Each target starts
-# from its seed corpus in fuzz/seeds/TARGET (committed: files of the sample dump and hostile
-# inputs) and grows fuzz/corpus/TARGET (not committed). A crash leaves its input in
+# from its seeds in fuzz/seeds/TARGET (committed: hostile inputs) and the sample dump's files,
+# and grows fuzz/corpus/TARGET (not committed). A crash leaves its input in
 # fuzz/artifacts/TARGET; replay it with `cargo +nightly fuzz run TARGET FILE`.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -24,7 +24,9 @@ for t in "${TARGETS[@]}"; do
   # No sanitizer: the parsers are safe Rust, and what is looked for is panics and wrong
   # answers, at three times the speed. Inputs up to 4 KiB: statements, rows and DDL that
   # long exercise every state, and longer ones only slow the windowed re-scans down.
-  cargo +nightly fuzz run --sanitizer none "$t" "corpus/$t" "seeds/$t" -- \
+  # Seeds: the hostile inputs kept here, and the sample dump's files as they are (a scanner
+  # target takes an input's first byte as its options, so any file will do).
+  cargo +nightly fuzz run --sanitizer none "$t" "corpus/$t" "seeds/$t" ../examples/sample-dump -- \
     -max_total_time="$SECS" -max_len=4096 -print_final_stats=1 > "logs/$t.log" 2>&1
   rc=$?
   set -e
