@@ -114,38 +114,40 @@ fn check_same_job(
     let recorded =
         JobSpec::from_text(&cp.task.spec).map_err(|e| CheckpointError::Refused(format!("{e}; {start_over}")))?;
     let differences = jobspec::differences(&recorded, spec);
-    let upstream: Vec<String> =
-        differences.iter().filter(|d| d.field.starts_with("upstream")).map(|d| d.to_string()).collect();
+    // What a restore is bound to comes first: another backup, then another point of the log.
+    let fields = |prefix: &str| -> Vec<String> {
+        differences.iter().filter(|d| d.field.starts_with(prefix)).map(|d| d.to_string()).collect()
+    };
+    let bound = |what: &str, diffs: Vec<String>, recorded: String, given: String, finish: &str| {
+        CheckpointError::Refused(format!(
+            "the restore checkpoint in this target {what} ({}):\n  recorded: {recorded}\n  given:    {given}\n\
+             {finish}, or clear the checkpoint and the tables it restored: {}{}",
+            diffs.join("; "),
+            advice.start_over,
+            locate.all,
+        ))
+    };
+    let upstream = fields("upstream");
     if !upstream.is_empty() {
-        let (r, g) = (recorded.upstream.as_ref(), spec.upstream.as_ref());
-        return Err(CheckpointError::Refused(format!(
-            "the restore checkpoint in this target belongs to another backup ({}):\n  recorded: cluster_id {}, \
-             backup_ts {}\n  given:    cluster_id {}, backup_ts {}\nrestore the recorded backup again, or clear the \
-             checkpoint and the tables it restored: {}{}",
-            upstream.join("; "),
-            r.map_or("-", |u| u.cluster_id.as_str()),
-            r.map_or("-", |u| u.backup_ts.as_str()),
-            g.map_or("-", |u| u.cluster_id.as_str()),
-            g.map_or("-", |u| u.backup_ts.as_str()),
-            advice.start_over,
-            locate.all,
-        )));
+        let show = |u: Option<&jobspec::Upstream>| {
+            u.map_or("-".to_string(), |u| format!("cluster_id {}, backup_ts {}", u.cluster_id, u.backup_ts))
+        };
+        let (r, g) = (show(recorded.upstream.as_ref()), show(spec.upstream.as_ref()));
+        return Err(bound("belongs to another backup", upstream, r, g, "restore the recorded backup again"));
     }
-    let log: Vec<String> = differences.iter().filter(|d| d.field.starts_with("log")).map(|d| d.to_string()).collect();
+    let log = fields("log");
     if !log.is_empty() && recorded.kind == spec.kind {
-        let (r, g) = (recorded.log.as_ref(), spec.log.as_ref());
-        return Err(CheckpointError::Refused(format!(
-            "the restore checkpoint in this target replays the log to another point ({}):\n  recorded: from {} to {}\n  \
-             given:    from {} to {}\nfinish the recorded restore by giving its point again, or clear the checkpoint \
-             and the tables it restored: {}{}",
-            log.join("; "),
-            r.map_or("-", |l| l.start.as_str()),
-            r.map_or("-", |l| l.restored.as_str()),
-            g.map_or("-", |l| l.start.as_str()),
-            g.map_or("-", |l| l.restored.as_str()),
-            advice.start_over,
-            locate.all,
-        )));
+        let show = |l: Option<&jobspec::LogRange>| {
+            l.map_or("-".to_string(), |l| format!("from {} to {}", l.start, l.restored))
+        };
+        let (r, g) = (show(recorded.log.as_ref()), show(spec.log.as_ref()));
+        return Err(bound(
+            "replays the log to another point",
+            log,
+            r,
+            g,
+            "finish the recorded restore by giving its point again",
+        ));
     }
     if cp.task.source != source.location() {
         return Err(CheckpointError::Refused(format!(
