@@ -107,6 +107,11 @@ impl LogStage for LogReplay {
         let mut gtid_reached = false;
         let mut reached_point = false;
         'segments: for seg in &self.segments {
+            // A resume does not read again the files whose every transaction is applied.
+            if encode(&seg.end_pos()) <= applier.mark.pos {
+                meter.read(seg.bytes);
+                continue;
+            }
             let path = self.dir.join(&seg.name);
             let mut reader = TransactionReader::open_prefix(&path, seg.bytes)?;
             let name = path.display().to_string();
