@@ -148,12 +148,21 @@ impl LogStage for LogReplay {
                 let list = changes(&txn, &name)?;
                 if txn.standalone {
                     match list.into_iter().next() {
-                        Some(Change::Statement { database, sql }) if self.applies(&database, &sql) => {
-                            applier.statement(pos, &database, &sql, &end).await?
-                        }
-                        Some(Change::Statement { .. }) => {
-                            applier.skipped_statements += 1;
-                            applier.skip(pos);
+                        Some(Change::Statement { database, sql }) => {
+                            // Read once: which objects it names decides both whether it
+                            // applies and which default database it runs in.
+                            let ddl = hoist_schema::logged_ddl(&sql).ok();
+                            if self.applies(&database, &sql, ddl.as_ref()) {
+                                // CREATE DATABASE is logged with the new database as the default
+                                // one, which does not exist yet; a statement about databases needs none.
+                                let about_databases = ddl.is_some_and(|d| !d.databases.is_empty());
+                                let default_db =
+                                    (!database.is_empty() && !about_databases).then_some(database.as_str());
+                                applier.statement(pos, default_db, &sql, &end).await?
+                            } else {
+                                applier.skipped_statements += 1;
+                                applier.skip(pos);
+                            }
                         }
                         _ => applier.skip(pos),
                     }
@@ -197,8 +206,8 @@ impl LogStage for LogReplay {
 impl LogReplay {
     /// Whether a logged statement concerns what this restore restores. Account management is
     /// never replayed: a restore brings data and schema, not the upstream's users.
-    fn applies(&self, database: &str, sql: &str) -> bool {
-        let Ok(ddl) = hoist_schema::logged_ddl(sql) else { return true };
+    fn applies(&self, database: &str, sql: &str, ddl: Option<&hoist_schema::LoggedDdl>) -> bool {
+        let Some(ddl) = ddl else { return true };
         if !ddl.tables.is_empty() {
             return ddl.tables.iter().any(|t| {
                 let db = t.database.as_deref().unwrap_or(database);
@@ -368,7 +377,13 @@ impl Applier {
     }
 
     /// A standalone statement (DDL): started marker, the statement, done marker.
-    async fn statement(&mut self, pos: u64, database: &str, sql: &str, at: &BinlogPos) -> Result<(), ImportError> {
+    async fn statement(
+        &mut self,
+        pos: u64,
+        database: Option<&str>,
+        sql: &str,
+        at: &BinlogPos,
+    ) -> Result<(), ImportError> {
         self.flush(false).await?;
         let skip: Vec<&str> = self.own_schemas.iter().map(String::as_str).collect();
         let shape = self.target.schema_shape(&skip).await?;
@@ -395,11 +410,7 @@ impl Applier {
         };
         if run {
             crate::failpoint::pause("restore-point.ddl-started").await;
-            // CREATE DATABASE is logged with the new database as the default one, which does
-            // not exist yet; a statement about databases needs none.
-            let about_databases = hoist_schema::logged_ddl(sql).is_ok_and(|d| !d.databases.is_empty());
-            let db = (!database.is_empty() && !about_databases).then_some(database);
-            self.target.run_logged(db, sql).await.map_err(|e| TargetError {
+            self.target.run_logged(database, sql).await.map_err(|e| TargetError {
                 message: format!(
                     "the log's statement ending at {at} failed: {}\n  statement: {}",
                     e.message,
