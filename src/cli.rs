@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use hoist_core::backup::BackupSettings;
-use hoist_core::config::{ByteSize, CheckpointDriver, CheckpointSection, ConflictStrategy, FileConfig};
+use hoist_core::config::{
+    ByteSize, CheckpointDriver, CheckpointSection, ConflictStrategy, FileConfig, PostLevel, PostStep,
+};
 use hoist_core::control::TableSelector;
 use hoist_core::import::ImportSettings;
 use hoist_core::jobspec::JobKind;
@@ -307,6 +309,11 @@ pub struct LoadArgs {
     /// Skip ANALYZE TABLE after each table. Config: [post-restore] analyze = "off".
     #[arg(long)]
     pub no_analyze: bool,
+    /// After each table: compare the rows and a checksum over every row of the target with
+    /// the source's. required: a difference stops the table; optional: it is a warning; off:
+    /// no check. Config: [post-restore] checksum.
+    #[arg(long)]
+    pub checksum: Option<PostLevel>,
     /// How rows reach a MySQL-family server: load-data (LOAD DATA LOCAL INFILE, streamed from
     /// memory), insert (multi-row INSERT), or auto: load-data where it gives exactly the rows
     /// INSERT would (not for BIT or spatial columns, and only when the server allows it).
@@ -652,6 +659,7 @@ impl LoadArgs {
             defer_indexes_from: self.defer_indexes_from.0,
             meta_schema: shared.meta_schema.clone(),
             analyze: !self.no_analyze && file.post_restore.analyze.is_none_or(|a| a.enabled()),
+            checksum: self.checksum.or(file.post_restore.checksum.map(PostStep::level)).unwrap_or(PostLevel::Required),
             disable_binlog: self.disable_binlog,
             max_retries: self.max_retries,
             write_mode: self.write_mode,

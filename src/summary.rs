@@ -1,6 +1,6 @@
 //! The tables printed at the end of `hoist import`, `restore full` and `backup`.
 
-use hoist_core::import::ImportReport;
+use hoist_core::import::{ImportReport, Verification};
 
 pub fn print(report: &ImportReport) {
     let width = report.tables.iter().map(|t| t.database.len() + t.name.len() + 5).max().unwrap_or(5).max(5);
@@ -10,11 +10,22 @@ pub fn print(report: &ImportReport) {
         // MB are 10^6 bytes, as in the progress bars and log lines.
         println!("{:<width$}  {:>12}  {:>10}  {:>9}  {:>8}  result", "table", "rows", "MB", "time", "indexes");
     }
+    let mut verification_notes = Vec::new();
     for t in &report.tables {
         let name = hoist_schema::qualified_mysql_name(&t.database, &t.name);
-        let result = match &t.error {
-            None => "ok".to_string(),
-            Some(e) => format!("FAILED: {e}"),
+        let result = match (&t.error, &t.verification) {
+            (Some(e), _) => format!("FAILED: {e}"),
+            (None, None) => "ok".to_string(),
+            (None, Some(Verification::Content)) => "ok, checksum matches".to_string(),
+            (None, Some(Verification::Counted)) => "ok, rows counted".to_string(),
+            (None, Some(Verification::CountOnly(why))) => {
+                verification_notes.push(format!("{name}: rows counted, content not compared: {why}"));
+                "ok, rows counted".to_string()
+            }
+            (None, Some(Verification::Differs(why))) => {
+                verification_notes.push(format!("{name}: WARNING, differs from the source: {why}"));
+                "ok, DIFFERS (see below)".to_string()
+            }
         };
         println!(
             "{name:<width$}  {:>12}  {:>10.1}  {:>8.1}s  {:>7.1}s  {result}",
@@ -29,7 +40,7 @@ pub fn print(report: &ImportReport) {
     for e in &report.object_errors {
         println!("FAILED: {e}");
     }
-    for n in &report.notes {
+    for n in verification_notes.iter().chain(&report.notes) {
         println!("note: {n}");
     }
     let outcome = if report.success() {

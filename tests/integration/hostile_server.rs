@@ -26,6 +26,24 @@ fn hostile_server() -> FakeMysql {
     let text = |values: &[&str]| values.iter().map(|v| Some(v.to_string())).collect();
     FakeMysql::start(vec![
         Rule::new("@@local_infile", Answer::value("@@local_infile", "1")),
+        // The columns with their types, for the content checksum's row hashes.
+        Rule::new(
+            "column_type",
+            Answer::Rows {
+                columns: columns(&[
+                    "COLUMN_NAME",
+                    "DATA_TYPE",
+                    "COLUMN_TYPE",
+                    "CHARACTER_SET_NAME",
+                    "EXTRA",
+                    "IS_NULLABLE",
+                ]),
+                rows: vec![
+                    text(&["id", "int", "int(11)", "", "", "NO"]),
+                    text(&["name", "varchar", "varchar(20)", "utf8mb4", "", "YES"]),
+                ],
+            },
+        ),
         Rule::new(
             "information_schema.COLUMNS",
             Answer::Rows {

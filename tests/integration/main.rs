@@ -4,6 +4,7 @@
 mod backup;
 mod bad_input;
 mod checkpoint;
+mod content_checksum;
 mod crash;
 mod engines;
 mod generated;

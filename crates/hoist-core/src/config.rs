@@ -157,6 +157,7 @@ pub struct TikvImporterSection {
 #[serde(rename_all = "kebab-case", default)]
 pub struct PostRestoreSection {
     pub analyze: Option<PostStep>,
+    pub checksum: Option<PostStep>,
 }
 
 /// Lightning accepts booleans or "required" / "optional" / "off".
@@ -177,7 +178,28 @@ pub enum PostLevel {
 
 impl PostStep {
     pub fn enabled(self) -> bool {
-        !matches!(self, PostStep::Bool(false) | PostStep::Level(PostLevel::Off))
+        self.level() != PostLevel::Off
+    }
+
+    /// `true` is "required", `false` "off".
+    pub fn level(self) -> PostLevel {
+        match self {
+            PostStep::Bool(true) => PostLevel::Required,
+            PostStep::Bool(false) => PostLevel::Off,
+            PostStep::Level(level) => level,
+        }
+    }
+}
+
+impl std::str::FromStr for PostLevel {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "required" => Ok(PostLevel::Required),
+            "optional" => Ok(PostLevel::Optional),
+            "off" => Ok(PostLevel::Off),
+            _ => Err(format!("unknown level {s:?} (required, optional or off)")),
+        }
     }
 }
 
@@ -355,6 +377,7 @@ dsn = "/tmp/cp.db"
 keep-after-success = "origin"
 [post-restore]
 analyze = "off"
+checksum = "optional"
 "#,
         )
         .unwrap();
@@ -366,6 +389,7 @@ analyze = "off"
         assert_eq!(cfg.checkpoint.driver, CheckpointDriver::Sqlite);
         assert_eq!(cfg.checkpoint.keep_after_success, KeepAfterSuccess::Origin);
         assert!(!cfg.post_restore.analyze.unwrap().enabled());
+        assert_eq!(cfg.post_restore.checksum.unwrap().level(), PostLevel::Optional);
     }
 
     #[test]

@@ -162,10 +162,7 @@ const KEYS: &[(&str, Kind)] = &[
         "tidb.session-vars",
         Unsupported { harmless: tidb_only_vars, does: "hoist sets only TiDB's own tidb_* variables here (ignored)" },
     ),
-    (
-        "post-restore.checksum",
-        NoEffect("hoist checks every table after loading it, whatever this says (see [post-restore] in README)"),
-    ),
+    ("post-restore.checksum", Read),
     ("post-restore.analyze", Read),
     ("post-restore.level-1-compact", NoEffect(PHYSICAL)),
     ("post-restore.compact", NoEffect(PHYSICAL)),

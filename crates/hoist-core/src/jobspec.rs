@@ -8,7 +8,8 @@
 use serde::{Deserialize, Serialize};
 
 /// Bumped when the meaning of a field changes; a checkpoint of another version is refused.
-pub const SPEC_VERSION: u32 = 1;
+/// 2: a chunk's `checksum` is its rows' content sum (was a hash of their source bytes).
+pub const SPEC_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

@@ -16,6 +16,7 @@ pub mod catalog;
 pub mod checkpoint;
 pub mod config;
 pub mod config_keys;
+pub mod content_hash;
 pub mod control;
 pub mod data_type;
 pub mod ddl_file;

@@ -13,10 +13,10 @@ use std::sync::Arc;
 use hoist_parse::csv::{CsvScanner, CsvStep};
 use hoist_parse::sql::{InsertHeader, SqlEvent, SqlOptions, SqlScanner, SqlStep};
 use tokio::sync::mpsc;
-use xxhash_rust::xxh3::xxh3_64;
 
 use crate::catalog::DataFormat;
 use crate::checkpoint::{ChunkProgress, ChunkRecord, TO_END};
+use crate::content_hash::{ContentSum, SourceSession, TableHasher};
 use crate::error::{Classified, DataError, FilePosition, SourceError};
 use crate::input::Input;
 use crate::rows::{Row, Value};
@@ -40,6 +40,9 @@ pub struct ChunkJob {
     pub batch_bytes: usize,
     /// Times a read that failed on the medium is tried again (the import's `max_retries`).
     pub retries: u32,
+    /// Hashes each row's content as the target will print it; None when the content is not
+    /// checked (then the chunk's sum is marked unknown, so a later run that checks it knows).
+    pub hasher: Option<Arc<TableHasher>>,
 }
 
 /// A batch and the chunk position after it.
@@ -50,6 +53,8 @@ pub struct ReadBatch {
     pub bytes: u64,
     /// Where each row of the batch starts in the file, to name the one a server rejects.
     pub row_offsets: Vec<u64>,
+    /// The first row of the chunk whose content hash could not be known, and why.
+    pub unpredictable: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -74,7 +79,10 @@ struct Reader<'a> {
     /// Position of the last progress sent, to count bytes per batch.
     sent_offset: u64,
     session: Arc<Session>,
+    /// The session the row hashes were last computed under, as far as it changes them.
+    hash_session: (Arc<Session>, SourceSession),
     row_offsets: Vec<u64>,
+    unpredictable: Option<String>,
 }
 
 pub fn read_chunk(
@@ -95,7 +103,9 @@ pub fn read_chunk(
         progress: job.resume,
         sent_offset: job.resume.offset,
         session: Arc::new(Session::default()),
+        hash_session: (Arc::new(Session::default()), SourceSession::from_statements(&[])),
         row_offsets: Vec::new(),
+        unpredictable: None,
     };
     match job.chunk.format {
         DataFormat::Sql => reader.read_sql(),
@@ -176,8 +186,9 @@ impl Reader<'_> {
         let bytes = position.saturating_sub(self.sent_offset);
         self.sent_offset = position;
         let row_offsets = std::mem::take(&mut self.row_offsets);
+        let unpredictable = self.unpredictable.take();
         self.tx
-            .blocking_send(ReadBatch { batch, progress: self.progress, bytes, row_offsets })
+            .blocking_send(ReadBatch { batch, progress: self.progress, bytes, row_offsets, unpredictable })
             .map_err(|_| ReadError::Stopped)
     }
 
@@ -200,6 +211,33 @@ impl Reader<'_> {
                 })
                 .collect(),
         }
+    }
+
+    /// Add a row's content hash to the chunk's sum. The first row whose hash cannot be known
+    /// marks the sum unknown for good, and is reported once.
+    fn hash_row(&mut self, map: &[usize], values: &[Value], at: u64) {
+        let mut sum = ContentSum(self.progress.checksum);
+        if sum.known().is_none() {
+            return;
+        }
+        let job = self.job;
+        match job.hasher.as_deref() {
+            None => sum.mark_unknown(),
+            Some(hasher) => {
+                if !Arc::ptr_eq(&self.hash_session.0, &self.session) {
+                    let session = SourceSession::from_statements(&self.session.statements);
+                    self.hash_session = (self.session.clone(), session);
+                }
+                match hasher.row_hash(&self.hash_session.1, map, values) {
+                    Ok(hash) => sum.add_row(hash),
+                    Err(why) => {
+                        sum.mark_unknown();
+                        self.unpredictable = Some(format!("{} at byte {at}: {}", self.file(), why.0));
+                    }
+                }
+            }
+        }
+        self.progress.checksum = sum.0;
     }
 
     fn check_width(&self, got: usize, want: usize, at: u64) -> Result<(), ReadError> {
@@ -367,7 +405,7 @@ impl Reader<'_> {
                         }
                         self.row_offsets.push(row_at);
                         self.progress.rows += 1;
-                        self.progress.checksum = self.progress.checksum.wrapping_add(xxh3_64(row.raw));
+                        self.hash_row(map, &source_row.values, row_at);
                         (consumed, enc.bytes() >= self.job.batch_bytes)
                     }
                     SqlEvent::EndInsert => {
@@ -519,14 +557,14 @@ impl Reader<'_> {
                 Ok(CsvStep::End) => break,
                 Ok(CsvStep::Record { record, consumed }) => {
                     self.check_width(record.len(), map.len(), at)?;
-                    encoder.push(&csv_row(&record)).map_err(|e| match e {
+                    let row = csv_row(&record);
+                    encoder.push(&row).map_err(|e| match e {
                         EncodeError::Invalid(m) => self.data_error(at, m),
                         EncodeError::NeedsInsert => self.data_error(at, "a CSV field the target cannot take"),
                     })?;
                     self.row_offsets.push(at);
                     self.progress.rows += 1;
-                    let raw = &input.data()[..consumed];
-                    self.progress.checksum = self.progress.checksum.wrapping_add(xxh3_64(raw));
+                    self.hash_row(&map, &row.values, at);
                     consumed
                 }
             };
@@ -762,6 +800,7 @@ mod tests {
             csv: Arc::new(CsvSettings { options: Default::default(), header: false, header_schema_match: false }),
             batch_bytes: 1000,
             retries,
+            hasher: None,
         };
         let (tx, mut rx) = mpsc::channel(2);
         let handle = rt.handle().clone();

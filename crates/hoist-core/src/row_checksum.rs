@@ -33,6 +33,11 @@ pub type ChecksumColumns = Vec<(String, String)>;
 
 /// The SQL expression of one row's hash, an INT UNSIGNED.
 pub fn row_hash_sql(columns: &[(String, String)]) -> String {
+    format!("CRC32({})", row_text_sql(columns))
+}
+
+/// The text a row's hash is taken over ([`crate::content_hash`] builds the same from a source row).
+pub fn row_text_sql(columns: &[(String, String)]) -> String {
     let parts: Vec<String> = columns
         .iter()
         .map(|(name, data_type)| {
@@ -44,7 +49,7 @@ pub fn row_hash_sql(columns: &[(String, String)]) -> String {
             }
         })
         .collect();
-    format!("CRC32(CONCAT_WS(',', {}))", parts.join(", "))
+    format!("CONCAT_WS(',', {})", parts.join(", "))
 }
 
 /// The columns of a table that a checksum covers: every stored column (generated ones are

@@ -388,17 +388,17 @@ fn csv_file(t: &TableData, rows: &[Vec<Option<Vec<u8>>>]) -> Vec<u8> {
 // ------------------------------------------------------------- generation --
 
 /// splitmix64: tiny, fast, good enough, and stable forever.
-struct Rng(u64);
+pub struct Rng(u64);
 
 impl Rng {
-    fn for_table(seed: u64, table: &str) -> Rng {
+    pub fn for_table(seed: u64, table: &str) -> Rng {
         let mut h = 0xcbf2_9ce4_8422_2325u64;
         for b in table.bytes() {
             h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
         }
         Rng(seed ^ h)
     }
-    fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -406,22 +406,22 @@ impl Rng {
         z ^ (z >> 31)
     }
     /// Uniform in `0..n` (n > 0).
-    fn below(&mut self, n: u64) -> u64 {
-        ((u128::from(self.next()) * u128::from(n)) >> 64) as u64
+    pub fn below(&mut self, n: u64) -> u64 {
+        ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
     }
     /// Uniform in `lo..hi`.
-    fn range(&mut self, lo: i64, hi: i64) -> i64 {
+    pub fn range(&mut self, lo: i64, hi: i64) -> i64 {
         lo + self.below((hi - lo) as u64) as i64
     }
     /// True with probability `percent`/100.
-    fn percent(&mut self, percent: u64) -> bool {
+    pub fn percent(&mut self, percent: u64) -> bool {
         self.below(100) < percent
     }
-    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+    pub fn pick<T: Copy>(&mut self, items: &[T]) -> T {
         items[self.below(items.len() as u64) as usize]
     }
     fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.next() as u8).collect()
+        (0..n).map(|_| self.next_u64() as u8).collect()
     }
 }
 
@@ -814,7 +814,7 @@ fn numbers(seed: u64, n: usize) -> Table {
                 3 => 0,
                 4 => -1,
                 _ => loop {
-                    let v = if rng.percent(50) { rng.next() as i64 } else { rng.range(-1_000_000, 1_000_000) };
+                    let v = if rng.percent(50) { rng.next_u64() as i64 } else { rng.range(-1_000_000, 1_000_000) };
                     if !seen.contains(&v) {
                         break v;
                     }

@@ -135,7 +135,7 @@ pub struct ChunkProgress {
     /// Start of the INSERT statement that `offset` is inside of, when it is inside one.
     pub stmt_start: Option<u64>,
     pub rows: u64,
-    /// Wrapping sum of the hashes of the loaded rows' source bytes.
+    /// The loaded rows' content: a [`crate::content_hash::ContentSum`].
     pub checksum: u64,
     pub done: bool,
 }

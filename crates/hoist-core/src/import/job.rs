@@ -35,6 +35,9 @@ pub struct ImportSettings {
     pub defer_indexes_from: u64,
     pub meta_schema: String,
     pub analyze: bool,
+    /// What a table whose content differs from the source's does: required stops it,
+    /// optional warns, off skips the check (and the row count).
+    pub checksum: crate::config::PostLevel,
     pub disable_binlog: bool,
     pub max_retries: u32,
     pub write_mode: crate::target::WriteMode,
@@ -162,6 +165,22 @@ pub struct TableReport {
     pub index_time: Duration,
     /// None when the table is done; else what went wrong.
     pub error: Option<String>,
+    /// What this run's check after the table's rows found; None when it ran in an earlier run
+    /// or not at all.
+    pub verification: Option<Verification>,
+}
+
+/// What the check after a table's rows found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verification {
+    /// The rows and a checksum over every row are the source's.
+    Content,
+    /// The row count is the source's; the content was not compared, for this reason.
+    CountOnly(String),
+    /// The row count is the source's: the target has no row checksum (SQLite).
+    Counted,
+    /// The target differs from the source (a warning under `checksum = optional`).
+    Differs(String),
 }
 
 #[derive(Debug, Clone, Default)]

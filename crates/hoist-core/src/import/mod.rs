@@ -22,7 +22,9 @@ mod schema_step;
 mod state;
 mod workers;
 
-pub use job::{ExpectedFile, ExpectedTable, ImportReport, ImportSettings, LogStage, RestoreSettings, TableReport};
+pub use job::{
+    ExpectedFile, ExpectedTable, ImportReport, ImportSettings, LogStage, RestoreSettings, TableReport, Verification,
+};
 use state::{defers_indexes, Shared, StepError, TableRun};
 
 use post::{create_post_data_objects, finish_table};
@@ -244,10 +246,12 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
                 let mut rows_loaded = 0;
                 let mut bytes_done = 0;
                 let mut files_left: HashMap<String, usize> = HashMap::new();
+                let mut chunk_sums = HashMap::new();
                 for c in &chunks {
                     let p =
                         markers.get(&c.id).copied().unwrap_or(ChunkProgress { offset: c.start, ..Default::default() });
                     rows_loaded += p.rows;
+                    chunk_sums.insert(c.id, p.checksum);
                     if p.done {
                         bytes_done += chunk_len(c, &files);
                     } else {
@@ -272,6 +276,10 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
                     index_time: Mutex::new(Duration::ZERO),
                     files_left: Mutex::new(files_left),
                     files_verified: AtomicUsize::new(0),
+                    chunk_sums: Mutex::new(chunk_sums),
+                    unpredictable: Mutex::new(None),
+                    hasher: tokio::sync::OnceCell::new(),
+                    verification: Mutex::new(None),
                 });
                 // Earlier runs' share: done from the start, never counted as moved by this run.
                 run.progress.add_before(bytes_done, rows_loaded);
@@ -292,6 +300,7 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
                     bytes,
                     elapsed: Duration::ZERO,
                     index_time: Duration::ZERO,
+                    verification: None,
                     error: None,
                 })
             }
@@ -306,6 +315,7 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
                     bytes: 0,
                     elapsed: Duration::ZERO,
                     index_time: Duration::ZERO,
+                    verification: None,
                     error: Some(message),
                 });
             }
@@ -379,6 +389,7 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
             elapsed: run.elapsed(),
             index_time: *run.index_time.lock().unwrap_or_else(|p| p.into_inner()),
             error: record.error.as_ref().map(|e| format!("{} (failed in state {})", e.message, e.step)),
+            verification: run.verification.lock().unwrap_or_else(|p| p.into_inner()).clone(),
         });
     }
     report.tables.sort_by(|a, b| (&a.database, &a.name).cmp(&(&b.database, &b.name)));

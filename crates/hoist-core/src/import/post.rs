@@ -7,11 +7,12 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::job::ImportReport;
+use super::job::{ImportReport, Verification};
 use super::state::{fail_table, retrying, set_state_at_least, Shared, StepError, TableRun};
 use crate::catalog::{Catalog, CatalogObject};
 use crate::checkpoint::TableState;
-use crate::config::ConflictStrategy;
+use crate::config::{ConflictStrategy, PostLevel};
+use crate::content_hash::ContentSum;
 use crate::ddl_file;
 use crate::source::Source;
 use crate::target::Target;
@@ -64,43 +65,19 @@ async fn post_steps(shared: &Shared, run: &Arc<TableRun>) -> Result<(), StepErro
         set_state_at_least(shared, run, TableState::IndexesAdded).await;
     }
     if state_of(run) < TableState::Verified {
-        run.progress.step("verifying");
-        let expected = run.rows_loaded.load(Ordering::SeqCst);
-        let count = retrying(retries, || target.row_count(&db, &name)).await?;
-        let ok = match shared.settings.conflict {
-            ConflictStrategy::Error => count == expected,
-            _ => count <= expected,
-        };
-        if !ok {
-            return Err(StepError::Table(format!(
-                "verification failed: the target holds {count} rows but {expected} were loaded from the dump \
-                 (was the table not empty before the import, or changed during it?)"
-            )));
-        }
-        let backup = shared.settings.restore.as_ref().and_then(|r| r.expected.get(&(db.clone(), name.clone())));
-        if let Some(want) = backup {
-            // Every file's key range checked as it came in: the table's checksum is their sum.
-            let ranges_checked = run.files_verified.load(Ordering::SeqCst) == want.files.len();
-            let found = match want.checksum {
-                Some(sum) if ranges_checked => (count, Some(sum)),
-                Some(_) => {
-                    let (rows, checksum) = retrying(retries, || target.content_checksum(&db, &name, None)).await?;
-                    (rows, Some(checksum))
+        if shared.settings.checksum != PostLevel::Off {
+            run.progress.step("verifying");
+            let found = verify_table(shared, run, &db, &name).await?;
+            let found = match found {
+                Verification::Differs(why) if shared.settings.checksum == PostLevel::Required => {
+                    return Err(StepError::Table(format!(
+                        "verification failed: {why} (was the table not empty before the import, or changed \
+                         during it? `--checksum optional` makes this a warning)"
+                    )))
                 }
-                None => (count, None),
+                other => other,
             };
-            if found != (want.rows, want.checksum) {
-                let show = |(rows, sum): (u64, Option<u64>)| match sum {
-                    Some(sum) => format!("{rows} rows with checksum {sum:016x}"),
-                    None => format!("{rows} rows"),
-                };
-                return Err(StepError::Table(format!(
-                    "verification failed: the target holds {}, the backup's manifest says {} (was the table \
-                     changed during the restore, or the backup's files?)",
-                    show(found),
-                    show((want.rows, want.checksum))
-                )));
-            }
+            *run.verification.lock().unwrap_or_else(|p| p.into_inner()) = Some(found);
         }
         set_state_at_least(shared, run, TableState::Verified).await;
     }
@@ -116,6 +93,80 @@ async fn post_steps(shared: &Shared, run: &Arc<TableRun>) -> Result<(), StepErro
     }
     set_state_at_least(shared, run, TableState::Done).await;
     Ok(())
+}
+
+/// Compare the table in the target with its source: the rows and, where every row's hash
+/// was known, a checksum over them all; for a restore, with the backup's manifest.
+async fn verify_table(shared: &Shared, run: &TableRun, db: &str, name: &str) -> Result<Verification, StepError> {
+    let target = shared.target.as_ref();
+    let retries = shared.settings.max_retries;
+    let expected = run.rows_loaded.load(Ordering::SeqCst);
+    let show = |(rows, sum): (u64, Option<u64>)| match sum {
+        Some(sum) => format!("{rows} rows with checksum {sum:016x}"),
+        None => format!("{rows} rows"),
+    };
+    let backup = shared.settings.restore.as_ref().and_then(|r| r.expected.get(&(db.to_string(), name.to_string())));
+    if let Some(want) = backup {
+        // Every file's key range checked as it came in: the table's checksum is their sum.
+        let ranges_checked = run.files_verified.load(Ordering::SeqCst) == want.files.len();
+        let found = match want.checksum {
+            Some(sum) if ranges_checked => (retrying(retries, || target.row_count(db, name)).await?, Some(sum)),
+            Some(_) => {
+                let (rows, checksum) = retrying(retries, || target.content_checksum(db, name, None)).await?;
+                (rows, Some(checksum))
+            }
+            None => (retrying(retries, || target.row_count(db, name)).await?, None),
+        };
+        if found != (want.rows, want.checksum) {
+            return Ok(Verification::Differs(format!(
+                "the target holds {}, the backup's manifest says {}",
+                show(found),
+                show((want.rows, want.checksum))
+            )));
+        }
+        return Ok(match want.checksum {
+            Some(_) => Verification::Content,
+            None => Verification::CountOnly("the backup was made without checksums".into()),
+        });
+    }
+    let content = run.content().known().filter(|_| target.checksums_content());
+    let (count, sum) = match content {
+        Some(_) => {
+            let (rows, sum) = retrying(retries, || target.content_checksum(db, name, None)).await?;
+            (rows, Some(ContentSum::of_server(sum).known().unwrap_or_default()))
+        }
+        None => (retrying(retries, || target.row_count(db, name)).await?, None),
+    };
+    let loaded = format!("{expected} were loaded from the source");
+    match shared.settings.conflict {
+        ConflictStrategy::Error if count != expected => {
+            return Ok(Verification::Differs(format!("the target holds {count} rows but {loaded}")))
+        }
+        // Rows of the source with the same key collapse into one.
+        _ if count > expected => {
+            return Ok(Verification::Differs(format!("the target holds {count} rows but {loaded}")))
+        }
+        _ if count < expected => {
+            return Ok(Verification::CountOnly(format!(
+                "{} rows of the source had a key another row had ([conflict] strategy {:?})",
+                expected - count,
+                shared.settings.conflict
+            )))
+        }
+        _ => {}
+    }
+    Ok(match (content, sum) {
+        (Some(want), Some(got)) if want != got => Verification::Differs(format!(
+            "the target's {count} rows have checksum {got:016x}, the source's {want:016x}: some row differs"
+        )),
+        (Some(_), Some(_)) => Verification::Content,
+        _ if !target.checksums_content() => Verification::Counted,
+        _ => Verification::CountOnly(
+            run.unpredictable.lock().unwrap_or_else(|p| p.into_inner()).clone().unwrap_or_else(|| {
+                "an earlier run loaded rows whose printed form the server decides (or ran with --checksum off)".into()
+            }),
+        ),
+    })
 }
 
 /// A restore: once a data file's chunks are all in, the rows of its key range are checked

@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
-use super::job::ImportSettings;
+use super::job::{ImportSettings, Verification};
 use crate::checkpoint::{CheckpointStore, ChunkProgress, ChunkRecord, TableError, TableRecord, TableState};
+use crate::content_hash::{ContentSum, TableHasher};
 use crate::error::{CheckpointError, Classified, TargetError};
 use crate::progress::{Progress, TableProgress};
 use crate::reader::CsvSettings;
@@ -46,6 +47,14 @@ pub(super) struct TableRun {
     pub(super) files_left: Mutex<HashMap<String, usize>>,
     /// Files whose key range was checked in this run.
     pub(super) files_verified: AtomicUsize,
+    /// Each chunk's content sum as its last commit recorded it (a marker's checksum).
+    pub(super) chunk_sums: Mutex<HashMap<i64, u64>>,
+    /// Why some row's content could not be hashed, when a reader of this run said so.
+    pub(super) unpredictable: Mutex<Option<String>>,
+    /// The row hasher, made from the target table's columns when a worker first needs it.
+    pub(super) hasher: tokio::sync::OnceCell<Option<Arc<TableHasher>>>,
+    /// What this run's check after the rows found.
+    pub(super) verification: Mutex<Option<Verification>>,
 }
 
 impl TableRun {
@@ -62,6 +71,20 @@ impl TableRun {
     /// Time this run's workers spent on the table so far.
     pub(super) fn elapsed(&self) -> Duration {
         Duration::from_micros(self.busy_micros.load(Ordering::Relaxed))
+    }
+
+    /// Record a chunk's content sum as committed.
+    pub(super) fn set_chunk_sum(&self, chunk_id: i64, sum: u64) {
+        self.chunk_sums.lock().unwrap_or_else(|p| p.into_inner()).insert(chunk_id, sum);
+    }
+
+    /// The table's content: the sum of its chunks'.
+    pub(super) fn content(&self) -> ContentSum {
+        let sums = self.chunk_sums.lock().unwrap_or_else(|p| p.into_inner());
+        sums.values().fold(ContentSum::default(), |mut total, &s| {
+            total.add(ContentSum(s));
+            total
+        })
     }
 
     pub(super) fn label(&self) -> String {

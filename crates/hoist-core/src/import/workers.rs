@@ -10,8 +10,10 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::post::{finish_table, verify_file};
-use super::state::{backoff, fail_table, set_state_at_least, Shared, StepError, TableRun};
+use super::state::{backoff, fail_table, retrying, set_state_at_least, Shared, StepError, TableRun};
 use crate::checkpoint::{CheckpointStore, ChunkProgress, ChunkRecord, TableState};
+use crate::config::PostLevel;
+use crate::content_hash::TableHasher;
 use crate::error::{Classified, SourceError, TargetError};
 use crate::reader::{read_chunk, ChunkJob, ReadBatch, ReadError};
 use crate::target::{EncodedBatch, Marker, Writer};
@@ -65,6 +67,7 @@ pub(super) async fn worker(shared: Arc<Shared>) {
                 // A killed run's last commit may have landed after the markers were read.
                 let (had, has) = (resume.rows, fresh.rows);
                 run.rows_loaded.fetch_add(has.wrapping_sub(had), Ordering::SeqCst);
+                run.set_chunk_sum(chunk.id, fresh.checksum);
                 // That commit is an earlier run's work, not this run's.
                 let (bytes, rows) = (fresh.offset.saturating_sub(resume.offset), has.saturating_sub(had));
                 run.progress.add_before(bytes, rows);
@@ -108,6 +111,18 @@ pub(super) async fn worker(shared: Arc<Shared>) {
     }
 }
 
+/// The row hasher of a table whose content is checked: made from the target table's
+/// columns, once per run.
+async fn table_hasher(shared: &Shared, run: &TableRun) -> Result<Option<Arc<TableHasher>>, StepError> {
+    let target = shared.target.as_ref();
+    if shared.settings.checksum == PostLevel::Off || !target.checksums_content() {
+        return Ok(None);
+    }
+    let (db, name) = (&run.target.database, &run.target.name);
+    let table = retrying(shared.settings.max_retries, || target.describe_table(db, name)).await?;
+    Ok(table.map(|t| Arc::new(TableHasher::new(&t))))
+}
+
 async fn load_chunk(
     shared: &Shared,
     run: &Arc<TableRun>,
@@ -115,6 +130,7 @@ async fn load_chunk(
     resume: ChunkProgress,
     writer: &mut Option<Box<dyn Writer>>,
 ) -> Result<(), StepError> {
+    let hasher = run.hasher.get_or_try_init(|| table_hasher(shared, run)).await?.clone();
     let (tx, mut rx) = mpsc::channel::<ReadBatch>(2);
     let job = ChunkJob {
         chunk: chunk.clone(),
@@ -123,6 +139,7 @@ async fn load_chunk(
         csv: shared.csv.clone(),
         batch_bytes: shared.settings.batch_bytes,
         retries: shared.settings.max_retries,
+        hasher,
     };
     let source = shared.source.clone();
     let target = shared.target.clone();
@@ -174,6 +191,10 @@ async fn load_chunk(
         counted += bytes;
         run.progress.add(bytes, batch.batch.row_count);
         run.rows_loaded.fetch_add(batch.batch.row_count, Ordering::SeqCst);
+        run.set_chunk_sum(chunk.id, batch.progress.checksum);
+        if let Some(why) = batch.unpredictable {
+            run.unpredictable.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(why);
+        }
         shared.progress.add(bytes, batch.batch.row_count);
     }
     reader_stop.store(true, Ordering::SeqCst);

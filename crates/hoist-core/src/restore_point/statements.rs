@@ -273,6 +273,7 @@ mod tests {
         ColumnDescription {
             name: name.into(),
             data_type: data_type.into(),
+            column_type: data_type.into(),
             unsigned,
             charset: charset.map(Into::into),
             generated: false,

@@ -78,6 +78,8 @@ pub struct ColumnDescription {
     pub name: String,
     /// information_schema's DATA_TYPE, lower case (`int`, `varchar`, `timestamp`...).
     pub data_type: String,
+    /// information_schema's COLUMN_TYPE (`decimal(8,3) unsigned`, `enum('a','b')`...).
+    pub column_type: String,
     pub unsigned: bool,
     /// The character set of a character column; None for every other column.
     pub charset: Option<String>,
@@ -228,6 +230,10 @@ pub trait Target: Send + Sync {
     /// Identity of the table as the target knows it (changes when it is dropped and created again).
     async fn table_identity(&self, database: &str, name: &str) -> Result<Option<String>, TargetError>;
     async fn row_count(&self, database: &str, name: &str) -> Result<u64, TargetError>;
+    /// Whether [`Self::content_checksum`] is there: the row hash is a MySQL server's.
+    fn checksums_content(&self) -> bool {
+        false
+    }
     /// Rows and content checksum ([`crate::row_checksum`]) of a table, or of one key range of
     /// it, computed by the target.
     async fn content_checksum(

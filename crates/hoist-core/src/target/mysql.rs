@@ -490,6 +490,10 @@ impl Target for MysqlTarget {
         Ok(n.unwrap_or(0))
     }
 
+    fn checksums_content(&self) -> bool {
+        true
+    }
+
     async fn content_checksum(
         &self,
         database: &str,
@@ -544,6 +548,7 @@ impl Target for MysqlTarget {
                     name,
                     data_type: data_type.to_ascii_lowercase(),
                     unsigned: column_type.to_ascii_lowercase().contains("unsigned"),
+                    column_type,
                     charset,
                     generated: extra.contains("generated") || extra.contains("virtual") || extra.contains("stored"),
                 }
