@@ -57,6 +57,7 @@ const COLUMNS: &[(&str, &str)] = &[
     ("tm", "time(2)"),
     ("c", "char(8)"),
     ("vc", "varchar(20)"),
+    ("l1", "varchar(10) CHARACTER SET latin1"),
     ("bin", "binary(6)"),
     ("vb", "varbinary(10)"),
     ("bl", "blob"),
@@ -149,6 +150,10 @@ fn value_of(rng: &mut Rng, ty: &str) -> Source {
             let n = rng.below(if ty == "char(8)" { 8 } else { 20 }) as usize;
             Source::Text((0..n).map(|_| rng.pick(&alphabet)).collect())
         }
+        "varchar(10) CHARACTER SET latin1" => {
+            let n = rng.below(10) as usize;
+            Source::Text((0..n).map(|_| rng.pick(&["a", "é", "ü", "ÿ", " ", "\u{a0}"])).collect())
+        }
         "binary(6)" | "varbinary(10)" | "blob" => {
             let n = rng.below(if ty == "blob" { 300 } else { 6 }) as usize;
             Source::Bytes((0..n).map(|_| rng.next_u64() as u8).collect())
@@ -225,7 +230,7 @@ fn every_source_value_hashes_as_the_server_hashes_the_stored_row() {
     let printed = server
         .query(&format!("SET time_zone = '+00:00'; SELECT {} FROM content_hash.t ORDER BY id", row_text_sql(&names)));
     assert_eq!(printed.len(), rows.len());
-    let hasher = TableHasher::new(&table);
+    let hasher = TableHasher::new(&table, None);
     let map: Vec<usize> = (0..table.columns.len()).collect();
     let (mut compared, mut unpredictable) = (0, 0);
     for (i, (row, server_row)) in rows.iter().zip(&printed).enumerate() {
@@ -308,4 +313,33 @@ fn a_row_changed_during_the_import_fails_the_check_and_optional_warns() {
     let (code, text) = run(&["--checksum", "off"]);
     assert_eq!(code, Some(0), "{text}");
     assert!(!text.contains("checksum matches") && !text.contains("WARNING"), "{text}");
+}
+
+/// CSV rows carry no time zone: their TIMESTAMP values are read in the server's, and hashed in
+/// it when it is a fixed one (here the system's UTC, or an offset), else counted only.
+#[test]
+fn csv_timestamps_are_hashed_in_the_servers_time_zone() {
+    let server = MariaDb::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("dump");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("csv_tz-schema-create.sql"), "CREATE DATABASE `csv_tz`;\n").unwrap();
+    std::fs::write(
+        src.join("csv_tz.t-schema.sql"),
+        "CREATE TABLE `t` (`id` int PRIMARY KEY, `ts` timestamp(3) NULL, `note` varchar(10));\n",
+    )
+    .unwrap();
+    let rows: String =
+        (0..200).map(|i| format!("{i},2021-03-{:02} 1{}:00:0{}.5,n{i}\n", i % 28 + 1, i % 10, i % 10)).collect();
+    std::fs::write(src.join("csv_tz.t.0.csv"), format!("id,ts,note\n{rows}")).unwrap();
+    server.exec("DROP DATABASE IF EXISTS csv_tz");
+    let run = crate::util::import(&src, &server.url(), dir.path(), &["--meta-schema", "csv_tz_meta"]);
+    run.assert_ok();
+    let zone = server.query_value("SELECT IF(@@time_zone = 'SYSTEM', @@system_time_zone, @@time_zone)").unwrap();
+    let text = run.text();
+    if zone == "UTC" || zone.starts_with('+') || zone.starts_with('-') {
+        assert!(text.contains("`csv_tz`.`t`") && text.contains("ok, checksum matches"), "zone {zone}:\n{text}");
+    } else {
+        assert!(text.contains("rows counted") && text.contains("time zone"), "zone {zone}:\n{text}");
+    }
 }

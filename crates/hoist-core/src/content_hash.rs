@@ -103,6 +103,8 @@ enum Print {
 pub struct TableHasher {
     /// Per column of the table, in order; None for generated columns (not hashed).
     columns: Vec<Option<(String, Print)>>,
+    /// The time zone of a loading session that sets none, as an offset, when it is one.
+    server_offset: Option<i64>,
 }
 
 /// The session a source row was written under, as far as it changes the stored value.
@@ -116,9 +118,9 @@ pub struct SourceSession {
 
 impl SourceSession {
     /// The session of the statements a reader sends before its rows, on top of the writer's
-    /// own `SET NAMES utf8mb4` and the server's time zone.
-    pub fn from_statements(statements: &[String]) -> SourceSession {
-        let mut session = SourceSession { charset: "utf8mb4".into(), utc_offset: None };
+    /// own `SET NAMES utf8mb4` and the server's time zone (`server_offset`, when it is one).
+    pub fn from_statements(statements: &[String], server_offset: Option<i64>) -> SourceSession {
+        let mut session = SourceSession { charset: "utf8mb4".into(), utc_offset: server_offset };
         for statement in statements {
             let lower = statement.trim().to_ascii_lowercase();
             let Some(body) = lower.strip_prefix("set ") else { continue };
@@ -140,7 +142,7 @@ impl SourceSession {
 }
 
 /// `+08:00` -> 28800; anything else (a named zone, SYSTEM, a variable) is not known here.
-fn parse_offset(text: &str) -> Option<i64> {
+pub fn parse_offset(text: &str) -> Option<i64> {
     let (sign, rest) = match text.as_bytes().first()? {
         b'+' => (1, &text[1..]),
         b'-' => (-1, &text[1..]),
@@ -152,9 +154,14 @@ fn parse_offset(text: &str) -> Option<i64> {
 }
 
 impl TableHasher {
-    pub fn new(table: &TableDescription) -> TableHasher {
+    pub fn new(table: &TableDescription, server_offset: Option<i64>) -> TableHasher {
         let columns = table.columns.iter().map(|c| (!c.generated).then(|| (c.name.clone(), print_of(c)))).collect();
-        TableHasher { columns }
+        TableHasher { columns, server_offset }
+    }
+
+    /// The session rows are stored under after these statements of the dump.
+    pub fn session(&self, statements: &[String]) -> SourceSession {
+        SourceSession::from_statements(statements, self.server_offset)
     }
 
     /// The hash of a row whose `values` fill the table's columns at `map` (indexes into the
@@ -343,7 +350,8 @@ fn push_part(out: &mut Vec<u8>, print: &Print, session: &SourceSession, value: &
         Print::Text { charset, char_padded } => {
             let b = match value {
                 Value::Text(b) if same_bytes(&session.charset, charset) => b.to_vec(),
-                Value::Text(_) => return Err(format!("converted by the server from {} to {charset}", session.charset)),
+                Value::Text(b) => converted(b, &session.charset, charset)
+                    .ok_or_else(|| format!("converted by the server from {} to {charset}", session.charset))?,
                 Value::Binary(b) => b.to_vec(),
                 _ => raw_bytes(value)?,
             };
@@ -391,6 +399,21 @@ fn push_part(out: &mut Vec<u8>, print: &Print, session: &SourceSession, value: &
 fn same_bytes(session: &str, column: &str) -> bool {
     let utf8 = |c: &str| matches!(c, "utf8" | "utf8mb3" | "utf8mb4");
     session == "binary" || session == column || (utf8(session) && utf8(column))
+}
+
+/// Text the server converts from the session's character set to the column's, where the
+/// conversion is plain: ASCII between ASCII-based sets, and UTF-8 into latin1 (MariaDB's
+/// latin1 is cp1252, which differs from Unicode's first 256 code points in 0x80-0x9F only).
+fn converted(text: &[u8], from: &str, to: &str) -> Option<Vec<u8>> {
+    let ascii_based = |c: &str| !matches!(c, "ucs2" | "utf16" | "utf16le" | "utf32");
+    if text.is_ascii() && ascii_based(from) && ascii_based(to) {
+        return Some(text.to_vec());
+    }
+    if !matches!(from, "utf8" | "utf8mb3" | "utf8mb4") || to != "latin1" {
+        return None;
+    }
+    let chars = std::str::from_utf8(text).ok()?.chars();
+    chars.map(|c| u8::try_from(u32::from(c)).ok().filter(|&b| !(0x80..0xA0).contains(&b))).collect()
 }
 
 fn member<'m>(members: &'m [Vec<u8>], given: &[u8]) -> Option<&'m Vec<u8>> {
@@ -758,6 +781,14 @@ mod tests {
         }
         let latin1 = SourceSession { charset: "latin1".into(), utc_offset: Some(0) };
         assert!(printed("varchar", "varchar(5)", text("é"), &latin1).unwrap_err().contains("latin1"));
+        let mut latin1_column = column("c", "varchar", "varchar(5)");
+        latin1_column.charset = Some("latin1".into());
+        let print = print_of(&latin1_column);
+        let mut out = Vec::new();
+        push_part(&mut out, &print, &s, &text("aé")).unwrap();
+        assert_eq!(out, b"2:a\xe9");
+        assert!(push_part(&mut out, &print, &s, &text("€")).is_err(), "cp1252's euro is not U+0080");
+        assert!(push_part(&mut out, &print, &s, &text("ж")).is_err());
         let unknown_zone = SourceSession { charset: "binary".into(), utc_offset: None };
         assert!(printed("timestamp", "timestamp", text("2020-01-01 00:00:00"), &unknown_zone).is_err());
         assert_eq!(
@@ -775,18 +806,18 @@ mod tests {
 
     #[test]
     fn the_session_comes_from_the_dump_statements() {
-        let s = SourceSession::from_statements(&[
-            "SET NAMES binary".into(),
-            "SET @OLD_TIME_ZONE=@@TIME_ZONE".into(),
-            "SET TIME_ZONE='+00:00'".into(),
-        ]);
+        let s = SourceSession::from_statements(
+            &["SET NAMES binary".into(), "SET @OLD_TIME_ZONE=@@TIME_ZONE".into(), "SET TIME_ZONE='+00:00'".into()],
+            None,
+        );
         assert_eq!(s, SourceSession { charset: "binary".into(), utc_offset: Some(0) });
-        let s = SourceSession::from_statements(&[
-            "SET NAMES 'latin1' COLLATE latin1_bin".into(),
-            "SET time_zone = '-05:30'".into(),
-        ]);
+        let s = SourceSession::from_statements(
+            &["SET NAMES 'latin1' COLLATE latin1_bin".into(), "SET time_zone = '-05:30'".into()],
+            None,
+        );
         assert_eq!(s, SourceSession { charset: "latin1".into(), utc_offset: Some(-(5 * 3600 + 1800)) });
-        assert_eq!(SourceSession::from_statements(&["SET TIME_ZONE=@OLD_TIME_ZONE".into()]).utc_offset, None);
+        assert_eq!(SourceSession::from_statements(&["SET TIME_ZONE=@OLD_TIME_ZONE".into()], None).utc_offset, None);
+        assert_eq!(SourceSession::from_statements(&["SET NAMES binary".into()], Some(0)).utc_offset, Some(0));
     }
 
     #[test]
@@ -811,7 +842,7 @@ mod tests {
             columns: vec![column("id", "int", "int(11)"), gen, column("s", "varchar", "varchar(9)")],
             key: None,
         };
-        let h = TableHasher::new(&table);
+        let h = TableHasher::new(&table, None);
         let values = [text("abc"), num("7")];
         assert_eq!(h.row_hash(&utc(), &[2, 0], &values).unwrap(), crc32fast::hash(b"7,3:abc"));
         let err = h.row_hash(&utc(), &[0], &values[1..]).unwrap_err();

@@ -80,7 +80,7 @@ struct Reader<'a> {
     sent_offset: u64,
     session: Arc<Session>,
     /// The session the row hashes were last computed under, as far as it changes them.
-    hash_session: (Arc<Session>, SourceSession),
+    hash_session: Option<(Arc<Session>, SourceSession)>,
     row_offsets: Vec<u64>,
     unpredictable: Option<String>,
 }
@@ -103,7 +103,7 @@ pub fn read_chunk(
         progress: job.resume,
         sent_offset: job.resume.offset,
         session: Arc::new(Session::default()),
-        hash_session: (Arc::new(Session::default()), SourceSession::from_statements(&[])),
+        hash_session: None,
         row_offsets: Vec::new(),
         unpredictable: None,
     };
@@ -224,11 +224,15 @@ impl Reader<'_> {
         match job.hasher.as_deref() {
             None => sum.mark_unknown(),
             Some(hasher) => {
-                if !Arc::ptr_eq(&self.hash_session.0, &self.session) {
-                    let session = SourceSession::from_statements(&self.session.statements);
-                    self.hash_session = (self.session.clone(), session);
-                }
-                match hasher.row_hash(&self.hash_session.1, map, values) {
+                let session = match &self.hash_session {
+                    Some((of, session)) if Arc::ptr_eq(of, &self.session) => session,
+                    _ => {
+                        let session = hasher.session(&self.session.statements);
+                        &self.hash_session.insert((self.session.clone(), session)).1
+                    }
+                };
+                let hashed = hasher.row_hash(session, map, values);
+                match hashed {
                     Ok(hash) => sum.add_row(hash),
                     Err(why) => {
                         sum.mark_unknown();

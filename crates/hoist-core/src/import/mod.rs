@@ -345,6 +345,7 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
         abort: Mutex::new(None),
         markers: settings.checkpoint.enable,
         now: checkpoint.task.created_ms as f64 / 1000.0,
+        server_offset: tokio::sync::OnceCell::new(),
     });
     // Tables with nothing left to load still need their post steps (a rerun after a crash there).
     let finished: Vec<Arc<TableRun>> =

@@ -173,6 +173,8 @@ pub(super) struct Shared {
     pub(super) markers: bool,
     /// The task's creation time, the loading sessions' "now".
     pub(super) now: f64,
+    /// The target's session time zone as an offset, when fixed (asked once, for row hashes).
+    pub(super) server_offset: tokio::sync::OnceCell<Option<i64>>,
 }
 
 impl Shared {

@@ -118,9 +118,11 @@ async fn table_hasher(shared: &Shared, run: &TableRun) -> Result<Option<Arc<Tabl
     if shared.settings.checksum == PostLevel::Off || !target.checksums_content() {
         return Ok(None);
     }
+    let retries = shared.settings.max_retries;
+    let offset = *shared.server_offset.get_or_try_init(|| retrying(retries, || target.session_utc_offset())).await?;
     let (db, name) = (&run.target.database, &run.target.name);
-    let table = retrying(shared.settings.max_retries, || target.describe_table(db, name)).await?;
-    Ok(table.map(|t| Arc::new(TableHasher::new(&t))))
+    let table = retrying(retries, || target.describe_table(db, name)).await?;
+    Ok(table.map(|t| Arc::new(TableHasher::new(&t, offset))))
 }
 
 async fn load_chunk(

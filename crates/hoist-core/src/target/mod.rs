@@ -230,6 +230,11 @@ pub trait Target: Send + Sync {
     /// Identity of the table as the target knows it (changes when it is dropped and created again).
     async fn table_identity(&self, database: &str, name: &str) -> Result<Option<String>, TargetError>;
     async fn row_count(&self, database: &str, name: &str) -> Result<u64, TargetError>;
+    /// The time zone of a new session as an offset from UTC in seconds, when it is a fixed
+    /// one: what TIMESTAMP values of a dump that sets no time zone are read in.
+    async fn session_utc_offset(&self) -> Result<Option<i64>, TargetError> {
+        Ok(None)
+    }
     /// Whether [`Self::content_checksum`] is there: the row hash is a MySQL server's.
     fn checksums_content(&self) -> bool {
         false

@@ -494,6 +494,16 @@ impl Target for MysqlTarget {
         true
     }
 
+    async fn session_utc_offset(&self) -> Result<Option<i64>, TargetError> {
+        let zone: Option<(String, String)> =
+            self.conn().await?.query_first("SELECT @@session.time_zone, @@system_time_zone").await.map_err(classify)?;
+        Ok(zone.and_then(|(zone, system)| match zone.as_str() {
+            // The system's zone by its abbreviation: only UTC's has no daylight saving.
+            "SYSTEM" => matches!(system.as_str(), "UTC" | "GMT" | "Etc/UTC").then_some(0),
+            _ => crate::content_hash::parse_offset(&zone),
+        }))
+    }
+
     async fn content_checksum(
         &self,
         database: &str,

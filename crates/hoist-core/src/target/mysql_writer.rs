@@ -99,8 +99,10 @@ impl MysqlWriter {
         let o = &self.target.options;
         // unique_checks stays on: with it off, MariaDB's bulk insert into an empty table
         // drops a whole INSERT IGNORE batch on one duplicate and hides which row it was.
+        // time_zone = DEFAULT: the server's, which a dump that sets none is read in (and
+        // its rows hashed in: Target::session_utc_offset), not an earlier dump's.
         let mut set = format!(
-            "SET NAMES utf8mb4, SESSION foreign_key_checks = 0, sql_mode = '{}'",
+            "SET NAMES utf8mb4, SESSION foreign_key_checks = 0, time_zone = DEFAULT, sql_mode = '{}'",
             loading_sql_mode(&o.sql_mode).replace('\'', "''")
         );
         if o.disable_binlog {
