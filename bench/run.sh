@@ -31,6 +31,7 @@
 #                        one UPDATE per table, then the index
 #   optional, only when named in --cases:
 #   hoist-sql-nobinlog   hoist-sql with --disable-binlog (compare with myloader)
+#   hoist-sql-nochecksum hoist-sql with --checksum off: what the content check costs
 #   load-data            LOAD DATA as above but with the index kept (peers.sh case c)
 #
 # Checked after every load (untimed): row counts against manifest.json; for MariaDB the
@@ -82,7 +83,7 @@ esac
 
 # ------------------------------------------------------------------- options --
 DEFAULT_CASES="hoist-sql hoist-sql-nockpt hoist-csv myloader-e myloader mariadb-client load-data-idx-after hoist-sqlite sqlite3-import"
-ALL_CASES="$DEFAULT_CASES hoist-sql-nobinlog load-data"
+ALL_CASES="$DEFAULT_CASES hoist-sql-nobinlog hoist-sql-nochecksum load-data"
 SCALE=1; REPEAT=3; CASES=$DEFAULT_CASES; PORT=3417; WORK=/tmp/hoist-bench; SEED=42; HOIST=""; HOIST_ARGS=""
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -210,6 +211,7 @@ desc() {
     hoist-sql)           echo "hoist, SQL, checkpoints on" ;;
     hoist-sql-nockpt)    echo "hoist, SQL, --no-checkpoint" ;;
     hoist-sql-nobinlog)  echo "hoist, SQL, --disable-binlog" ;;
+    hoist-sql-nochecksum) echo "hoist, SQL, --checksum off" ;;
     hoist-csv)           echo "hoist, CSV, checkpoints on" ;;
     myloader-e)          echo "myloader -t 2 -e (binlog on), SQL" ;;
     myloader)            echo "myloader -t 2 (binlog off), SQL" ;;
@@ -245,6 +247,7 @@ run_case() { # NAME ROUND -> R_* globals
     hoist-sql)          (cd "$run" && /usr/bin/time -v -o "$tfile" "${hoist[@]}" --source "$SQL_DIR" --target "$url" "${extra[@]}") >>"$out" 2>&1 ;;
     hoist-sql-nockpt)   (cd "$run" && /usr/bin/time -v -o "$tfile" "$HOIST" import --progress quiet --no-checkpoint --source "$SQL_DIR" --target "$url" "${extra[@]}") >>"$out" 2>&1 ;;
     hoist-sql-nobinlog) (cd "$run" && /usr/bin/time -v -o "$tfile" "${hoist[@]}" --disable-binlog --source "$SQL_DIR" --target "$url" "${extra[@]}") >>"$out" 2>&1 ;;
+    hoist-sql-nochecksum) (cd "$run" && /usr/bin/time -v -o "$tfile" "${hoist[@]}" --checksum off --source "$SQL_DIR" --target "$url" "${extra[@]}") >>"$out" 2>&1 ;;
     hoist-csv)          (cd "$run" && /usr/bin/time -v -o "$tfile" "${hoist[@]}" --source "$CSV_DIR" --target "$url" "${extra[@]}") >>"$out" 2>&1 ;;
     hoist-sqlite)       (cd "$run" && /usr/bin/time -v -o "$tfile" "${hoist[@]}" --source "$CSV_DIR" --target "sqlite://$run/hoist.db" "${extra[@]}") >>"$out" 2>&1 ;;
     myloader-e)  /usr/bin/time -v -o "$tfile" myloader -d "$SQL_DIR" -t 2 -h "$HOST" -P "$PORT" -u "$DB_USER" -o -q 1000 -e -v 2 >>"$out" 2>&1 ;;

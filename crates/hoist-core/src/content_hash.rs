@@ -15,6 +15,7 @@
 //! and MySQL rounds, a TIMESTAMP under a time zone the dump does not state) is not guessed:
 //! the row is [`Unpredictable`], and its chunk's content is not compared (the count still is).
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use crate::data_type::TypeClass;
@@ -166,34 +167,62 @@ impl TableHasher {
 
     /// The hash of a row whose `values` fill the table's columns at `map` (indexes into the
     /// table's columns, as the reader maps a dump's column list).
-    pub fn row_hash(&self, session: &SourceSession, map: &[usize], values: &[Value]) -> Result<u32, Unpredictable> {
-        self.row_text(session, map, values).map(|text| crc32fast::hash(&text))
+    pub fn row_hash(
+        &self,
+        session: &SourceSession,
+        map: &[usize],
+        values: &[Value],
+        scratch: &mut Scratch,
+    ) -> Result<u32, Unpredictable> {
+        self.fill_text(session, map, values, scratch)?;
+        Ok(crc32fast::hash(&scratch.text))
     }
 
     /// What the server's row hash runs CRC32 over: `CONCAT_WS(',', ...)` of the parts.
     pub fn row_text(&self, session: &SourceSession, map: &[usize], values: &[Value]) -> Result<Vec<u8>, Unpredictable> {
-        let mut by_column: Vec<Option<&Value>> = vec![None; self.columns.len()];
-        for (&i, v) in map.iter().zip(values) {
-            if let Some(slot) = by_column.get_mut(i) {
-                *slot = Some(v);
+        let mut scratch = Scratch::default();
+        self.fill_text(session, map, values, &mut scratch)?;
+        Ok(scratch.text)
+    }
+
+    fn fill_text(
+        &self,
+        session: &SourceSession,
+        map: &[usize],
+        values: &[Value],
+        scratch: &mut Scratch,
+    ) -> Result<(), Unpredictable> {
+        let Scratch { slots, text } = scratch;
+        slots.clear();
+        slots.resize(self.columns.len(), usize::MAX);
+        for (value, &column) in map.iter().enumerate().take(values.len()) {
+            if let Some(slot) = slots.get_mut(column) {
+                *slot = value;
             }
         }
-        let mut text = Vec::with_capacity(64);
+        text.clear();
         let mut first = true;
-        for (column, value) in self.columns.iter().zip(by_column) {
+        for (column, &slot) in self.columns.iter().zip(slots.iter()) {
             let Some((name, print)) = column else { continue };
-            let Some(value) = value else {
+            let Some(value) = values.get(slot) else {
                 return Err(Unpredictable(format!("the rows leave column `{name}` to its default")));
             };
             if !first {
                 text.push(b',');
             }
             first = false;
-            push_part(&mut text, print, session, value)
-                .map_err(|why| Unpredictable(format!("column `{name}`: {why}")))?;
+            push_part(text, print, session, value).map_err(|why| Unpredictable(format!("column `{name}`: {why}")))?;
         }
-        Ok(text)
+        Ok(())
     }
+}
+
+/// Buffers one reader reuses from row to row.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    /// Per column of the table, the index of its value in the row (usize::MAX: none).
+    slots: Vec<usize>,
+    text: Vec<u8>,
 }
 
 fn print_of(c: &ColumnDescription) -> Print {
@@ -267,19 +296,26 @@ fn members(column_type: &str) -> Vec<Vec<u8>> {
 /// Append one column's part of the row text: the printed value for numbers and times, else
 /// `LENGTH:bytes`; `N` for NULL.
 fn push_part(out: &mut Vec<u8>, print: &Print, session: &SourceSession, value: &Value) -> Result<(), String> {
+    use std::io::Write as _;
     if *value == Value::Null {
         out.push(b'N');
         return Ok(());
     }
-    let mut text = String::new();
-    let bytes: Vec<u8> = match print {
+    // Dumps mostly hold values in the form the server prints: those are copied as they are.
+    let bytes: Cow<[u8]> = match print {
         Print::Unknown(why) => return Err(why.clone()),
         Print::Integer => {
-            out.extend_from_slice(Decimal::of(value)?.rounded(0)?.as_bytes());
+            match number_bytes(value).filter(|b| canonical_decimal(b, 0)) {
+                Some(b) => out.extend_from_slice(b),
+                None => out.extend_from_slice(Decimal::of(value)?.rounded(0)?.as_bytes()),
+            }
             return Ok(());
         }
         Print::Decimal { scale } => {
-            out.extend_from_slice(Decimal::of(value)?.rounded(*scale)?.as_bytes());
+            match number_bytes(value).filter(|b| canonical_decimal(b, *scale)) {
+                Some(b) => out.extend_from_slice(b),
+                None => out.extend_from_slice(Decimal::of(value)?.rounded(*scale)?.as_bytes()),
+            }
             return Ok(());
         }
         Print::Float | Print::Double => {
@@ -288,8 +324,7 @@ fn push_part(out: &mut Vec<u8>, print: &Print, session: &SourceSession, value: &
             if !x.is_finite() {
                 return Err("out of range".into());
             }
-            push_double(&mut text, x);
-            out.extend_from_slice(text.as_bytes());
+            push_double(out, x);
             return Ok(());
         }
         Print::Year => {
@@ -302,12 +337,16 @@ fn push_part(out: &mut Vec<u8>, print: &Print, session: &SourceSession, value: &
                 1901..=2155 => n,
                 _ => return Err("not a year".into()),
             };
-            let _ = write!(text, "{year:04}");
-            out.extend_from_slice(text.as_bytes());
+            let _ = write!(out, "{year:04}");
             return Ok(());
         }
         Print::Date => {
-            let (date, rest) = parse_date(text_of(value)?)?;
+            let text = text_of(value)?;
+            if canonical_datetime(text.as_bytes(), None) {
+                out.extend_from_slice(text.as_bytes());
+                return Ok(());
+            }
+            let (date, rest) = parse_date(text)?;
             if !rest.is_empty() {
                 return Err("a date with more than a date".into());
             }
@@ -315,7 +354,13 @@ fn push_part(out: &mut Vec<u8>, print: &Print, session: &SourceSession, value: &
             return Ok(());
         }
         Print::DateTime { fsp, timestamp } => {
-            let printed = datetime(text_of(value)?, *fsp)?;
+            let text = text_of(value)?;
+            let as_is = !*timestamp || session.utc_offset == Some(0);
+            if as_is && canonical_datetime(text.as_bytes(), Some(*fsp)) {
+                out.extend_from_slice(text.as_bytes());
+                return Ok(());
+            }
+            let printed = datetime(text, *fsp)?;
             let printed = match (*timestamp, session.utc_offset) {
                 (false, _) | (true, Some(0)) => printed,
                 _ if printed.starts_with("0000-00-00") => printed,
@@ -336,36 +381,46 @@ fn push_part(out: &mut Vec<u8>, print: &Print, session: &SourceSession, value: &
                 Value::Binary(b) if b.len() <= *bytes => b.iter().fold(0u64, |acc, &byte| (acc << 8) | u64::from(byte)),
                 _ => return Err("a string for a BIT column".into()),
             };
-            n.to_be_bytes()[8 - bytes.min(&8)..].to_vec()
+            Cow::Owned(n.to_be_bytes()[8 - bytes.min(&8)..].to_vec())
         }
         Print::Binary { pad_to } => {
-            let mut b = raw_bytes(value)?;
-            if let Some(n) = pad_to {
-                if b.len() < *n {
-                    b.resize(*n, 0);
+            let b = raw_bytes(value)?;
+            match pad_to {
+                Some(n) if b.len() < *n => {
+                    let mut padded = b.into_owned();
+                    padded.resize(*n, 0);
+                    Cow::Owned(padded)
                 }
+                _ => b,
             }
-            b
         }
         Print::Text { charset, char_padded } => {
             let b = match value {
-                Value::Text(b) if same_bytes(&session.charset, charset) => b.to_vec(),
-                Value::Text(b) => converted(b, &session.charset, charset)
-                    .ok_or_else(|| format!("converted by the server from {} to {charset}", session.charset))?,
-                Value::Binary(b) => b.to_vec(),
+                Value::Text(b) if same_bytes(&session.charset, charset) => Cow::Borrowed(&b[..]),
+                Value::Text(b) => Cow::Owned(
+                    converted(b, &session.charset, charset)
+                        .ok_or_else(|| format!("converted by the server from {} to {charset}", session.charset))?,
+                ),
+                Value::Binary(b) => Cow::Borrowed(&b[..]),
                 _ => raw_bytes(value)?,
             };
-            match char_padded {
-                true => b[..b.iter().rposition(|&c| c != b' ').map_or(0, |i| i + 1)].to_vec(),
-                false => b,
+            match (char_padded, b) {
+                (true, Cow::Borrowed(b)) => {
+                    Cow::Borrowed(&b[..b.iter().rposition(|&c| c != b' ').map_or(0, |i| i + 1)])
+                }
+                (true, Cow::Owned(mut b)) => {
+                    b.truncate(b.iter().rposition(|&c| c != b' ').map_or(0, |i| i + 1));
+                    Cow::Owned(b)
+                }
+                (false, b) => b,
             }
         }
         Print::Enum(members) => match value {
             Value::Number(_) | Value::UInt(_) => {
                 let n: usize = Decimal::of(value)?.rounded(0)?.parse().map_err(|_| "not a member")?;
-                members.get(n.wrapping_sub(1)).cloned().ok_or("not a member")?
+                Cow::Borrowed(&members.get(n.wrapping_sub(1)).ok_or("not a member")?[..])
             }
-            _ => member(members, &raw_bytes(value)?).ok_or("not a member of the ENUM")?.clone(),
+            _ => Cow::Borrowed(&member(members, &raw_bytes(value)?).ok_or("not a member of the ENUM")?[..]),
         },
         Print::Set(members) => {
             let chosen: Vec<bool> = match value {
@@ -385,13 +440,49 @@ fn push_part(out: &mut Vec<u8>, print: &Print, session: &SourceSession, value: &
             };
             let picked: Vec<&[u8]> =
                 members.iter().zip(chosen).filter(|(_, on)| *on).map(|(m, _)| m.as_slice()).collect();
-            picked.join(&b","[..])
+            Cow::Owned(picked.join(&b","[..]))
         }
     };
-    let _ = write!(text, "{}:", bytes.len());
-    out.extend_from_slice(text.as_bytes());
+    let _ = write!(out, "{}:", bytes.len());
     out.extend_from_slice(&bytes);
     Ok(())
+}
+
+/// The bytes of a number as written, or of a string holding one.
+fn number_bytes<'v>(value: &'v Value) -> Option<&'v [u8]> {
+    match value {
+        Value::Number(n) => Some(n),
+        Value::Text(t) => Some(t),
+        _ => None,
+    }
+}
+
+/// `-12.345` as the server prints a DECIMAL of `scale` (an integer for 0): no `+`, no leading
+/// zero, exactly `scale` fraction digits, no negative zero.
+fn canonical_decimal(b: &[u8], scale: usize) -> bool {
+    let unsigned = b.strip_prefix(b"-").unwrap_or(b);
+    let int_len = unsigned.iter().take_while(|c| c.is_ascii_digit()).count();
+    let (int, rest) = unsigned.split_at(int_len);
+    let frac_ok = match scale {
+        0 => rest.is_empty(),
+        _ => rest.len() == scale + 1 && rest[0] == b'.' && rest[1..].iter().all(u8::is_ascii_digit),
+    };
+    let leading_ok = int.len() == 1 || int.first().is_some_and(|&c| c != b'0');
+    let negative_zero = b.len() != unsigned.len() && unsigned.iter().all(|&c| c == b'0' || c == b'.');
+    frac_ok && !int.is_empty() && leading_ok && !negative_zero
+}
+
+/// `YYYY-MM-DD`, or with `fsp` `YYYY-MM-DD HH:MM:SS` and `fsp` fraction digits, as printed.
+fn canonical_datetime(b: &[u8], fsp: Option<usize>) -> bool {
+    const SHAPE: &[u8] = b"0000-00-00 00:00:00";
+    let len = match fsp {
+        None => 10,
+        Some(0) => 19,
+        Some(n) => 20 + n,
+    };
+    b.len() == len
+        && b.iter().zip(SHAPE.iter().chain(b".")).all(|(&c, &s)| if s == b'0' { c.is_ascii_digit() } else { c == s })
+        && b.get(20..).is_none_or(|f| f.iter().all(u8::is_ascii_digit))
 }
 
 /// Bytes go into a column unconverted when the session sends them in its character set (or
@@ -420,10 +511,10 @@ fn member<'m>(members: &'m [Vec<u8>], given: &[u8]) -> Option<&'m Vec<u8>> {
     members.iter().find(|m| m.eq_ignore_ascii_case(given))
 }
 
-fn raw_bytes(value: &Value) -> Result<Vec<u8>, String> {
+fn raw_bytes<'v>(value: &'v Value) -> Result<Cow<'v, [u8]>, String> {
     match value {
-        Value::Text(b) | Value::Binary(b) => Ok(b.to_vec()),
-        Value::Number(n) if Decimal::parse(n).is_some_and(|d| d.exponent == 0) => Ok(n.to_vec()),
+        Value::Text(b) | Value::Binary(b) => Ok(Cow::Borrowed(&b[..])),
+        Value::Number(n) if Decimal::parse(n).is_some_and(|d| d.exponent == 0) => Ok(Cow::Borrowed(n)),
         _ => Err("a number the server would print in its own way".into()),
     }
 }
@@ -545,39 +636,41 @@ impl Decimal {
 
 /// A double as the server prints it: the shortest digits that read back as the same number,
 /// in fixed notation or as `1.5e17` / `5e-324`.
-fn push_double(out: &mut String, x: f64) {
+fn push_double(out: &mut Vec<u8>, x: f64) {
+    use std::io::Write as _;
     if x == 0.0 {
-        out.push('0');
+        out.push(b'0');
         return;
     }
     let (digits, exp) = shortest_digits(x.abs());
+    let digits = digits.as_bytes();
     if x < 0.0 {
-        out.push('-');
+        out.push(b'-');
     }
     // Read off MariaDB: fixed notation for exponents -15..=14, and beyond 14 while digits
     // remain after the point (17 digits at 10^15); else `1.5e17`.
     if exp < -15 || exp >= 15 && digits.len() as i32 <= exp + 1 {
-        out.push_str(&digits[..1]);
+        out.push(digits[0]);
         if digits.len() > 1 {
-            out.push('.');
-            out.push_str(&digits[1..]);
+            out.push(b'.');
+            out.extend_from_slice(&digits[1..]);
         }
         let _ = write!(out, "e{exp}");
         return;
     }
     if exp < 0 {
-        out.push_str("0.");
-        out.extend(std::iter::repeat_n('0', (-exp - 1) as usize));
-        out.push_str(&digits);
+        out.extend_from_slice(b"0.");
+        out.extend(std::iter::repeat_n(b'0', (-exp - 1) as usize));
+        out.extend_from_slice(digits);
     } else {
         let int_len = exp as usize + 1;
         if digits.len() <= int_len {
-            out.push_str(&digits);
-            out.extend(std::iter::repeat_n('0', int_len - digits.len()));
+            out.extend_from_slice(digits);
+            out.extend(std::iter::repeat_n(b'0', int_len - digits.len()));
         } else {
-            out.push_str(&digits[..int_len]);
-            out.push('.');
-            out.push_str(&digits[int_len..]);
+            out.extend_from_slice(&digits[..int_len]);
+            out.push(b'.');
+            out.extend_from_slice(&digits[int_len..]);
         }
     }
 }
@@ -592,10 +685,13 @@ fn shortest_digits(x: f64) -> (String, i32) {
     };
     let (mut digits, exp) = split(&format!("{x:e}"));
     let n = digits.len();
+    let last = digits.as_bytes()[n - 1];
+    if last % 2 == 0 {
+        return (digits, exp);
+    }
     // A tie needs x to be exactly the n-digit string and a half: n + 1 digits ending in 5.
     let (longer, longer_exp) = split(&format!("{x:.n$e}"));
-    let last = digits.as_bytes()[n - 1];
-    if longer.ends_with('5') && longer_exp == exp && last % 2 == 1 {
+    if longer.ends_with('5') && longer_exp == exp {
         // {:.800e} is exact: a double's decimal expansion is shorter.
         let (exact, _) = split(&format!("{x:.800e}"));
         let halfway = exact.len() > n && exact.as_bytes()[n] == b'5' && exact[n + 1..].bytes().all(|b| b == b'0');
@@ -844,8 +940,9 @@ mod tests {
         };
         let h = TableHasher::new(&table, None);
         let values = [text("abc"), num("7")];
-        assert_eq!(h.row_hash(&utc(), &[2, 0], &values).unwrap(), crc32fast::hash(b"7,3:abc"));
-        let err = h.row_hash(&utc(), &[0], &values[1..]).unwrap_err();
+        let mut scratch = Scratch::default();
+        assert_eq!(h.row_hash(&utc(), &[2, 0], &values, &mut scratch).unwrap(), crc32fast::hash(b"7,3:abc"));
+        let err = h.row_hash(&utc(), &[0], &values[1..], &mut scratch).unwrap_err();
         assert!(err.0.contains("`s` to its default"), "{err:?}");
     }
 }

@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 
 use crate::catalog::DataFormat;
 use crate::checkpoint::{ChunkProgress, ChunkRecord, TO_END};
-use crate::content_hash::{ContentSum, SourceSession, TableHasher};
+use crate::content_hash::{ContentSum, Scratch, SourceSession, TableHasher};
 use crate::error::{Classified, DataError, FilePosition, SourceError};
 use crate::input::Input;
 use crate::rows::{Row, Value};
@@ -81,6 +81,7 @@ struct Reader<'a> {
     session: Arc<Session>,
     /// The session the row hashes were last computed under, as far as it changes them.
     hash_session: Option<(Arc<Session>, SourceSession)>,
+    hash_scratch: Scratch,
     row_offsets: Vec<u64>,
     unpredictable: Option<String>,
 }
@@ -104,6 +105,7 @@ pub fn read_chunk(
         sent_offset: job.resume.offset,
         session: Arc::new(Session::default()),
         hash_session: None,
+        hash_scratch: Scratch::default(),
         row_offsets: Vec::new(),
         unpredictable: None,
     };
@@ -231,7 +233,7 @@ impl Reader<'_> {
                         &self.hash_session.insert((self.session.clone(), session)).1
                     }
                 };
-                let hashed = hasher.row_hash(session, map, values);
+                let hashed = hasher.row_hash(session, map, values, &mut self.hash_scratch);
                 match hashed {
                     Ok(hash) => sum.add_row(hash),
                     Err(why) => {
