@@ -39,16 +39,22 @@ fn mydumper_dump_of_sakila_matches_the_original() {
     let before = table_sums(&server, "sakila");
     let objects_before = objects(&server);
     assert!(before.len() >= 16, "sakila loaded: {before:?}");
-
-    let dir = tempfile::tempdir().unwrap();
-    let dump = dir.path().join("dump");
-    server.mydumper("sakila", &dump);
-    server.exec("DROP DATABASE sakila");
-
-    let run = import(&dump, &server.url(), dir.path(), &[]);
-    run.assert_ok();
-    assert_eq!(table_sums(&server, "sakila"), before, "every table equals the original");
-    assert_eq!(objects(&server), objects_before, "views, triggers and routines are back");
+    // As mydumper's users dump: plain, compressed (-c compresses the schema files too), in
+    // chunks of rows (-r) or of file size, and both.
+    let variants: [&[&str]; 4] = [&[], &["-c"], &["-r", "1000"], &["-c", "--chunk-filesize", "1"]];
+    for extra in variants {
+        let dir = tempfile::tempdir().unwrap();
+        let dump = dir.path().join("dump");
+        server.mydumper_with_args("sakila", &dump, extra);
+        if extra.contains(&"-c") {
+            assert!(dump.join("sakila.actor-schema.sql.gz").exists(), "mydumper {extra:?} compresses schema files");
+        }
+        server.exec("DROP DATABASE sakila");
+        let run = import(&dump, &server.url(), dir.path(), &[]);
+        run.assert_ok();
+        assert_eq!(table_sums(&server, "sakila"), before, "mydumper {extra:?}: every table equals the original");
+        assert_eq!(objects(&server), objects_before, "mydumper {extra:?}: views, triggers and routines are back");
+    }
 }
 
 /// Sakila as Debian's mydumper dumps it, made once per test process (on a server of its own,

@@ -2,7 +2,7 @@
 //! triggers and routines, recognised by mydumper's and Dumpling's naming rules, and narrowed by
 //! the table filter. Pure: it works on a file listing, so it is tested without any files.
 //!
-//! Names (`N` is one or more dot-separated numbers; data files may end in `.gz`/`.zst`):
+//! Names (`N` is one or more dot-separated numbers; every file may end in `.gz`/`.zst`):
 //! `{db}-schema-create.sql`, `{db}.{tbl}-schema.sql`, `{db}.{tbl}-schema-view.sql`,
 //! `{db}.{tbl}-schema-triggers.sql` / `-schema-trigger.sql`, `{db}-schema-post.sql` (routines),
 //! `{db}.{tbl}[.N].{sql|csv}`. `metadata` and anything else is not data.
@@ -85,6 +85,11 @@ fn strip_suffix_ci<'a>(s: &'a str, suffix: &str) -> Option<&'a str> {
 }
 
 fn classify(name: &str) -> Option<Kind> {
+    // Every file of a dump may be compressed (mydumper -c compresses its schema files too).
+    let name = match compression_of(name) {
+        Compression::None => name,
+        _ => &name[..name.rfind('.')?],
+    };
     if let Some(db) = strip_suffix_ci(name, "-schema-create.sql") {
         return Some(Kind::DatabaseCreate { db: db.to_string() });
     }
@@ -109,14 +114,10 @@ fn classify(name: &str) -> Option<Kind> {
             return Some(Kind::Triggers { db, table });
         }
     }
-    // Data: strip compression, then the format extension, then trailing numeric parts.
-    let base = match compression_of(name) {
-        Compression::None => name,
-        _ => &name[..name.rfind('.')?],
-    };
-    let (stem, format) = if let Some(s) = strip_suffix_ci(base, ".sql") {
+    // Data: the format extension, then trailing numeric parts.
+    let (stem, format) = if let Some(s) = strip_suffix_ci(name, ".sql") {
         (s, DataFormat::Sql)
-    } else if let Some(s) = strip_suffix_ci(base, ".csv") {
+    } else if let Some(s) = strip_suffix_ci(name, ".csv") {
         (s, DataFormat::Csv)
     } else {
         return None;
@@ -254,6 +255,29 @@ mod tests {
         assert_eq!(c.routines.len(), 1);
         assert!(c.tables[1].data_files.is_empty());
         assert!(c.tables[0].schema_file.is_none());
+    }
+
+    /// mydumper -c compresses every file it writes, schema files included.
+    #[test]
+    fn compressed_schema_files_are_schema_files() {
+        let c = catalog(
+            &[
+                "shop-schema-create.sql.gz",
+                "shop.orders-schema.sql.gz",
+                "shop.orders.00000.sql.gz",
+                "shop.v-schema.sql.zst",
+                "shop.v-schema-view.sql.zst",
+                "shop.orders-schema-triggers.sql.gz",
+                "shop-schema-post.sql.gz",
+            ],
+            &[],
+        );
+        assert!(c.databases["shop"].is_some());
+        let names: Vec<_> = c.tables.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["orders"], "no table named after a schema file");
+        assert_eq!(c.tables[0].schema_file.as_ref().map(|f| f.path.as_str()), Some("shop.orders-schema.sql.gz"));
+        assert_eq!(c.tables[0].data_files.len(), 1);
+        assert_eq!((c.views.len(), c.triggers.len(), c.routines.len()), (1, 1, 1));
     }
 
     #[test]
