@@ -110,9 +110,12 @@ pub struct TlsArgs {
 }
 
 impl TlsArgs {
-    /// These flags (the config's keys are not read yet).
-    pub fn tls(&self, _file: Option<&FileConfig>) -> anyhow::Result<Tls> {
-        let config = TlsChoice::default();
+    /// These flags laid over what the config says (none: the flags alone).
+    pub fn tls(&self, file: Option<&FileConfig>) -> anyhow::Result<Tls> {
+        let config = match file {
+            Some(f) => f.tls()?,
+            None => TlsChoice::default(),
+        };
         let flags = TlsChoice {
             mode: self.ssl_mode,
             ca: self.ssl_ca.clone(),
