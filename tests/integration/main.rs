@@ -14,4 +14,5 @@ mod output;
 mod restore_point;
 mod sakila;
 mod secrets;
+mod tls;
 mod util;
