@@ -16,6 +16,7 @@ use hoist_core::progress::ProgressMode;
 use hoist_core::refusal::Locate;
 use hoist_core::source::Compression;
 use hoist_core::target::{TargetOptions, WriteMode};
+use hoist_core::tls::{SslMode, Tls, TlsChoice};
 
 /// Resumable bulk import of MySQL dumps (mydumper, Dumpling) into MySQL, MariaDB, TiDB or SQLite,
 /// and consistent backups of MySQL and MariaDB servers with resumable restores.
@@ -85,6 +86,46 @@ pub struct Shared {
     /// Schema in the target that holds hoist's progress markers.
     #[arg(long, global = true, default_value = "hoist_meta")]
     pub meta_schema: String,
+    #[command(flatten)]
+    pub tls: TlsArgs,
+}
+
+/// TLS for every MySQL connection of the command (target, checkpoint store, source).
+#[derive(Debug, Clone, clap::Args)]
+pub struct TlsArgs {
+    /// disabled; preferred (TLS when the server offers it, certificate not checked: the default);
+    /// required (TLS, certificate not checked); verify-ca (TLS, certificate signed by --ssl-ca, or
+    /// by a CA of the system without it); verify-identity (also for the host of the URL; the
+    /// default when --ssl-ca is given). Config: [tidb] tls.
+    #[arg(long, global = true, value_name = "MODE")]
+    pub ssl_mode: Option<SslMode>,
+    /// The CA certificate(s), PEM, that sign the server's certificate. Config: [security] ca-path.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub ssl_ca: Option<PathBuf>,
+    /// Client certificate, PEM, for a server that asks for one (a user created REQUIRE X509);
+    /// with --ssl-key. Config: [security] cert-path.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub ssl_cert: Option<PathBuf>,
+    /// The client certificate's private key, PEM. Config: [security] key-path.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub ssl_key: Option<PathBuf>,
+}
+
+impl TlsArgs {
+    /// These flags laid over what the config says (none: the flags alone).
+    pub fn tls(&self, file: Option<&FileConfig>) -> anyhow::Result<Tls> {
+        let config = match file {
+            Some(f) => f.tls()?,
+            None => TlsChoice::default(),
+        };
+        let flags = TlsChoice {
+            mode: self.ssl_mode,
+            ca: self.ssl_ca.clone(),
+            cert: self.ssl_cert.clone(),
+            key: self.ssl_key.clone(),
+        };
+        Tls::new(&config.over(flags)).map_err(anyhow::Error::msg)
+    }
 }
 
 impl Shared {
@@ -167,16 +208,27 @@ impl Shared {
         if self.meta_schema != "hoist_meta" {
             push("--meta-schema", &self.meta_schema);
         }
+        if let Some(m) = self.tls.ssl_mode {
+            push("--ssl-mode", &m.to_string());
+        }
+        for (flag, path) in
+            [("--ssl-ca", &self.tls.ssl_ca), ("--ssl-cert", &self.tls.ssl_cert), ("--ssl-key", &self.tls.ssl_key)]
+        {
+            if let Some(p) = path {
+                push(flag, &p.display().to_string());
+            }
+        }
         out
     }
 
-    pub fn target_options(&self) -> TargetOptions {
-        TargetOptions {
+    pub fn target_options(&self, file: &FileConfig) -> anyhow::Result<TargetOptions> {
+        Ok(TargetOptions {
             meta_schema: self.meta_schema.clone(),
             sql_mode: DEFAULT_SQL_MODE.into(),
             disable_binlog: false,
             write_mode: WriteMode::Insert,
-        }
+            tls: self.tls.tls(Some(file))?,
+        })
     }
 }
 
@@ -367,6 +419,8 @@ pub struct BackupArgs {
     /// restore then verifies row counts only.
     #[arg(long)]
     pub no_checksum: bool,
+    #[command(flatten)]
+    pub tls: TlsArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -476,6 +530,8 @@ pub struct LogStartArgs {
     /// A segment is closed (at a transaction's end) once it holds this much.
     #[arg(long, default_value = "64MiB")]
     pub segment_size: ByteSize,
+    #[command(flatten)]
+    pub tls: TlsArgs,
 }
 
 impl LogStartArgs {
@@ -494,6 +550,7 @@ impl LogStartArgs {
             start,
             server_id: self.server_id,
             segment_size: self.segment_size.0.max(1),
+            tls: self.tls.tls(None)?,
         })
     }
 }
@@ -509,6 +566,8 @@ pub struct LogStatusArgs {
     /// List every segment (a long log shows its first and last few).
     #[arg(long, short = 'v')]
     pub verbose: bool,
+    #[command(flatten)]
+    pub tls: TlsArgs,
 }
 
 fn parse_compression(s: &str) -> Result<Compression, String> {
@@ -595,14 +654,15 @@ impl RestorePointArgs {
 }
 
 impl RestoreCleanArgs {
-    pub fn checkpoint(&self) -> anyhow::Result<(String, CheckpointSection)> {
+    /// The restore's target, its checkpoint, and how to reach them.
+    pub fn settings(&self) -> anyhow::Result<(String, CheckpointSection, TargetOptions)> {
         let file = self.shared.file_config()?;
         let mut checkpoint = self.shared.checkpoint_section(&file);
         restore_checkpoint(&self.shared, &mut checkpoint);
         let target = self.shared.given_target_url(&file)?.context(
             "restore clean needs the restore's target (its checkpoint lives there): --target mysql://user:pass@host:port",
         )?;
-        Ok((target, checkpoint))
+        Ok((target, checkpoint, self.shared.target_options(&file)?))
     }
 }
 
@@ -669,13 +729,14 @@ impl LoadArgs {
             skip_definer: self.skip_definer,
             allow_keyless_non_transactional: self.allow_keyless_non_transactional,
             restore: None,
+            tls: shared.tls.tls(Some(file))?,
         })
     }
 }
 
 impl BackupArgs {
-    pub fn settings(&self) -> BackupSettings {
-        BackupSettings {
+    pub fn settings(&self) -> anyhow::Result<BackupSettings> {
+        Ok(BackupSettings {
             source: self.source.clone(),
             storage: self.storage.clone(),
             filter: self.tables.clone(),
@@ -687,6 +748,7 @@ impl BackupArgs {
             statement_size: self.statement_size.0.max(1024) as usize,
             compression: self.compress,
             checksum: !self.no_checksum,
-        }
+            tls: self.tls.tls(None)?,
+        })
     }
 }

@@ -86,15 +86,14 @@ async fn run(args: cli::Args) -> anyhow::Result<ExitCode> {
                 loaded(hoist_core::restore_point::run(settings, point, stop_flag()).await)
             }
             cli::RestoreAction::Clean(clean) => {
-                let (target, checkpoint) = clean.checkpoint()?;
-                let options = clean.shared.target_options();
+                let (target, checkpoint, options) = clean.settings()?;
                 for line in hoist_core::restore::clean(Some(&target), &checkpoint, &options).await? {
                     println!("{line}");
                 }
                 Ok(ExitCode::SUCCESS)
             }
         },
-        cli::Command::Backup(backup) => match hoist_core::backup::run(backup.settings(), stop_flag()).await {
+        cli::Command::Backup(backup) => match hoist_core::backup::run(backup.settings()?, stop_flag()).await {
             Ok(report) => {
                 summary::print_backup(&report);
                 Ok(ExitCode::SUCCESS)
@@ -114,7 +113,11 @@ async fn run(args: cli::Args) -> anyhow::Result<ExitCode> {
             }
             cli::LogAction::Status(status) => {
                 let source = status.source.as_deref();
-                print!("{}", hoist_core::log_backup::status::status(&status.storage, source, status.verbose).await?);
+                let tls = status.tls.tls(None)?;
+                print!(
+                    "{}",
+                    hoist_core::log_backup::status::status(&status.storage, source, &tls, status.verbose).await?
+                );
                 Ok(ExitCode::SUCCESS)
             }
         },
@@ -152,11 +155,11 @@ async fn checkpoint(shared: &cli::Shared, action: cli::CheckpointAction) -> anyh
     use hoist_core::control;
     let file = shared.file_config()?;
     let target_url = shared.target_url(&file)?;
-    let store = hoist_core::checkpoint::open(&shared.checkpoint_section(&file), &target_url).await?;
+    let options = shared.target_options(&file)?;
+    let store = hoist_core::checkpoint::open(&shared.checkpoint_section(&file), &target_url, &options.tls).await?;
     // Without a target of its own, a control acts on the one the checkpoint records, not on
     // the import's default ./hoist.db.
     let given = shared.given_target_url(&file)?;
-    let options = shared.target_options();
     let target = control::TargetArg { given: given.as_deref(), options: &options };
     let lines = match action {
         cli::CheckpointAction::Show => {

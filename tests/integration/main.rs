@@ -15,4 +15,5 @@ mod output;
 mod restore_point;
 mod sakila;
 mod secrets;
+mod tls;
 mod util;

@@ -20,6 +20,7 @@ pub struct FileConfig {
     pub checkpoint: CheckpointSection,
     pub tikv_importer: TikvImporterSection,
     pub post_restore: PostRestoreSection,
+    pub security: SecuritySection,
 }
 
 #[derive(Debug, Deserialize)]
@@ -122,6 +123,20 @@ pub struct TidbSection {
     pub user: Option<String>,
     pub password: Option<String>,
     pub sql_mode: Option<String>,
+    /// Lightning's `""`, `"false"`, `"preferred"`, `"skip-verify"` or `"cluster"`; see
+    /// [`FileConfig::tls`].
+    pub tls: Option<String>,
+    /// Lightning's files for the SQL connections; when present, instead of `[security]`.
+    pub security: Option<SecuritySection>,
+}
+
+/// Lightning's TLS files (`[security]`, `[tidb.security]`). Empty is unset.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", default)]
+pub struct SecuritySection {
+    pub ca_path: String,
+    pub cert_path: String,
+    pub key_path: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -344,6 +359,44 @@ impl FileConfig {
         doc.try_into().map_err(|e: toml::de::Error| parse_error(e.to_string()))
     }
 
+    /// TLS as Lightning reads `[tidb] tls` and the files of `[tidb.security]` (else
+    /// `[security]`): `"false"` is disabled, `"preferred"` preferred, `"skip-verify"` required
+    /// (encrypted, not verified), `"cluster"` verify-identity with the CA (which it needs);
+    /// `""` or no key is verify-identity when there is a CA, as in Lightning, and else hoist's
+    /// default, preferred (Lightning's is plain; preferred reaches every server plain does).
+    pub fn tls(&self) -> Result<crate::tls::TlsChoice, ConfigError> {
+        use crate::tls::SslMode;
+        let files = self.tidb.security.as_ref().unwrap_or(&self.security);
+        let path = |p: &str| (!p.is_empty()).then(|| std::path::PathBuf::from(p));
+        let mut choice = crate::tls::TlsChoice {
+            mode: None,
+            ca: path(&files.ca_path),
+            cert: path(&files.cert_path),
+            key: path(&files.key_path),
+        };
+        choice.mode = match self.tidb.tls.as_deref().unwrap_or("") {
+            "" => None,
+            // As Lightning does, "false" drops the files too.
+            "false" => return Ok(crate::tls::TlsChoice { mode: Some(SslMode::Disabled), ..Default::default() }),
+            "preferred" => Some(SslMode::Preferred),
+            "skip-verify" => Some(SslMode::Required),
+            "cluster" if choice.ca.is_none() => {
+                return Err(ConfigError::Invalid(
+                    "[tidb] tls = \"cluster\" verifies the server with the CA of [security] ca-path, and none is \
+                     given: set ca-path, or tls = \"skip-verify\" to encrypt without verifying"
+                        .into(),
+                ))
+            }
+            "cluster" => Some(SslMode::VerifyIdentity),
+            other => {
+                return Err(ConfigError::Invalid(format!(
+                    "[tidb] tls = {other:?} is not one of \"\", \"false\", \"preferred\", \"skip-verify\", \"cluster\""
+                )))
+            }
+        };
+        Ok(choice)
+    }
+
     /// The conflict strategy from `[conflict]`, else from Lightning's older `[tikv-importer] on-duplicate`.
     pub fn conflict_strategy(&self) -> Option<ConflictStrategy> {
         self.conflict.strategy.or(self.tikv_importer.on_duplicate)
@@ -437,6 +490,36 @@ checksum = "optional"
             );
         }
         assert_eq!(notes.len(), 27, "{notes:#?}");
+    }
+
+    #[test]
+    fn tls_is_read_as_lightning_reads_it() {
+        use crate::tls::SslMode;
+        let tls = |text: &str| toml::from_str::<FileConfig>(text).unwrap().tls();
+        let mode = |text: &str| tls(text).unwrap().mode;
+        assert_eq!(tls("").unwrap(), crate::tls::TlsChoice::default(), "nothing given: hoist's default");
+        assert_eq!(mode("[tidb]\ntls = ''"), None);
+        assert_eq!(mode("[tidb]\ntls = 'false'\n[security]\nca-path = '/ca.pem'"), Some(SslMode::Disabled));
+        assert_eq!(mode("[tidb]\ntls = 'preferred'"), Some(SslMode::Preferred));
+        assert_eq!(mode("[tidb]\ntls = 'skip-verify'"), Some(SslMode::Required));
+        let cluster =
+            tls("[tidb]\ntls = 'cluster'\n[security]\nca-path = '/ca.pem'\ncert-path = '/c.pem'\nkey-path = '/k.pem'");
+        let cluster = cluster.unwrap();
+        assert_eq!(cluster.mode, Some(SslMode::VerifyIdentity));
+        assert_eq!(cluster.ca.as_deref(), Some(Path::new("/ca.pem")));
+        assert_eq!(
+            (cluster.cert.as_deref(), cluster.key.as_deref()),
+            (Some(Path::new("/c.pem")), Some(Path::new("/k.pem")))
+        );
+        // [tidb.security] replaces [security] whole: its empty ca-path means no CA.
+        let own = tls("[security]\nca-path = '/ca.pem'\n[tidb.security]\nca-path = ''\n").unwrap();
+        assert_eq!((own.mode, own.ca), (None, None));
+        let own = tls("[security]\nca-path = '/a.pem'\n[tidb.security]\nca-path = '/b.pem'\n").unwrap();
+        assert_eq!(own.ca.as_deref(), Some(Path::new("/b.pem")));
+        let e = tls("[tidb]\ntls = 'cluster'").unwrap_err().to_string();
+        assert!(e.contains("[security] ca-path") && e.contains("skip-verify"), "{e}");
+        let e = tls("[tidb]\ntls = 'true'").unwrap_err().to_string();
+        assert!(e.contains("\"cluster\""), "{e}");
     }
 
     #[test]

@@ -33,7 +33,6 @@ const TUNING: &str = "it tunes Lightning's own concurrency and batching; hoist s
 const SERVER: &str = "hoist has no HTTP server or server mode";
 const NO_RECORDS: &str = "hoist records no skipped rows or conflicts in the target";
 const TIDB_SESSION: &str = "it sets TiDB's session variables for ANALYZE and checksums";
-const TLS: &str = "hoist does not connect with TLS yet; leave it empty";
 
 fn never(_: &Value) -> bool {
     false
@@ -43,12 +42,6 @@ fn is_false(v: &Value) -> bool {
 }
 fn is_zero(v: &Value) -> bool {
     v.as_integer() == Some(0)
-}
-fn is_empty(v: &Value) -> bool {
-    v.as_str() == Some("")
-}
-fn no_tls(v: &Value) -> bool {
-    matches!(v.as_str(), Some("" | "false"))
 }
 fn utf8_schema(v: &Value) -> bool {
     matches!(v.as_str(), Some("auto" | "utf8mb4"))
@@ -83,9 +76,9 @@ const KEYS: &[(&str, Kind)] = &[
     ("lightning.max-days", NoEffect(LOGGING)),
     ("lightning.max-backups", NoEffect(LOGGING)),
     ("lightning.pprof-port", NoEffect(SERVER)),
-    ("security.ca-path", Unsupported { harmless: is_empty, does: TLS }),
-    ("security.cert-path", Unsupported { harmless: is_empty, does: TLS }),
-    ("security.key-path", Unsupported { harmless: is_empty, does: TLS }),
+    ("security.ca-path", Read),
+    ("security.cert-path", Read),
+    ("security.key-path", Read),
     ("security.redact-info-log", NoEffect("hoist never prints a password")),
     ("checkpoint.enable", Read),
     ("checkpoint.schema", Read),
@@ -150,14 +143,14 @@ const KEYS: &[(&str, Kind)] = &[
     ("tidb.pd-addr", NoEffect(CLUSTER)),
     ("tidb.log-level", NoEffect(LOGGING)),
     ("tidb.max-allowed-packet", NoEffect(TUNING)),
-    ("tidb.tls", Unsupported { harmless: no_tls, does: TLS }),
+    ("tidb.tls", Read),
     ("tidb.build-stats-concurrency", NoEffect(TIDB_SESSION)),
     ("tidb.distsql-scan-concurrency", NoEffect(TIDB_SESSION)),
     ("tidb.index-serial-scan-concurrency", NoEffect(TIDB_SESSION)),
     ("tidb.checksum-table-concurrency", NoEffect(TIDB_SESSION)),
-    ("tidb.security.ca-path", Unsupported { harmless: is_empty, does: TLS }),
-    ("tidb.security.cert-path", Unsupported { harmless: is_empty, does: TLS }),
-    ("tidb.security.key-path", Unsupported { harmless: is_empty, does: TLS }),
+    ("tidb.security.ca-path", Read),
+    ("tidb.security.cert-path", Read),
+    ("tidb.security.key-path", Read),
     (
         "tidb.session-vars",
         Unsupported { harmless: tidb_only_vars, does: "hoist sets only TiDB's own tidb_* variables here (ignored)" },
@@ -251,7 +244,6 @@ mod tests {
             ("[lightning]\nmax-error = 20\n", "[lightning] max-error = 20 is not supported yet (hoist stops"),
             ("[mydumper]\ncharacter-set = 'gb18030'\n", "[mydumper] character-set = \"gb18030\" is not supported"),
             ("[conflict]\nthreshold = 20\n", "[conflict] threshold = 20 is not supported yet"),
-            ("[tidb.security]\nca-path = '/ca.pem'\n", "[tidb.security] ca-path = \"/ca.pem\" is not supported"),
             ("[[mydumper.files]]\npattern = 'x'\n", "[[mydumper.files]] is not supported yet (hoist finds files"),
         ] {
             let e = check_text(text).unwrap_err();

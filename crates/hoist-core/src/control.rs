@@ -539,6 +539,7 @@ mod tests {
             sql_mode: String::new(),
             disable_binlog: false,
             write_mode: crate::target::WriteMode::Insert,
+            tls: Default::default(),
         };
         let arg = TargetArg { given: None, options: &options };
         let all = TableSelector::All;

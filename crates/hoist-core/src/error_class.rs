@@ -55,10 +55,10 @@ pub fn mysql_is_transient(e: &mysql_async::Error) -> bool {
         mysql_async::Error::Io(mysql_async::IoError::Io(io)) if is_packet_too_large(io) => false,
         // The socket failed (reset, refused, timed out): a new connection may work.
         mysql_async::Error::Io(mysql_async::IoError::Io(_)) => true,
-        // A TLS failure (a certificate that does not verify) is the same on every try. The
-        // arm is unreachable while mysql_async is built without TLS.
-        #[allow(unreachable_patterns)]
-        mysql_async::Error::Io(_) => false,
+        // A TLS failure (a certificate that does not verify, a handshake the server refuses) is
+        // the same on every try: the flags or the server's certificate must change
+        // (`tls::failure` says which).
+        mysql_async::Error::Io(mysql_async::IoError::Tls(_)) => false,
         mysql_async::Error::Driver(d) => match d {
             // The connection went away under the driver, or its bytes were mangled on the way.
             DriverError::ConnectionClosed
@@ -69,7 +69,8 @@ pub fn mysql_is_transient(e: &mysql_async::Error) -> bool {
             // the stream could not be sent: asking again gets the same answer, and retrying
             // forever would hammer a server that is attacking its client.
             DriverError::LocalInfile(_) => false,
-            // The server speaks something hoist cannot (version, auth plugin, TLS), a value
+            // The server speaks something hoist cannot (version, auth plugin, no TLS where the
+            // flags require it: NoClientSslFlagFromServer), a value
             // does not convert, a packet exceeds max_allowed_packet, or hoist misused the
             // driver: the same every time.
             _ => false,
@@ -204,6 +205,8 @@ mod tests {
             ("no infile handler", driver(DriverError::LocalInfile(mysql_async::LocalInfileError::NoHandler)), false),
             ("packet too large", driver(DriverError::PacketTooLarge), false),
             ("unknown auth plugin", driver(DriverError::UnknownAuthPlugin { name: "x".into() }), false),
+            ("no TLS where it is required", driver(DriverError::NoClientSslFlagFromServer), false),
+            ("MySQL: insecure transport prohibited", server(3159), false),
             ("unexpected packet", driver(DriverError::UnexpectedPacket { payload: vec![] }), false),
             ("bad url", mysql_async::Error::Url(mysql_async::UrlError::Invalid), false),
             ("other", mysql_async::Error::Other("rejected".into()), false),

@@ -9,6 +9,7 @@
 //! - [`import`]: the workers, the post steps per table and the report
 //! - [`refusal`]: when a recorded checkpoint may not be reused
 //! - [`backup`] and [`log_backup`]: a snapshot of a server, and its binlog kept continuously
+//! - [`tls`]: how every MySQL connection is made (options, TLS, the first connection)
 
 pub mod backup;
 pub mod binlog;
@@ -43,4 +44,5 @@ pub mod source;
 pub mod sql_literal;
 pub mod storage;
 pub mod target;
+pub mod tls;
 pub mod utc;

@@ -778,6 +778,7 @@ mod tests {
             sql_mode: String::new(),
             disable_binlog: false,
             write_mode: crate::target::WriteMode::Insert,
+            tls: Default::default(),
         };
         let target = crate::target::sqlite::SqliteTarget::open(&dir.path().join("t.db"), &options).unwrap();
         let column = crate::target::TargetColumn {

@@ -99,7 +99,7 @@ pub async fn clean(
     checkpoint: &CheckpointSection,
     options: &TargetOptions,
 ) -> Result<Vec<String>, ImportError> {
-    let store = crate::checkpoint::open(checkpoint, target_url.unwrap_or_default()).await?;
+    let store = crate::checkpoint::open(checkpoint, target_url.unwrap_or_default(), &options.tls).await?;
     if store.load().await?.is_none() {
         return Ok(vec![format!("there is no restore checkpoint in {}; nothing to clean", store.location())]);
     }

@@ -3,6 +3,8 @@
 //! * [`mariadb`]: private MariaDB servers in temp dirs on free ports, which a
 //!   test can kill (`SIGKILL`, a crash) and restart on the same datadir. Every
 //!   server dies with the test process, even when that process is killed.
+//!   [`mariadb::ServerOptions`] gives one TLS (and `require_secure_transport`), with
+//!   certificates that [`certs`] makes with `openssl`.
 //! * [`dump`]: deterministic mydumper/Dumpling-style dump directories (SQL or
 //!   CSV, plain/gzip/zstd) whose exact rows are returned as a [`dump::Dataset`].
 //! * [`fake_mysql`]: a fake MySQL server that answers scripted statements and
@@ -18,6 +20,7 @@
 //! No async in the API: database access runs on a private current-thread tokio
 //! runtime on a helper thread, so it also works from inside `#[tokio::test]`.
 
+pub mod certs;
 pub mod dump;
 pub mod fake_mysql;
 pub mod mariadb;

@@ -39,19 +39,44 @@ use crate::sync;
 
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 const STOP_TIMEOUT: Duration = Duration::from_secs(120);
-const DIR_PREFIX: &str = "hoist-mariadb-";
+pub(crate) const DIR_PREFIX: &str = "hoist-mariadb-";
 
 /// A private MariaDB server; see the [module docs](self).
 pub struct MariaDb {
     dir: TempDir,
     port: u16,
     child: Mutex<Option<Child>>,
+    options: ServerOptions,
+}
+
+/// What [`MariaDb::start_with`] sets up beyond the defaults.
+#[derive(Debug, Clone, Default)]
+pub struct ServerOptions {
+    /// TLS (`ssl-ca`, `ssl-cert`, `ssl-key`); see [`crate::certs`].
+    pub tls: Option<ServerTls>,
+    /// `require_secure_transport = ON`: TCP connections without TLS are refused.
+    pub require_secure_transport: bool,
+}
+
+/// The server's certificate and key, and the CA whose client certificates it accepts.
+#[derive(Debug, Clone)]
+pub struct ServerTls {
+    pub ca: PathBuf,
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 impl MariaDb {
     /// Initialise a new datadir and start `mariadbd` on a free port; waits
     /// until it answers `SELECT 1` (panics after 60 s with its error log).
     pub fn start() -> MariaDb {
+        MariaDb::start_with(ServerOptions::default())
+    }
+
+    /// [`start`](Self::start) with TLS or other [`ServerOptions`]. The testkit's own
+    /// connections to it ([`exec`](Self::exec), [`query`](Self::query), the `mariadb` client)
+    /// use TLS when it has TLS, without checking its certificate.
+    pub fn start_with(options: ServerOptions) -> MariaDb {
         reap_stale_dirs();
         let dir = tempfile::Builder::new()
             .prefix(DIR_PREFIX)
@@ -65,8 +90,8 @@ impl MariaDb {
         let mut last_err = String::new();
         for _ in 0..5 {
             let port = free_port();
-            match launch(dir.path(), port) {
-                Ok(child) => return MariaDb { dir, port, child: Mutex::new(Some(child)) },
+            match launch(dir.path(), port, &options) {
+                Ok(child) => return MariaDb { dir, port, child: Mutex::new(Some(child)), options },
                 Err(Launch::PortInUse(log)) => last_err = log,
                 Err(Launch::Failed(msg)) => panic!("{msg}"),
             }
@@ -94,6 +119,14 @@ impl MariaDb {
     /// `mysql://root@127.0.0.1:PORT` (root has no password).
     pub fn url(&self) -> String {
         format!("mysql://root@127.0.0.1:{}", self.port)
+    }
+
+    /// The URL the testkit's own connections use: [`url`](Self::url), with mysql_async's TLS
+    /// parameters (TLS, certificate not checked) for a server with TLS. For the testkit's
+    /// helpers that take a URL ([`crate::rows::mysql_table_sum`]); hoist takes [`url`](Self::url)
+    /// and its own TLS flags.
+    pub fn client_url(&self) -> String {
+        client_url(self.port, &self.options)
     }
 
     /// `mysql://root@127.0.0.1:PORT/DATABASE`.
@@ -143,7 +176,7 @@ impl MariaDb {
     /// is ready. A running server is stopped cleanly first.
     pub fn restart(&self) {
         self.stop();
-        match launch(self.dir.path(), self.port) {
+        match launch(self.dir.path(), self.port, &self.options) {
             Ok(child) => *self.child() = Some(child),
             Err(Launch::PortInUse(log)) => {
                 panic!("hoist-testkit: cannot restart mariadbd, port {} is taken:\n{log}", self.port)
@@ -155,7 +188,7 @@ impl MariaDb {
     /// Run statements (several allowed, `;`-separated); panics with the
     /// server's message on error.
     pub fn exec(&self, sql: &str) {
-        if let Err(e) = sync::exec(&self.url(), sql) {
+        if let Err(e) = sync::exec(&self.client_url(), sql) {
             panic!("hoist-testkit: exec failed: {}\nSQL: {}", sync::describe(&e), clip(sql));
         }
     }
@@ -164,7 +197,7 @@ impl MariaDb {
     /// (text protocol); `None` is NULL.
     pub fn query(&self, sql: &str) -> Vec<Vec<Option<Vec<u8>>>> {
         let mut rows = Vec::new();
-        if let Err(e) = sync::for_each_row(&self.url(), sql, |r| rows.push(r)) {
+        if let Err(e) = sync::for_each_row(&self.client_url(), sql, |r| rows.push(r)) {
             panic!("hoist-testkit: query failed: {}\nSQL: {}", sync::describe(&e), clip(sql));
         }
         rows
@@ -267,6 +300,9 @@ impl MariaDb {
             .arg(format!("-P{}", self.port))
             .args(["-uroot", "--batch", "--binary-mode", "--default-character-set=utf8mb4", "--max-allowed-packet=1G"])
             .args(extra);
+        if self.options.tls.is_some() {
+            cmd.arg("--ssl");
+        }
         if let Some(db) = database {
             cmd.arg(db);
         }
@@ -403,9 +439,9 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn server_args(dir: &Path, port: u16) -> Vec<String> {
+fn server_args(dir: &Path, port: u16, options: &ServerOptions) -> Vec<String> {
     let p = |name: &str| dir.join(name).display().to_string();
-    vec![
+    let mut args = vec![
         "--no-defaults".into(),
         "--user=root".into(),
         format!("--datadir={}", p("data")),
@@ -424,11 +460,26 @@ fn server_args(dir: &Path, port: u16) -> Vec<String> {
         "--skip-name-resolve".into(),
         "--character-set-server=utf8mb4".into(),
         "--collation-server=utf8mb4_general_ci".into(),
-    ]
+    ];
+    if let Some(tls) = &options.tls {
+        args.push(format!("--ssl-ca={}", tls.ca.display()));
+        args.push(format!("--ssl-cert={}", tls.cert.display()));
+        args.push(format!("--ssl-key={}", tls.key.display()));
+    }
+    if options.require_secure_transport {
+        args.push("--require-secure-transport=ON".into());
+    }
+    args
+}
+
+/// `mysql://root@127.0.0.1:PORT`, with TLS (not verified) for a server with TLS.
+fn client_url(port: u16, options: &ServerOptions) -> String {
+    let tls = if options.tls.is_some() { "?require_ssl=true&verify_ca=false&verify_identity=false" } else { "" };
+    format!("mysql://root@127.0.0.1:{port}{tls}")
 }
 
 /// Start mariadbd and wait until it answers on `port`.
-fn launch(dir: &Path, port: u16) -> Result<Child, Launch> {
+fn launch(dir: &Path, port: u16, options: &ServerOptions) -> Result<Child, Launch> {
     let log = dir.join("error.log");
     let log_start = fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
     let stdout = File::options()
@@ -437,14 +488,14 @@ fn launch(dir: &Path, port: u16) -> Result<Child, Launch> {
         .open(dir.join("stdout.log"))
         .expect("hoist-testkit: cannot open stdout.log");
     let mut cmd = Command::new(bin("mariadbd"));
-    cmd.args(server_args(dir, port))
+    cmd.args(server_args(dir, port, options))
         .stdin(Stdio::null())
         .stdout(stdout.try_clone().expect("dup stdout.log"))
         .stderr(stdout);
     let mut child = spawn_tied(cmd)
         .unwrap_or_else(|e| panic!("hoist-testkit: cannot start mariadbd: {e} (apt-get install mariadb-server)"));
 
-    let url = format!("mysql://root@127.0.0.1:{port}");
+    let url = client_url(port, options);
     let socket = dir.join("mariadbd.sock").display().to_string();
     let started = Instant::now();
     loop {
@@ -552,7 +603,7 @@ extern "C" fn remove_shared_dir() {
 }
 
 /// `pid start-time` of a process, to recognise it later despite pid reuse.
-fn owner_tag(pid: u32) -> String {
+pub(crate) fn owner_tag(pid: u32) -> String {
     format!("{pid} {}", proc_start_time(pid).unwrap_or_default())
 }
 

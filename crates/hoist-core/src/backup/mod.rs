@@ -37,7 +37,7 @@ use crate::redact::redact_url;
 use crate::row_checksum;
 use crate::source::Compression;
 use crate::storage::{AtomicFile, LocalDir, PARTIAL_SUFFIX};
-use crate::target::mysql::{classify, connect_source, server_identity, source_opts};
+use crate::target::mysql::{check_source_url, classify, connect_source, server_identity};
 
 /// Left in the directory while a backup runs; its presence means "interrupted".
 pub const IN_PROGRESS_FILE: &str = "hoist-backup-in-progress.json";
@@ -58,6 +58,8 @@ pub struct BackupSettings {
     /// Read each row's checksum with it (the server computes it: about half again the server's
     /// work of a plain read), for the restore to verify content and not only counts.
     pub checksum: bool,
+    /// For every connection to the source.
+    pub tls: crate::tls::Tls,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -115,8 +117,9 @@ pub async fn run(settings: BackupSettings, stop: Arc<AtomicBool>) -> Result<Back
         Prepared::Io(e) => storage_error(&settings, e),
     })?;
     let filter = TableFilter::new(&settings.filter).map_err(|e| BackupError::Refused(e.to_string()))?;
-    let opts = connect_opts(&settings.source)?;
-    let mut coordinator = connect(&opts).await?;
+    check_source_url(&settings.source).map_err(BackupError::Refused)?;
+    let (opts, mut coordinator) =
+        crate::tls::connect(&settings.source, &settings.tls).await.map_err(BackupError::Source)?;
     let version: String = coordinator.query_first("SELECT VERSION()").await?.unwrap_or_default();
     let Some(flavor) = Flavor::from_version(&version) else {
         return Err(BackupError::Refused(
@@ -498,10 +501,6 @@ fn prepare_directory(dir: &LocalDir) -> Result<Vec<String>, Prepared> {
     );
     tracing::warn!("{note}");
     Ok(vec![note])
-}
-
-fn connect_opts(url: &str) -> Result<Opts, BackupError> {
-    source_opts(url).map_err(BackupError::Refused)
 }
 
 async fn connect(opts: &Opts) -> Result<Conn, BackupError> {

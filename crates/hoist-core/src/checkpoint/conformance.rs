@@ -135,7 +135,7 @@ async fn sqlite_store() {
 #[tokio::test(flavor = "multi_thread")]
 async fn mysql_store() {
     let server = hoist_testkit::mariadb::MariaDb::shared();
-    let store = MysqlStore::open(&server.url(), "hoist_cp_conformance").await.unwrap();
+    let store = MysqlStore::open(&server.url(), "hoist_cp_conformance", &Default::default()).await.unwrap();
     conformance(&store).await;
     assert_eq!(
         server

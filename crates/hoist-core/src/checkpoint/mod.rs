@@ -217,8 +217,12 @@ pub trait CheckpointStore: Send + Sync {
 }
 
 /// Open the store that `[checkpoint]` names: an SQLite file (default `hoist-checkpoint.db`), or
-/// a schema on a MySQL-family server (the dsn's, else the target's).
-pub async fn open(section: &CheckpointSection, target_url: &str) -> Result<Arc<dyn CheckpointStore>, CheckpointError> {
+/// a schema on a MySQL-family server (the dsn's, else the target's), reached with `tls`.
+pub async fn open(
+    section: &CheckpointSection,
+    target_url: &str,
+    tls: &crate::tls::Tls,
+) -> Result<Arc<dyn CheckpointStore>, CheckpointError> {
     match section.driver {
         CheckpointDriver::Sqlite => {
             let path = PathBuf::from(section.dsn.clone().unwrap_or_else(|| "hoist-checkpoint.db".into()));
@@ -237,7 +241,7 @@ pub async fn open(section: &CheckpointSection, target_url: &str) -> Result<Arc<d
                     ))
                 }
             };
-            Ok(Arc::new(mysql::MysqlStore::open(&url, &section.schema).await?))
+            Ok(Arc::new(mysql::MysqlStore::open(&url, &section.schema, tls).await?))
         }
     }
 }

@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use hoist_schema::quote_mysql_ident as q;
 use mysql_async::prelude::*;
-use mysql_async::{Conn, Opts, OptsBuilder, TxOpts};
+use mysql_async::{Conn, Opts, TxOpts};
 
 use super::*;
 use crate::redact::redact_url;
@@ -60,12 +60,17 @@ fn split_host_port(addr: &str) -> Option<(&str, u16)> {
 }
 
 impl MysqlStore {
-    pub async fn open(url: &str, schema: &str) -> Result<MysqlStore, CheckpointError> {
-        let opts = Opts::from_url(url).map_err(|e| CheckpointError::store(redact_url(url), e.to_string()))?;
-        let opts: Opts = OptsBuilder::from_opts(opts).prefer_socket(false).into();
+    /// Open the store (creating its schema and tables) on the server of `url`, reached with
+    /// `tls`.
+    pub async fn open(url: &str, schema: &str, tls: &crate::tls::Tls) -> Result<MysqlStore, CheckpointError> {
+        let location = format!("{} schema {}", redact_url(url), q(schema));
+        let (opts, mut conn) = crate::tls::connect(url, tls).await.map_err(|e| CheckpointError::Store {
+            location,
+            message: e.message,
+            transient: e.transient,
+        })?;
         let store = MysqlStore { opts, url: url.to_string(), schema: schema.to_string() };
         let s = q(schema);
-        let mut conn = store.conn().await?;
         for ddl in [
             format!("CREATE DATABASE IF NOT EXISTS {s}"),
             format!(
@@ -384,7 +389,9 @@ mod tests {
     async fn a_refused_connection_names_the_server_and_what_to_check() {
         let port = crate::target::mysql::tests::closed_port();
         let url = dsn_to_url(&format!("root:s3cret@tcp(127.0.0.1:{port})/")).unwrap();
-        let Err(e) = MysqlStore::open(&url, "hoist_cp").await else { panic!("nothing listens on {port}") };
+        let Err(e) = MysqlStore::open(&url, "hoist_cp", &Default::default()).await else {
+            panic!("nothing listens on {port}")
+        };
         let m = e.to_string();
         assert!(
             m.starts_with(&format!("checkpoint store mysql://root:xxxxx@127.0.0.1:{port} schema `hoist_cp`")),

@@ -54,6 +54,9 @@ pub struct ImportSettings {
     pub allow_keyless_non_transactional: bool,
     /// Set for `hoist restore full`.
     pub restore: Option<RestoreSettings>,
+    /// For every MySQL connection of the job: the target's and the checkpoint store's. Not
+    /// part of the spec: it decides how hoist reaches the servers, not what it writes.
+    pub tls: crate::tls::Tls,
 }
 
 impl ImportSettings {
@@ -63,6 +66,7 @@ impl ImportSettings {
             sql_mode: self.sql_mode.clone(),
             disable_binlog: self.disable_binlog,
             write_mode: self.write_mode,
+            tls: self.tls.clone(),
         }
     }
 

@@ -54,7 +54,7 @@ pub async fn open_store(
         let store = SqliteStore::open(&dir.path().join("plan.db"))?;
         return Ok((Arc::new(store), Some(dir)));
     }
-    Ok((crate::checkpoint::open(&settings.checkpoint, &settings.target).await?, None))
+    Ok((crate::checkpoint::open(&settings.checkpoint, &settings.target, &settings.tls).await?, None))
 }
 
 pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<ImportReport, ImportError> {

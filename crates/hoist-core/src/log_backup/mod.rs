@@ -38,7 +38,7 @@ use crate::binlog::position::BinlogPos;
 use crate::error::TargetError;
 use crate::progress::mb;
 use crate::redact::redact_url;
-use crate::target::mysql::{connect_source, source_opts};
+use crate::target::mysql::{check_source_url, connect_source};
 use preflight::Source;
 use segments::Log;
 use stream::{Incoming, StreamError};
@@ -63,6 +63,8 @@ pub struct LogSettings {
     pub server_id: Option<u32>,
     /// A segment is closed once it holds this many bytes (at a transaction's end).
     pub segment_size: u64,
+    /// For every connection to the source, the replication one too.
+    pub tls: crate::tls::Tls,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -100,8 +102,9 @@ const BACKOFF_CAP: Duration = Duration::from_secs(10);
 pub async fn run(settings: LogSettings, stop: Arc<AtomicBool>) -> Result<LogReport, LogError> {
     let started = Instant::now();
     let url = settings.source.as_str();
-    let opts = source_opts(url).map_err(LogError::Refused)?;
-    let source = inspect(&opts, url).await?;
+    check_source_url(url).map_err(LogError::Refused)?;
+    let (opts, conn) = crate::tls::connect(url, &settings.tls).await.map_err(|e| source_error(url, e))?;
+    let source = inspect_on(conn, url).await?;
     let mut log = Log::open(&settings.storage, settings.segment_size)?;
     let server_id = preflight::replica_id(settings.server_id, log.root(), source.server_id)?;
     let start = choose_start(&settings, &source, &log, &opts, server_id).await?;
@@ -196,12 +199,20 @@ fn backoff(attempt: u32) -> Duration {
 
 /// Connect, check the server, and disconnect.
 async fn inspect(opts: &Opts, url: &str) -> Result<Source, LogError> {
-    let mut conn = connect_source(opts)
-        .await
-        .map_err(|e| LogError::Source(TargetError { message: format!("{}: {}", redact_url(url), e.message), ..e }))?;
+    let conn = connect_source(opts).await.map_err(|e| source_error(url, e))?;
+    inspect_on(conn, url).await
+}
+
+/// Check the server on this connection, and disconnect.
+async fn inspect_on(mut conn: mysql_async::Conn, url: &str) -> Result<Source, LogError> {
     let source = preflight::inspect(&mut conn, url).await;
     let _ = conn.disconnect().await;
     source
+}
+
+/// A connection to the source failed: the error, with the source's URL in front.
+fn source_error(url: &str, e: TargetError) -> LogError {
+    LogError::Source(TargetError { message: format!("{}: {}", redact_url(url), e.message), ..e })
 }
 
 /// Where this run streams from: a new log's start, or the end of the one in the directory,

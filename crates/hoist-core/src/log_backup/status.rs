@@ -10,7 +10,7 @@ use crate::binlog::position::{compare_files, BinlogPos};
 use crate::error::TargetError;
 use crate::progress::mb;
 use crate::redact::redact_url;
-use crate::target::mysql::{connect_source, source_opts};
+use crate::target::mysql::check_source_url;
 
 /// The range a log covers, from its index.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,8 +101,14 @@ pub fn behind(end: &BinlogPos, server: &BinlogPos, files: &[(String, u64)], now:
 /// Segments listed one per line without `all`: the first and the last ones around a count.
 const TABLE_ENDS: usize = 5;
 
-/// The report `hoist log status` prints; `all` lists every segment.
-pub async fn status(storage: &Path, source: Option<&str>, all: bool) -> Result<String, LogError> {
+/// The report `hoist log status` prints; `all` lists every segment. With `source` (reached
+/// with `tls`), how far behind it the log is.
+pub async fn status(
+    storage: &Path,
+    source: Option<&str>,
+    tls: &crate::tls::Tls,
+    all: bool,
+) -> Result<String, LogError> {
     let Some(index) = segments::read_index(storage)? else {
         return Err(LogError::Refused(format!(
             "{} holds no log (no {}): give --storage the directory of hoist log start",
@@ -126,7 +132,7 @@ pub async fn status(storage: &Path, source: Option<&str>, all: bool) -> Result<S
     let _ = writeln!(out, "{} transactions in {} segments, {} MB", c.transactions, c.segments, mb(c.bytes));
     out.push_str(&table(&index.segments, all));
     if let Some(url) = source {
-        out.push_str(&lag(&index, &c, url).await?);
+        out.push_str(&lag(&index, &c, url, tls).await?);
     }
     Ok(out)
 }
@@ -165,9 +171,9 @@ fn table(segments: &[Segment], all: bool) -> String {
     out
 }
 
-async fn lag(index: &LogIndex, c: &Covered, url: &str) -> Result<String, LogError> {
-    let opts = source_opts(url).map_err(LogError::Refused)?;
-    let mut conn = connect_source(&opts)
+async fn lag(index: &LogIndex, c: &Covered, url: &str, tls: &crate::tls::Tls) -> Result<String, LogError> {
+    check_source_url(url).map_err(LogError::Refused)?;
+    let (_, mut conn) = crate::tls::connect(url, tls)
         .await
         .map_err(|e| LogError::Source(TargetError { message: format!("{}: {}", redact_url(url), e.message), ..e }))?;
     let source = preflight::inspect(&mut conn, url).await?;

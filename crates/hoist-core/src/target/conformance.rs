@@ -60,6 +60,7 @@ async fn sqlite_target() {
         sql_mode: String::new(),
         disable_binlog: false,
         write_mode: WriteMode::Insert,
+        tls: Default::default(),
     };
     let target = sqlite::SqliteTarget::open(&dir.path().join("t.db"), &options).unwrap();
     rows_of_several_tables_commit_with_one_marker(&target, "main").await;
@@ -76,6 +77,7 @@ async fn mysql_target() {
             sql_mode: "STRICT_TRANS_TABLES".into(),
             disable_binlog: false,
             write_mode,
+            tls: Default::default(),
         };
         let target = mysql::MysqlTarget::connect(&server.url(), &options).await.unwrap();
         rows_of_several_tables_commit_with_one_marker(&target, &db).await;

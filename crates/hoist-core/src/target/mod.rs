@@ -339,4 +339,6 @@ pub struct TargetOptions {
     pub sql_mode: String,
     pub disable_binlog: bool,
     pub write_mode: WriteMode,
+    /// For a MySQL-family target (and the checkpoint store the controls open with it).
+    pub tls: crate::tls::Tls,
 }

@@ -62,36 +62,40 @@ const PACKET_TOO_LARGE: &str = "a statement of this batch is larger than the ser
 /// the driver's wrapping ("Input/output error: Input/output error: ..."), and what to check.
 /// Nothing of the password: the caller names the URL through `redact_url`.
 pub(crate) fn connect_failure(opts: &Opts, e: &mysql_async::Error) -> String {
-    let check = match e {
-        mysql_async::Error::Server(s) if s.code == 1045 => {
-            "check the user and the password, and from which hosts that user may connect"
-        }
-        mysql_async::Error::Server(s) if s.code == 1049 => "check the database named in the URL",
-        mysql_async::Error::Server(_) => "the server's message above says why",
-        mysql_async::Error::Io(_) => {
-            "check that the server is running and listening on that host and port, and that no firewall is in between"
-        }
-        _ => "check the URL and the server's settings",
-    };
-    format!(
-        "cannot connect to the MySQL server at {}:{}: {}; {check}",
-        opts.ip_or_hostname(),
-        opts.tcp_port(),
-        cause(e)
-    )
+    let (what, check) = crate::tls::failure(opts, e).unwrap_or_else(|| {
+        let check = match e {
+            mysql_async::Error::Server(s) if s.code == 1045 => {
+                let x509 = if opts.ssl_opts().is_some_and(|s| s.client_identity().is_none()) {
+                    " (a user created REQUIRE X509 also needs --ssl-cert and --ssl-key)"
+                } else {
+                    ""
+                };
+                format!("check the user and the password, and from which hosts that user may connect{x509}")
+            }
+            mysql_async::Error::Server(s) if s.code == 1049 => "check the database named in the URL".into(),
+            mysql_async::Error::Server(_) => "the server's message above says why".into(),
+            mysql_async::Error::Io(_) => "check that the server is running and listening on that host and port, \
+                                          and that no firewall is in between"
+                .into(),
+            _ => "check the URL and the server's settings".into(),
+        };
+        (cause(e), check)
+    });
+    format!("cannot connect to the MySQL server at {}:{}: {what}; {check}", opts.ip_or_hostname(), opts.tcp_port())
 }
 
-/// Connection options for a server hoist reads (`--source` of a backup or a log), from its
-/// `mysql://` URL: always over TCP to the host named, never a local socket it might prefer.
-pub fn source_opts(url: &str) -> Result<Opts, String> {
-    if !url.starts_with("mysql://") {
-        return Err(format!("--source must be mysql://user:pass@host:port, not {}", redact_url(url)));
+/// A server hoist reads (`--source` of a backup or a log) is named by a `mysql://` URL.
+/// Its first connection is `tls::connect`'s, which gives the options of the later ones.
+pub fn check_source_url(url: &str) -> Result<(), String> {
+    if url.starts_with("mysql://") {
+        Ok(())
+    } else {
+        Err(format!("--source must be mysql://user:pass@host:port, not {}", redact_url(url)))
     }
-    let opts = Opts::from_url(url).map_err(|e| format!("{}: {e}", redact_url(url)))?;
-    Ok(OptsBuilder::from_opts(opts).prefer_socket(false).into())
 }
 
-/// A connection to a source server; a failure says which server and what to check.
+/// A later connection to a source server, with the options `tls::connect` gave; a failure
+/// says which server and what to check.
 pub async fn connect_source(opts: &Opts) -> Result<Conn, TargetError> {
     Conn::new(opts.clone()).await.map_err(|e| {
         let message = connect_failure(opts, &e);
@@ -120,8 +124,10 @@ impl MysqlTarget {
                  still has it for its own rows)"
             );
         }
-        let opts = Opts::from_url(url).map_err(|e| TargetError::permanent(format!("{}: {e}", redact_url(url))))?;
-        let opts: Opts = OptsBuilder::from_opts(opts).prefer_socket(false).into();
+        // Fail early, naming the server and what to check, when it cannot be reached.
+        let (opts, mut conn) = crate::tls::connect(url, &options.tls)
+            .await
+            .map_err(|e| TargetError { message: format!("{}: {}", redact_url(url), e.message), ..e })?;
         let pool_opts =
             mysql_async::PoolOpts::default().with_constraints(mysql_async::PoolConstraints::new(0, 4).expect("0 <= 4"));
         // The pool resets a session when it comes back: the setup command runs again after it.
@@ -136,16 +142,11 @@ impl MysqlTarget {
             local_infile: false,
             tidb: false,
         };
-        // Fail early, naming the server and what to check, when it cannot be reached.
-        let mut conn = target.pool.get_conn().await.map_err(|e| {
-            let message = format!("{}: {}", redact_url(url), connect_failure(&target.opts, &e));
-            TargetError { message, ..classify(e) }
-        })?;
         let local_infile: Option<u8> = conn.query_first("SELECT @@local_infile").await.ok().flatten();
         target.local_infile = local_infile == Some(1);
         let version: Option<String> = conn.query_first("SELECT VERSION()").await.ok().flatten();
         target.tidb = version.is_some_and(|v| v.contains("TiDB"));
-        drop(conn);
+        let _ = conn.disconnect().await;
         if options.write_mode == WriteMode::LoadData && !target.local_infile {
             return Err(TargetError::permanent(format!(
                 "{}: the server does not accept LOAD DATA LOCAL INFILE (local_infile is OFF); \
@@ -784,6 +785,7 @@ pub(crate) mod tests {
             sql_mode: String::new(),
             disable_binlog: false,
             write_mode: WriteMode::Insert,
+            tls: Default::default(),
         };
         let url = format!("mysql://root:s3cret@127.0.0.1:{port}");
         let Err(e) = MysqlTarget::connect(&url, &options).await else { panic!("nothing listens on {port}") };
