@@ -46,12 +46,30 @@ pub struct MariaDb {
     dir: TempDir,
     port: u16,
     child: Mutex<Option<Child>>,
+    options: Options,
+}
+
+/// How [`MariaDb::start_with`] sets up a server, beyond the defaults.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Keep the datadir in this empty directory (a small mount of the test's, say) instead of
+    /// the temp dir: `data` in the temp dir links to it. The binary log then stays in the temp
+    /// dir, off it: on a full disk MariaDB waits for binlog space instead of failing the
+    /// statement, and a test of a full data disk wants the error.
+    pub datadir: Option<PathBuf>,
+    /// More `mariadbd` options, e.g. `--max-connections=10`.
+    pub args: Vec<String>,
 }
 
 impl MariaDb {
     /// Initialise a new datadir and start `mariadbd` on a free port; waits
     /// until it answers `SELECT 1` (panics after 60 s with its error log).
     pub fn start() -> MariaDb {
+        MariaDb::start_with(Options::default())
+    }
+
+    /// [`start`](Self::start) with `options`.
+    pub fn start_with(options: Options) -> MariaDb {
         reap_stale_dirs();
         let dir = tempfile::Builder::new()
             .prefix(DIR_PREFIX)
@@ -60,13 +78,18 @@ impl MariaDb {
         fs::write(dir.path().join("owner"), owner_tag(std::process::id()))
             .expect("hoist-testkit: cannot write the owner file");
         fs::create_dir(dir.path().join("tmp")).expect("hoist-testkit: cannot create tmpdir");
+        if let Some(datadir) = &options.datadir {
+            std::os::unix::fs::symlink(datadir, dir.path().join("data"))
+                .expect("hoist-testkit: cannot link the datadir into the temp dir");
+            fs::create_dir(dir.path().join("binlog")).expect("hoist-testkit: cannot create the binlog dir");
+        }
         install_db(dir.path());
         // A free port can be taken between our probe and mariadbd's bind.
         let mut last_err = String::new();
         for _ in 0..5 {
             let port = free_port();
-            match launch(dir.path(), port) {
-                Ok(child) => return MariaDb { dir, port, child: Mutex::new(Some(child)) },
+            match launch(dir.path(), port, &options) {
+                Ok(child) => return MariaDb { dir, port, child: Mutex::new(Some(child)), options },
                 Err(Launch::PortInUse(log)) => last_err = log,
                 Err(Launch::Failed(msg)) => panic!("{msg}"),
             }
@@ -143,7 +166,7 @@ impl MariaDb {
     /// is ready. A running server is stopped cleanly first.
     pub fn restart(&self) {
         self.stop();
-        match launch(self.dir.path(), self.port) {
+        match launch(self.dir.path(), self.port, &self.options) {
             Ok(child) => *self.child() = Some(child),
             Err(Launch::PortInUse(log)) => {
                 panic!("hoist-testkit: cannot restart mariadbd, port {} is taken:\n{log}", self.port)
@@ -403,9 +426,13 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn server_args(dir: &Path, port: u16) -> Vec<String> {
+fn server_args(dir: &Path, port: u16, options: &Options) -> Vec<String> {
     let p = |name: &str| dir.join(name).display().to_string();
-    vec![
+    let binlog = match options.datadir {
+        Some(_) => dir.join("binlog").join("binlog"),
+        None => dir.join("data").join("binlog"),
+    };
+    let mut args: Vec<String> = vec![
         "--no-defaults".into(),
         "--user=root".into(),
         format!("--datadir={}", p("data")),
@@ -415,7 +442,7 @@ fn server_args(dir: &Path, port: u16) -> Vec<String> {
         format!("--pid-file={}", p("mariadbd.pid")),
         format!("--log-error={}", p("error.log")),
         format!("--tmpdir={}", p("tmp")),
-        format!("--log-bin={}", dir.join("data").join("binlog").display()),
+        format!("--log-bin={}", binlog.display()),
         "--binlog-format=ROW".into(),
         "--server-id=1".into(),
         "--innodb-buffer-pool-size=256M".into(),
@@ -424,11 +451,13 @@ fn server_args(dir: &Path, port: u16) -> Vec<String> {
         "--skip-name-resolve".into(),
         "--character-set-server=utf8mb4".into(),
         "--collation-server=utf8mb4_general_ci".into(),
-    ]
+    ];
+    args.extend(options.args.iter().cloned());
+    args
 }
 
 /// Start mariadbd and wait until it answers on `port`.
-fn launch(dir: &Path, port: u16) -> Result<Child, Launch> {
+fn launch(dir: &Path, port: u16, options: &Options) -> Result<Child, Launch> {
     let log = dir.join("error.log");
     let log_start = fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
     let stdout = File::options()
@@ -437,7 +466,7 @@ fn launch(dir: &Path, port: u16) -> Result<Child, Launch> {
         .open(dir.join("stdout.log"))
         .expect("hoist-testkit: cannot open stdout.log");
     let mut cmd = Command::new(bin("mariadbd"));
-    cmd.args(server_args(dir, port))
+    cmd.args(server_args(dir, port, options))
         .stdin(Stdio::null())
         .stdout(stdout.try_clone().expect("dup stdout.log"))
         .stderr(stdout);
