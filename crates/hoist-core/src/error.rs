@@ -101,6 +101,19 @@ impl TargetError {
     }
 }
 
+impl TargetError {
+    /// The server's disk is full (`error_class::mysql_disk_full`): no table's fault, and not
+    /// worth retrying; the run stops and says to free space.
+    pub fn disk_full(&self) -> bool {
+        self.code.is_some_and(|code| crate::error_class::mysql_disk_full(code, &self.message))
+    }
+
+    /// The server refused a connection at this limit (`error_class::mysql_connection_limit`).
+    pub fn connection_limit(&self) -> Option<&'static str> {
+        self.code.and_then(|code| crate::error_class::mysql_connection_limit(code, &self.message))
+    }
+}
+
 impl Classified for TargetError {
     fn is_transient(&self) -> bool {
         self.transient
@@ -125,7 +138,12 @@ impl CheckpointError {
 
     pub fn sqlite(location: impl Into<String>, e: &rusqlite::Error) -> Self {
         let transient = crate::error_class::sqlite_is_transient(e);
-        CheckpointError::Store { location: location.into(), message: e.to_string(), transient }
+        let message = match crate::error_class::sqlite_disk_full(e) {
+            // SQLite's own words ("database or disk is full") leave the user to guess which.
+            true => format!("the disk that holds this file is full ({e}): free space on it"),
+            false => e.to_string(),
+        };
+        CheckpointError::Store { location: location.into(), message, transient }
     }
 
     pub fn mysql(location: impl Into<String>, e: &mysql_async::Error) -> Self {
