@@ -314,7 +314,7 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
 
     // ---- data ----
     let (progress_tx, progress_rx) = mpsc::unbounded_channel();
-    let progress_writer = tokio::spawn(save_progress_loop(store.clone(), progress_rx));
+    let progress_writer = tokio::spawn(save_progress_loop(store.clone(), progress_rx, stop.clone()));
     let shared = Arc::new(Shared {
         csv: Arc::new(CsvSettings {
             options: settings.csv.options()?,
@@ -353,12 +353,16 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
     }
     let aborted = shared.abort.lock().unwrap_or_else(|p| p.into_inner()).take();
     drop(shared);
-    let _ = progress_writer.await;
+    let saved = progress_writer.await.unwrap_or(Ok(()));
     log_done.notify_one();
     let _ = log_task.await;
     progress.finish();
     if let Some(why) = aborted {
         return Err(stopped_early(why));
+    }
+    // The store refused to save progress: it stopped the workers.
+    if let Err(e) = saved {
+        return Err(stopped_early(e.into()));
     }
     if stop.load(Ordering::SeqCst) {
         return Err(ImportError::Interrupted);

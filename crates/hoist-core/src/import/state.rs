@@ -88,7 +88,9 @@ pub(super) enum StepError {
 
 impl From<TargetError> for StepError {
     fn from(e: TargetError) -> Self {
-        if e.transient {
+        if e.disk_full() {
+            target_full("", &e)
+        } else if e.transient {
             StepError::Transient(e.message)
         } else {
             StepError::Table(e.message)
@@ -96,11 +98,21 @@ impl From<TargetError> for StepError {
     }
 }
 
+/// The target's disk is full (`what`: where it happened, ending in ": "): not the table's fault
+/// and not worth retrying; the run stops, records nothing, and says to make room.
+pub(super) fn target_full(what: &str, e: &TargetError) -> StepError {
+    StepError::Halt(format!(
+        "{what}the target's disk is full ({}): free space on the server's disk (or grow it)",
+        e.message
+    ))
+}
+
 impl From<CheckpointError> for StepError {
+    // The store's error names it ("checkpoint store <location>: ...").
     fn from(e: CheckpointError) -> Self {
         match e.is_transient() {
-            true => StepError::Transient(format!("checkpoint: {e}")),
-            false => StepError::Halt(format!("checkpoint: {e}")),
+            true => StepError::Transient(e.to_string()),
+            false => StepError::Halt(e.to_string()),
         }
     }
 }
@@ -176,7 +188,17 @@ pub(super) async fn set_state_at_least(shared: &Shared, run: &TableRun, state: T
         r.id
     };
     if let Err(e) = shared.store.set_table_state(id, state, None).await {
-        tracing::warn!("saving table state to the checkpoint failed: {e}");
+        store_failed(shared, "saving table state to the checkpoint failed", e);
+    }
+}
+
+/// A checkpoint write that failed outside a retry loop: a transient failure only lags the
+/// store (the markers hold the progress, and the next write catches up); a permanent one (a
+/// full disk, a read-only file) stops the run, which could record nothing more.
+fn store_failed(shared: &Shared, what: &str, e: CheckpointError) {
+    match e.is_transient() {
+        true => tracing::warn!("{what}: {e}"),
+        false => shared.abort(e.into()),
     }
 }
 
@@ -193,7 +215,7 @@ pub(super) async fn fail_table(shared: &Shared, run: &TableRun, message: String)
     run.progress.finish("failed");
     let error = run.record.lock().unwrap_or_else(|p| p.into_inner()).error.clone();
     if let Err(e) = shared.store.set_table_state(id, state, error.as_ref()).await {
-        tracing::warn!("saving the table's error to the checkpoint failed: {e}");
+        store_failed(shared, "saving the table's error to the checkpoint failed", e);
     }
 }
 
@@ -240,6 +262,18 @@ mod tests {
             ),
             ("checkpoint: unreadable row", CheckpointError::store("cp.db", "unreadable checkpoint").into(), "halt"),
             ("checkpoint: refusal", CheckpointError::Refused("no".into()).into(), "halt"),
+            (
+                "target: the table is full (disk full)",
+                TargetError { code: Some(1114), message: "ERROR 1114: The table 't' is full".into(), transient: false }
+                    .into(),
+                "halt",
+            ),
+            (
+                "target: too many connections",
+                TargetError { code: Some(1040), message: "ERROR 1040: Too many connections".into(), transient: true }
+                    .into(),
+                "transient",
+            ),
         ];
         for (name, e, want) in cases {
             assert_eq!(class(e), want, "{name}");

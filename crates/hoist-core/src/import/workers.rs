@@ -10,39 +10,52 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::post::{finish_table, verify_file};
-use super::state::{backoff, fail_table, set_state_at_least, Shared, StepError, TableRun};
+use super::state::{backoff, fail_table, set_state_at_least, target_full, Shared, StepError, TableRun};
 use crate::checkpoint::{CheckpointStore, ChunkProgress, ChunkRecord, TableState};
-use crate::error::{Classified, SourceError, TargetError};
+use crate::error::{CheckpointError, Classified, SourceError, TargetError};
 use crate::reader::{read_chunk, ChunkJob, ReadBatch, ReadError};
 use crate::target::{EncodedBatch, Marker, Writer};
 
-/// Coalesces progress updates and saves them about once a second (DESIGN.md invariant 6).
+/// Coalesces progress updates and saves them about once a second (DESIGN.md invariant 6). A
+/// save that fails transiently is tried again at the next tick (the markers hold the progress
+/// meanwhile); a permanent failure (a full disk, a read-only file) stops the run at once, since
+/// the store could record nothing more, and is this loop's result.
 pub(super) async fn save_progress_loop(
     store: Arc<dyn CheckpointStore>,
     mut rx: mpsc::UnboundedReceiver<(i64, ChunkProgress)>,
-) {
+    stop: Arc<AtomicBool>,
+) -> Result<(), CheckpointError> {
     let mut pending: HashMap<i64, ChunkProgress> = HashMap::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
-    loop {
+    let mut open = true;
+    while open {
         tokio::select! {
             msg = rx.recv() => match msg {
-                Some((id, p)) => { pending.insert(id, p); }
-                None => break,
+                Some((id, p)) => { pending.insert(id, p); continue; }
+                None => open = false,
             },
-            _ = tick.tick() => {
-                if !pending.is_empty() {
-                    let updates: Vec<_> = pending.drain().collect();
-                    if let Err(e) = store.save_progress(&updates).await {
-                        tracing::warn!("saving progress to the checkpoint failed (the target's markers still hold it): {e}");
-                    }
+            _ = tick.tick() => {}
+        }
+        if pending.is_empty() {
+            continue;
+        }
+        let updates: Vec<_> = pending.drain().collect();
+        match store.save_progress(&updates).await {
+            Ok(()) => {}
+            Err(e) if e.is_transient() => {
+                tracing::warn!("saving progress to the checkpoint failed (the target's markers still hold it): {e}");
+                // Tried again at the next tick, unless a newer position came meanwhile.
+                for (id, p) in updates {
+                    pending.entry(id).or_insert(p);
                 }
+            }
+            Err(e) => {
+                stop.store(true, Ordering::SeqCst);
+                return Err(e);
             }
         }
     }
-    let updates: Vec<_> = pending.drain().collect();
-    if let Err(e) = store.save_progress(&updates).await {
-        tracing::warn!("saving progress to the checkpoint failed (the target's markers still hold it): {e}");
-    }
+    Ok(())
 }
 
 pub(super) async fn worker(shared: Arc<Shared>) {
@@ -71,6 +84,8 @@ pub(super) async fn worker(shared: Arc<Shared>) {
                 shared.progress.add_before(bytes, rows);
                 fresh
             }
+            // The run is stopping: the failure of a retry cut short is not why.
+            Err(e) if e.transient && shared.stop.load(Ordering::SeqCst) => continue,
             Err(e) => {
                 match StepError::from(e) {
                     StepError::Table(message) => fail_table(&shared, &run, message).await,
@@ -145,6 +160,14 @@ async fn load_chunk(
         let marker = Marker { task_id: shared.task_id, chunk_id: chunk.id, progress: batch.progress };
         match write_with_retry(shared, writer, &batch.batch, &marker).await {
             Ok(()) => {}
+            Err(e) if e.transient && shared.stop.load(Ordering::SeqCst) => {
+                outcome = Err(StepError::Stopped);
+                break;
+            }
+            Err(e) if e.disk_full() => {
+                outcome = Err(target_full(&format!("{}: writing {}: ", run.label(), chunk.path), &e));
+                break;
+            }
             Err(e) if e.transient => {
                 outcome = Err(StepError::Transient(format!("writing {}: {}", chunk.path, e.message)));
                 break;
@@ -215,7 +238,7 @@ async fn claim(
         .await;
         match result {
             Ok(progress) => return Ok(progress.unwrap_or(ChunkProgress { offset: chunk.start, ..Default::default() })),
-            Err(e) if e.transient && attempt < retries => {
+            Err(e) if e.transient && attempt < retries && !shared.stop.load(Ordering::SeqCst) => {
                 *writer = None;
                 attempt += 1;
                 backoff(attempt, &e).await;
@@ -296,7 +319,8 @@ async fn write_with_retry(
                 crate::failpoint::pause("import.batch-committed").await;
                 return Ok(());
             }
-            Err(e) if e.transient && attempt < shared.settings.max_retries => {
+            // Once the run is stopping (another worker's failure, Ctrl-C), a retry only delays it.
+            Err(e) if e.transient && attempt < shared.settings.max_retries && !shared.stop.load(Ordering::SeqCst) => {
                 *writer = None;
                 attempt += 1;
                 backoff(attempt, &e).await;
