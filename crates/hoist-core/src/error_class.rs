@@ -156,6 +156,10 @@ pub fn sqlite_disk_full(e: &rusqlite::Error) -> bool {
 
 /// An I/O error reading a source file (local or through an object store).
 pub fn io_is_transient(e: &io::Error) -> bool {
+    // The file is not the one the run listed any more: every read sees the same change.
+    if e.get_ref().is_some_and(|i| i.is::<crate::error::FileChanged>()) {
+        return false;
+    }
     // Object store streams arrive as `io::Error::other(object_store::Error)`.
     if let Some(inner) = e.get_ref().and_then(|i| i.downcast_ref::<object_store::Error>()) {
         return object_store_is_transient(inner);
@@ -356,6 +360,15 @@ mod tests {
             ("timed out", io::Error::from(K::TimedOut), true),
             ("stale NFS handle", io::Error::from(K::StaleNetworkFileHandle), true),
             ("EIO", io::Error::from_raw_os_error(5), true),
+            (
+                "the file changed during the run",
+                io::Error::other(crate::error::FileChanged {
+                    path: "d.t.sql".into(),
+                    listed: (10, 1),
+                    now: Some((5, 2)),
+                }),
+                false,
+            ),
             (
                 "object store: network failure after its retries",
                 store(object_store::Error::Generic { store: "S3", source: "error sending request".into() }),

@@ -59,6 +59,9 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
     let started = Instant::now();
     let source = Source::open(&settings.source)?;
     let files = source.list().await?;
+    // From here on, a data file that changes under the run stops it (the plan and the rows
+    // loaded are of the files as listed).
+    let source = source.watching(&files);
     let filter = TableFilter::new(&settings.filter)?;
     let catalog = Catalog::from_files(&files, &filter)?;
     if catalog.tables.is_empty() && catalog.views.is_empty() {

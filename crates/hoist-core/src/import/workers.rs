@@ -207,6 +207,14 @@ async fn load_chunk(
     match read {
         Ok(()) => Ok(()),
         Err(ReadError::Stopped) => Err(StepError::Stopped),
+        // Not the table's fault, and reading on would load another file's rows: stop the run.
+        // What was loaded is the listed file's; with the file put back as it was, the same
+        // command resumes (a rerun with the file as it is now is refused, naming it).
+        Err(ReadError::Source(SourceError::Changed(changed))) => Err(StepError::Halt(format!(
+            "{}: {changed}. hoist stopped before loading any of its new bytes: the rows loaded so far are \
+             the file's as it was listed. Put the file back as it was (the same bytes and modification time)",
+            run.label()
+        ))),
         // Opening or reading the file failed on the medium: not the table's fault.
         Err(ReadError::Source(e)) if e.is_transient() => {
             Err(StepError::Transient(format!("reading {}: {e}", chunk.path)))
