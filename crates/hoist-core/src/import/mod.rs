@@ -338,6 +338,10 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
         abort: Mutex::new(None),
         markers: settings.checkpoint.enable,
         now: checkpoint.task.created_ms as f64 / 1000.0,
+        loading: AtomicUsize::new(0),
+        most_loading: AtomicUsize::new(0),
+        writer_cap: AtomicUsize::new(usize::MAX),
+        refused: Mutex::new(None),
     });
     // Tables with nothing left to load still need their post steps (a rerun after a crash there).
     let finished: Vec<Arc<TableRun>> =
@@ -355,6 +359,7 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
         let _ = w.await;
     }
     let aborted = shared.abort.lock().unwrap_or_else(|p| p.into_inner()).take();
+    report.notes.extend(shared.refused_note());
     drop(shared);
     let saved = progress_writer.await.unwrap_or(Ok(()));
     log_done.notify_one();

@@ -162,9 +162,62 @@ pub(super) struct Shared {
     pub(super) markers: bool,
     /// The task's creation time, the loading sessions' "now".
     pub(super) now: f64,
+    /// Workers loading a chunk now, each on a connection of its own ([`Shared::loading`]), and
+    /// the most at once.
+    pub(super) loading: AtomicUsize,
+    pub(super) most_loading: AtomicUsize,
+    /// How many workers may load at once: unbounded until the server refuses a connection,
+    /// then one fewer than were loading (`workers.rs`).
+    pub(super) writer_cap: AtomicUsize,
+    /// The connection limit the server refused a worker at, and its message (the first time).
+    pub(super) refused: Mutex<Option<(&'static str, String)>>,
+}
+
+/// A worker loading a chunk, counted in [`Shared::loading`] until dropped.
+pub(super) struct Loading<'a>(&'a AtomicUsize);
+
+impl Drop for Loading<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Shared {
+    /// Count this worker as loading (it holds a connection) until the guard is dropped.
+    pub(super) fn loading(&self) -> Loading<'_> {
+        let now = self.loading.fetch_add(1, Ordering::SeqCst) + 1;
+        self.most_loading.fetch_max(now, Ordering::SeqCst);
+        Loading(&self.loading)
+    }
+
+    /// The server refused a worker's connection at `limit`: said once, as a warning (the run
+    /// goes on, on the connections it gets) and in the summary.
+    pub(super) fn note_refused(&self, limit: &'static str, e: &TargetError) {
+        let mut refused = self.refused.lock().unwrap_or_else(|p| p.into_inner());
+        if refused.is_none() {
+            tracing::warn!(
+                "the server refused a connection ({}): its {limit} allows fewer connections than \
+                 --region-concurrency {} asks for; loading on fewer, and keeping one for hoist's other statements",
+                e.message,
+                self.settings.concurrency.max(1)
+            );
+            *refused = Some((limit, e.message.clone()));
+        }
+    }
+
+    /// For the summary: the run loaded on fewer connections than asked, and why.
+    pub(super) fn refused_note(&self) -> Option<String> {
+        let refused = self.refused.lock().unwrap_or_else(|p| p.into_inner());
+        let (limit, message) = refused.as_ref()?;
+        Some(format!(
+            "the server refused connections at its {limit} ({message}): rows were loaded on at most {} connections \
+             at once of the {} that --region-concurrency asks for; raise {limit} on the server, or lower \
+             --region-concurrency",
+            self.most_loading.load(Ordering::SeqCst),
+            self.settings.concurrency.max(1)
+        ))
+    }
+
     /// Stop every worker (`why`: `Transient` or `Halt`); nothing is recorded as an error.
     pub(super) fn abort(&self, why: StepError) {
         let mut abort = self.abort.lock().unwrap_or_else(|p| p.into_inner());

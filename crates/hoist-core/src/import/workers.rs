@@ -60,6 +60,8 @@ pub(super) async fn save_progress_loop(
 
 pub(super) async fn worker(shared: Arc<Shared>) {
     let mut writer: Option<Box<dyn Writer>> = None;
+    // Times in a row this worker gave its chunk back because the server refused a connection.
+    let mut refused = 0u32;
     loop {
         if shared.stop.load(Ordering::SeqCst) {
             return;
@@ -72,6 +74,12 @@ pub(super) async fn worker(shared: Arc<Shared>) {
         if run.failed.load(Ordering::SeqCst) {
             continue;
         }
+        // After the server refused a connection, at most `writer_cap` workers load at once.
+        if writer.is_none() && shared.loading.load(Ordering::SeqCst) >= shared.writer_cap.load(Ordering::SeqCst) {
+            shared.queue.lock().unwrap_or_else(|p| p.into_inner()).push_front((chunk, resume));
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            continue;
+        }
         set_state_at_least(&shared, &run, TableState::Writing).await;
         let resume = match claim(&shared, &mut writer, &chunk, resume).await {
             Ok(fresh) => {
@@ -82,11 +90,24 @@ pub(super) async fn worker(shared: Arc<Shared>) {
                 let (bytes, rows) = (fresh.offset.saturating_sub(resume.offset), has.saturating_sub(had));
                 run.progress.add_before(bytes, rows);
                 shared.progress.add_before(bytes, rows);
+                refused = 0;
                 fresh
             }
+            Err(Claim::Refused(limit, e)) => {
+                // Other workers load on the connections the server allows: give the chunk back
+                // for one of them (or for this worker, later), and load on one fewer than they
+                // are, so that one stays for hoist's other statements (post steps, metadata).
+                tracing::debug!("giving chunk {} back: {limit}: {}", chunk.id, e.message);
+                let others = shared.loading.load(Ordering::SeqCst);
+                shared.writer_cap.fetch_min(others.saturating_sub(1).max(1), Ordering::SeqCst);
+                shared.queue.lock().unwrap_or_else(|p| p.into_inner()).push_front((chunk, resume));
+                refused += 1;
+                tokio::time::sleep(crate::error_class::backoff_delay(refused)).await;
+                continue;
+            }
             // The run is stopping: the failure of a retry cut short is not why.
-            Err(e) if e.transient && shared.stop.load(Ordering::SeqCst) => continue,
-            Err(e) => {
+            Err(Claim::Failed(e)) if e.transient && shared.stop.load(Ordering::SeqCst) => continue,
+            Err(Claim::Failed(e)) => {
                 match StepError::from(e) {
                     StepError::Table(message) => fail_table(&shared, &run, message).await,
                     StepError::Stopped => {}
@@ -95,6 +116,7 @@ pub(super) async fn worker(shared: Arc<Shared>) {
                 continue;
             }
         };
+        let loading = shared.loading();
         let loaded = if resume.done {
             Ok(())
         } else {
@@ -113,12 +135,21 @@ pub(super) async fn worker(shared: Arc<Shared>) {
         match loaded {
             Ok(()) => {
                 if run.chunks_left.fetch_sub(1, Ordering::SeqCst) == 1 {
+                    // The post steps run on the target's own connections: this one goes first,
+                    // so that a server that allows few connections has one for them.
+                    writer = None;
+                    drop(loading);
                     finish_table(&shared, &run).await;
                 }
             }
             Err(StepError::Stopped) => {}
             Err(StepError::Table(message)) => fail_table(&shared, &run, message).await,
             Err(why) => shared.abort(why),
+        }
+        // Under a cap, a connection is held only while loading, so that the one given up here
+        // goes to the worker whose turn it is (or to a post step), and the cap holds.
+        if shared.writer_cap.load(Ordering::SeqCst) != usize::MAX {
+            writer = None;
         }
     }
 }
@@ -223,14 +254,28 @@ async fn load_chunk(
     }
 }
 
+/// Why a worker did not get its chunk.
+enum Claim {
+    /// The server refused the connection at this limit while other workers load: this one
+    /// gives the chunk back, waits and tries again (`Shared::note_refused` said so once).
+    Refused(&'static str, TargetError),
+    Failed(TargetError),
+}
+
 /// Claim the chunk on this worker's writer and return its committed position (the startup
 /// one when checkpoints are off: then there are no markers).
+///
+/// A connection refused at the server's connection limit is retried with backoff while no
+/// other worker loads (other clients may be holding the connections: they may go). While
+/// others load, it means the server allows fewer connections than `--region-concurrency`
+/// asks for: the worker steps back and the run goes on with the connections it has. Through
+/// every retry with none loading, the run stops and says which limit to raise.
 async fn claim(
     shared: &Shared,
     writer: &mut Option<Box<dyn Writer>>,
     chunk: &ChunkRecord,
     resume: ChunkProgress,
-) -> Result<ChunkProgress, TargetError> {
+) -> Result<ChunkProgress, Claim> {
     if !shared.markers {
         return Ok(resume);
     }
@@ -246,13 +291,40 @@ async fn claim(
         .await;
         match result {
             Ok(progress) => return Ok(progress.unwrap_or(ChunkProgress { offset: chunk.start, ..Default::default() })),
-            Err(e) if e.transient && attempt < retries && !shared.stop.load(Ordering::SeqCst) => {
-                *writer = None;
-                attempt += 1;
-                backoff(attempt, &e).await;
+            Err(e) => {
+                let limit = e.connection_limit();
+                if e.transient {
+                    *writer = None;
+                }
+                if let Some(limit) = limit {
+                    shared.note_refused(limit, &e);
+                }
+                match limit {
+                    Some(limit) if shared.loading.load(Ordering::SeqCst) > 0 => return Err(Claim::Refused(limit, e)),
+                    _ if e.transient && attempt < retries && !shared.stop.load(Ordering::SeqCst) => {
+                        attempt += 1;
+                        backoff(attempt, &e).await;
+                    }
+                    Some(limit) => return Err(Claim::Failed(connections_refused(shared, limit, e))),
+                    None => return Err(Claim::Failed(e)),
+                }
             }
-            Err(e) => return Err(e),
         }
+    }
+}
+
+/// The error of a connection the server refused at `limit` through every retry, with no
+/// worker loading: what to change.
+fn connections_refused(shared: &Shared, limit: &str, e: TargetError) -> TargetError {
+    let threads = shared.settings.concurrency.max(1);
+    TargetError {
+        message: format!(
+            "the server refused every connection for loading rows through {} retries: {} (its {limit} is \
+             reached, by other sessions or by this run's own: {threads} for --region-concurrency plus up to 4 \
+             for its other statements). Lower --region-concurrency, or raise {limit} on the server",
+            shared.settings.max_retries, e.message
+        ),
+        ..e
     }
 }
 
