@@ -6,6 +6,7 @@ mod bad_input;
 mod checkpoint;
 mod crash;
 mod engines;
+mod faults;
 mod generated;
 mod hostile_server;
 mod lightning;
