@@ -7,6 +7,7 @@ mod checkpoint;
 mod content_checksum;
 mod crash;
 mod engines;
+mod faults;
 mod generated;
 mod hostile_server;
 mod lightning;

@@ -48,7 +48,8 @@ fn tls_only() -> &'static TlsServer {
     SERVER.get_or_init(|| {
         let certs = certs();
         let tls = ServerTls { ca: certs.ca(), cert: certs.server_cert(), key: certs.server_key() };
-        let server = MariaDb::start_with(ServerOptions { tls: Some(tls), require_secure_transport: true });
+        let server =
+            MariaDb::start_with(ServerOptions { tls: Some(tls), require_secure_transport: true, ..Default::default() });
         server.exec(&format!(
             "CREATE USER hoist_tls@'%' IDENTIFIED BY '{PASSWORD}' REQUIRE SSL; \
              GRANT ALL PRIVILEGES ON *.* TO hoist_tls@'%'; \
@@ -310,7 +311,8 @@ fn required_against_a_server_without_tls_is_refused_and_preferred_connects_plain
 fn verify_ca_checks_the_chain_and_verify_identity_the_host_too() {
     let certs = certs();
     let tls = ServerTls { ca: certs.ca(), cert: certs.misnamed_cert(), key: certs.misnamed_key() };
-    let server = MariaDb::start_with(ServerOptions { tls: Some(tls), require_secure_transport: true });
+    let server =
+        MariaDb::start_with(ServerOptions { tls: Some(tls), require_secure_transport: true, ..Default::default() });
     let work = tempfile::tempdir().unwrap();
     let (dir, data) = dump(work.path(), "tls_names", Format::Csv, Compression::None);
     let cp = work.path().join("cp.db");

@@ -44,6 +44,38 @@ pub trait Classified {
     fn is_transient(&self) -> bool;
 }
 
+/// A data file that is not the one the run listed any more: another size or modification time,
+/// or gone. Reads check it after every read (`Source::open_at`), so no batch holds bytes of the
+/// changed file: what was loaded is the listed file's.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path} changed during the run ({}): a dump must stay as it is until its import is done", self.what())]
+pub struct FileChanged {
+    pub path: String,
+    /// Size and modification time (ms since the epoch) when the run listed the file.
+    pub listed: (u64, i64),
+    /// The same now; `None`: the file is gone.
+    pub now: Option<(u64, i64)>,
+}
+
+impl FileChanged {
+    fn what(&self) -> String {
+        let (size, modified) = self.listed;
+        match self.now {
+            None => "it was removed".into(),
+            Some((now_size, now_modified)) => format!(
+                "size {size} -> {now_size} bytes, modified {} -> {}",
+                modified_text(modified),
+                modified_text(now_modified)
+            ),
+        }
+    }
+}
+
+/// A file's modification time as a person reads it: `2026-12-02 03:43:24.366 UTC`.
+pub fn modified_text(ms: i64) -> String {
+    format!("{}.{:03} UTC", crate::utc::utc_text(ms.div_euclid(1000)), ms.rem_euclid(1000))
+}
+
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SourceError {
@@ -55,6 +87,10 @@ pub enum SourceError {
     Layout(String),
     #[error(transparent)]
     Data(#[from] DataError),
+    /// A data file changed under the run (`FileChanged`): the run stops; the rows loaded so far
+    /// are the listed file's.
+    #[error(transparent)]
+    Changed(#[from] FileChanged),
 }
 
 impl SourceError {
@@ -101,6 +137,19 @@ impl TargetError {
     }
 }
 
+impl TargetError {
+    /// The server's disk is full (`error_class::mysql_disk_full`): no table's fault, and not
+    /// worth retrying; the run stops and says to free space.
+    pub fn disk_full(&self) -> bool {
+        self.code.is_some_and(|code| crate::error_class::mysql_disk_full(code, &self.message))
+    }
+
+    /// The server refused a connection at this limit (`error_class::mysql_connection_limit`).
+    pub fn connection_limit(&self) -> Option<&'static str> {
+        self.code.and_then(|code| crate::error_class::mysql_connection_limit(code, &self.message))
+    }
+}
+
 impl Classified for TargetError {
     fn is_transient(&self) -> bool {
         self.transient
@@ -125,7 +174,12 @@ impl CheckpointError {
 
     pub fn sqlite(location: impl Into<String>, e: &rusqlite::Error) -> Self {
         let transient = crate::error_class::sqlite_is_transient(e);
-        CheckpointError::Store { location: location.into(), message: e.to_string(), transient }
+        let message = match crate::error_class::sqlite_disk_full(e) {
+            // SQLite's own words ("database or disk is full") leave the user to guess which.
+            true => format!("the disk that holds this file is full ({e}): free space on it"),
+            false => e.to_string(),
+        };
+        CheckpointError::Store { location: location.into(), message, transient }
     }
 
     pub fn mysql(location: impl Into<String>, e: &mysql_async::Error) -> Self {

@@ -46,10 +46,54 @@ pub fn mysql_code_is_transient(code: u16) -> bool {
     )
 }
 
+/// Which connection limit of the server refused a connection: `max_connections` (1040: every
+/// slot taken), or `max_user_connections`, the server's (1203) or the account's (1226, which
+/// also reports the hourly limits `max_questions`, `max_updates` and `max_connections_per_hour`:
+/// those are not connections, and pass only within the hour). A refused connection may pass
+/// when other sessions end, so it is transient; the import also takes it as word that the
+/// server allows fewer connections than it asked for (`import/workers.rs`).
+pub fn mysql_connection_limit(code: u16, message: &str) -> Option<&'static str> {
+    match code {
+        1040 => Some("max_connections"),
+        1203 => Some("max_user_connections"),
+        1226 if message.contains("'max_user_connections'") => Some("max_user_connections"),
+        _ => None,
+    }
+}
+
+/// Whether a server error says that the server's disk is full: InnoDB and Aria answer 1114
+/// "The table is full" when a tablespace cannot grow, MyISAM 1021 "Disk full"; errors that carry
+/// the OS's or the engine's error number (cannot create a table, cannot write a file, an
+/// engine's error) say 28 (ENOSPC) or 135 (no more room in the record file). Retrying does not
+/// free space, and the rows are not at fault: the run stops, records nothing, and says to free
+/// space. (A full disk under the binary log or a MyISAM table makes MariaDB wait for space
+/// instead: no error arrives, and the statement finishes once there is room.)
+pub fn mysql_disk_full(code: u16, message: &str) -> bool {
+    match code {
+        1021 | 1114 => true,
+        // Error writing file (EE_WRITE, ER_ERROR_ON_WRITE), can't create table, got error from
+        // the storage engine.
+        3 | 1005 | 1026 | 1030 => matches!(error_number(message), Some(28 | 135)),
+        _ => false,
+    }
+}
+
+/// The OS or engine error number in a server message: `(errno: 28 ...`, `(Errcode: 28 ...`,
+/// `Got error 28 ...`.
+fn error_number(message: &str) -> Option<u32> {
+    ["errno: ", "Errcode: ", "Got error "].iter().find_map(|label| {
+        let (_, rest) = message.split_once(label)?;
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        digits.parse().ok()
+    })
+}
+
 /// A `mysql_async` error, from a target, a checkpoint store in MySQL or a source server.
 pub fn mysql_is_transient(e: &mysql_async::Error) -> bool {
     match e {
-        mysql_async::Error::Server(s) => mysql_code_is_transient(s.code),
+        mysql_async::Error::Server(s) => {
+            mysql_code_is_transient(s.code) || mysql_connection_limit(s.code, &s.message).is_some()
+        }
         // A packet over max_allowed_packet: the driver refuses it before sending, the same on
         // every try, until the server's limit or the batch size changes.
         mysql_async::Error::Io(mysql_async::IoError::Io(io)) if is_packet_too_large(io) => false,
@@ -105,8 +149,18 @@ pub fn sqlite_is_transient(e: &rusqlite::Error) -> bool {
     }
 }
 
+/// Whether SQLite (the target file or the checkpoint store) failed because its disk is full
+/// (SQLITE_FULL). Permanent, as [`sqlite_is_transient`] says; the callers word it as a full disk.
+pub fn sqlite_disk_full(e: &rusqlite::Error) -> bool {
+    e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull)
+}
+
 /// An I/O error reading a source file (local or through an object store).
 pub fn io_is_transient(e: &io::Error) -> bool {
+    // The file is not the one the run listed any more: every read sees the same change.
+    if e.get_ref().is_some_and(|i| i.is::<crate::error::FileChanged>()) {
+        return false;
+    }
     // Object store streams arrive as `io::Error::other(object_store::Error)`.
     if let Some(inner) = e.get_ref().and_then(|i| i.downcast_ref::<object_store::Error>()) {
         return object_store_is_transient(inner);
@@ -170,7 +224,52 @@ mod tests {
     use super::*;
 
     fn server(code: u16) -> mysql_async::Error {
-        mysql_async::Error::Server(mysql_async::ServerError { code, message: "m".into(), state: "HY000".into() })
+        server_says(code, "m")
+    }
+
+    fn server_says(code: u16, message: &str) -> mysql_async::Error {
+        mysql_async::Error::Server(mysql_async::ServerError { code, message: message.into(), state: "HY000".into() })
+    }
+
+    /// The messages MariaDB 10.11 gave when its datadir's disk filled (and some that are not
+    /// about a disk), and the limits it reported when it refused connections.
+    #[test]
+    fn full_disks_and_connection_limits() {
+        let cases: Vec<(u16, &str, bool)> = vec![
+            (1114, "The table 'orders' is full", true),
+            (
+                1021,
+                "Disk full (./d/t.MYD); waiting for someone to free some space... (errno: 28 \"No space left\")",
+                true,
+            ),
+            (1005, "Can't create table `d`.`u` (errno: 135 \"No more room in record file\")", true),
+            (1005, "Can't create table `d`.`u` (errno: 150 \"Foreign key constraint is incorrectly formed\")", false),
+            (3, "Error writing file './binlog.000001' (Errcode: 28 \"No space left on device\")", true),
+            (1030, "Got error 28 \"No space left on device\" from storage engine InnoDB", true),
+            (1030, "Got error 168 \"Unknown (generic) error from engine\" from storage engine InnoDB", false),
+            (1062, "Duplicate entry '28' for key 'PRIMARY'", false),
+        ];
+        for (code, message, full) in cases {
+            assert_eq!(mysql_disk_full(code, message), full, "{code}: {message}");
+        }
+        let limits: Vec<(u16, &str, Option<&str>)> = vec![
+            (1040, "Too many connections", Some("max_connections")),
+            (
+                1203,
+                "User u already has more than 'max_user_connections' active connections",
+                Some("max_user_connections"),
+            ),
+            (
+                1226,
+                "User 'u' has exceeded the 'max_user_connections' resource (current value: 2)",
+                Some("max_user_connections"),
+            ),
+            (1226, "User 'u' has exceeded the 'max_updates' resource (current value: 5)", None),
+            (1045, "Access denied for user 'u'", None),
+        ];
+        for (code, message, limit) in limits {
+            assert_eq!(mysql_connection_limit(code, message), limit, "{code}: {message}");
+        }
     }
 
     fn infile_refused() -> mysql_async::Error {
@@ -187,6 +286,18 @@ mod tests {
             ("deadlock", server(1213), true),
             ("lock wait timeout", server(1205), true),
             ("too many connections", server(1040), true),
+            ("the server's max_user_connections", server(1203), true),
+            (
+                "the account's MAX_USER_CONNECTIONS",
+                server_says(1226, "User 'u' has exceeded the 'max_user_connections' resource (current value: 2)"),
+                true,
+            ),
+            (
+                "the account's MAX_QUERIES_PER_HOUR: not before the hour is over",
+                server_says(1226, "User 'u' has exceeded the 'max_questions' resource (current value: 10)"),
+                false,
+            ),
+            ("the table is full", server(1114), false),
             ("server shutdown", server(1053), true),
             ("gone away", server(2006), true),
             ("lost", server(2013), true),
@@ -252,6 +363,15 @@ mod tests {
             ("timed out", io::Error::from(K::TimedOut), true),
             ("stale NFS handle", io::Error::from(K::StaleNetworkFileHandle), true),
             ("EIO", io::Error::from_raw_os_error(5), true),
+            (
+                "the file changed during the run",
+                io::Error::other(crate::error::FileChanged {
+                    path: "d.t.sql".into(),
+                    listed: (10, 1),
+                    now: Some((5, 2)),
+                }),
+                false,
+            ),
             (
                 "object store: network failure after its retries",
                 store(object_store::Error::Generic { store: "S3", source: "error sending request".into() }),

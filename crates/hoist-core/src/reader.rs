@@ -147,6 +147,9 @@ impl Reader<'_> {
         loop {
             let Err(e) = input.fill() else { return Ok(()) };
             let at = input.read_to();
+            if let Some(changed) = e.get_ref().and_then(|i| i.downcast_ref::<crate::error::FileChanged>()) {
+                return Err(ReadError::Source(changed.clone().into()));
+            }
             if !crate::error_class::io_is_transient(&e) {
                 return Err(self.data_error(at, format!("cannot read the file (truncated or corrupt?): {e}")));
             }

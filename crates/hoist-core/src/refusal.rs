@@ -66,7 +66,13 @@ pub fn check_reuse(
             None => changes.push((*path, "was removed".to_string())),
             Some(is) if is != was => changes.push((
                 *path,
-                format!("was modified (size {} -> {} bytes, modified {} -> {} ms)", was.0, is.0, was.1, is.1),
+                format!(
+                    "was modified (size {} -> {} bytes, modified {} -> {})",
+                    was.0,
+                    is.0,
+                    crate::error::modified_text(was.1),
+                    crate::error::modified_text(is.1)
+                ),
             )),
             _ => {}
         }
@@ -86,7 +92,7 @@ pub fn check_reuse(
                 let table = hoist_schema::qualified_mysql_name(db, name);
                 return Err(CheckpointError::Refused(format!(
                     "the source changed since the checkpoint was recorded: {path} {what}, under rows of {table} \
-                     already loaded; restore the file, or load {table} again from its files as they are now: \
+                     already loaded; restore the file as it was (hoist compares its size and modification time), or load {table} again from its files as they are now: \
                      hoist checkpoint remove '{table}' --drop-tables{}",
                     advice.locate.all
                 )));

@@ -2,6 +2,7 @@
 //! store prefix look the same to the rest of the engine. Data files are read as blocking
 //! `std::io::Read` streams (the parsers run on blocking threads), decompressed on the fly.
 
+use std::collections::HashMap;
 use std::io::{self, Read};
 use std::sync::Arc;
 
@@ -11,7 +12,7 @@ use object_store::path::Path as StorePath;
 use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt};
 use tokio_util::io::{StreamReader, SyncIoBridge};
 
-use crate::error::SourceError;
+use crate::error::{FileChanged, SourceError};
 
 /// How a data file is compressed, from its name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +59,8 @@ pub struct Source {
     /// the reader's thread. (object_store's local stream hands every small read to tokio's
     /// blocking pool; at a gigabyte a second that hand-off costs more than the reading.)
     local_root: Option<std::path::PathBuf>,
+    /// Size and modification time of each file as the run listed it ([`Source::watching`]).
+    listed: Option<Arc<HashMap<String, (u64, i64)>>>,
 }
 
 impl std::fmt::Debug for Source {
@@ -83,13 +86,24 @@ impl Source {
             prefix: StorePath::default(),
             location: dir.display().to_string(),
             local_root: Some(dir),
+            listed: None,
         })
     }
 
     /// A source over any object store (tests: one that fails on cue).
     #[cfg(test)]
     pub(crate) fn from_store(store: Arc<dyn ObjectStore>, location: &str) -> Source {
-        Source { store, prefix: StorePath::default(), location: location.to_string(), local_root: None }
+        Source { store, prefix: StorePath::default(), location: location.to_string(), local_root: None, listed: None }
+    }
+
+    /// This source, whose data files must stay as `files` lists them: a read of a file that
+    /// changed since (another size or modification time, or gone) fails with [`FileChanged`].
+    /// Each read checks after it reads, so the bytes it returns are the listed file's: a file
+    /// changed in place moves its modification time, a file replaced or removed is another at
+    /// its path. (Local directories; an object store's ETag would do the same for its objects.)
+    pub fn watching(mut self, files: &[SourceFile]) -> Source {
+        self.listed = Some(Arc::new(files.iter().map(|f| (f.path.clone(), (f.size, f.modified_ms))).collect()));
+        self
     }
 
     pub fn location(&self) -> &str {
@@ -156,12 +170,21 @@ impl Source {
     ) -> Result<Box<dyn Read + Send>, SourceError> {
         let range_start = if compression == Compression::None { start } else { 0 };
         if let Some(root) = &self.local_root {
-            let mut file = std::fs::File::open(root.join(path)).map_err(|e| self.io_error(path, &e))?;
+            let full = root.join(path);
+            let mut file = std::fs::File::open(&full).map_err(|e| self.io_error(path, &e))?;
             if range_start > 0 {
                 use std::io::Seek;
                 file.seek(io::SeekFrom::Start(range_start)).map_err(|e| self.io_error(path, &e))?;
             }
-            return self.skip_to(decompressing(Box::new(file), compression), path, compression, start);
+            let raw: Box<dyn Read + Send> = match self.listed.as_ref().and_then(|l| l.get(path)) {
+                Some(&listed) => {
+                    let watched = Watched { file, full, path: path.to_string(), listed };
+                    watched.check()?;
+                    Box::new(watched)
+                }
+                None => Box::new(file),
+            };
+            return self.skip_to(decompressing(raw, compression), path, compression, start);
         }
         let options =
             GetOptions { range: (range_start > 0).then_some(GetRange::Offset(range_start)), ..Default::default() };
@@ -192,6 +215,42 @@ impl Source {
             }
         }
         Ok(reader)
+    }
+}
+
+/// A local data file that must stay as the run listed it ([`Source::watching`]).
+struct Watched {
+    file: std::fs::File,
+    full: std::path::PathBuf,
+    path: String,
+    listed: (u64, i64),
+}
+
+impl Watched {
+    /// The file at the path is still the listed one (by size and modification time).
+    fn check(&self) -> Result<(), FileChanged> {
+        let now = match std::fs::metadata(&self.full) {
+            Ok(m) => {
+                let modified = m.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+                Some((m.len(), modified.map_or(0, |d| d.as_millis() as i64)))
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            // Not readable now for another reason: the read that follows says why.
+            Err(_) => return Ok(()),
+        };
+        match now == Some(self.listed) {
+            true => Ok(()),
+            false => Err(FileChanged { path: self.path.clone(), listed: self.listed, now }),
+        }
+    }
+}
+
+impl Read for Watched {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.file.read(buf)?;
+        // After the read: if the file is still as listed, what was read is the listed file's.
+        self.check().map_err(io::Error::other)?;
+        Ok(n)
     }
 }
 

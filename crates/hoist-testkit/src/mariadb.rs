@@ -56,6 +56,13 @@ pub struct ServerOptions {
     pub tls: Option<ServerTls>,
     /// `require_secure_transport = ON`: TCP connections without TLS are refused.
     pub require_secure_transport: bool,
+    /// Keep the datadir in this empty directory (a small mount of the test's, say) instead of
+    /// the temp dir: `data` in the temp dir links to it. The binary log then stays in the temp
+    /// dir, off it: on a full disk MariaDB waits for binlog space instead of failing the
+    /// statement, and a test of a full data disk wants the error.
+    pub datadir: Option<PathBuf>,
+    /// More `mariadbd` options, e.g. `--max-connections=10`.
+    pub args: Vec<String>,
 }
 
 /// The server's certificate and key, and the CA whose client certificates it accepts.
@@ -85,6 +92,11 @@ impl MariaDb {
         fs::write(dir.path().join("owner"), owner_tag(std::process::id()))
             .expect("hoist-testkit: cannot write the owner file");
         fs::create_dir(dir.path().join("tmp")).expect("hoist-testkit: cannot create tmpdir");
+        if let Some(datadir) = &options.datadir {
+            std::os::unix::fs::symlink(datadir, dir.path().join("data"))
+                .expect("hoist-testkit: cannot link the datadir into the temp dir");
+            fs::create_dir(dir.path().join("binlog")).expect("hoist-testkit: cannot create the binlog dir");
+        }
         install_db(dir.path());
         // A free port can be taken between our probe and mariadbd's bind.
         let mut last_err = String::new();
@@ -441,7 +453,11 @@ fn free_port() -> u16 {
 
 fn server_args(dir: &Path, port: u16, options: &ServerOptions) -> Vec<String> {
     let p = |name: &str| dir.join(name).display().to_string();
-    let mut args = vec![
+    let binlog = match options.datadir {
+        Some(_) => dir.join("binlog").join("binlog"),
+        None => dir.join("data").join("binlog"),
+    };
+    let mut args: Vec<String> = vec![
         "--no-defaults".into(),
         "--user=root".into(),
         format!("--datadir={}", p("data")),
@@ -451,7 +467,7 @@ fn server_args(dir: &Path, port: u16, options: &ServerOptions) -> Vec<String> {
         format!("--pid-file={}", p("mariadbd.pid")),
         format!("--log-error={}", p("error.log")),
         format!("--tmpdir={}", p("tmp")),
-        format!("--log-bin={}", dir.join("data").join("binlog").display()),
+        format!("--log-bin={}", binlog.display()),
         "--binlog-format=ROW".into(),
         "--server-id=1".into(),
         "--innodb-buffer-pool-size=256M".into(),
@@ -469,6 +485,7 @@ fn server_args(dir: &Path, port: u16, options: &ServerOptions) -> Vec<String> {
     if options.require_secure_transport {
         args.push("--require-secure-transport=ON".into());
     }
+    args.extend(options.args.iter().cloned());
     args
 }
 

@@ -61,6 +61,9 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
     let started = Instant::now();
     let source = Source::open(&settings.source)?;
     let files = source.list().await?;
+    // From here on, a data file that changes under the run stops it (the plan and the rows
+    // loaded are of the files as listed).
+    let source = source.watching(&files);
     let filter = TableFilter::new(&settings.filter)?;
     let catalog = Catalog::from_files(&files, &filter)?;
     if catalog.tables.is_empty() && catalog.views.is_empty() {
@@ -324,7 +327,7 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
 
     // ---- data ----
     let (progress_tx, progress_rx) = mpsc::unbounded_channel();
-    let progress_writer = tokio::spawn(save_progress_loop(store.clone(), progress_rx));
+    let progress_writer = tokio::spawn(save_progress_loop(store.clone(), progress_rx, stop.clone()));
     let shared = Arc::new(Shared {
         csv: Arc::new(CsvSettings {
             options: settings.csv.options()?,
@@ -346,6 +349,10 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
         markers: settings.checkpoint.enable,
         now: checkpoint.task.created_ms as f64 / 1000.0,
         server_offset: tokio::sync::OnceCell::new(),
+        loading: AtomicUsize::new(0),
+        most_loading: AtomicUsize::new(0),
+        writer_cap: AtomicUsize::new(usize::MAX),
+        refused: Mutex::new(None),
     });
     // Tables with nothing left to load still need their post steps (a rerun after a crash there).
     let finished: Vec<Arc<TableRun>> =
@@ -363,13 +370,18 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
         let _ = w.await;
     }
     let aborted = shared.abort.lock().unwrap_or_else(|p| p.into_inner()).take();
+    report.notes.extend(shared.refused_note());
     drop(shared);
-    let _ = progress_writer.await;
+    let saved = progress_writer.await.unwrap_or(Ok(()));
     log_done.notify_one();
     let _ = log_task.await;
     progress.finish();
     if let Some(why) = aborted {
         return Err(stopped_early(why));
+    }
+    // The store refused to save progress: it stopped the workers.
+    if let Err(e) = saved {
+        return Err(stopped_early(e.into()));
     }
     if stop.load(Ordering::SeqCst) {
         return Err(ImportError::Interrupted);

@@ -111,7 +111,9 @@ pub(super) enum StepError {
 
 impl From<TargetError> for StepError {
     fn from(e: TargetError) -> Self {
-        if e.transient {
+        if e.disk_full() {
+            target_full("", &e)
+        } else if e.transient {
             StepError::Transient(e.message)
         } else {
             StepError::Table(e.message)
@@ -119,11 +121,21 @@ impl From<TargetError> for StepError {
     }
 }
 
+/// The target's disk is full (`what`: where it happened, ending in ": "): not the table's fault
+/// and not worth retrying; the run stops, records nothing, and says to make room.
+pub(super) fn target_full(what: &str, e: &TargetError) -> StepError {
+    StepError::Halt(format!(
+        "{what}the target's disk is full ({}): free space on the server's disk (or grow it)",
+        e.message
+    ))
+}
+
 impl From<CheckpointError> for StepError {
+    // The store's error names it ("checkpoint store <location>: ...").
     fn from(e: CheckpointError) -> Self {
         match e.is_transient() {
-            true => StepError::Transient(format!("checkpoint: {e}")),
-            false => StepError::Halt(format!("checkpoint: {e}")),
+            true => StepError::Transient(e.to_string()),
+            false => StepError::Halt(e.to_string()),
         }
     }
 }
@@ -173,11 +185,64 @@ pub(super) struct Shared {
     pub(super) markers: bool,
     /// The task's creation time, the loading sessions' "now".
     pub(super) now: f64,
+    /// Workers loading a chunk now, each on a connection of its own ([`Shared::loading`]), and
+    /// the most at once.
+    pub(super) loading: AtomicUsize,
+    pub(super) most_loading: AtomicUsize,
+    /// How many workers may load at once: unbounded until the server refuses a connection,
+    /// then one fewer than were loading (`workers.rs`).
+    pub(super) writer_cap: AtomicUsize,
+    /// The connection limit the server refused a worker at, and its message (the first time).
+    pub(super) refused: Mutex<Option<(&'static str, String)>>,
     /// The target's session time zone as an offset, when fixed (asked once, for row hashes).
     pub(super) server_offset: tokio::sync::OnceCell<Option<i64>>,
 }
 
+/// A worker loading a chunk, counted in [`Shared::loading`] until dropped.
+pub(super) struct Loading<'a>(&'a AtomicUsize);
+
+impl Drop for Loading<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 impl Shared {
+    /// Count this worker as loading (it holds a connection) until the guard is dropped.
+    pub(super) fn loading(&self) -> Loading<'_> {
+        let now = self.loading.fetch_add(1, Ordering::SeqCst) + 1;
+        self.most_loading.fetch_max(now, Ordering::SeqCst);
+        Loading(&self.loading)
+    }
+
+    /// The server refused a worker's connection at `limit`: said once, as a warning (the run
+    /// goes on, on the connections it gets) and in the summary.
+    pub(super) fn note_refused(&self, limit: &'static str, e: &TargetError) {
+        let mut refused = self.refused.lock().unwrap_or_else(|p| p.into_inner());
+        if refused.is_none() {
+            tracing::warn!(
+                "the server refused a connection ({}): its {limit} allows fewer connections than \
+                 --region-concurrency {} asks for; loading on fewer, and keeping one for hoist's other statements",
+                e.message,
+                self.settings.concurrency.max(1)
+            );
+            *refused = Some((limit, e.message.clone()));
+        }
+    }
+
+    /// For the summary: the run loaded on fewer connections than asked, and why.
+    pub(super) fn refused_note(&self) -> Option<String> {
+        let refused = self.refused.lock().unwrap_or_else(|p| p.into_inner());
+        let (limit, message) = refused.as_ref()?;
+        Some(format!(
+            "the server refused connections at its {limit} ({message}): rows were loaded on at most {} connections \
+             at once of the {} that --region-concurrency asks for; raise {limit} on the server, or lower \
+             --region-concurrency",
+            self.most_loading.load(Ordering::SeqCst),
+            self.settings.concurrency.max(1)
+        ))
+    }
+
     /// Stop every worker (`why`: `Transient` or `Halt`); nothing is recorded as an error.
     pub(super) fn abort(&self, why: StepError) {
         let mut abort = self.abort.lock().unwrap_or_else(|p| p.into_inner());
@@ -201,7 +266,17 @@ pub(super) async fn set_state_at_least(shared: &Shared, run: &TableRun, state: T
         r.id
     };
     if let Err(e) = shared.store.set_table_state(id, state, None).await {
-        tracing::warn!("saving table state to the checkpoint failed: {e}");
+        store_failed(shared, "saving table state to the checkpoint failed", e);
+    }
+}
+
+/// A checkpoint write that failed outside a retry loop: a transient failure only lags the
+/// store (the markers hold the progress, and the next write catches up); a permanent one (a
+/// full disk, a read-only file) stops the run, which could record nothing more.
+fn store_failed(shared: &Shared, what: &str, e: CheckpointError) {
+    match e.is_transient() {
+        true => tracing::warn!("{what}: {e}"),
+        false => shared.abort(e.into()),
     }
 }
 
@@ -218,7 +293,7 @@ pub(super) async fn fail_table(shared: &Shared, run: &TableRun, message: String)
     run.progress.finish("failed");
     let error = run.record.lock().unwrap_or_else(|p| p.into_inner()).error.clone();
     if let Err(e) = shared.store.set_table_state(id, state, error.as_ref()).await {
-        tracing::warn!("saving the table's error to the checkpoint failed: {e}");
+        store_failed(shared, "saving the table's error to the checkpoint failed", e);
     }
 }
 
@@ -265,6 +340,18 @@ mod tests {
             ),
             ("checkpoint: unreadable row", CheckpointError::store("cp.db", "unreadable checkpoint").into(), "halt"),
             ("checkpoint: refusal", CheckpointError::Refused("no".into()).into(), "halt"),
+            (
+                "target: the table is full (disk full)",
+                TargetError { code: Some(1114), message: "ERROR 1114: The table 't' is full".into(), transient: false }
+                    .into(),
+                "halt",
+            ),
+            (
+                "target: too many connections",
+                TargetError { code: Some(1040), message: "ERROR 1040: Too many connections".into(), transient: true }
+                    .into(),
+                "transient",
+            ),
         ];
         for (name, e, want) in cases {
             assert_eq!(class(e), want, "{name}");

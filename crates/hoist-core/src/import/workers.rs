@@ -10,45 +10,60 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::post::{finish_table, verify_file};
-use super::state::{backoff, fail_table, retrying, set_state_at_least, Shared, StepError, TableRun};
+use super::state::{backoff, fail_table, retrying, set_state_at_least, target_full, Shared, StepError, TableRun};
 use crate::checkpoint::{CheckpointStore, ChunkProgress, ChunkRecord, TableState};
 use crate::config::PostLevel;
 use crate::content_hash::TableHasher;
-use crate::error::{Classified, SourceError, TargetError};
+use crate::error::{CheckpointError, Classified, SourceError, TargetError};
 use crate::reader::{read_chunk, ChunkJob, ReadBatch, ReadError};
 use crate::target::{EncodedBatch, Marker, Writer};
 
-/// Coalesces progress updates and saves them about once a second (DESIGN.md invariant 6).
+/// Coalesces progress updates and saves them about once a second (DESIGN.md invariant 6). A
+/// save that fails transiently is tried again at the next tick (the markers hold the progress
+/// meanwhile); a permanent failure (a full disk, a read-only file) stops the run at once, since
+/// the store could record nothing more, and is this loop's result.
 pub(super) async fn save_progress_loop(
     store: Arc<dyn CheckpointStore>,
     mut rx: mpsc::UnboundedReceiver<(i64, ChunkProgress)>,
-) {
+    stop: Arc<AtomicBool>,
+) -> Result<(), CheckpointError> {
     let mut pending: HashMap<i64, ChunkProgress> = HashMap::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
-    loop {
+    let mut open = true;
+    while open {
         tokio::select! {
             msg = rx.recv() => match msg {
-                Some((id, p)) => { pending.insert(id, p); }
-                None => break,
+                Some((id, p)) => { pending.insert(id, p); continue; }
+                None => open = false,
             },
-            _ = tick.tick() => {
-                if !pending.is_empty() {
-                    let updates: Vec<_> = pending.drain().collect();
-                    if let Err(e) = store.save_progress(&updates).await {
-                        tracing::warn!("saving progress to the checkpoint failed (the target's markers still hold it): {e}");
-                    }
+            _ = tick.tick() => {}
+        }
+        if pending.is_empty() {
+            continue;
+        }
+        let updates: Vec<_> = pending.drain().collect();
+        match store.save_progress(&updates).await {
+            Ok(()) => {}
+            Err(e) if e.is_transient() => {
+                tracing::warn!("saving progress to the checkpoint failed (the target's markers still hold it): {e}");
+                // Tried again at the next tick, unless a newer position came meanwhile.
+                for (id, p) in updates {
+                    pending.entry(id).or_insert(p);
                 }
+            }
+            Err(e) => {
+                stop.store(true, Ordering::SeqCst);
+                return Err(e);
             }
         }
     }
-    let updates: Vec<_> = pending.drain().collect();
-    if let Err(e) = store.save_progress(&updates).await {
-        tracing::warn!("saving progress to the checkpoint failed (the target's markers still hold it): {e}");
-    }
+    Ok(())
 }
 
 pub(super) async fn worker(shared: Arc<Shared>) {
     let mut writer: Option<Box<dyn Writer>> = None;
+    // Times in a row this worker gave its chunk back because the server refused a connection.
+    let mut refused = 0u32;
     loop {
         if shared.stop.load(Ordering::SeqCst) {
             return;
@@ -59,6 +74,12 @@ pub(super) async fn worker(shared: Arc<Shared>) {
             continue;
         };
         if run.failed.load(Ordering::SeqCst) {
+            continue;
+        }
+        // After the server refused a connection, at most `writer_cap` workers load at once.
+        if writer.is_none() && shared.loading.load(Ordering::SeqCst) >= shared.writer_cap.load(Ordering::SeqCst) {
+            shared.queue.lock().unwrap_or_else(|p| p.into_inner()).push_front((chunk, resume));
+            tokio::time::sleep(Duration::from_millis(200)).await;
             continue;
         }
         set_state_at_least(&shared, &run, TableState::Writing).await;
@@ -72,9 +93,24 @@ pub(super) async fn worker(shared: Arc<Shared>) {
                 let (bytes, rows) = (fresh.offset.saturating_sub(resume.offset), has.saturating_sub(had));
                 run.progress.add_before(bytes, rows);
                 shared.progress.add_before(bytes, rows);
+                refused = 0;
                 fresh
             }
-            Err(e) => {
+            Err(Claim::Refused(limit, e)) => {
+                // Other workers load on the connections the server allows: give the chunk back
+                // for one of them (or for this worker, later), and load on one fewer than they
+                // are, so that one stays for hoist's other statements (post steps, metadata).
+                tracing::debug!("giving chunk {} back: {limit}: {}", chunk.id, e.message);
+                let others = shared.loading.load(Ordering::SeqCst);
+                shared.writer_cap.fetch_min(others.saturating_sub(1).max(1), Ordering::SeqCst);
+                shared.queue.lock().unwrap_or_else(|p| p.into_inner()).push_front((chunk, resume));
+                refused += 1;
+                tokio::time::sleep(crate::error_class::backoff_delay(refused)).await;
+                continue;
+            }
+            // The run is stopping: the failure of a retry cut short is not why.
+            Err(Claim::Failed(e)) if e.transient && shared.stop.load(Ordering::SeqCst) => continue,
+            Err(Claim::Failed(e)) => {
                 match StepError::from(e) {
                     StepError::Table(message) => fail_table(&shared, &run, message).await,
                     StepError::Stopped => {}
@@ -83,6 +119,7 @@ pub(super) async fn worker(shared: Arc<Shared>) {
                 continue;
             }
         };
+        let loading = shared.loading();
         let loaded = if resume.done {
             Ok(())
         } else {
@@ -101,12 +138,21 @@ pub(super) async fn worker(shared: Arc<Shared>) {
         match loaded {
             Ok(()) => {
                 if run.chunks_left.fetch_sub(1, Ordering::SeqCst) == 1 {
+                    // The post steps run on the target's own connections: this one goes first,
+                    // so that a server that allows few connections has one for them.
+                    writer = None;
+                    drop(loading);
                     finish_table(&shared, &run).await;
                 }
             }
             Err(StepError::Stopped) => {}
             Err(StepError::Table(message)) => fail_table(&shared, &run, message).await,
             Err(why) => shared.abort(why),
+        }
+        // Under a cap, a connection is held only while loading, so that the one given up here
+        // goes to the worker whose turn it is (or to a post step), and the cap holds.
+        if shared.writer_cap.load(Ordering::SeqCst) != usize::MAX {
+            writer = None;
         }
     }
 }
@@ -167,6 +213,14 @@ async fn load_chunk(
         let marker = Marker { task_id: shared.task_id, chunk_id: chunk.id, progress: batch.progress };
         match write_with_retry(shared, writer, &batch.batch, &marker).await {
             Ok(()) => {}
+            Err(e) if e.transient && shared.stop.load(Ordering::SeqCst) => {
+                outcome = Err(StepError::Stopped);
+                break;
+            }
+            Err(e) if e.disk_full() => {
+                outcome = Err(target_full(&format!("{}: writing {}: ", run.label(), chunk.path), &e));
+                break;
+            }
             Err(e) if e.transient => {
                 outcome = Err(StepError::Transient(format!("writing {}: {}", chunk.path, e.message)));
                 break;
@@ -210,6 +264,14 @@ async fn load_chunk(
     match read {
         Ok(()) => Ok(()),
         Err(ReadError::Stopped) => Err(StepError::Stopped),
+        // Not the table's fault, and reading on would load another file's rows: stop the run.
+        // What was loaded is the listed file's; with the file put back as it was, the same
+        // command resumes (a rerun with the file as it is now is refused, naming it).
+        Err(ReadError::Source(SourceError::Changed(changed))) => Err(StepError::Halt(format!(
+            "{}: {changed}. hoist stopped before loading any of its new bytes: the rows loaded so far are \
+             the file's as it was listed. Put the file back as it was (the same bytes and modification time)",
+            run.label()
+        ))),
         // Opening or reading the file failed on the medium: not the table's fault.
         Err(ReadError::Source(e)) if e.is_transient() => {
             Err(StepError::Transient(format!("reading {}: {e}", chunk.path)))
@@ -218,14 +280,28 @@ async fn load_chunk(
     }
 }
 
+/// Why a worker did not get its chunk.
+enum Claim {
+    /// The server refused the connection at this limit while other workers load: this one
+    /// gives the chunk back, waits and tries again (`Shared::note_refused` said so once).
+    Refused(&'static str, TargetError),
+    Failed(TargetError),
+}
+
 /// Claim the chunk on this worker's writer and return its committed position (the startup
 /// one when checkpoints are off: then there are no markers).
+///
+/// A connection refused at the server's connection limit is retried with backoff while no
+/// other worker loads (other clients may be holding the connections: they may go). While
+/// others load, it means the server allows fewer connections than `--region-concurrency`
+/// asks for: the worker steps back and the run goes on with the connections it has. Through
+/// every retry with none loading, the run stops and says which limit to raise.
 async fn claim(
     shared: &Shared,
     writer: &mut Option<Box<dyn Writer>>,
     chunk: &ChunkRecord,
     resume: ChunkProgress,
-) -> Result<ChunkProgress, TargetError> {
+) -> Result<ChunkProgress, Claim> {
     if !shared.markers {
         return Ok(resume);
     }
@@ -241,13 +317,40 @@ async fn claim(
         .await;
         match result {
             Ok(progress) => return Ok(progress.unwrap_or(ChunkProgress { offset: chunk.start, ..Default::default() })),
-            Err(e) if e.transient && attempt < retries => {
-                *writer = None;
-                attempt += 1;
-                backoff(attempt, &e).await;
+            Err(e) => {
+                let limit = e.connection_limit();
+                if e.transient {
+                    *writer = None;
+                }
+                if let Some(limit) = limit {
+                    shared.note_refused(limit, &e);
+                }
+                match limit {
+                    Some(limit) if shared.loading.load(Ordering::SeqCst) > 0 => return Err(Claim::Refused(limit, e)),
+                    _ if e.transient && attempt < retries && !shared.stop.load(Ordering::SeqCst) => {
+                        attempt += 1;
+                        backoff(attempt, &e).await;
+                    }
+                    Some(limit) => return Err(Claim::Failed(connections_refused(shared, limit, e))),
+                    None => return Err(Claim::Failed(e)),
+                }
             }
-            Err(e) => return Err(e),
         }
+    }
+}
+
+/// The error of a connection the server refused at `limit` through every retry, with no
+/// worker loading: what to change.
+fn connections_refused(shared: &Shared, limit: &str, e: TargetError) -> TargetError {
+    let threads = shared.settings.concurrency.max(1);
+    TargetError {
+        message: format!(
+            "the server refused every connection for loading rows through {} retries: {} (its {limit} is \
+             reached, by other sessions or by this run's own: {threads} for --region-concurrency plus up to 4 \
+             for its other statements). Lower --region-concurrency, or raise {limit} on the server",
+            shared.settings.max_retries, e.message
+        ),
+        ..e
     }
 }
 
@@ -322,7 +425,8 @@ async fn write_with_retry(
                 crate::failpoint::pause("import.batch-committed").await;
                 return Ok(());
             }
-            Err(e) if e.transient && attempt < shared.settings.max_retries => {
+            // Once the run is stopping (another worker's failure, Ctrl-C), a retry only delays it.
+            Err(e) if e.transient && attempt < shared.settings.max_retries && !shared.stop.load(Ordering::SeqCst) => {
                 *writer = None;
                 attempt += 1;
                 backoff(attempt, &e).await;
