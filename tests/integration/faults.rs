@@ -275,8 +275,15 @@ fn the_targets_disk_fills_and_mariadb_aborts() {
     let run = import(&src, &url, work.path(), &["--batch-size", "64KiB", "--max-retries", "2"]);
     assert_says(&run, 2, &["run the same command to resume"]);
     assert!(!run.text().contains("FAILED"), "no table is blamed:\n{}", run.text());
+    // Mostly mariadbd aborts; when the failed statement rolled back in time (a loaded machine
+    // makes that likelier) the run stopped at its ERROR 1114 instead. Either way nothing is blamed.
     let log = server.error_log_tail(300);
-    assert!(log.contains("[FATAL] InnoDB: Error (Out of disk space) in rollback"), "mariadbd aborted:\n{log}");
+    let aborted = log.contains("[FATAL] InnoDB: Error (Out of disk space) in rollback");
+    assert!(
+        aborted || run.text().contains("the target's disk is full"),
+        "mariadbd aborted or said so:\n{log}\n{}",
+        run.text()
+    );
 
     disk.resize(disk.usage().0 + 512 * MIB);
     server.restart();

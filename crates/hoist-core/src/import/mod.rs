@@ -28,7 +28,9 @@ pub use job::{
 use state::{defers_indexes, Shared, StepError, TableRun};
 
 use post::{create_post_data_objects, finish_table};
-use schema_step::{create_databases, plan_tables, prepare_table, refuse_non_empty_tables, refuse_unfinished_elsewhere};
+use schema_step::{
+    create_databases, plan_tables, prepare_table, refuse_non_empty_tables, refuse_unfinished_elsewhere, Hashing,
+};
 use workers::{save_progress_loop, worker};
 
 use crate::catalog::Catalog;
@@ -219,13 +221,23 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
             .await
             .map_err(|e| TargetError { code: e.code, message: format!("creating databases: {}", e.message), ..e })?;
     }
+    let hashing = Hashing::of(&settings, target.as_ref()).await?;
     let prepared: Vec<_> = match log_begun {
         true => checkpoint.tables.iter().map(|_| Ok(None)).collect(),
         false => {
             futures::stream::iter(checkpoint.tables.iter())
                 .map(|record| {
                     let chunks = chunks_by_table.get(&record.id).map(Vec::as_slice).unwrap_or_default();
-                    prepare_table(&settings, &source, target.as_ref(), store.as_ref(), task_id, record, chunks)
+                    prepare_table(
+                        &settings,
+                        &source,
+                        target.as_ref(),
+                        store.as_ref(),
+                        task_id,
+                        record,
+                        chunks,
+                        &hashing,
+                    )
                 })
                 .buffered(settings.concurrency.max(1) * 2)
                 .collect()
@@ -241,8 +253,8 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
                 }
             }
         }
-        match prepared.map(|p| p.map(|p| (p.record, p.table, p.create_sql))) {
-            Ok(Some((run_record, table_target, create_sql))) => {
+        match prepared.map(|p| p.map(|p| (p.record, p.table, p.create_sql, p.hasher))) {
+            Ok(Some((run_record, table_target, create_sql, hasher))) => {
                 let table_bytes: u64 = chunks.iter().map(|c| chunk_len(c, &files)).sum();
                 let label = hoist_schema::qualified_mysql_name(&record.database, &record.name);
                 let mut left = 0;
@@ -281,7 +293,7 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
                     files_verified: AtomicUsize::new(0),
                     chunk_sums: Mutex::new(chunk_sums),
                     unpredictable: Mutex::new(None),
-                    hasher: tokio::sync::OnceCell::new(),
+                    hasher,
                     verification: Mutex::new(None),
                 });
                 // Earlier runs' share: done from the start, never counted as moved by this run.
@@ -348,7 +360,6 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
         abort: Mutex::new(None),
         markers: settings.checkpoint.enable,
         now: checkpoint.task.created_ms as f64 / 1000.0,
-        server_offset: tokio::sync::OnceCell::new(),
         loading: AtomicUsize::new(0),
         most_loading: AtomicUsize::new(0),
         writer_cap: AtomicUsize::new(usize::MAX),

@@ -4,13 +4,15 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::Path;
+use std::sync::Arc;
 
 use super::job::ImportSettings;
 use super::state::{defers_indexes, retrying, StepError};
 use crate::catalog::Catalog;
 use crate::checkpoint::sqlite::SqliteStore;
 use crate::checkpoint::{Checkpoint, CheckpointStore, ChunkProgress, ChunkRecord, TableError, TableRecord, TableState};
-use crate::config::ConflictStrategy;
+use crate::config::{ConflictStrategy, PostLevel};
+use crate::content_hash::TableHasher;
 use crate::ddl_file;
 use crate::error::{CheckpointError, ImportError, SourceError};
 use crate::plan::{make_plan, PlanSettings};
@@ -143,6 +145,8 @@ pub(super) struct Prepared {
     pub create_sql: Option<String>,
     /// The table was found dropped or created again, and starts over: its markers are void.
     pub reset: bool,
+    /// Hashes its source rows for the content check (see [`table_hasher`]).
+    pub hasher: Option<Arc<TableHasher>>,
 }
 
 /// Create each database that a not-started table needs (with the dump's options).
@@ -170,6 +174,7 @@ pub(super) async fn create_databases(
 }
 
 /// Create the table when needed and learn its columns. Ok(None): nothing to do for it.
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn prepare_table(
     settings: &ImportSettings,
     source: &Source,
@@ -178,13 +183,19 @@ pub(super) async fn prepare_table(
     task_id: i64,
     record: &TableRecord,
     chunks: &[ChunkRecord],
+    hashing: &Hashing,
 ) -> Result<Option<Prepared>, StepError> {
     let mut record = record.clone();
     let mut reset = false;
-    let steps = prepare_steps(settings, source, target, store, task_id, &mut record, chunks, &mut reset);
+    let steps = async {
+        let prepared = prepare_steps(settings, source, target, store, task_id, &mut record, chunks, &mut reset).await?;
+        let Some((table, create_sql)) = prepared else { return Ok(None) };
+        let hasher = table_hasher(settings, target, &table, hashing).await?;
+        Ok(Some((table, create_sql, hasher)))
+    };
     match steps.await {
         Ok(None) => Ok(None),
-        Ok(Some((table, create_sql))) => Ok(Some(Prepared { record, table, create_sql, reset })),
+        Ok(Some((table, create_sql, hasher))) => Ok(Some(Prepared { record, table, create_sql, reset, hasher })),
         Err(StepError::Table(message)) => {
             let error = TableError { step: record.state.as_str().into(), message: message.clone() };
             store.set_table_state(record.id, record.state, Some(&error)).await?;
@@ -279,6 +290,45 @@ async fn prepare_steps(
     };
     let conflict = conflict_for(settings, target, &db, &name, &label).await?;
     Ok(Some((TableTarget { database: db, name, columns, conflict }, create_sql)))
+}
+
+/// The row hasher of a table whose content is checked from its source rows, made from the
+/// target table's columns. A restore whose manifest has checksums checks against those instead
+/// (the server computed them with the same expression when the backup was made).
+async fn table_hasher(
+    settings: &ImportSettings,
+    target: &dyn Target,
+    table: &TableTarget,
+    hashing: &Hashing,
+) -> Result<Option<Arc<TableHasher>>, StepError> {
+    let Hashing::On { server_offset } = *hashing else { return Ok(None) };
+    let (db, name) = (&table.database, &table.name);
+    let restore = settings.restore.as_ref().and_then(|r| r.expected.get(&(db.clone(), name.clone())));
+    if restore.is_some_and(|t| t.checksum.is_some()) {
+        return Ok(None);
+    }
+    let described = retrying(settings.max_retries, || target.describe_table(db, name)).await?;
+    Ok(described.map(|t| Arc::new(TableHasher::new(&t, server_offset))))
+}
+
+/// Whether this run hashes source rows for the content check, and in which time zone a dump
+/// that sets none is stored.
+pub(super) enum Hashing {
+    Off,
+    On { server_offset: Option<i64> },
+}
+
+impl Hashing {
+    pub(super) async fn of(
+        settings: &ImportSettings,
+        target: &dyn Target,
+    ) -> Result<Hashing, crate::error::TargetError> {
+        if settings.checksum == PostLevel::Off || !target.checksums_content() {
+            return Ok(Hashing::Off);
+        }
+        let server_offset = retrying(settings.max_retries, || target.session_utc_offset()).await?;
+        Ok(Hashing::On { server_offset })
+    }
 }
 
 /// How the table's rows are written. A table of a non-transactional engine keeps its rows even

@@ -51,8 +51,8 @@ pub(super) struct TableRun {
     pub(super) chunk_sums: Mutex<HashMap<i64, u64>>,
     /// Why some row's content could not be hashed, when a reader of this run said so.
     pub(super) unpredictable: Mutex<Option<String>>,
-    /// The row hasher, made from the target table's columns when a worker first needs it.
-    pub(super) hasher: tokio::sync::OnceCell<Option<Arc<TableHasher>>>,
+    /// Hashes the table's source rows for the content check (None: not checked that way).
+    pub(super) hasher: Option<Arc<TableHasher>>,
     /// What this run's check after the rows found.
     pub(super) verification: Mutex<Option<Verification>>,
 }
@@ -194,8 +194,6 @@ pub(super) struct Shared {
     pub(super) writer_cap: AtomicUsize,
     /// The connection limit the server refused a worker at, and its message (the first time).
     pub(super) refused: Mutex<Option<(&'static str, String)>>,
-    /// The target's session time zone as an offset, when fixed (asked once, for row hashes).
-    pub(super) server_offset: tokio::sync::OnceCell<Option<i64>>,
 }
 
 /// A worker loading a chunk, counted in [`Shared::loading`] until dropped.

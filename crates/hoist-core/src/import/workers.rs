@@ -10,10 +10,8 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::post::{finish_table, verify_file};
-use super::state::{backoff, fail_table, retrying, set_state_at_least, target_full, Shared, StepError, TableRun};
+use super::state::{backoff, fail_table, set_state_at_least, target_full, Shared, StepError, TableRun};
 use crate::checkpoint::{CheckpointStore, ChunkProgress, ChunkRecord, TableState};
-use crate::config::PostLevel;
-use crate::content_hash::TableHasher;
 use crate::error::{CheckpointError, Classified, SourceError, TargetError};
 use crate::reader::{read_chunk, ChunkJob, ReadBatch, ReadError};
 use crate::target::{EncodedBatch, Marker, Writer};
@@ -157,23 +155,6 @@ pub(super) async fn worker(shared: Arc<Shared>) {
     }
 }
 
-/// The row hasher of a table whose content is checked: made from the target table's
-/// columns, once per run. A restore checks against its manifest instead, which the server
-/// computed with the same expression when the backup was made.
-async fn table_hasher(shared: &Shared, run: &TableRun) -> Result<Option<Arc<TableHasher>>, StepError> {
-    let target = shared.target.as_ref();
-    let (db, name) = (&run.target.database, &run.target.name);
-    let restore = shared.settings.restore.as_ref().and_then(|r| r.expected.get(&(db.clone(), name.clone())));
-    let manifest_sums = restore.is_some_and(|t| t.checksum.is_some());
-    if shared.settings.checksum == PostLevel::Off || manifest_sums || !target.checksums_content() {
-        return Ok(None);
-    }
-    let retries = shared.settings.max_retries;
-    let offset = *shared.server_offset.get_or_try_init(|| retrying(retries, || target.session_utc_offset())).await?;
-    let table = retrying(retries, || target.describe_table(db, name)).await?;
-    Ok(table.map(|t| Arc::new(TableHasher::new(&t, offset))))
-}
-
 async fn load_chunk(
     shared: &Shared,
     run: &Arc<TableRun>,
@@ -181,7 +162,6 @@ async fn load_chunk(
     resume: ChunkProgress,
     writer: &mut Option<Box<dyn Writer>>,
 ) -> Result<(), StepError> {
-    let hasher = run.hasher.get_or_try_init(|| table_hasher(shared, run)).await?.clone();
     let (tx, mut rx) = mpsc::channel::<ReadBatch>(2);
     let job = ChunkJob {
         chunk: chunk.clone(),
@@ -190,7 +170,7 @@ async fn load_chunk(
         csv: shared.csv.clone(),
         batch_bytes: shared.settings.batch_bytes,
         retries: shared.settings.max_retries,
-        hasher,
+        hasher: run.hasher.clone(),
     };
     let source = shared.source.clone();
     let target = shared.target.clone();
