@@ -113,6 +113,13 @@ fn path(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
 
+/// `hoist import` of `dir` into `target` with its checkpoint in `cp`, and `extra` flags.
+fn import_into(dir: &Path, target: &str, cp: &Path, extra: &[&str]) -> Run {
+    let mut args = vec!["import", "--source", path(dir), "--target", target, "--checkpoint", path(cp)];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
 /// `hoist ARGS`, killed if it runs for a minute: a `log start` that should have been refused
 /// would otherwise stream until stopped, and the test would hang instead of failing.
 fn run(args: &[&str]) -> Run {
@@ -193,17 +200,7 @@ fn the_default_mode_uses_tls_when_the_server_offers_it() {
     let cp = work.path().join("cp.db");
     let target = s.url("hoist_tls");
     // No TLS flag: preferred. The server takes no plain connection, and the user none either.
-    let imported = run(&[
-        "import",
-        "--source",
-        path(&sample_dump()),
-        "--target",
-        &target,
-        "--checkpoint",
-        path(&cp),
-        "--meta-schema",
-        "tls_meta_default",
-    ]);
+    let imported = import_into(&sample_dump(), &target, &cp, &["--meta-schema", "tls_meta_default"]);
     imported.assert_ok();
     assert_shop_is_the_sample(&s.server);
 }
@@ -218,19 +215,7 @@ fn a_ca_that_did_not_sign_the_servers_certificate_is_refused_with_what_to_do() {
     let cp = work.path().join("cp.db");
     for mode in ["verify-ca", "verify-identity"] {
         let started = Instant::now();
-        let refused = run(&[
-            "import",
-            "--source",
-            path(&dir),
-            "--target",
-            &target,
-            "--checkpoint",
-            path(&cp),
-            "--ssl-mode",
-            mode,
-            "--ssl-ca",
-            path(&other),
-        ]);
+        let refused = import_into(&dir, &target, &cp, &["--ssl-mode", mode, "--ssl-ca", path(&other)]);
         assert_refused_at_once(
             started,
             &refused,
@@ -257,17 +242,7 @@ fn disabled_against_a_server_that_requires_tls_is_refused_with_what_to_do() {
     for user in ["root", "hoist_tls"] {
         let target = format!("mysql://{user}:{PASSWORD}@127.0.0.1:{}", s.server.port());
         let started = Instant::now();
-        let refused = run(&[
-            "import",
-            "--source",
-            path(&dir),
-            "--target",
-            &target,
-            "--checkpoint",
-            path(&cp),
-            "--ssl-mode",
-            "disabled",
-        ]);
+        let refused = import_into(&dir, &target, &cp, &["--ssl-mode", "disabled"]);
         assert_refused_at_once(
             started,
             &refused,
@@ -289,9 +264,7 @@ fn required_against_a_server_without_tls_is_refused_and_preferred_connects_plain
     let (dir, data) = dump(work.path(), "tls_plain", Format::Sql, Compression::None);
     let cp = work.path().join("cp.db");
     let target = format!("mysql://root@127.0.0.1:{}", server.port());
-    let import = |mode: &str| {
-        run(&["import", "--source", path(&dir), "--target", &target, "--checkpoint", path(&cp), "--ssl-mode", mode])
-    };
+    let import = |mode: &str| import_into(&dir, &target, &cp, &["--ssl-mode", mode]);
     for mode in ["required", "verify-ca", "verify-identity"] {
         let started = Instant::now();
         assert_refused_at_once(
@@ -318,19 +291,7 @@ fn verify_ca_checks_the_chain_and_verify_identity_the_host_too() {
     let cp = work.path().join("cp.db");
     let import = |mode: &str| {
         let ca = certs.ca();
-        run(&[
-            "import",
-            "--source",
-            path(&dir),
-            "--target",
-            &server.url(),
-            "--checkpoint",
-            path(&cp),
-            "--ssl-mode",
-            mode,
-            "--ssl-ca",
-            path(&ca),
-        ])
+        import_into(&dir, &server.url(), &cp, &["--ssl-mode", mode, "--ssl-ca", path(&ca)])
     };
     // The certificate is for db.invalid, signed by the CA.
     let started = Instant::now();
