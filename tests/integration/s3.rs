@@ -252,3 +252,58 @@ fn an_object_changed_after_a_killed_run_is_refused() {
     crate::util::assert_refused(&out, &["the source changed since the checkpoint was recorded", "was modified"]);
     assert_no_secret(&out.text());
 }
+
+// ------------------------------------------------------------- restore --
+
+/// A backup copied to S3 restores from there as from its directory; without its manifest it
+/// is refused as incomplete.
+#[test]
+fn restore_full_from_s3() {
+    let source = MariaDb::shared();
+    let mut sql = String::from(
+        "DROP DATABASE IF EXISTS s3_bk; CREATE DATABASE s3_bk; USE s3_bk;\n\
+         CREATE TABLE t1 (id INT PRIMARY KEY, v VARCHAR(40), KEY (v));\n\
+         CREATE TABLE t2 (a INT, b VARCHAR(10));\n\
+         INSERT INTO t2 VALUES (1, 'dup'), (1, 'dup'), (2, NULL);\n",
+    );
+    for chunk in (0..3000).collect::<Vec<_>>().chunks(1000) {
+        let values: Vec<String> = chunk.iter().map(|i| format!("({i}, 'value {i}')")).collect();
+        sql.push_str(&format!("INSERT INTO t1 VALUES {};\nANALYZE TABLE t1;\n", values.join(",")));
+    }
+    source.client_sql(None, &sql);
+    let before = crate::util::table_sums(source, "s3_bk");
+    let dir = tempfile::tempdir().unwrap();
+    let storage = dir.path().join("backup");
+    let url = source.url();
+    crate::util::hoist(&[
+        "backup",
+        "--source",
+        &url,
+        "--storage",
+        storage.to_str().unwrap(),
+        "--tables",
+        "s3_bk.*",
+        "--compress",
+        "zstd",
+    ])
+    .assert_ok();
+
+    let s3 = S3Server::start();
+    s3.create_bucket("backups");
+    s3.upload_dir("backups", "full/1", &storage);
+    let target = MariaDb::start();
+    let target_url = target.url();
+    let restore = |prefix: &str| {
+        let from = s3.url("backups", prefix);
+        run(hoist_s3(&s3, &["restore", "full", "--storage", &from, "--target", &target_url, "--progress", "log"], &[]))
+    };
+    let out = restore("full/1");
+    out.assert_ok();
+    assert_no_secret(&out.text());
+    assert_eq!(crate::util::table_sums(&target, "s3_bk"), before, "every table equals the source");
+
+    // The same files without the manifest: an interrupted backup.
+    std::fs::remove_file(storage.join("backupmeta.json")).unwrap();
+    s3.upload_dir("backups", "full/2", &storage);
+    crate::util::assert_refused(&restore("full/2"), &["s3://backups/full/2 is incomplete", "backupmeta.json"]);
+}
