@@ -308,8 +308,9 @@ fn restore_full_from_s3() {
     crate::util::assert_refused(&restore("full/2"), &["s3://backups/full/2 is incomplete", "backupmeta.json"]);
 }
 
-/// `hoist backup --storage s3://...` writes objects, the manifest last; the restore from them
-/// equals the source, and a second backup into the same prefix is refused.
+/// `hoist backup --storage s3://...` writes objects, the manifest last, after removing what a
+/// killed run left; the restore from them equals the source, and a second backup into the same
+/// prefix is refused.
 #[test]
 fn backup_to_s3_and_restore_from_it() {
     let source = MariaDb::shared();
@@ -338,10 +339,17 @@ fn backup_to_s3_and_restore_from_it() {
             &[],
         ))
     };
+    // What a killed run leaves: its in-progress marker and a chunk of another snapshot.
+    let left = tempfile::tempdir().unwrap();
+    std::fs::write(left.path().join("hoist-backup-in-progress.json"), b"{}").unwrap();
+    std::fs::write(left.path().join("s3_bk2.t9.000000007.sql"), b"INSERT INTO t9 VALUES (1);\n").unwrap();
+    s3.upload_dir("backups", "shop/2026-12-02", left.path());
     let out = backup();
     out.assert_ok();
     assert_no_secret(&out.text());
+    assert!(out.text().contains("an interrupted backup was found"), "{}", out.text());
     let keys = s3.list("backups", "shop/2026-12-02/");
+    assert!(!keys.iter().any(|k| k.contains("t9")), "the killed run's chunk is removed: {keys:?}");
     assert!(keys.iter().any(|k| k.ends_with("/backupmeta.json")), "{keys:?}");
     assert!(keys.iter().filter(|k| k.contains("s3_bk2.t1.")).count() > 1, "t1 in several chunks: {keys:?}");
     assert!(!keys.iter().any(|k| k.ends_with(".partial") || k.contains("in-progress")), "{keys:?}");
