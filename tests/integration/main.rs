@@ -14,6 +14,7 @@ mod lightning;
 mod log_backup;
 mod output;
 mod restore_point;
+mod s3;
 mod sakila;
 mod secrets;
 mod tls;

@@ -201,21 +201,98 @@ pub fn object_store_is_transient(e: &object_store::Error) -> bool {
     match e {
         // The store's client already retried timeouts and 5xx answers; what is left is a
         // network or service failure that a later request may not have. The local file
-        // system reports its I/O errors here too: judge those by their kind.
+        // system reports its I/O errors here too: judge those by their kind. S3's listing
+        // reports every answer here, a refusal (403, 404 NoSuchBucket) too: judge it by its
+        // status.
         E::Generic { source, .. } => {
             let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(source.as_ref());
             while let Some(c) = cause {
                 if let Some(io) = c.downcast_ref::<io::Error>() {
                     return io_is_transient(io);
                 }
+                if c.is::<object_store::client::HttpError>() {
+                    return true;
+                }
                 cause = c.source();
             }
-            true
+            !status_of(e).is_some_and(status_is_permanent)
         }
         E::JoinError { .. } => true,
         // Missing, forbidden, unauthenticated, unsupported, changed (precondition): the same
         // every time until the user acts.
         _ => false,
+    }
+}
+
+/// A 4xx answer is the store's verdict on the request (credentials, bucket, name), the same
+/// on every try; but a timed-out request (408) and throttling (429) pass.
+fn status_is_permanent(status: u16) -> bool {
+    (400..500).contains(&status) && status != 408 && status != 429
+}
+
+/// The HTTP status an S3 answer carried, from the error's text: object_store keeps its
+/// `RetryError` (which has `status()`) in a private module, and its listing errors reach us
+/// only as `Generic` with that error as the source. Its message reads "Server returned non-2xx
+/// status code: 403 Forbidden: <body>".
+fn status_of(e: &(dyn std::error::Error + 'static)) -> Option<u16> {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if let Some(at) = text.find("status code: ") {
+            let digits: String = text[at + 13..].chars().take_while(|c| c.is_ascii_digit()).collect();
+            if let Ok(status) = digits.parse() {
+                return Some(status);
+            }
+        }
+        cause = c.source();
+    }
+    None
+}
+
+/// Why an object store refused a request, when it is the store's setup and not one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreRefusal {
+    /// 401, 403: the credentials are wrong, or may not read the bucket.
+    Credentials,
+    /// 404 NoSuchBucket.
+    NoBucket,
+}
+
+impl StoreRefusal {
+    pub fn what(self) -> &'static str {
+        match self {
+            StoreRefusal::Credentials => "access denied to the",
+            StoreRefusal::NoBucket => "there is no",
+        }
+    }
+
+    pub fn advice(self) -> &'static str {
+        match self {
+            StoreRefusal::Credentials => {
+                "check the access key and the secret key (access-key and secret-access-key in the URL, or \
+                 AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; AWS_SESSION_TOKEN for temporary ones), the region, \
+                 and that they may list and read the bucket"
+            }
+            StoreRefusal::NoBucket => {
+                "check the bucket's name in s3://BUCKET/prefix, the endpoint (endpoint= or AWS_ENDPOINT_URL) and \
+                 the region"
+            }
+        }
+    }
+}
+
+/// The refusal an object store error is, if it is one of the store's setup.
+pub fn object_store_refusal(e: &object_store::Error) -> Option<StoreRefusal> {
+    use object_store::Error as E;
+    let text = e.to_string();
+    match e {
+        E::Unauthenticated { .. } | E::PermissionDenied { .. } => Some(StoreRefusal::Credentials),
+        _ if text.contains("NoSuchBucket") => Some(StoreRefusal::NoBucket),
+        E::Generic { .. } => match status_of(e)? {
+            401 | 403 => Some(StoreRefusal::Credentials),
+            _ => None,
+        },
+        _ => None,
     }
 }
 
@@ -403,6 +480,48 @@ mod tests {
         ];
         for (name, e, transient) in cases {
             assert_eq!(io_is_transient(&e), transient, "{name}: {e}");
+        }
+    }
+
+    /// S3's listing answers arrive as `Generic` with the status in the text.
+    #[test]
+    fn s3_answers() {
+        let generic = |text: &str| object_store::Error::Generic { store: "S3", source: text.to_string().into() };
+        let listed = |status: &str, body: &str| {
+            generic(&format!(
+                "Error performing list request: Error performing GET http://h/b?list-type=2 in 2ms - Server \
+                 returned non-2xx status code: {status}: {body}"
+            ))
+        };
+        let cases: Vec<(&str, object_store::Error, bool, Option<StoreRefusal>)> = vec![
+            (
+                "bad key",
+                listed("403 Forbidden", "<Code>InvalidAccessKeyId</Code>"),
+                false,
+                Some(StoreRefusal::Credentials),
+            ),
+            ("unsigned", listed("401 Unauthorized", ""), false, Some(StoreRefusal::Credentials)),
+            ("no bucket", listed("404 Not Found", "<Code>NoSuchBucket</Code>"), false, Some(StoreRefusal::NoBucket)),
+            ("bad request", listed("400 Bad Request", "<Code>InvalidArgument</Code>"), false, None),
+            ("throttled after retries", listed("429 Too Many Requests", ""), true, None),
+            ("server error after retries", listed("503 Service Unavailable", "<Code>SlowDown</Code>"), true, None),
+            ("network after retries", generic("error sending request"), true, None),
+            (
+                "GET of a forbidden object",
+                object_store::Error::PermissionDenied { path: "a".into(), source: "403".into() },
+                false,
+                Some(StoreRefusal::Credentials),
+            ),
+            (
+                "GET of a removed object",
+                object_store::Error::NotFound { path: "a".into(), source: "<Code>NoSuchKey</Code>".into() },
+                false,
+                None,
+            ),
+        ];
+        for (name, e, transient, refusal) in cases {
+            assert_eq!(object_store_is_transient(&e), transient, "{name}: {e}");
+            assert_eq!(object_store_refusal(&e), refusal, "{name}: {e}");
         }
     }
 }

@@ -40,6 +40,7 @@ pub mod restore;
 pub mod restore_point;
 pub mod row_checksum;
 pub mod rows;
+pub mod s3;
 pub mod source;
 pub mod sql_literal;
 pub mod storage;

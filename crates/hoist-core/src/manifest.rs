@@ -132,12 +132,16 @@ pub fn read(dir: &Path) -> Result<BackupMeta, String> {
         }
         Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
     };
+    parse(&text, &path.display().to_string())
+}
+
+/// The manifest in `text`, read from `shown` (a file, or an object in a store).
+pub fn parse(text: &[u8], shown: &str) -> Result<BackupMeta, String> {
     let meta: BackupMeta =
-        serde_json::from_slice(&text).map_err(|e| format!("{} is not a valid backup manifest: {e}", path.display()))?;
+        serde_json::from_slice(text).map_err(|e| format!("{shown} is not a valid backup manifest: {e}"))?;
     if meta.format_version != FORMAT_VERSION {
         return Err(format!(
-            "{} has format version {}; this hoist reads version {FORMAT_VERSION}",
-            path.display(),
+            "{shown} has format version {}; this hoist reads version {FORMAT_VERSION}",
             meta.format_version
         ));
     }

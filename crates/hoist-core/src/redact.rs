@@ -5,6 +5,9 @@
 /// cannot read, or whose query or fragment holds an `@` (an unescaped password that the parser
 /// took for a path or query), is cut by hand at its last `@`: it may leak no part of a password.
 pub fn redact_url(url: &str) -> String {
+    if url.starts_with("s3://") {
+        return redact_s3(url);
+    }
     if let Some(dsn) = crate::mysql_url::Dsn::parse(url).filter(|_| !url.contains("://")) {
         return dsn.redacted();
     }
@@ -33,6 +36,29 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// An `s3://` URL with every parameter's value replaced by `xxxxx` but those known to be
+/// harmless (endpoint, region, path style, provider): the keys and tokens, and whatever an
+/// unknown or misspelt parameter holds. Cut by hand, so that a value the URL parser would
+/// refuse is hidden too; the bucket and prefix are kept.
+fn redact_s3(url: &str) -> String {
+    const SHOWN: &[&str] = &["endpoint", "region", "force-path-style", "provider"];
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, query),
+        None => return url.to_string(),
+    };
+    let params: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((key, value)) if SHOWN.contains(&key) && !value.contains('@') => pair.to_string(),
+            Some((key, _)) => format!("{key}=xxxxx"),
+            // A flag, or the tail of a raw secret that held an `&`.
+            None if SHOWN.contains(&pair) => pair.to_string(),
+            None => "xxxxx".to_string(),
+        })
+        .collect();
+    format!("{base}?{}", params.join("&"))
+}
+
 /// Whether a MySQL URL carries a password (in a recorded, redacted URL: `xxxxx`, which cannot
 /// be used to connect). SQLite URLs never do.
 pub fn has_password(url: &str) -> bool {
@@ -58,6 +84,28 @@ mod tests {
         assert_eq!(super::redact_url("root:s3@c:r/t@tcp(db:4000)/"), "root:xxxxx@tcp(db:4000)/");
         assert_eq!(super::redact_url("/tmp/a:b@c.db"), "/tmp/a:b@c.db", "a file path is not a DSN");
         assert_eq!(super::redact_url("u:p@unix(/run/my.sock)/"), "u:xxxxx@unix(/run/my.sock)/");
+    }
+
+    #[test]
+    fn s3_secrets_are_redacted() {
+        for (url, shown) in [
+            ("s3://b/p", "s3://b/p"),
+            (
+                "s3://b/p?endpoint=http://127.0.0.1:9000&region=us-east-1&force-path-style=true&provider=minio",
+                "s3://b/p?endpoint=http://127.0.0.1:9000&region=us-east-1&force-path-style=true&provider=minio",
+            ),
+            ("s3://b/p?access-key=AKIA&secret-access-key=XYZZY", "s3://b/p?access-key=xxxxx&secret-access-key=xxxxx"),
+            ("s3://b/p?session-token=XYZZY&region=r", "s3://b/p?session-token=xxxxx&region=r"),
+            ("s3://b/p?secret_access_key=XYZZY", "s3://b/p?secret_access_key=xxxxx"),
+            ("s3://b?secret-access-key=a/b#c?d@XYZZY", "s3://b?secret-access-key=xxxxx"),
+            ("s3://b?endpoint=http://u:XYZZY@host", "s3://b?endpoint=xxxxx"),
+            (
+                "s3://b?secret-access-key=ab&XYZZY&force-path-style",
+                "s3://b?secret-access-key=xxxxx&xxxxx&force-path-style",
+            ),
+        ] {
+            assert_eq!(super::redact_url(url), shown, "{url}");
+        }
     }
 
     /// `pa/ss#w?o@r%d-XYZZY`, escaped as a URL must be, or pasted in raw as users do.

@@ -32,12 +32,12 @@ pub const DEFAULT_CHECKPOINT_SCHEMA: &str = "hoist_restore_checkpoint";
 /// Restore the backup in `settings.source` into `settings.target`. `settings` carries the
 /// run's tuning (workers, batch size, write mode...) as for an import; this fills in the rest.
 pub async fn full(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<ImportReport, ImportError> {
-    let meta = read_backup(&settings)?;
+    let meta = read_backup(&settings).await?;
     restore(settings, &meta, JobKind::RestoreFull, None, stop).await
 }
 
 /// The backup's manifest; refused unless the target is a MySQL-family server.
-pub(crate) fn read_backup(settings: &ImportSettings) -> Result<manifest::BackupMeta, ImportError> {
+pub(crate) async fn read_backup(settings: &ImportSettings) -> Result<manifest::BackupMeta, ImportError> {
     if !settings.target.starts_with("mysql://") {
         return Err(SourceError::Layout(format!(
             "restore full writes to a MySQL-family server (--target mysql://user:pass@host:port), not {}",
@@ -45,7 +45,25 @@ pub(crate) fn read_backup(settings: &ImportSettings) -> Result<manifest::BackupM
         ))
         .into());
     }
+    if settings.source.starts_with("s3://") {
+        return Ok(read_stored_backup(&settings.source).await?);
+    }
     Ok(manifest::read(Path::new(&settings.source)).map_err(SourceError::Layout)?)
+}
+
+/// The manifest of a backup in an object store.
+async fn read_stored_backup(location: &str) -> Result<manifest::BackupMeta, SourceError> {
+    let source = crate::source::Source::open(location)?;
+    let shown = format!("{}/{}", source.location(), manifest::MANIFEST_FILE);
+    match source.read_if_exists(manifest::MANIFEST_FILE).await? {
+        Some(text) => manifest::parse(&text, &shown).map_err(SourceError::Layout),
+        None => Err(SourceError::Layout(format!(
+            "the backup in {} is incomplete or does not exist: it has no {}, which hoist backup writes last; run \
+             hoist backup again, or point --storage at a complete backup",
+            source.location(),
+            manifest::MANIFEST_FILE
+        ))),
+    }
 }
 
 /// Run the restore of `meta` (a snapshot, then for `restore point` the `log` stage) through

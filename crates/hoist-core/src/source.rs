@@ -61,6 +61,14 @@ pub struct Source {
     local_root: Option<std::path::PathBuf>,
     /// Size and modification time of each file as the run listed it ([`Source::watching`]).
     listed: Option<Arc<HashMap<String, (u64, i64)>>>,
+    /// For S3: what an error about the bucket or the credentials names.
+    s3: Option<S3Where>,
+}
+
+#[derive(Clone, Debug)]
+struct S3Where {
+    bucket: String,
+    endpoint: Option<String>,
 }
 
 impl std::fmt::Debug for Source {
@@ -70,11 +78,17 @@ impl std::fmt::Debug for Source {
 }
 
 impl Source {
-    /// Open a local directory (a path or a `file://` URL).
+    /// Open a local directory (a path or a `file://` URL) or an `s3://bucket/prefix`.
     pub fn open(location: &str) -> Result<Source, SourceError> {
+        if location.starts_with("s3://") {
+            return Source::open_s3(location);
+        }
         let path = location.strip_prefix("file://").unwrap_or(location);
         if location.contains("://") && !location.starts_with("file://") {
-            return Err(SourceError::Layout(format!("source {location}: only local directories are supported so far")));
+            return Err(SourceError::Layout(format!(
+                "source {}: only local directories and s3:// are supported",
+                crate::redact::redact_url(location)
+            )));
         }
         let dir = std::fs::canonicalize(path).map_err(|e| SourceError::io(location, "", &e))?;
         if !dir.is_dir() {
@@ -87,13 +101,38 @@ impl Source {
             location: dir.display().to_string(),
             local_root: Some(dir),
             listed: None,
+            s3: None,
+        })
+    }
+
+    /// An S3 prefix (`crate::s3` reads the URL and builds the store). Nothing is requested
+    /// here: the first listing says whether the bucket and the credentials are right.
+    fn open_s3(url: &str) -> Result<Source, SourceError> {
+        let parsed = crate::s3::S3Url::parse(url).map_err(SourceError::Layout)?;
+        let (store, endpoint) = parsed.build().map_err(SourceError::Layout)?;
+        let prefix = StorePath::parse(&parsed.prefix)
+            .map_err(|e| SourceError::Layout(format!("{}: not a usable prefix: {e}", parsed.location())))?;
+        Ok(Source {
+            store: Arc::new(store),
+            prefix,
+            location: parsed.location(),
+            local_root: None,
+            listed: None,
+            s3: Some(S3Where { bucket: parsed.bucket, endpoint }),
         })
     }
 
     /// A source over any object store (tests: one that fails on cue).
     #[cfg(test)]
     pub(crate) fn from_store(store: Arc<dyn ObjectStore>, location: &str) -> Source {
-        Source { store, prefix: StorePath::default(), location: location.to_string(), local_root: None, listed: None }
+        Source {
+            store,
+            prefix: StorePath::default(),
+            location: location.to_string(),
+            local_root: None,
+            listed: None,
+            s3: None,
+        }
     }
 
     /// This source, whose data files must stay as `files` lists them: a read of a file that
@@ -115,7 +154,14 @@ impl Source {
     }
 
     fn store_error(&self, path: &str, e: &object_store::Error) -> SourceError {
-        SourceError::object_store(self.location.clone(), path, e)
+        let mut err = SourceError::object_store(self.location.clone(), path, e);
+        if let (Some(s3), SourceError::Storage { message, transient: false, .. }) = (&self.s3, &mut err) {
+            if let Some(hint) = crate::error_class::object_store_refusal(e) {
+                let endpoint = s3.endpoint.as_deref().map_or("AWS".to_string(), |e| format!("the endpoint {e}"));
+                *message = format!("{message}\n{} bucket {} at {endpoint}: {}", hint.what(), s3.bucket, hint.advice());
+            }
+        }
+        err
     }
 
     /// The store's path for a listed file. Listing gives names as they are; building the path
@@ -135,7 +181,11 @@ impl Source {
             .map(|m| {
                 let full = m.location.as_ref();
                 let rel = full[prefix_len..].trim_start_matches('/').to_string();
-                SourceFile { path: rel, size: m.size, modified_ms: m.last_modified.timestamp_millis() }
+                let modified_ms = match (&self.s3, &m.e_tag) {
+                    (Some(_), Some(etag)) => with_etag(m.last_modified.timestamp_millis(), etag),
+                    _ => m.last_modified.timestamp_millis(),
+                };
+                SourceFile { path: rel, size: m.size, modified_ms }
             })
             .collect();
         files.sort_by(|a, b| a.path.cmp(&b.path));
@@ -157,6 +207,19 @@ impl Source {
             .read_to_end(&mut out)
             .map_err(|e| SourceError::Layout(format!("{path}: cannot decompress: {e}")))?;
         Ok(out)
+    }
+
+    /// As `read_all`, but `None` when the object is not there (the bucket must be).
+    pub async fn read_if_exists(&self, path: &str) -> Result<Option<Vec<u8>>, SourceError> {
+        match self.store.head(&self.object_path(path)).await {
+            Err(e @ object_store::Error::NotFound { .. })
+                if crate::error_class::object_store_refusal(&e) != Some(crate::error_class::StoreRefusal::NoBucket) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(self.store_error(path, &e)),
+            Ok(_) => self.read_all(path).await.map(Some),
+        }
     }
 
     /// A blocking reader of `path`'s content from byte `start` of the uncompressed stream.
@@ -254,6 +317,15 @@ impl Read for Watched {
     }
 }
 
+/// An object's change marker: S3's last-modified is whole seconds, so an object written again
+/// within the same second with the same size would look unchanged. Its ETag (a digest of the
+/// content) goes into the milliseconds, which S3 leaves zero: the checkpoint's `(size,
+/// modified_ms)` then tells the two apart, without a column the stores would have to migrate.
+fn with_etag(last_modified_ms: i64, etag: &str) -> i64 {
+    let seconds = last_modified_ms.div_euclid(1000) * 1000;
+    seconds + (xxhash_rust::xxh3::xxh3_64(etag.as_bytes()) % 1000) as i64
+}
+
 /// The compression a file name says it has.
 pub fn compression_of(name: &str) -> Compression {
     let lower = name.to_ascii_lowercase();
@@ -284,5 +356,20 @@ struct FailingReader(Option<io::Error>);
 impl Read for FailingReader {
     fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
         Err(self.0.take().unwrap_or_else(|| io::Error::other("decoder failed")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// S3 times are whole seconds: the ETag tells two writes in the same second apart, and a
+    /// listing of the same object gives the same value.
+    #[test]
+    fn the_etag_marks_an_object() {
+        let t = 1_700_000_000_000;
+        let a = super::with_etag(t, "\"9b2cf535f27731c974343645a3985328\"");
+        let b = super::with_etag(t, "\"1f3870be274f6c49b3e31a0c6728957f\"");
+        assert_ne!(a, b);
+        assert_eq!(a, super::with_etag(t + 999, "\"9b2cf535f27731c974343645a3985328\""));
+        assert_eq!(a / 1000, t / 1000, "the time to the second is kept");
     }
 }

@@ -12,6 +12,7 @@
 //! * [`rows`]: order-independent row checksums ([`rows::TableSum`]) read from a
 //!   MySQL-family server or an SQLite file, so a test can assert "the target
 //!   holds exactly the rows of the source".
+//! * [`s3`]: a private S3-compatible server (moto's) with buckets and uploaded dumps.
 //!
 //! Values are compared in one canonical form: the text MariaDB prints for the
 //! column in the text protocol. The generator produces values already in that
@@ -25,6 +26,7 @@ pub mod dump;
 pub mod fake_mysql;
 pub mod mariadb;
 pub mod rows;
+pub mod s3;
 
 mod sync;
 

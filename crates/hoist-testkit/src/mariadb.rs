@@ -444,7 +444,7 @@ fn install_db(dir: &Path) {
     );
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("hoist-testkit: cannot find a free port")
@@ -567,7 +567,7 @@ struct SpawnRequest {
 
 /// Spawn `cmd` from the never-ending spawner thread with
 /// `PR_SET_PDEATHSIG = SIGKILL`, so the child dies with this process.
-fn spawn_tied(mut cmd: Command) -> io::Result<Child> {
+pub(crate) fn spawn_tied(mut cmd: Command) -> io::Result<Child> {
     static SPAWNER: OnceLock<mpsc::Sender<SpawnRequest>> = OnceLock::new();
     let spawner = SPAWNER.get_or_init(|| {
         let (tx, rx) = mpsc::channel::<SpawnRequest>();

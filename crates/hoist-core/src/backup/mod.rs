@@ -36,7 +36,7 @@ use crate::manifest::{self, BackupMeta, BinlogPosition, ChunkMeta, DatabaseMeta,
 use crate::redact::redact_url;
 use crate::row_checksum;
 use crate::source::Compression;
-use crate::storage::{AtomicFile, LocalDir, PARTIAL_SUFFIX};
+use crate::storage::{AtomicFile, Storage, PARTIAL_SUFFIX};
 use crate::target::mysql::{check_source_url, classify, connect_source, server_identity};
 
 /// Left in the directory while a backup runs; its presence means "interrupted".
@@ -102,7 +102,7 @@ struct ChunkJob {
 
 struct Shared {
     settings: BackupSettings,
-    dir: LocalDir,
+    dir: Storage,
     tables: Vec<TableInfo>,
     queue: Mutex<VecDeque<ChunkJob>>,
     done: Mutex<BTreeMap<(usize, usize), ChunkMeta>>,
@@ -111,7 +111,7 @@ struct Shared {
 
 pub async fn run(settings: BackupSettings, stop: Arc<AtomicBool>) -> Result<BackupReport, BackupError> {
     let started = Instant::now();
-    let dir = LocalDir::create(&settings.storage).map_err(|e| storage_error(&settings, e))?;
+    let dir = Storage::create(&settings.storage).map_err(|e| storage_error(&settings, e))?;
     let mut notes = prepare_directory(&dir).map_err(|e| match e {
         Prepared::Refused(m) => BackupError::Refused(m),
         Prepared::Io(e) => storage_error(&settings, e),
@@ -272,7 +272,7 @@ pub async fn run(settings: BackupSettings, stop: Arc<AtomicBool>) -> Result<Back
     dir.put(manifest::MANIFEST_FILE, &meta.to_json()).map_err(|e| storage_error(&settings, e))?;
     dir.remove(IN_PROGRESS_FILE).map_err(|e| storage_error(&settings, e))?;
     Ok(BackupReport {
-        storage: dir.root().display().to_string(),
+        storage: dir.location(),
         position: meta.position,
         backup_ts: meta.backup_ts,
         writers_blocked: snap.blocked,
@@ -442,12 +442,13 @@ impl DataFile {
     }
 }
 
-fn put(dir: &LocalDir, settings: &BackupSettings, file: &objects::SchemaFile) -> Result<(), BackupError> {
+fn put(dir: &Storage, settings: &BackupSettings, file: &objects::SchemaFile) -> Result<(), BackupError> {
     dir.put(&file.name, &file.text).map_err(|e| storage_error(settings, e))
 }
 
 fn storage_error(settings: &BackupSettings, e: std::io::Error) -> BackupError {
-    BackupError::Storage { location: settings.storage.display().to_string(), message: e.to_string() }
+    let location = crate::redact::redact_url(&settings.storage.display().to_string());
+    BackupError::Storage { location, message: e.to_string() }
 }
 
 enum Prepared {
@@ -464,12 +465,12 @@ impl From<std::io::Error> for Prepared {
 /// An empty directory is used as it is. One an interrupted backup left is emptied of that
 /// backup's files (a snapshot cannot be reopened). One with a complete backup, or with files
 /// hoist did not write, is refused: nothing of the user's is overwritten.
-fn prepare_directory(dir: &LocalDir) -> Result<Vec<String>, Prepared> {
+fn prepare_directory(dir: &Storage) -> Result<Vec<String>, Prepared> {
     let names = dir.list()?;
     if names.iter().any(|n| n == manifest::MANIFEST_FILE) {
         return Err(Prepared::Refused(format!(
             "{} already holds a complete backup ({}); give --storage a new directory, or remove that backup first",
-            dir.root().display(),
+            dir.location(),
             manifest::MANIFEST_FILE
         )));
     }
@@ -479,7 +480,7 @@ fn prepare_directory(dir: &LocalDir) -> Result<Vec<String>, Prepared> {
     if !names.iter().any(|n| n == IN_PROGRESS_FILE) {
         return Err(Prepared::Refused(format!(
             "{} is not empty and holds no backup of hoist's ({} files, e.g. {}); give --storage an empty or new directory",
-            dir.root().display(),
+            dir.location(),
             names.len(),
             names[0]
         )));
@@ -497,7 +498,7 @@ fn prepare_directory(dir: &LocalDir) -> Result<Vec<String>, Prepared> {
     let note = format!(
         "an interrupted backup was found in {}: its {removed} files were removed and a new snapshot is taken \
          (a snapshot cannot be continued once its transactions are gone)",
-        dir.root().display()
+        dir.location()
     );
     tracing::warn!("{note}");
     Ok(vec![note])

@@ -31,7 +31,7 @@ use super::LogError;
 use crate::binlog::file::{scan_file, FileScan, Grouper, Header, Item, ReadEvent, MAGIC};
 use crate::binlog::index::{LogIndex, Segment, FIRST_EVENT, FORMAT_VERSION, INDEX_FILE};
 use crate::binlog::position::BinlogPos;
-use crate::storage::{LocalDir, PARTIAL_SUFFIX};
+use crate::storage::{Storage, PARTIAL_SUFFIX};
 
 pub const SEGMENTS_DIR: &str = "segments";
 pub const LOCK_FILE: &str = "hoist-log.lock";
@@ -124,7 +124,8 @@ pub struct RunStats {
 }
 
 pub struct Log {
-    dir: LocalDir,
+    dir: Storage,
+    root: PathBuf,
     segments: PathBuf,
     index: LogIndex,
     segment_size: u64,
@@ -143,8 +144,14 @@ impl Log {
     /// Open (creating it if missing) and lock a log directory, and read its index. Nothing is
     /// changed yet: a refusal after this leaves the directory as it was.
     pub fn open(root: &Path, segment_size: u64) -> Result<Log, LogError> {
-        let dir = LocalDir::create(root).map_err(|e| storage(root, e))?;
-        let root = dir.root().to_path_buf();
+        if root.to_string_lossy().contains("://") {
+            return Err(LogError::Refused(format!(
+                "{}: hoist log start writes to a local directory; object storage (s3://) is not supported for logs yet",
+                crate::redact::redact_url(&root.to_string_lossy())
+            )));
+        }
+        let dir = Storage::create(root).map_err(|e| storage(root, e))?;
+        let root = PathBuf::from(dir.location());
         let lock = File::options()
             .create(true)
             .truncate(false)
@@ -178,6 +185,7 @@ impl Log {
         Ok(Log {
             segments: root.join(SEGMENTS_DIR),
             dir,
+            root,
             index,
             segment_size: segment_size.max(1),
             current: None,
@@ -190,7 +198,7 @@ impl Log {
     }
 
     pub fn root(&self) -> &Path {
-        self.dir.root()
+        &self.root
     }
 
     pub fn index(&self) -> &LogIndex {
@@ -207,7 +215,7 @@ impl Log {
     pub fn recover(&mut self, cluster_id: &str) -> Result<Vec<String>, LogError> {
         let mut notes = Vec::new();
         std::fs::create_dir_all(&self.segments).map_err(|e| storage(&self.segments, e))?;
-        self.dir.remove(&format!("{INDEX_FILE}{PARTIAL_SUFFIX}")).map_err(|e| storage(self.dir.root(), e))?;
+        self.dir.remove(&format!("{INDEX_FILE}{PARTIAL_SUFFIX}")).map_err(|e| storage(&self.root, e))?;
         let mut stray = Vec::new();
         for entry in std::fs::read_dir(&self.segments).map_err(|e| storage(&self.segments, e))? {
             let name = entry.map_err(|e| storage(&self.segments, e))?.file_name().to_string_lossy().into_owned();
@@ -228,7 +236,7 @@ impl Log {
             notes.push(format!("removed {SEGMENTS_DIR}/{name}: a killed run wrote it after the last durable point"));
         }
         for s in &self.index.segments {
-            let path = self.dir.root().join(&s.name);
+            let path = self.root.join(&s.name);
             let len = std::fs::metadata(&path).map_err(|e| storage(&path, e))?.len();
             if len < s.bytes {
                 return Err(LogError::Refused(format!(
@@ -240,7 +248,7 @@ impl Log {
             }
         }
         if let Some(last) = self.index.segments.last().cloned() {
-            let path = self.dir.root().join(&last.name);
+            let path = self.root.join(&last.name);
             let cut = cut_back(&path, &last)?;
             if cut > 0 {
                 notes.push(format!(
@@ -389,7 +397,7 @@ impl Log {
             cur.out.get_ref().sync_data().map_err(|e| storage(&cur.path, e))?;
         }
         let json = serde_json::to_vec_pretty(&self.index).expect("an index serialises");
-        self.dir.put(INDEX_FILE, &json).map_err(|e| storage(self.dir.root(), e))?;
+        self.dir.put(INDEX_FILE, &json).map_err(|e| storage(&self.root, e))?;
         self.dirty = None;
         Ok(())
     }

@@ -48,12 +48,12 @@ pub async fn run(
     point: PointSettings,
     stop: Arc<AtomicBool>,
 ) -> Result<ImportReport, ImportError> {
-    let meta = crate::restore::read_backup(&settings)?;
+    let meta = crate::restore::read_backup(&settings).await?;
     let start = meta.position.as_ref().map(|p| BinlogPos::new(&p.file, p.pos)).ok_or_else(|| {
         SourceError::Layout(format!(
             "the backup in {} has no binlog position (the upstream's binlog was off when it was taken): a \
                  point-in-time restore starts the log there; restore it with hoist restore full",
-            settings.source
+            crate::redact::redact_url(&settings.source)
         ))
     })?;
     let log = open_log(&point.log)?;
