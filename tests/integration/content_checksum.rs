@@ -145,6 +145,12 @@ fn value_of(rng: &mut Rng, ty: &str) -> Source {
             let (h, mi, s) = (rng.range(0, 839), rng.range(0, 60), rng.range(0, 60));
             Source::Text(format!("{sign}{}:{}:{}.{}", pad(rng, h), pad(rng, mi), pad(rng, s), rng.below(100)))
         }
+        // A number into a string column: stored as the server prints the literal.
+        "varchar(20)" if rng.percent(20) => {
+            let sign = rng.pick(&["", "-", "+"]);
+            let frac = if rng.percent(50) { format!(".{}", rng.below(100)) } else { String::new() };
+            Source::Number(format!("{sign}{:03}{frac}", rng.below(100_000)))
+        }
         "char(8)" | "varchar(20)" => {
             let alphabet = ["a", "Z", " ", "é", "😀", "'", "\\", ",", ":", "N"];
             let n = rng.below(if ty == "char(8)" { 8 } else { 20 }) as usize;

@@ -511,10 +511,19 @@ fn member<'m>(members: &'m [Vec<u8>], given: &[u8]) -> Option<&'m Vec<u8>> {
     members.iter().find(|m| m.eq_ignore_ascii_case(given))
 }
 
+/// A value's bytes as a string column stores them. A number literal becomes the string the
+/// server prints for it: `007` is `7`, `-0.0` is `0.0`, `1.50` keeps its scale; an approximate
+/// one (`1e3`) prints as a double would, which is not guessed here.
 fn raw_bytes<'v>(value: &'v Value) -> Result<Cow<'v, [u8]>, String> {
     match value {
         Value::Text(b) | Value::Binary(b) => Ok(Cow::Borrowed(&b[..])),
-        Value::Number(n) if Decimal::parse(n).is_some_and(|d| d.exponent == 0) => Ok(Cow::Borrowed(n)),
+        Value::Number(n) => match Decimal::parse(n).filter(|d| d.exponent == 0) {
+            Some(_) if canonical_decimal(n, n.iter().position(|&c| c == b'.').map_or(0, |p| n.len() - p - 1)) => {
+                Ok(Cow::Borrowed(n))
+            }
+            Some(d) => Ok(Cow::Owned(d.rounded(d.scale.max(0) as usize)?.into_bytes())),
+            None => Err("a number the server would print in its own way".into()),
+        },
         _ => Err("a number the server would print in its own way".into()),
     }
 }
@@ -846,6 +855,10 @@ mod tests {
             ("time", "time", text("0:0:0"), "00:00:00"),
             ("char", "char(5)", text("ab  "), "2:ab"),
             ("varchar", "varchar(5)", text("ab  "), "4:ab  "),
+            ("varchar", "varchar(5)", num("007"), "1:7"),
+            ("varchar", "varchar(5)", num("-0.0"), "3:0.0"),
+            ("varchar", "varchar(5)", num("1.50"), "4:1.50"),
+            ("varchar", "varchar(5)", num("-12"), "3:-12"),
             ("binary", "binary(4)", Value::Binary(Cow::Borrowed(b"A")), "4:A\0\0\0"),
             ("bit", "bit(12)", Value::UInt(5), "2:\0\u{5}"),
             ("enum", "enum('a','Bc')", text("bc"), "2:Bc"),
