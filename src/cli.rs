@@ -412,7 +412,7 @@ pub struct BackupArgs {
     /// Size of one INSERT statement in the data files.
     #[arg(long, default_value = "1MiB")]
     pub statement_size: ByteSize,
-    /// Compression of the data files: none, gzip or zstd.
+    /// Compression of the data files: none, gzip, zstd or snappy (framed).
     #[arg(long, default_value = "none", value_parser = parse_compression)]
     pub compress: Compression,
     /// Do not read each row's checksum (the server's work grows by about half with it); a
@@ -575,7 +575,8 @@ fn parse_compression(s: &str) -> Result<Compression, String> {
         "none" => Ok(Compression::None),
         "gzip" | "gz" => Ok(Compression::Gzip),
         "zstd" | "zst" => Ok(Compression::Zstd),
-        _ => Err(format!("unknown compression {s:?} (none, gzip, zstd)")),
+        "snappy" => Ok(Compression::Snappy),
+        _ => Err(format!("unknown compression {s:?} (none, gzip, zstd, snappy)")),
     }
 }
 

@@ -483,6 +483,22 @@ fn a_killed_backup_is_taken_again_as_a_new_snapshot() {
     assert_eq!(table_sums(target, "bk_killed"), table_sums(source, "bk_killed"));
 }
 
+#[test]
+fn a_snappy_backup_restores() {
+    let source = MariaDb::shared();
+    small_database(source, "bk_snappy", 500);
+    let dir = tempfile::tempdir().unwrap();
+    let storage = dir.path().join("backup");
+    backup(source, &storage, &["--tables", "bk_snappy.*", "--compress", "snappy"]).assert_ok();
+    let files: Vec<String> =
+        std::fs::read_dir(&storage).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert!(files.iter().any(|f| f.ends_with(".sql.snappy")), "data files are snappy-framed: {files:?}");
+    let target = target_server();
+    target.exec("DROP DATABASE IF EXISTS bk_snappy");
+    restore(&storage, target, "bk_snappy", &[]).assert_ok();
+    assert_eq!(table_sums(target, "bk_snappy"), table_sums(source, "bk_snappy"));
+}
+
 /// The manifest has no checksums: the restore checks the target against the rows it read
 /// from the backup's files, as an import does.
 #[test]

@@ -80,6 +80,17 @@ fn zstd_sql_into_mariadb() {
     into_mariadb("gen_sql_zst", Format::Sql, Compression::Zstd);
 }
 
+/// Snappy's framing format, as Lightning reads `.snappy` files.
+#[test]
+fn snappy_sql_into_mariadb() {
+    into_mariadb("gen_sql_snappy", Format::Sql, Compression::Snappy);
+}
+
+#[test]
+fn snappy_csv_into_sqlite() {
+    into_sqlite(Format::Csv, Compression::Snappy);
+}
+
 #[test]
 fn sql_into_mariadb_with_insert() {
     into_mariadb_with("gen_sql_ins", Format::Sql, Compression::None, &["--write-mode", "insert"]);

@@ -20,6 +20,8 @@ pub enum Compression {
     None,
     Gzip,
     Zstd,
+    /// Snappy's framing format (`.snappy`, as Lightning and Dumpling name it).
+    Snappy,
 }
 
 impl Compression {
@@ -28,6 +30,7 @@ impl Compression {
             Compression::None => "none",
             Compression::Gzip => "gzip",
             Compression::Zstd => "zstd",
+            Compression::Snappy => "snappy",
         }
     }
     pub fn parse(s: &str) -> Option<Compression> {
@@ -35,6 +38,7 @@ impl Compression {
             "none" => Some(Compression::None),
             "gzip" => Some(Compression::Gzip),
             "zstd" => Some(Compression::Zstd),
+            "snappy" => Some(Compression::Snappy),
             _ => None,
         }
     }
@@ -333,6 +337,8 @@ pub fn compression_of(name: &str) -> Compression {
         Compression::Gzip
     } else if lower.ends_with(".zst") || lower.ends_with(".zstd") {
         Compression::Zstd
+    } else if lower.ends_with(".snappy") {
+        Compression::Snappy
     } else {
         Compression::None
     }
@@ -347,6 +353,7 @@ fn decompressing(raw: Box<dyn Read + Send>, compression: Compression) -> Box<dyn
             Ok(d) => Box::new(d),
             Err(e) => Box::new(FailingReader(Some(e))),
         },
+        Compression::Snappy => Box::new(snap::read::FrameDecoder::new(io::BufReader::with_capacity(BUF, raw))),
     }
 }
 

@@ -63,6 +63,7 @@ pub enum Compression {
     None,
     Gzip,
     Zstd,
+    Snappy,
 }
 
 impl Compression {
@@ -72,6 +73,7 @@ impl Compression {
             Compression::None => "",
             Compression::Gzip => ".gz",
             Compression::Zstd => ".zst",
+            Compression::Snappy => ".snappy",
         }
     }
 }
@@ -244,6 +246,11 @@ fn compress(plain: Vec<u8>, c: Compression) -> Vec<u8> {
             enc.finish().expect("gzip to memory")
         }
         Compression::Zstd => zstd::encode_all(&plain[..], 3).expect("zstd to memory"),
+        Compression::Snappy => {
+            let mut out = snap::write::FrameEncoder::new(Vec::new());
+            out.write_all(&plain).expect("snappy to memory");
+            out.into_inner().expect("snappy to memory")
+        }
     }
 }
 

@@ -350,6 +350,7 @@ async fn read_chunk(shared: &Shared, conn: &mut Conn, job: &ChunkJob) -> Result<
             Compression::None => "",
             Compression::Gzip => ".gz",
             Compression::Zstd => ".zst",
+            Compression::Snappy => ".snappy",
         }
     );
     let file = shared.dir.create_file(&name).map_err(|e| storage_error(settings, e))?;
@@ -416,6 +417,8 @@ enum DataFile {
     Plain(AtomicFile),
     Gzip(flate2::write::GzEncoder<AtomicFile>),
     Zstd(zstd::Encoder<'static, AtomicFile>),
+    // Boxed: its buffers make it several times the others' size.
+    Snappy(Box<snap::write::FrameEncoder<AtomicFile>>),
 }
 
 impl DataFile {
@@ -424,6 +427,7 @@ impl DataFile {
             Compression::None => DataFile::Plain(file),
             Compression::Gzip => DataFile::Gzip(flate2::write::GzEncoder::new(file, flate2::Compression::fast())),
             Compression::Zstd => DataFile::Zstd(zstd::Encoder::new(file, 3)?),
+            Compression::Snappy => DataFile::Snappy(Box::new(snap::write::FrameEncoder::new(file))),
         })
     }
     fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
@@ -431,6 +435,7 @@ impl DataFile {
             DataFile::Plain(f) => f.write_all(bytes),
             DataFile::Gzip(f) => f.write_all(bytes),
             DataFile::Zstd(f) => f.write_all(bytes),
+            DataFile::Snappy(f) => f.write_all(bytes),
         }
     }
     fn commit(self) -> std::io::Result<u64> {
@@ -438,6 +443,7 @@ impl DataFile {
             DataFile::Plain(f) => f.commit(),
             DataFile::Gzip(f) => f.finish()?.commit(),
             DataFile::Zstd(f) => f.finish()?.commit(),
+            DataFile::Snappy(f) => f.into_inner().map_err(|e| e.into_error())?.commit(),
         }
     }
 }
