@@ -20,7 +20,7 @@ use std::fmt::Write as _;
 
 use crate::data_type::TypeClass;
 use crate::rows::Value;
-use crate::target::{ColumnDescription, TableDescription};
+use crate::target::{charset_set_by, ColumnDescription, TableDescription};
 
 /// The content of a chunk (or of a table: the sum of its chunks') as a checkpoint keeps it in
 /// one `u64`: the wrapping sum of the row hashes mod 2^63 in the low bits, and the top bit set
@@ -123,35 +123,22 @@ impl SourceSession {
     pub fn from_statements(statements: &[String], server_offset: Option<i64>) -> SourceSession {
         let mut session = SourceSession { charset: "utf8mb4".into(), utc_offset: server_offset };
         for statement in statements {
-            let lower = statement.trim().to_ascii_lowercase();
-            let Some(body) = lower.strip_prefix("set ") else { continue };
-            if let Some(rest) = body.strip_prefix("names ").or_else(|| body.strip_prefix("character set ")) {
-                let name = rest.split([' ', ',']).next().unwrap_or_default();
-                session.charset = name.trim_matches(['\'', '"', '`']).to_string();
+            if let Some(charset) = charset_set_by(statement) {
+                session.charset = charset;
                 continue;
             }
+            let lower = statement.trim().to_ascii_lowercase();
+            let Some(body) = lower.strip_prefix("set ") else { continue };
             for assignment in body.split(',') {
                 let Some((name, value)) = assignment.split_once('=') else { continue };
                 let name = name.trim().trim_start_matches("@@").trim_start_matches("session").trim_start_matches('.');
                 if name.trim() == "time_zone" {
-                    session.utc_offset = parse_offset(value.trim().trim_matches(['\'', '"']));
+                    session.utc_offset = crate::utc::parse_offset(value.trim().trim_matches(['\'', '"']));
                 }
             }
         }
         session
     }
-}
-
-/// `+08:00` -> 28800; anything else (a named zone, SYSTEM, a variable) is not known here.
-pub fn parse_offset(text: &str) -> Option<i64> {
-    let (sign, rest) = match text.as_bytes().first()? {
-        b'+' => (1, &text[1..]),
-        b'-' => (-1, &text[1..]),
-        _ => return None,
-    };
-    let (h, m) = rest.split_once(':')?;
-    let (h, m): (i64, i64) = (h.parse().ok()?, m.parse().ok()?);
-    (m < 60).then_some(sign * (h * 3600 + m * 60))
 }
 
 impl TableHasher {
@@ -529,11 +516,8 @@ fn raw_bytes<'v>(value: &'v Value) -> Result<Cow<'v, [u8]>, String> {
 }
 
 fn number_text<'v>(value: &'v Value) -> Result<&'v str, String> {
-    match value {
-        Value::Number(n) => std::str::from_utf8(n).map_err(|_| "not a number".to_string()),
-        Value::Text(n) => std::str::from_utf8(n).map_err(|_| "not a number".to_string()),
-        _ => Err("bytes for a number".into()),
-    }
+    let bytes = number_bytes(value).ok_or("bytes for a number")?;
+    std::str::from_utf8(bytes).map_err(|_| "not a number".to_string())
 }
 
 fn text_of<'v>(value: &'v Value) -> Result<&'v str, String> {
@@ -585,9 +569,7 @@ impl Decimal {
                 scale: 0,
                 exponent: 0,
             }),
-            Value::Number(n) => Decimal::parse(n).ok_or_else(|| "not a number".to_string()),
-            Value::Text(n) => Decimal::parse(n).ok_or_else(|| "not a number".to_string()),
-            _ => Err("not a number".into()),
+            _ => number_bytes(value).and_then(Decimal::parse).ok_or_else(|| "not a number".to_string()),
         }
     }
 

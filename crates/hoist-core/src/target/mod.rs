@@ -87,6 +87,15 @@ pub struct ColumnDescription {
     pub generated: bool,
 }
 
+/// The character set a `SET NAMES` / `SET CHARACTER SET` statement chooses, lower case; None
+/// for any other statement. The LOAD DATA path declares it, the row hashes read text in it.
+pub fn charset_set_by(statement: &str) -> Option<String> {
+    let lower = statement.trim().to_ascii_lowercase();
+    let rest = lower.strip_prefix("set names").or_else(|| lower.strip_prefix("set character set"))?;
+    let cs = rest.split([' ', ',']).find(|w| !w.is_empty())?.trim_matches(['\'', '"', '`']);
+    cs.chars().all(|c| c.is_ascii_alphanumeric() || c == '_').then(|| cs.to_string())
+}
+
 /// Session settings a dump's SET statements ask for (character set, time zone, sql_mode).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Session {

@@ -501,7 +501,7 @@ impl Target for MysqlTarget {
         Ok(zone.and_then(|(zone, system)| match zone.as_str() {
             // The system's zone by its abbreviation: only UTC's has no daylight saving.
             "SYSTEM" => matches!(system.as_str(), "UTC" | "GMT" | "Etc/UTC").then_some(0),
-            _ => crate::content_hash::parse_offset(&zone),
+            _ => crate::utc::parse_offset(&zone),
         }))
     }
 

@@ -10,7 +10,7 @@ use mysql_async::prelude::*;
 use mysql_async::{Conn, LocalInfileError, Opts, OptsBuilder};
 
 use super::mysql::{classify, MysqlTarget};
-use super::{ChunkProgress, EncodedBatch, EncodedRows, Marker, Session, TargetError, Writer};
+use super::{charset_set_by, ChunkProgress, EncodedBatch, EncodedRows, Marker, Session, TargetError, Writer};
 use crate::config::ConflictStrategy;
 
 /// The one stream a writer's connection may send for LOCAL INFILE: the file name its LOAD DATA
@@ -75,17 +75,7 @@ const CLAIM_WAIT_SECONDS: u32 = 60;
 /// The character set a LOAD DATA must declare to read bytes as the INSERT path would: the
 /// dump's `SET NAMES` (mydumper: binary), else the connection's utf8mb4.
 fn load_charset(session: &Session) -> String {
-    session
-        .statements
-        .iter()
-        .rev()
-        .find_map(|s| {
-            let lower = s.to_ascii_lowercase();
-            let rest = lower.strip_prefix("set names").or_else(|| lower.strip_prefix("set character set"))?;
-            let cs = rest.split_whitespace().next()?.trim_matches(|c| c == '\'' || c == '"' || c == '`');
-            cs.chars().all(|c| c.is_ascii_alphanumeric() || c == '_').then(|| cs.to_string())
-        })
-        .unwrap_or_else(|| "utf8mb4".into())
+    session.statements.iter().rev().find_map(|s| charset_set_by(s)).unwrap_or_else(|| "utf8mb4".into())
 }
 
 impl MysqlWriter {
