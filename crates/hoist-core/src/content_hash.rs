@@ -439,7 +439,8 @@ fn push_part(out: &mut Vec<u8>, print: &Print, session: &SourceSession, value: &
             Cow::Owned(picked.join(&b","[..]))
         }
     };
-    let _ = write!(out, "{}:", bytes.len());
+    out.extend_from_slice(itoa::Buffer::new().format(bytes.len()).as_bytes());
+    out.push(b':');
     out.extend_from_slice(&bytes);
     Ok(())
 }

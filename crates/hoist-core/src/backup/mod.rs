@@ -356,7 +356,14 @@ async fn read_chunk(shared: &Shared, conn: &mut Conn, job: &ChunkJob) -> Result<
     );
     let file = shared.dir.create_file(&name).map_err(|e| storage_error(settings, e))?;
     let mut out = DataFile::new(file, settings.compression).map_err(|e| storage_error(settings, e))?;
-    let kinds: Vec<values::ValueKind> = table.columns.iter().map(|(_, ty)| values::kind_of(ty)).collect();
+    let kinds: Vec<values::ValueKind> = table
+        .description
+        .columns
+        .iter()
+        .filter(|c| !c.generated)
+        .map(|c| values::kind_of(&c.data_type, &c.column_type))
+        .collect();
+    let mut printed = values::PrintedRow::default();
     let columns: Vec<String> = table.columns.iter().map(|(c, _)| hoist_schema::quote_mysql_ident(c)).collect();
     let insert =
         format!("INSERT INTO {} ({}) VALUES\n", hoist_schema::quote_mysql_ident(&table.name), columns.join(","));
@@ -387,8 +394,10 @@ async fn read_chunk(shared: &Shared, conn: &mut Conn, job: &ChunkJob) -> Result<
                 }
             };
             checksum = checksum.map(|sum| sum.wrapping_add(hash));
-        } else if let Some(h) = hasher.as_mut() {
-            match h.hash(&row) {
+        }
+        printed.fill(&row, &kinds);
+        if let Some(h) = hasher.as_mut() {
+            match h.hash(&row, &kinds, &printed) {
                 Ok(hash) => checksum = checksum.map(|sum| sum.wrapping_add(u64::from(hash))),
                 Err(why) => {
                     // Not guessed: the chunk (and so its table) is verified by its count.
@@ -409,7 +418,7 @@ async fn read_chunk(shared: &Shared, conn: &mut Conn, job: &ChunkJob) -> Result<
             if i > 0 {
                 buf.push(b',');
             }
-            values::push_value(&mut buf, kinds[i], v);
+            values::push_value(&mut buf, kinds[i], v, printed.get(i));
         }
         buf.push(b')');
         if buf.len() >= settings.statement_size {

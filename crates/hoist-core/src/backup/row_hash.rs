@@ -6,40 +6,21 @@
 //! know (FLOAT(M,D), MySQL's JSON).
 
 use std::borrow::Cow;
-use std::io::Write as _;
 
 use mysql_async::Value as Wire;
 
+use super::values::{PrintedRow, ValueKind};
 use crate::content_hash::{Scratch, SourceSession, TableHasher, Unpredictable};
-use crate::data_type::TypeClass;
 use crate::rows::Value;
 use crate::target::TableDescription;
-
-/// How a stored column's wire values become the hasher's.
-#[derive(Debug, Clone, Copy)]
-enum Shape {
-    /// DECIMAL and the other numbers the server sends as text; integers and floats come as
-    /// numbers whatever the column.
-    Number,
-    /// Strings, binary strings, BIT, ENUM, SET, spatial values: bytes as stored (the session
-    /// reads them with `SET NAMES binary`).
-    Bytes,
-    Date,
-    /// DATETIME and TIMESTAMP (the session's time zone is UTC) with their fractional digits.
-    DateTime(usize),
-    Time(usize),
-}
 
 /// The row hash of one table's rows as a backup reads them: its stored columns, in order.
 pub struct RowHasher {
     hasher: TableHasher,
+    /// Strings read with `SET NAMES binary` (bytes as stored), TIMESTAMP in UTC.
     session: SourceSession,
     /// For each value read, its column in the table (generated columns are not read).
     map: Vec<usize>,
-    shapes: Vec<Shape>,
-    /// The printed forms of this row's numbers, dates and times, and where each is in it.
-    printed: Vec<u8>,
-    spans: Vec<(usize, usize)>,
     scratch: Scratch,
 }
 
@@ -50,90 +31,31 @@ impl RowHasher {
         if let Some(why) = hasher.unknown_column() {
             return Err(why);
         }
-        let stored: Vec<usize> = (0..table.columns.len()).filter(|&i| !table.columns[i].generated).collect();
-        let shapes = stored.iter().map(|&i| shape_of(&table.columns[i].data_type, &table.columns[i].column_type));
         Ok(RowHasher {
             hasher,
             session: SourceSession { charset: "binary".into(), utc_offset: Some(0) },
-            shapes: shapes.collect(),
-            map: stored,
-            printed: Vec::new(),
-            spans: Vec::new(),
+            map: (0..table.columns.len()).filter(|&i| !table.columns[i].generated).collect(),
             scratch: Scratch::default(),
         })
     }
 
-    /// The hash of a row of the stored columns' values, as the server's expression gives it.
-    pub fn hash(&mut self, row: &[Wire]) -> Result<u32, Unpredictable> {
-        self.printed.clear();
-        self.spans.clear();
-        for (value, shape) in row.iter().zip(&self.shapes) {
-            let start = self.printed.len();
-            print(&mut self.printed, *shape, value);
-            self.spans.push((start, self.printed.len()));
-        }
+    /// The hash of a row of the stored columns' values (of `kinds`, printed in `printed`), as
+    /// the server's expression gives it.
+    pub fn hash(&mut self, row: &[Wire], kinds: &[ValueKind], printed: &PrintedRow) -> Result<u32, Unpredictable> {
         let values: Vec<Value> = row
             .iter()
-            .zip(&self.shapes)
-            .zip(&self.spans)
-            .map(|((value, shape), &(a, b))| {
-                let printed = &self.printed[a..b];
-                match (value, shape) {
-                    (Wire::NULL, _) => Value::Null,
-                    (Wire::Bytes(bytes), Shape::Bytes) => Value::Binary(Cow::Borrowed(bytes)),
-                    (Wire::Bytes(bytes), _) => Value::Number(bytes),
-                    (Wire::Date(..) | Wire::Time(..), _) => Value::Text(Cow::Borrowed(printed)),
-                    _ => Value::Number(printed),
-                }
+            .zip(kinds)
+            .enumerate()
+            .map(|(i, (value, kind))| match (value, kind) {
+                (Wire::NULL, _) => Value::Null,
+                (Wire::Bytes(bytes), ValueKind::Number) => Value::Number(bytes),
+                (Wire::Bytes(bytes), _) => Value::Binary(Cow::Borrowed(bytes)),
+                (Wire::Date(..) | Wire::Time(..), _) => Value::Text(Cow::Borrowed(printed.get(i))),
+                _ => Value::Number(printed.get(i)),
             })
             .collect();
         self.hasher.row_hash(&self.session, &self.map, &values, &mut self.scratch)
     }
-}
-
-fn shape_of(data_type: &str, column_type: &str) -> Shape {
-    let fsp = || column_type.split_once('(').and_then(|(_, r)| r.trim_end_matches(')').parse().ok()).unwrap_or(0);
-    match TypeClass::of(data_type) {
-        TypeClass::Date => Shape::Date,
-        TypeClass::DateTime => Shape::DateTime(fsp()),
-        TypeClass::Time => Shape::Time(fsp()),
-        t if t.is_numeric() => Shape::Number,
-        _ => Shape::Bytes,
-    }
-}
-
-/// Numbers as digits (floats with the shortest digits that read back the same: the hasher
-/// prints them as the server does), dates and times as the server prints them at the
-/// column's precision. Bytes are used where they are, so print nothing.
-fn print(out: &mut Vec<u8>, shape: Shape, value: &Wire) {
-    let _ = match (value, shape) {
-        (Wire::Int(i), _) => write!(out, "{i}"),
-        (Wire::UInt(u), _) => write!(out, "{u}"),
-        (Wire::Float(f), _) => write!(out, "{:e}", f64::from(*f)),
-        (Wire::Double(d), _) => write!(out, "{d:e}"),
-        (Wire::Date(y, m, d, ..), Shape::Date) => write!(out, "{y:04}-{m:02}-{d:02}"),
-        (Wire::Date(y, m, d, h, i, s, us), shape) => {
-            let fsp = if let Shape::DateTime(fsp) = shape { fsp } else { 0 };
-            let _ = write!(out, "{y:04}-{m:02}-{d:02} {h:02}:{i:02}:{s:02}");
-            fraction(out, *us, fsp)
-        }
-        (Wire::Time(negative, days, h, i, s, us), shape) => {
-            let fsp = if let Shape::Time(fsp) = shape { fsp } else { 0 };
-            let hours = u64::from(*days) * 24 + u64::from(*h);
-            let _ = write!(out, "{}{hours:02}:{i:02}:{s:02}", if *negative { "-" } else { "" });
-            fraction(out, *us, fsp)
-        }
-        (Wire::NULL | Wire::Bytes(_), _) => Ok(()),
-    };
-}
-
-/// `.` and the first `fsp` of the six digits of `micros`, as a column of that precision prints.
-fn fraction(out: &mut Vec<u8>, micros: u32, fsp: usize) -> std::io::Result<()> {
-    if fsp == 0 {
-        return Ok(());
-    }
-    let digits = format!("{micros:06}");
-    write!(out, ".{}", &digits[..fsp.min(6)])
 }
 
 #[cfg(test)]
@@ -157,7 +79,11 @@ mod tests {
     }
 
     fn hash(table: &TableDescription, row: &[Wire]) -> u32 {
-        RowHasher::new(table).unwrap().hash(row).unwrap()
+        let kinds: Vec<ValueKind> =
+            table.columns.iter().map(|c| super::super::values::kind_of(&c.data_type, &c.column_type)).collect();
+        let mut printed = PrintedRow::default();
+        printed.fill(row, &kinds);
+        RowHasher::new(table).unwrap().hash(row, &kinds, &printed).unwrap()
     }
 
     #[test]
