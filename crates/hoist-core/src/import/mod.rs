@@ -70,13 +70,14 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
     // A single mysqldump file's catalog comes from its scan, which its checkpoint keeps: the
     // store is read first, so that a rerun does not scan the file again.
     let single_file = source.single_file().is_some();
+    let mut file_notes = Vec::new();
     let (source, catalog, scan, single_store) = match files.first().filter(|_| single_file) {
         Some(file) => {
             let (store, temp) = open_store(&settings).await?;
             let recorded = store.load().await?;
             let region = settings.plan_settings().max_region_size;
             let read = crate::mysqldump::read(source, file, recorded.as_ref(), &filter, region).await;
-            let (source, catalog, scan) = match read {
+            let read = match read {
                 Ok(read) => read,
                 Err(e) => {
                     // Nothing was planned: leave no empty checkpoint behind.
@@ -86,7 +87,8 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
                     return Err(e.into());
                 }
             };
-            (source, catalog, Some(scan), Some((store, temp, recorded)))
+            file_notes = read.notes;
+            (read.source, read.catalog, Some(read.scan), Some((store, temp, recorded)))
         }
         None => (source, Catalog::from_files(&files, &filter)?, None, None),
     };
@@ -125,6 +127,7 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
     let mut report = ImportReport {
         target: target.describe(),
         checkpoint: settings.checkpoint.enable.then(|| store.location()),
+        notes: file_notes,
         ..Default::default()
     };
 

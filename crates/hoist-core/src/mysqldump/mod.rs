@@ -85,16 +85,27 @@ pub struct ScannedObject {
     pub statements: Vec<Statement>,
 }
 
-/// The catalog of the single-file dump `file` of `source`, and the source that serves its
-/// statements, from the checkpoint's scan when `recorded` was made from the file as it is now,
-/// else from a scan of it (`region`: the plan's max region size). Also the scan, to keep.
+/// What [`read`] gives.
+pub struct Read {
+    /// The source, serving the file's statements as schema files.
+    pub source: Source,
+    pub catalog: Catalog,
+    /// The scan as the checkpoint keeps it.
+    pub scan: String,
+    /// For the summary: the file's system schemas, which the filter left out.
+    pub notes: Vec<String>,
+}
+
+/// The catalog of the single-file dump `file` of `source`, from the checkpoint's scan when
+/// `recorded` was made from the file as it is now, else from a scan of it (`region`: the plan's
+/// max region size).
 pub async fn read(
     source: Source,
     file: &SourceFile,
     recorded: Option<&Checkpoint>,
     filter: &TableFilter,
     region: u64,
-) -> Result<(Source, Catalog, String), SourceError> {
+) -> Result<Read, SourceError> {
     let same_file = |cp: &&Checkpoint| {
         cp.files.iter().any(|f| (&f.path, f.size, f.modified_ms) == (&file.path, file.size, file.modified_ms))
     };
@@ -127,9 +138,26 @@ pub async fn read(
             scan
         }
     };
-    let catalog = scan.catalog(file, filter);
-    let text = serde_json::to_string(&scan).expect("a scan always serialises");
-    Ok((source.with_extracted(scan.extracted_files(&file.path)), catalog, text))
+    let system: Vec<String> = scan
+        .databases
+        .keys()
+        .filter(|db| crate::filter::is_system_schema(db) && !filter.matches_database(db))
+        .map(|db| hoist_schema::quote_mysql_ident(db))
+        .collect();
+    let notes = match system.is_empty() {
+        true => Vec::new(),
+        false => vec![format!(
+            "the dump's system schema {} was left out, as system schemas are by default (the target's accounts \
+             and its own tables stay as they are); --tables names it to load it",
+            system.join(", ")
+        )],
+    };
+    Ok(Read {
+        catalog: scan.catalog(file, filter),
+        scan: serde_json::to_string(&scan).expect("a scan always serialises"),
+        source: source.with_extracted(scan.extracted_files(&file.path)),
+        notes,
+    })
 }
 
 impl Scan {
@@ -216,4 +244,190 @@ fn file_text(statements: &[Statement]) -> Vec<u8> {
         out.push_str("DELIMITER ;\n");
     }
     out.into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::Arc;
+
+    use object_store::ObjectStoreExt;
+
+    use super::*;
+
+    /// What mariadb-dump writes, in small: the header, a table with two INSERTs around which
+    /// the usual statements stand, a trigger in a DELIMITER block with its settings, a view's
+    /// placeholder table (older mysqldump) and its final view, a second database with a
+    /// procedure, a qualified INSERT, and a statement hoist does not load.
+    const DUMP: &str = "/*M!999999\\- enable the sandbox mode */ \n\
+-- MariaDB dump 10.19  Distrib 10.11.14-MariaDB, for debian-linux-gnu (x86_64)\n\
+--\n\
+-- Host: localhost    Database: shop\n\
+-- ------------------------------------------------------\n\
+/*!40101 SET NAMES utf8mb4 */;\n\
+/*!40103 SET TIME_ZONE='+00:00' */;\n\
+DROP TABLE IF EXISTS `orders`;\n\
+CREATE TABLE `orders` (`id` int NOT NULL, `note` text, PRIMARY KEY (`id`));\n\
+LOCK TABLES `orders` WRITE;\n\
+/*!40000 ALTER TABLE `orders` DISABLE KEYS */;\n\
+INSERT INTO `orders` VALUES (1,'a;b'),(2,'it''s');\n\
+INSERT INTO `orders` VALUES (3,'DELIMITER ;;');\n\
+/*!40000 ALTER TABLE `orders` ENABLE KEYS */;\n\
+UNLOCK TABLES;\n\
+/*!50003 SET @saved_sql_mode       = @@sql_mode */ ;\n\
+/*!50003 SET sql_mode              = 'STRICT_TRANS_TABLES' */ ;\n\
+DELIMITER ;;\n\
+/*!50003 CREATE*/ /*!50017 DEFINER=`root`@`localhost`*/ /*!50003 TRIGGER t1 BEFORE INSERT ON orders FOR EACH ROW BEGIN SET NEW.note = 'x;y'; END */;;\n\
+DELIMITER ;\n\
+/*!50003 SET sql_mode              = @saved_sql_mode */ ;\n\
+/*!50001 CREATE TABLE `v` (\n  `id` tinyint NOT NULL\n) ENGINE=MyISAM */;\n\
+CREATE DATABASE /*!32312 IF NOT EXISTS*/ `other` /*!40100 DEFAULT CHARACTER SET utf8mb4 */;\n\
+USE `other`;\n\
+CREATE TABLE `t2` (a int);\n\
+INSERT INTO `t2` VALUES (1);\n\
+INSERT INTO `shop`.`orders` VALUES (4,'q');\n\
+CHANGE MASTER TO MASTER_LOG_FILE='b.000001', MASTER_LOG_POS=4;\n\
+DELIMITER ;;\n\
+CREATE DEFINER=`root`@`localhost` PROCEDURE `p`()\nBEGIN\n  SELECT 1;\nEND ;;\n\
+DELIMITER ;\n\
+USE `shop`;\n\
+/*!50001 DROP VIEW IF EXISTS `v`*/;\n\
+/*!50001 SET character_set_client      = utf8mb3 */;\n\
+/*!50001 CREATE ALGORITHM=UNDEFINED */\n\
+/*!50013 DEFINER=`root`@`localhost` SQL SECURITY DEFINER */\n\
+/*!50001 VIEW `v` AS select `orders`.`id` AS `id` from `orders` */;\n\
+\n-- Dump completed on 2026-12-02  6:58:40\n";
+
+    /// Scan `bytes` stored as `name`, with region size `region`.
+    fn scan_of(name: &str, bytes: Vec<u8>, region: u64) -> Result<(Scan, SourceFile, Source), SourceError> {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        let store = object_store::memory::InMemory::new();
+        rt.block_on(store.put(&name.into(), bytes.into())).unwrap();
+        let source = Source::from_store(Arc::new(store), "memory://dumps");
+        let file = rt.block_on(source.list()).unwrap().remove(0);
+        let (src, f, handle) = (source.clone(), file.clone(), rt.handle().clone());
+        let scanned = std::thread::spawn(move || scan::scan(&src, &handle, &f, region)).join().unwrap()?;
+        Ok((scanned, file, source))
+    }
+
+    fn table<'a>(scan: &'a Scan, db: &str, name: &str) -> &'a ScannedTable {
+        scan.tables.iter().find(|t| (t.database.as_str(), t.name.as_str()) == (db, name)).expect("the table")
+    }
+
+    fn texts(statements: &[Statement]) -> Vec<&str> {
+        statements.iter().map(|s| s.text.as_str()).collect()
+    }
+
+    #[test]
+    fn a_mysqldump_file_is_tables_runs_and_objects() {
+        let (scan, _, _) = scan_of("dump.sql", DUMP.into(), 1 << 20).unwrap();
+        let names: Vec<_> = scan.tables.iter().map(|t| format!("{}.{}", t.database, t.name)).collect();
+        assert_eq!(names, ["shop.orders", "other.t2"], "the view's placeholder table is no table");
+        assert_eq!(scan.databases.keys().collect::<Vec<_>>(), ["other", "shop"]);
+        assert!(scan.databases["other"].as_ref().is_some_and(|c| c.text.starts_with("CREATE DATABASE")));
+        let orders = table(&scan, "shop", "orders");
+        assert!(orders.create.as_ref().is_some_and(|c| c.text.starts_with("CREATE TABLE `orders`")));
+        let runs: Vec<&str> = orders.data.iter().map(|&(a, b)| &DUMP[a as usize..b as usize]).collect();
+        assert_eq!(
+            runs,
+            [
+                "INSERT INTO `orders` VALUES (1,'a;b'),(2,'it''s');\nINSERT INTO `orders` VALUES (3,'DELIMITER ;;');",
+                "INSERT INTO `shop`.`orders` VALUES (4,'q');"
+            ],
+            "two runs: the INSERT into a qualified name comes after another table's"
+        );
+        assert_eq!(scan.triggers.len(), 1);
+        assert_eq!((scan.triggers[0].database.as_str(), scan.triggers[0].name.as_str()), ("shop", "orders"));
+        let trigger = &scan.triggers[0].statements;
+        assert_eq!(trigger.len(), 2, "the saving and restoring SETs are left out: {trigger:#?}");
+        assert!(
+            trigger[0].text.contains("sql_mode              = 'STRICT_TRANS_TABLES'") && trigger[0].delimiter == ";"
+        );
+        assert!(
+            trigger[1].text.contains("TRIGGER t1")
+                && trigger[1].text.ends_with("END */")
+                && trigger[1].delimiter == ";;"
+        );
+        assert_eq!(scan.routines.len(), 1);
+        assert_eq!(scan.routines[0].database, "other");
+        assert!(texts(&scan.routines[0].statements)[0].ends_with("SELECT 1;\nEND"));
+        assert_eq!(scan.views.len(), 1);
+        assert_eq!(scan.views[0].database, "shop");
+        assert!(texts(&scan.views[0].statements).last().unwrap().contains("VIEW `v` AS select"));
+    }
+
+    /// The statements a directory's schema file reader takes out of the extracted files are
+    /// the scanned ones, `;` and `;;` delimited alike; the catalog names them.
+    #[test]
+    fn extracted_files_read_back_as_their_statements() {
+        let (scan, file, source) = scan_of("dump.sql", DUMP.into(), 1 << 20).unwrap();
+        let files = scan.extracted_files(&file.path);
+        let catalog = scan.catalog(&file, &TableFilter::new(&[]).unwrap());
+        let source = source.with_extracted(files);
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let read = |f: &SourceFile| {
+            let bytes = rt.block_on(source.read_all(&f.path)).unwrap();
+            crate::ddl_file::statements(&f.path, &bytes).unwrap()
+        };
+        let trigger = &catalog.triggers[0];
+        assert_eq!(read(&trigger.file), texts(&scan.triggers[0].statements));
+        assert!(trigger.file.path.starts_with("dump.sql at byte "), "{}", trigger.file.path);
+        assert_eq!(read(&catalog.routines[0].file), texts(&scan.routines[0].statements));
+        let orders = catalog.tables.iter().find(|t| t.name == "orders").unwrap();
+        assert_eq!(
+            read(orders.schema_file.as_ref().unwrap()),
+            [table(&scan, "shop", "orders").create.as_ref().unwrap().text.as_str()]
+        );
+        assert_eq!(orders.data_files.len(), 2);
+        assert!(orders.data_files.iter().all(|d| d.file == file && d.range.is_some()));
+        assert_eq!(catalog.databases.len(), 2);
+    }
+
+    #[test]
+    fn runs_are_cut_at_region_size_unless_compressed() {
+        let (scan, _, _) = scan_of("dump.sql", DUMP.into(), 1).unwrap();
+        assert_eq!(table(&scan, "shop", "orders").data.len(), 3, "each INSERT is a region's worth");
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(DUMP.as_bytes()).unwrap();
+        let (scan, _, _) = scan_of("dump.sql.gz", gz.finish().unwrap(), 1).unwrap();
+        let orders = table(&scan, "shop", "orders");
+        assert_eq!(orders.data.len(), 2, "a compressed run is not cut: each piece would decompress it again");
+        assert!(
+            DUMP[orders.data[0].0 as usize..].starts_with("INSERT INTO `orders` VALUES (1,"),
+            "offsets are of the decompressed stream"
+        );
+    }
+
+    #[test]
+    fn what_cannot_be_loaded_is_refused_with_its_byte() {
+        let cases: [(String, &str, &str); 4] = [
+            (
+                DUMP[..DUMP.find("UNLOCK TABLES").unwrap()].to_string(),
+                "without the `-- Dump completed` line",
+                "UNLOCK TABLES",
+            ),
+            (
+                DUMP.replace("-- Host: localhost    Database: shop\n", ""),
+                "`orders` names no database",
+                "CREATE TABLE `orders`",
+            ),
+            (DUMP[..DUMP.find("'a;b'").unwrap() + 3].to_string(), "unterminated string literal", "'a;"),
+            (
+                DUMP.replace("LOCK TABLES", "SET sql_mode = 'NO_BACKSLASH_ESCAPES';\nLOCK TABLES"),
+                "another sql_mode (NO_BACKSLASH_ESCAPES) than the file's header",
+                "INSERT INTO `orders` VALUES (1",
+            ),
+        ];
+        for (text, says, at) in cases {
+            let Err(SourceError::Data(e)) = scan_of("dump.sql", text.clone().into(), 1 << 20) else {
+                panic!("{says}: not refused as bad data")
+            };
+            assert!(e.message.contains(says), "{e}");
+            let offset = text.find(at).map_or(text.len(), |i| i) as u64;
+            let offset = if says.contains("Dump completed") { text.len() as u64 } else { offset };
+            assert_eq!((e.position.file.as_str(), e.position.offset), ("dump.sql", offset), "{says}: {e}");
+            let line = text[..offset as usize].matches('\n').count() as u64 + 1;
+            assert_eq!(e.position.line, Some(line), "{e}");
+        }
+    }
 }

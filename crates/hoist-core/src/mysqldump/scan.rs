@@ -24,21 +24,27 @@ pub(super) fn scan(
 ) -> Result<Scan, SourceError> {
     let compression = compression_of(&file.path);
     let mut input = Input::new(source.open_at(handle, &file.path, compression, 0)?, 0, u64::MAX);
-    let fail = |offset: u64, message: String| {
-        SourceError::Data(DataError { position: FilePosition { file: file.path.clone(), offset, line: None }, message })
+    // Line ends before the input's first byte held, for messages.
+    let mut lines = 0u64;
+    let fail = |input: &Input, lines: u64, offset: u64, message: String| {
+        let line = line_of(input, lines, offset);
+        SourceError::Data(DataError { position: FilePosition { file: file.path.clone(), offset, line }, message })
     };
-    let fill = |input: &mut Input| -> Result<(), SourceError> {
+    let fill = |input: &mut Input, lines: u64| -> Result<(), SourceError> {
         input.fill().map_err(|e| {
             if let Some(changed) = e.get_ref().and_then(|i| i.downcast_ref::<FileChanged>()) {
                 return SourceError::Changed(changed.clone());
             }
             match crate::error_class::io_is_transient(&e) {
                 true => SourceError::io(source.location(), &file.path, &e),
-                false => fail(input.read_to(), format!("cannot read the file (truncated or corrupt?): {e}")),
+                false => {
+                    let message = format!("cannot read the file (truncated or corrupt?): {e}");
+                    fail(input, lines, input.read_to(), message)
+                }
             }
         })
     };
-    fill(&mut input)?;
+    fill(&mut input, lines)?;
     let header = Header::of(input.data());
     let mut builder = Builder {
         file: file.path.clone(),
@@ -51,37 +57,44 @@ pub(super) fn scan(
         let at = input.position();
         // Offsets into `data()` of the statement's text, and the bytes it used.
         let found = match scanner.next(input.data(), input.eof()) {
-            Err(e) => return Err(fail(at + e.offset as u64, e.kind.to_string())),
+            Err(e) => return Err(fail(&input, lines, at + e.offset as u64, e.kind.to_string())),
             Ok(SqlStep::NeedMore) => None,
             Ok(SqlStep::End) => break,
-            Ok(SqlStep::Event { event: SqlEvent::Set(text) | SqlEvent::Other(text), consumed }) => {
-                Some((text.as_ptr() as usize - input.data().as_ptr() as usize, text.len(), consumed))
-            }
-            // A statements-only scanner gives no rows.
-            Ok(SqlStep::Event { consumed, .. }) => Some((0, 0, consumed)),
+            Ok(SqlStep::Event { event, consumed }) => match event {
+                SqlEvent::Set(text) | SqlEvent::Other(text) => {
+                    let offset = text.as_ptr() as usize - input.data().as_ptr() as usize;
+                    Some((offset, text.len(), consumed, matches!(event, SqlEvent::Set(_))))
+                }
+                // A statements-only scanner gives no rows.
+                _ => Some((0, 0, consumed, false)),
+            },
         };
-        let Some((offset, len, consumed)) = found else {
+        let Some((offset, len, consumed, set)) = found else {
             if input.eof() {
-                return Err(fail(at, "the file ends inside a statement".into()));
+                return Err(fail(&input, lines, at, "the file ends inside a statement".into()));
             }
-            fill(&mut input)?;
+            fill(&mut input, lines)?;
             continue;
         };
         let text = &input.data()[offset..offset + len];
         let delimiter = String::from_utf8_lossy(scanner.delimiter()).into_owned();
-        if let Some(nbe) = no_backslash_escapes_set_by(&String::from_utf8_lossy(head(text))) {
+        // As the reader follows it: strings after it read another way.
+        if let Some(nbe) = no_backslash_escapes_set_by(&String::from_utf8_lossy(head(text))).filter(|_| set) {
             scanner.set_options(SqlOptions { no_backslash_escapes: nbe });
         }
         let start = at + offset as u64;
         builder
             .statement(start, at + consumed as u64, text, &delimiter, scanner.options())
-            .map_err(|message| fail(start, message))?;
+            .map_err(|message| fail(&input, lines, start, message))?;
+        lines += hoist_parse::count_lines(&input.data()[..consumed]) as u64;
         input.consume(consumed);
     }
     // A dump that mysqldump began with its comment header ends with `-- Dump completed`: a
     // file without it was cut short, even where the cut fell between two statements.
     if header.by_mysqldump && !String::from_utf8_lossy(input.data()).contains("-- Dump completed") {
         return Err(fail(
+            &input,
+            lines,
             input.read_to(),
             "the file ends here without the `-- Dump completed` line that mysqldump writes last: it is cut short \
              (the dump did not finish, or the file was not copied whole); dump again or copy the whole file"
@@ -89,6 +102,13 @@ pub(super) fn scan(
         ));
     }
     Ok(builder.finish())
+}
+
+/// The 1-based line of `offset` (in the bytes `input` holds), `lines` line ends before them.
+fn line_of(input: &Input, lines: u64, offset: u64) -> Option<u64> {
+    let held = input.data();
+    let upto = usize::try_from(offset.checked_sub(input.position())?).ok()?.min(held.len());
+    Some(lines + hoist_parse::count_lines(&held[..upto]) as u64 + 1)
 }
 
 /// What the comment lines at the top of the file say.
