@@ -4,7 +4,7 @@
 //! routines there. Also `--databases` and `--all-databases` output (events, a keyless table
 //! with duplicate rows, TIMESTAMPs between servers in other time zones), a gzip'd file and an
 //! object in S3, `kill -9` rounds whose reruns load every row once and never scan the file
-//! again, a file cut short, and a file changed under loaded rows.
+//! again, a file cut short, and a file changed under loaded rows; `checkpoint dump` shows the scan.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -16,7 +16,7 @@ use hoist_testkit::mariadb::{MariaDb, ServerOptions};
 
 use crate::crash::{kills_wanted, seed, Proc, Rng};
 use crate::sakila::{objects, sakila_server};
-use crate::util::{assert_refused, import, remove_at_exit, table_sums, Run};
+use crate::util::{assert_refused, hoist, import, remove_at_exit, table_sums, Run};
 
 type Sums = BTreeMap<String, (String, String)>;
 type Objects = (Vec<String>, Vec<String>, Vec<String>);
@@ -43,10 +43,13 @@ fn sakila_dump() -> &'static SakilaDump {
     })
 }
 
-fn gzip(file: &Path, to: &Path) {
-    let mut gz = flate2::write::GzEncoder::new(fs::File::create(to).unwrap(), flate2::Compression::fast());
+/// A gzip'd copy of `file` in `dir`, named as gzip names it.
+fn gzip(file: &Path, dir: &Path) -> PathBuf {
+    let to = dir.join(format!("{}.gz", file.file_name().unwrap().to_string_lossy()));
+    let mut gz = flate2::write::GzEncoder::new(fs::File::create(&to).unwrap(), flate2::Compression::fast());
     std::io::copy(&mut fs::File::open(file).unwrap(), &mut gz).unwrap();
     gz.finish().unwrap();
+    to
 }
 
 /// The tables hoist's progress markers still hold rows for in the target.
@@ -65,8 +68,7 @@ fn sakila_dumped_by_mariadb_dump_loads_into_another_server() {
     let dump = sakila_dump();
     let target = MariaDb::start();
     let dir = tempfile::tempdir().unwrap();
-    let gz = dir.path().join("sakila.sql.gz");
-    gzip(&dump.file, &gz);
+    let gz = gzip(&dump.file, dir.path());
     for file in [&dump.file, &gz] {
         target.exec("DROP DATABASE IF EXISTS sakila");
         let run = import(file, &target.url(), dir.path(), &[]);
@@ -167,8 +169,7 @@ fn kill9_resumes_without_loading_a_row_twice_or_scanning_again() {
     let dump = sakila_dump();
     let target = MariaDb::start();
     let dir = tempfile::tempdir().unwrap();
-    let gz = dir.path().join("sakila.sql.gz");
-    gzip(&dump.file, &gz);
+    let gz = gzip(&dump.file, dir.path());
     let kills = kills_wanted(10);
     let mut runs = 0;
     let mut clean = None;
@@ -262,8 +263,7 @@ fn a_file_cut_short_is_refused_with_its_name_and_byte() {
     let between = plain("between.sql", &whole[..after_a_statement]);
     let lines = whole[..after_a_statement].iter().filter(|&&b| b == b'\n').count() + 1;
     let in_a_row = plain("in-a-row.sql", &whole[..whole.len() / 2]);
-    let gz = dir.path().join("whole.sql.gz");
-    gzip(&dump.file, &gz);
+    let gz = gzip(&dump.file, dir.path());
     let packed = fs::read(&gz).unwrap();
     let gz_cut = plain("cut.sql.gz", &packed[..packed.len() / 2]);
     let cases: [(&Path, Vec<String>); 3] = [
@@ -302,6 +302,11 @@ fn a_file_changed_under_loaded_rows_is_refused_until_put_back() {
         assert!(p.wait_for(Duration::from_millis(20)).is_none(), "the run ended first:\n{}", p.output());
     }
     p.kill9();
+    // The scan is part of the checkpoint, for a person to read too.
+    let shown = dir.path().join("shown");
+    hoist(&["checkpoint", "dump", shown.to_str().unwrap(), "--checkpoint", cp.to_str().unwrap()]).assert_ok();
+    let scan: serde_json::Value = serde_json::from_slice(&fs::read(shown.join("source_scan.json")).unwrap()).unwrap();
+    assert_eq!(scan["tables"].as_array().map(Vec::len), Some(dump.sums.len()), "{scan}");
     let modified = fs::metadata(&file).unwrap().modified().unwrap();
     let f = fs::OpenOptions::new().append(true).open(&file).unwrap();
     f.set_modified(modified + Duration::from_secs(60)).unwrap();
@@ -322,8 +327,7 @@ fn a_gzipped_dump_in_s3_loads() {
     let s3 = hoist_testkit::s3::S3Server::start();
     let target = MariaDb::start();
     let dir = tempfile::tempdir().unwrap();
-    let gz = dir.path().join("sakila.sql.gz");
-    gzip(&dump.file, &gz);
+    let gz = gzip(&dump.file, dir.path());
     s3.create_bucket("dumps");
     s3.put("dumps", "nightly/sakila.sql.gz", &gz);
     let url = s3.url("dumps", "nightly/sakila.sql.gz");
