@@ -9,7 +9,8 @@
 //! - A table in error blocks reuse of the checkpoint until `hoist checkpoint error-ignore` or
 //!   `error-destroy` resolves it.
 //!
-//! Tables: `task` (one row), `tables`, `chunks`, `files`. Stores: [`sqlite::SqliteStore`]
+//! Tables: `task` (one row), `tables`, `chunks`, `files`, `source_scan` (what the scan of a
+//! single-file dump found, kept so that a rerun does not read the file again). Stores: [`sqlite::SqliteStore`]
 //! (the default) and [`mysql::MysqlStore`]; `conformance` tests both the same way.
 
 pub mod mysql;
@@ -184,6 +185,10 @@ pub struct Checkpoint {
     pub tables: Vec<TableRecord>,
     pub chunks: Vec<ChunkRecord>,
     pub files: Vec<FileRecord>,
+    /// For a single-file dump: its scan (`crate::mysqldump::Scan` as JSON: the tables' DDL and
+    /// INSERT ranges, views, triggers, routines), from which the plan was made. The store keeps
+    /// the text and never reads into it.
+    pub scan: Option<String>,
 }
 
 #[async_trait]

@@ -67,11 +67,41 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
     // loaded are of the files as listed).
     let source = source.watching(&files);
     let filter = TableFilter::new(&settings.filter)?;
-    let catalog = Catalog::from_files(&files, &filter)?;
+    // A single mysqldump file's catalog comes from its scan, which its checkpoint keeps: the
+    // store is read first, so that a rerun does not scan the file again.
+    let single_file = source.single_file().is_some();
+    let mut file_notes = Vec::new();
+    let (source, catalog, scan, single_store) = match files.first().filter(|_| single_file) {
+        Some(file) => {
+            let (store, temp) = open_store(&settings).await?;
+            let recorded = store.load().await?;
+            let region = settings.plan_settings().max_region_size;
+            let read = crate::mysqldump::read(source, file, recorded.as_ref(), &filter, region).await;
+            let read = match read {
+                Ok(read) => read,
+                Err(e) => {
+                    // Nothing was planned: leave no empty checkpoint behind.
+                    if recorded.is_none() {
+                        let _ = store.discard().await;
+                    }
+                    return Err(e.into());
+                }
+            };
+            file_notes = read.notes;
+            (read.source, read.catalog, Some(read.scan), Some((store, temp, recorded)))
+        }
+        None => (source, Catalog::from_files(&files, &filter)?, None, None),
+    };
     if catalog.tables.is_empty() && catalog.views.is_empty() {
+        let expected = match scan {
+            Some(_) => "expected a mysqldump file: CREATE TABLE and INSERT statements",
+            None => "expected mydumper/Dumpling files such as db.table-schema.sql and db.table.sql",
+        };
+        if let Some((store, _, None)) = &single_store {
+            let _ = store.discard().await;
+        }
         return Err(SourceError::Layout(format!(
-            "no tables found in {} (expected mydumper/Dumpling files such as db.table-schema.sql and db.table.sql; \
-             check the directory and the filter)",
+            "no tables found in {} ({expected}; check the source and the filter)",
             source.location()
         ))
         .into());
@@ -83,18 +113,26 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
     }
     let target = target::open(&settings.target, &settings.target_options()).await?;
     let target_identity = target.identity().await?;
-    let (store, _temp_store) = open_store(&settings).await?;
+    let (store, _temp_store, recorded) = match single_store {
+        Some(opened) => opened,
+        None => {
+            let (store, temp) = open_store(&settings).await?;
+            let recorded = store.load().await?;
+            (store, temp, recorded)
+        }
+    };
     let plan_settings = settings.plan_settings();
     let spec = settings.spec();
     let fingerprint = dump_fingerprint(source.location(), &spec.to_text(), &files);
     let mut report = ImportReport {
         target: target.describe(),
         checkpoint: settings.checkpoint.enable.then(|| store.location()),
+        notes: file_notes,
         ..Default::default()
     };
 
-    let (mut checkpoint, replan, resumed) = match store.load().await? {
-        Some(cp) => {
+    let (mut checkpoint, replan, resumed) = match recorded {
+        Some(mut cp) => {
             let replan = refusal::check_reuse(
                 &cp,
                 &source,
@@ -105,6 +143,11 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
                 &refusal::Advice { start_over: settings.start_over_command(), locate: &settings.locate },
             )?;
             tracing::info!(task = cp.task.task_id, "resuming from the checkpoint in {}", store.location());
+            // A single file's scan: the recorded one, or of the file as it is now when the
+            // tables it changed under are planned again (`plan_tables` stores it).
+            if scan.is_some() {
+                cp.scan = scan.clone();
+            }
             (cp, replan, true)
         }
         None => {
@@ -144,9 +187,10 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
             }
             let (src, cat, fl, ps) = (source.clone(), catalog.clone(), files.clone(), plan_settings.clone());
             let handle = tokio::runtime::Handle::current();
-            let plan = tokio::task::spawn_blocking(move || make_plan(&src, &handle, &cat, &fl, &ps, task))
+            let mut plan = tokio::task::spawn_blocking(move || make_plan(&src, &handle, &cat, &fl, &ps, task))
                 .await
                 .map_err(|e| SourceError::Layout(format!("planning failed: {e}")))??;
+            plan.scan = scan.clone();
             store.create(&plan).await?;
             // Without checkpoints the plan is held in a throwaway file: say so, not "saved".
             let kept = match settings.checkpoint.enable {
