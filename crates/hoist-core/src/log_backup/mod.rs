@@ -173,6 +173,8 @@ pub async fn run(settings: LogSettings, stop: Arc<AtomicBool>) -> Result<LogRepo
         }
     }
     log.close()?;
+    // What close made durable, in the model before the summary.
+    watch.update(&log);
     Ok(LogReport {
         storage: log.root().display().to_string(),
         index: log.index().clone(),
