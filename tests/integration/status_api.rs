@@ -110,7 +110,10 @@ impl Watched {
             (code, headers, response.text().await.unwrap())
         });
         let header_text = format!("{headers:?}");
-        assert!(!header_text.contains(MARK) && !body.contains(MARK), "GET {path} holds the password:\n{header_text}\n{body}");
+        assert!(
+            !header_text.contains(MARK) && !body.contains(MARK),
+            "GET {path} holds the password:\n{header_text}\n{body}"
+        );
         let content_type = headers.get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
         (code, content_type.unwrap_or_default().to_string(), body)
     }
@@ -286,13 +289,42 @@ fn assert_mid_run(w: &mut Watched, kind: &str) -> u64 {
     u(&s["rows"]["done"])
 }
 
+/// A job run to its end under the API: looked at mid-run ([`assert_mid_run`]), then read once
+/// its summary says `end`.
+struct Ended {
+    mid_rows: u64,
+    status: Value,
+    metrics: Metrics,
+    exit: ExitStatus,
+    text: String,
+}
+
+fn run_to_the_end(args: &[String], failpoint: &str, kind: &str, end: &str) -> Ended {
+    let mut w = Watched::spawn(args, &format!("{failpoint},{FINISHED}"));
+    let mid_rows = assert_mid_run(&mut w, kind);
+    w.wait_for_output(true, end, Duration::from_secs(120));
+    let (status, metrics) = (w.status(), w.metrics());
+    let (exit, text) = w.wait();
+    Ended { mid_rows, status, metrics, exit, text }
+}
+
+impl Ended {
+    /// A success: exit 0, `done`, and the counts of the summary.
+    fn assert_done(&self) {
+        assert!(self.exit.success(), "{}", self.text);
+        assert_eq!(self.status["state"], "done", "{:#}", self.status);
+        assert_final_counts_are_the_summarys(&self.status, &self.metrics, &self.text, 0);
+    }
+}
+
+fn words(words: &[&str]) -> Vec<String> {
+    words.iter().map(|w| w.to_string()).collect()
+}
+
 fn import_args(src: &Path, target: &str, work: &Path) -> Vec<String> {
-    let cp = work.join("checkpoint.db");
-    ["import", "--source", src.to_str().unwrap(), "--target", target, "--checkpoint", cp.to_str().unwrap()]
-        .into_iter()
-        .chain(["--progress", "log", "--batch-size", "16KiB", "--region-concurrency", "2"])
-        .map(String::from)
-        .collect()
+    let (src, cp) = (src.to_str().unwrap(), work.join("checkpoint.db"));
+    let args = words(&["import", "--source", src, "--target", target, "--checkpoint", cp.to_str().unwrap()]);
+    [args, words(&["--progress", "log", "--batch-size", "16KiB", "--region-concurrency", "2"])].concat()
 }
 
 #[test]
@@ -301,18 +333,12 @@ fn an_import_into_sqlite_is_watched_mid_run_and_ends_with_the_summarys_counts() 
     let (src, data) = crate::util::dump(work.path(), "status_sqlite", Format::Sql, Compression::None);
     let db = work.path().join("target.db");
     let args = import_args(&src, &sqlite_url(&db), work.path());
-    let mut w = Watched::spawn(&args, &format!("import.batch-committed=40ms,{FINISHED}"));
-    let mid_rows = assert_mid_run(&mut w, "import");
-
-    w.wait_for_output(true, "all tables ok", Duration::from_secs(120));
-    let (s, m) = (w.status(), w.metrics());
-    let (exit, text) = w.wait();
-    assert!(exit.success(), "{text}");
-    assert_eq!(s["state"], "done", "{s:#}");
+    let run = run_to_the_end(&args, "import.batch-committed=40ms", "import", "all tables ok");
+    run.assert_done();
+    let s = &run.status;
     assert_eq!(s["job"], src.canonicalize().unwrap().display().to_string());
-    assert_final_counts_are_the_summarys(&s, &m, &text, 0);
     assert_eq!(u(&s["rows"]["done"]), data.total_rows() as u64);
-    assert!(mid_rows < data.total_rows() as u64, "the first look was mid-run: {mid_rows}");
+    assert!(run.mid_rows < data.total_rows() as u64, "the first look was mid-run: {}", run.mid_rows);
     assert_eq!(s["bytes"]["done"], s["bytes"]["total"], "{s:#}");
     assert_eq!(s["units"]["done"], s["units"]["total"], "{s:#}");
     assert_eq!(s["eta_seconds"].as_f64(), Some(0.0), "{s:#}");
@@ -333,16 +359,12 @@ fn an_import_into_mariadb_with_a_failed_table_is_watched_without_its_password() 
     std::fs::write(src.join("status_mariadb.dup.000000000.sql"), "INSERT INTO `dup` VALUES (1),(1);\n").unwrap();
     let mut args = import_args(&src, &url, work.path());
     args.extend(["--meta-schema", "status_mariadb_meta"].map(String::from));
-    let mut w = Watched::spawn(&args, &format!("import.batch-committed=40ms,{FINISHED}"));
-    assert_mid_run(&mut w, "import");
-
-    w.wait_for_output(true, "1 table(s) failed", Duration::from_secs(120));
-    let (s, m) = (w.status(), w.metrics());
-    let (exit, text) = w.wait();
-    assert_eq!(exit.code(), Some(1), "{text}");
-    assert!(!text.contains(MARK), "{text}");
+    let run = run_to_the_end(&args, "import.batch-committed=40ms", "import", "1 table(s) failed");
+    let s = &run.status;
+    assert_eq!(run.exit.code(), Some(1), "{}", run.text);
+    assert!(!run.text.contains(MARK), "{}", run.text);
     assert_eq!(s["state"], "failed", "{s:#}");
-    assert_final_counts_are_the_summarys(&s, &m, &text, 1);
+    assert_final_counts_are_the_summarys(s, &run.metrics, &run.text, 1);
     assert_eq!(s["errors"][0]["table"], "`status_mariadb`.`dup`", "{s:#}");
     assert!(s["errors"][0]["message"].as_str().unwrap().contains("Duplicate entry"), "{s:#}");
     let client = server.url();
@@ -372,19 +394,12 @@ fn a_backup_and_its_restore_full_are_watched_and_end_with_the_summarys_counts() 
     backup_source(source, "status_backup");
     let work = tempfile::tempdir().unwrap();
     let storage = work.path().join("backup");
-    let args: Vec<String> = ["backup", "--source", &user_url(source), "--storage", storage.to_str().unwrap()]
-        .into_iter()
-        .chain(["--tables", "status_backup.*", "--chunk-size", "64KiB", "--threads", "1"])
-        .map(String::from)
-        .collect();
-    let mut w = Watched::spawn(&args, &format!("backup.chunk-written=100ms,{FINISHED}"));
-    assert_mid_run(&mut w, "backup");
-    w.wait_for_output(true, "backed up 2 tables", Duration::from_secs(120));
-    let (s, m) = (w.status(), w.metrics());
-    let (exit, text) = w.wait();
-    assert!(exit.success(), "{text}");
-    assert_eq!(s["state"], "done", "{s:#}");
-    assert_final_counts_are_the_summarys(&s, &m, &text, 0);
+    let (url, to) = (user_url(source), storage.to_str().unwrap());
+    let args = words(&["backup", "--source", &url, "--storage", to, "--tables", "status_backup.*"]);
+    let args = [args, words(&["--chunk-size", "64KiB", "--threads", "1"])].concat();
+    let run = run_to_the_end(&args, "backup.chunk-written=100ms", "backup", "backed up 2 tables");
+    run.assert_done();
+    let s = &run.status;
     // Each table's bytes are those of its files, as the manifest lists them.
     let manifest: Value = serde_json::from_slice(&std::fs::read(storage.join("backupmeta.json")).unwrap()).unwrap();
     let mut chunks = 0;
@@ -398,22 +413,14 @@ fn a_backup_and_its_restore_full_are_watched_and_end_with_the_summarys_counts() 
     assert_eq!(s["bytes"]["total"], Value::Null, "a backup does not know its size ahead");
 
     let target = MariaDb::start();
-    let args: Vec<String> = ["restore", "full", "--storage", storage.to_str().unwrap(), "--target", &user_url(&target)]
-        .into_iter()
-        .chain(["--progress", "log", "--batch-size", "16KiB", "--region-concurrency", "2"])
-        .map(String::from)
-        .collect();
-    let mut w = Watched::spawn(&args, &format!("import.batch-committed=40ms,{FINISHED}"));
-    let mid = assert_mid_run(&mut w, "restore-full");
-    w.wait_for_output(true, "all tables ok", Duration::from_secs(120));
-    let (s, m) = (w.status(), w.metrics());
-    let (exit, text) = w.wait();
-    assert!(exit.success(), "{text}");
-    assert_eq!(s["state"], "done", "{s:#}");
-    assert_final_counts_are_the_summarys(&s, &m, &text, 0);
+    let args = words(&["restore", "full", "--storage", to, "--target", &user_url(&target), "--progress", "log"]);
+    let args = [args, words(&["--batch-size", "16KiB", "--region-concurrency", "2"])].concat();
+    let run = run_to_the_end(&args, "import.batch-committed=40ms", "restore-full", "all tables ok");
+    run.assert_done();
+    let s = &run.status;
     let rows: u64 = manifest["tables"].as_array().unwrap().iter().map(|t| u(&t["rows"])).sum();
     assert_eq!((u(&s["rows"]["done"]), u(&s["rows"]["total"])), (rows, rows), "the manifest's rows: {s:#}");
-    assert!(mid < rows, "the first look was mid-run: {mid}");
+    assert!(run.mid_rows < rows, "the first look was mid-run: {}", run.mid_rows);
     assert_eq!(crate::util::table_sums(&target, "status_backup"), crate::util::table_sums(source, "status_backup"));
 }
 
@@ -430,7 +437,7 @@ fn log_start_is_watched_at_its_position_and_lag() {
     server.exec("CREATE DATABASE sl; CREATE TABLE sl.t (id INT AUTO_INCREMENT PRIMARY KEY, v TEXT)");
     let work = tempfile::tempdir().unwrap();
     let dir = work.path().join("log");
-    let args = ["log", "start", "--source", &url, "--storage", dir.to_str().unwrap()].map(String::from);
+    let args = words(&["log", "start", "--source", &url, "--storage", dir.to_str().unwrap()]);
     let mut w = Watched::spawn(&args, FINISHED);
     w.status_when("streaming", |s| s["state"] == "streaming");
     for i in 0..20 {
