@@ -77,7 +77,14 @@ impl StatusListener {
         let registry = Arc::new(registry);
         Ok(tokio::spawn(async move {
             loop {
-                let Ok((stream, _)) = listener.accept().await else { continue };
+                let stream = match listener.accept().await {
+                    Ok((stream, _)) => stream,
+                    // Out of descriptors, say: the job matters more; try again in a moment.
+                    Err(_) => {
+                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                        continue;
+                    }
+                };
                 let (status, registry) = (status.clone(), registry.clone());
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(move |req| {
