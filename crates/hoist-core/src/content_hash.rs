@@ -147,6 +147,15 @@ impl TableHasher {
         TableHasher { columns, server_offset }
     }
 
+    /// Why some column's values cannot be hashed before the server stores them (its type is
+    /// one the rules do not know); None when every column's can.
+    pub fn unknown_column(&self) -> Option<String> {
+        self.columns.iter().flatten().find_map(|(name, print)| match print {
+            Print::Unknown(why) => Some(format!("column `{name}`: {why}")),
+            _ => None,
+        })
+    }
+
     /// The session rows are stored under after these statements of the dump.
     pub fn session(&self, statements: &[String]) -> SourceSession {
         SourceSession::from_statements(statements, self.server_offset)

@@ -2,8 +2,9 @@
 //! `hoist import` and `hoist restore full` load, with `backupmeta.json` written last.
 //!
 //! source (N connections in one snapshot, [`snapshot`]) -> tables and key ranges ([`tables`])
-//! -> N workers, one chunk at a time: rows in key order, each with its checksum computed by the
-//! server in the same scan ([`crate::row_checksum`]), written as INSERT statements ([`values`])
+//! -> N workers, one chunk at a time: rows in key order, each hashed as it is read
+//! ([`row_hash`], or by the server in the same scan: [`crate::row_checksum`]), written as
+//! INSERT statements ([`values`])
 //! into a file that appears only when complete ([`crate::storage`]) -> schema files
 //! ([`objects`]) -> the manifest.
 //!
@@ -13,6 +14,7 @@
 //! written again.
 
 mod objects;
+mod row_hash;
 pub(crate) mod snapshot;
 mod tables;
 mod values;
@@ -56,8 +58,7 @@ pub struct BackupSettings {
     /// Bytes of one INSERT statement in the files.
     pub statement_size: usize,
     pub compression: Compression,
-    /// Read each row's checksum with it (the server computes it: about half again the server's
-    /// work of a plain read), for the restore to verify content and not only counts.
+    /// Hash each row as it is read, for the restore to verify content and not only counts.
     pub checksum: bool,
     /// For every connection to the source.
     pub tls: crate::tls::Tls,
@@ -393,15 +394,23 @@ async fn read_chunk(shared: &Shared, conn: &mut Conn, job: &ChunkJob) -> Result<
     buf.extend_from_slice(objects::FILE_HEADER.as_bytes());
     buf.extend_from_slice(b"/*!40103 SET TIME_ZONE='+00:00' */;\n");
     let mut in_statement = false;
-    let (mut rows, mut checksum) = (0u64, 0u64);
+    let (mut rows, mut checksum) = (0u64, Some(0u64));
     // Rows already counted in the job's model: its rows move with each statement, its bytes
     // when the file is whole (what a compressed file holds is known only then).
     let mut counted = 0;
-    let query = tables::chunk_query(table, job.range.as_ref(), settings.checksum);
+    // Rows are hashed here where the hasher knows every column, else by the server.
+    let mut hasher = match settings.checksum {
+        true => {
+            row_hash::RowHasher::new(&table.description).map_err(|why| tracing::debug!("{}: {why}", table.label())).ok()
+        }
+        false => None,
+    };
+    let server_hashes = settings.checksum && hasher.is_none();
+    let query = tables::chunk_query(table, job.range.as_ref(), server_hashes);
     let mut result = conn.exec_iter(query, ()).await?;
     while let Some(row) = result.next().await? {
         let mut row = row.unwrap();
-        if settings.checksum {
+        if server_hashes {
             let hash = match row.pop() {
                 Some(Value::UInt(h)) => h,
                 Some(Value::Int(h)) => h as u64,
@@ -410,7 +419,17 @@ async fn read_chunk(shared: &Shared, conn: &mut Conn, job: &ChunkJob) -> Result<
                     return Err(BackupError::Refused(what));
                 }
             };
-            checksum = checksum.wrapping_add(hash);
+            checksum = checksum.map(|sum| sum.wrapping_add(hash));
+        } else if let Some(h) = hasher.as_mut() {
+            match h.hash(&row) {
+                Ok(hash) => checksum = checksum.map(|sum| sum.wrapping_add(u64::from(hash))),
+                Err(why) => {
+                    // Not guessed: the chunk (and so its table) is verified by its count.
+                    tracing::warn!("{}: {}: rows of {name} are verified by count only", table.label(), why.0);
+                    hasher = None;
+                    checksum = None;
+                }
+            }
         }
         rows += 1;
         buf.extend_from_slice(if in_statement { b",\n(" } else { b"(" });
@@ -445,7 +464,8 @@ async fn read_chunk(shared: &Shared, conn: &mut Conn, job: &ChunkJob) -> Result<
     out.write_all(&buf).map_err(|e| storage_error(settings, e))?;
     let bytes = out.commit().map_err(|e| storage_error(settings, e))?;
     shared.count(job.table, bytes, rows - counted);
-    Ok(ChunkMeta { file: name, key: job.range.clone(), rows, checksum: settings.checksum.then_some(checksum), bytes })
+    let checksum = checksum.filter(|_| settings.checksum);
+    Ok(ChunkMeta { file: name, key: job.range.clone(), rows, checksum, bytes })
 }
 
 /// A data file being written, compressed as asked.

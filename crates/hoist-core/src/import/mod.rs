@@ -356,6 +356,10 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
 
     // ---- data ----
     status.set_state(JobState::Writing);
+    // The biggest table first, with every worker on it: its post steps (the index build above
+    // all) are the longest, and so overlap the loading of the smaller tables instead of
+    // running alone at the end (longest-first keeps both cores busy to the last table).
+    let queue = biggest_table_first(queue, &chunks_by_table, &files);
     let (progress_tx, progress_rx) = mpsc::unbounded_channel();
     let progress_writer = tokio::spawn(save_progress_loop(store.clone(), progress_rx, stop.clone()));
     let shared = Arc::new(Shared {
@@ -382,6 +386,7 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
         most_loading: AtomicUsize::new(0),
         writer_cap: AtomicUsize::new(usize::MAX),
         refused: Mutex::new(None),
+        posts: Mutex::new(Vec::new()),
     });
     // Tables with nothing left to load still need their post steps (a rerun after a crash there).
     let finished: Vec<Arc<TableRun>> =
@@ -397,6 +402,11 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
     }
     for w in workers {
         let _ = w.await;
+    }
+    // The workers are done: no table's post steps start after this.
+    let posts = std::mem::take(&mut *shared.posts.lock().unwrap_or_else(|p| p.into_inner()));
+    for post in posts {
+        let _ = post.await;
     }
     let aborted = shared.abort.lock().unwrap_or_else(|p| p.into_inner()).take();
     report.notes.extend(shared.refused_note());
@@ -496,6 +506,22 @@ fn chunk_len(c: &ChunkRecord, files: &[crate::source::SourceFile]) -> u64 {
     } else {
         c.end - c.start
     }
+}
+
+/// The queue ordered by the size of each chunk's table, largest first; a table's chunks stay
+/// together and in their order (the sort is stable).
+fn biggest_table_first(
+    queue: VecDeque<(ChunkRecord, ChunkProgress)>,
+    chunks_by_table: &HashMap<i64, Vec<ChunkRecord>>,
+    files: &[crate::source::SourceFile],
+) -> VecDeque<(ChunkRecord, ChunkProgress)> {
+    let table_bytes: HashMap<i64, u64> = chunks_by_table
+        .iter()
+        .map(|(id, chunks)| (*id, chunks.iter().map(|c| chunk_len(c, files)).fold(0, u64::saturating_add)))
+        .collect();
+    let mut queue: Vec<_> = queue.into();
+    queue.sort_by_key(|(c, _)| std::cmp::Reverse(table_bytes.get(&c.table_id).copied().unwrap_or(0)));
+    queue.into()
 }
 
 fn group_chunks(chunks: &[ChunkRecord]) -> HashMap<i64, Vec<ChunkRecord>> {

@@ -138,11 +138,19 @@ pub(super) async fn worker(shared: Arc<Shared>) {
             Ok(()) => {
                 unit.done();
                 if run.chunks_left.fetch_sub(1, Ordering::SeqCst) == 1 {
-                    // The post steps run on the target's own connections: this one goes first,
-                    // so that a server that allows few connections has one for them.
-                    writer = None;
                     drop(loading);
-                    finish_table(&shared, &run).await;
+                    if shared.writer_cap.load(Ordering::SeqCst) == usize::MAX {
+                        // On a task of their own, so that this worker loads the next table
+                        // while the server builds this one's indexes.
+                        let (post_shared, run) = (shared.clone(), run.clone());
+                        let post = tokio::spawn(async move { finish_table(&post_shared, &run).await });
+                        shared.posts.lock().unwrap_or_else(|p| p.into_inner()).push(post);
+                    } else {
+                        // The server allows few connections: this one goes first, so that the
+                        // post steps (on the target's own connections) have one.
+                        writer = None;
+                        finish_table(&shared, &run).await;
+                    }
                 }
             }
             Err(StepError::Stopped) => {}
