@@ -396,7 +396,8 @@ pub struct LoadArgs {
 #[derive(Debug, clap::Args)]
 pub struct StatusArgs {
     /// Serve the job's progress over HTTP on HOST:PORT (port 0: any free one, printed at the
-    /// start): GET /status (JSON) and GET /metrics (Prometheus). Config: [lightning] status-addr.
+    /// start): GET /status (JSON) and GET /metrics (Prometheus). Config of import and restore:
+    /// [lightning] status-addr.
     #[arg(long, value_name = "HOST:PORT")]
     pub status_addr: Option<String>,
 }
