@@ -389,6 +389,26 @@ pub struct LoadArgs {
     /// may be loaded twice (keyed ones are safe: they are re-sent with REPLACE).
     #[arg(long)]
     pub allow_keyless_non_transactional: bool,
+    #[command(flatten)]
+    pub status: StatusArgs,
+}
+
+/// The status API: shared by every job.
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    /// Serve the job's progress over HTTP on HOST:PORT (port 0: any free one, printed at the
+    /// start): GET /status (JSON) and GET /metrics (Prometheus). Config of import and restore:
+    /// [lightning] status-addr.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub status_addr: Option<String>,
+}
+
+impl StatusArgs {
+    /// The flag, else the config's `[lightning] status-addr` (`""`, Lightning's default, is none).
+    pub fn addr(&self, file: Option<&FileConfig>) -> Option<String> {
+        let config = file.and_then(|f| f.lightning.status_addr.clone());
+        self.status_addr.clone().or(config).filter(|a| !a.is_empty())
+    }
 }
 
 /// `hoist backup`: a consistent snapshot of a server into a directory.
@@ -422,6 +442,8 @@ pub struct BackupArgs {
     pub no_checksum: bool,
     #[command(flatten)]
     pub tls: TlsArgs,
+    #[command(flatten)]
+    pub status: StatusArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -533,6 +555,8 @@ pub struct LogStartArgs {
     pub segment_size: ByteSize,
     #[command(flatten)]
     pub tls: TlsArgs,
+    #[command(flatten)]
+    pub status: StatusArgs,
 }
 
 impl LogStartArgs {
@@ -552,6 +576,7 @@ impl LogStartArgs {
             server_id: self.server_id,
             segment_size: self.segment_size.0.max(1),
             tls: self.tls.tls(None)?,
+            status: Default::default(),
         })
     }
 }
@@ -600,20 +625,20 @@ impl ImportArgs {
         self.shared.target.is_some()
     }
 
-    pub fn settings(&self) -> anyhow::Result<ImportSettings> {
-        let file = self.shared.file_config()?;
+    /// The settings, with `file` the config (`Shared::file_config`).
+    pub fn settings(&self, file: &FileConfig) -> anyhow::Result<ImportSettings> {
         let source = self
             .source
             .clone()
             .or_else(|| file.mydumper.data_source_dir.clone())
             .context("no source: give --source DIR or [mydumper] data-source-dir in the config")?;
-        let mut checkpoint = self.shared.checkpoint_section(&file);
+        let mut checkpoint = self.shared.checkpoint_section(file);
         if self.no_checkpoint {
             checkpoint.enable = false;
         }
         let filter = if self.tables.is_empty() { file.mydumper.filter.clone() } else { self.tables.clone() };
         let locate = Locate { all: self.shared.locate(true), without_target: self.shared.locate(false) };
-        let mut settings = self.load.settings(&self.shared, &file, source, filter, checkpoint, locate)?;
+        let mut settings = self.load.settings(&self.shared, file, source, filter, checkpoint, locate)?;
         settings.no_schema = self.no_schema || file.mydumper.no_schema;
         settings.csv = file.mydumper.csv.clone();
         settings.conflict = self.conflict.or(file.conflict_strategy()).unwrap_or_default();
@@ -625,26 +650,27 @@ impl ImportArgs {
 
 impl RestoreFullArgs {
     /// The import of the backup; `hoist_core::restore::full` binds it to the backup.
-    pub fn settings(&self) -> anyhow::Result<ImportSettings> {
-        let file = self.shared.file_config()?;
-        let mut checkpoint = self.shared.checkpoint_section(&file);
+    pub fn settings(&self, file: &FileConfig) -> anyhow::Result<ImportSettings> {
+        let mut checkpoint = self.shared.checkpoint_section(file);
         restore_checkpoint(&self.shared, &mut checkpoint);
         let source = self.storage.display().to_string();
         let locate = restore_locate(&self.shared);
-        self.load.settings(&self.shared, &file, source, self.tables.clone(), checkpoint, locate)
+        self.load.settings(&self.shared, file, source, self.tables.clone(), checkpoint, locate)
     }
 }
 
 impl RestorePointArgs {
-    pub fn settings(&self) -> anyhow::Result<(ImportSettings, hoist_core::restore_point::PointSettings)> {
+    pub fn settings(
+        &self,
+        file: &FileConfig,
+    ) -> anyhow::Result<(ImportSettings, hoist_core::restore_point::PointSettings)> {
         use hoist_core::binlog::position::{BinlogPos, Gtid};
         use hoist_core::restore_point::point::{parse_time, RestoredPoint};
-        let file = self.shared.file_config()?;
-        let mut checkpoint = self.shared.checkpoint_section(&file);
+        let mut checkpoint = self.shared.checkpoint_section(file);
         restore_checkpoint(&self.shared, &mut checkpoint);
         let source = self.full_backup_storage.display().to_string();
         let locate = restore_locate(&self.shared);
-        let settings = self.load.settings(&self.shared, &file, source, self.tables.clone(), checkpoint, locate)?;
+        let settings = self.load.settings(&self.shared, file, source, self.tables.clone(), checkpoint, locate)?;
         let point = match (&self.restored_ts, &self.restored_pos, &self.restored_gtid) {
             (Some(ts), _, _) => parse_time(ts).map_err(anyhow::Error::msg)?,
             (_, Some(pos), _) => RestoredPoint::Position(BinlogPos::parse(pos).map_err(anyhow::Error::msg)?),
@@ -732,6 +758,7 @@ impl LoadArgs {
             allow_keyless_non_transactional: self.allow_keyless_non_transactional,
             restore: None,
             tls: shared.tls.tls(Some(file))?,
+            status: Default::default(),
         })
     }
 }
@@ -751,6 +778,7 @@ impl BackupArgs {
             compression: self.compress,
             checksum: !self.no_checksum,
             tls: self.tls.tls(None)?,
+            status: Default::default(),
         })
     }
 }

@@ -9,6 +9,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use clap::Parser;
+use hoist_core::status::{JobState, Kind, Status};
+use hoist_core::status_http::StatusListener;
 
 /// Exit codes: 0 every table loaded; 1 some tables failed (the summary says which);
 /// 2 the run could not start or had to stop (a refusal, a lost target, bad options);
@@ -34,13 +36,16 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(args)) {
+    let code = match runtime.block_on(run(args)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(EXIT_RUN_ERROR)
         }
-    }
+    };
+    // The status API still answers here: tests read a finished job's numbers at this pause.
+    runtime.block_on(hoist_core::failpoint::pause("status.finished"));
+    code
 }
 
 /// Log lines on stderr. `--progress quiet` means warnings and errors only; HOIST_LOG (an
@@ -65,7 +70,8 @@ fn colour_logs(terminal: bool, no_color: Option<std::ffi::OsString>) -> bool {
 async fn run(args: cli::Args) -> anyhow::Result<ExitCode> {
     match args.command {
         cli::Command::Import(import) => {
-            let settings = import.settings()?;
+            let file = import.shared.file_config()?;
+            let mut settings = import.settings(&file)?;
             // Neither --target nor [tidb]: the embedded default, said out loud.
             if !import.has_target() && settings.target.starts_with("sqlite://") {
                 eprintln!(
@@ -73,17 +79,24 @@ async fn run(args: cli::Args) -> anyhow::Result<ExitCode> {
                     settings.target.trim_start_matches("sqlite://")
                 );
             }
-            let stop = stop_flag();
-            loaded(hoist_core::import::run(settings, stop).await)
+            settings.status = served(Kind::Import, import.load.status.addr(Some(&file)))?;
+            let (status, stop) = (settings.status.clone(), stop_flag());
+            loaded(&status, hoist_core::import::run(settings, stop).await)
         }
         cli::Command::Restore(restore) => match restore.action {
             cli::RestoreAction::Full(full) => {
-                let settings = full.settings()?;
-                loaded(hoist_core::restore::full(settings, stop_flag()).await)
+                let file = full.shared.file_config()?;
+                let mut settings = full.settings(&file)?;
+                settings.status = served(Kind::RestoreFull, full.load.status.addr(Some(&file)))?;
+                let status = settings.status.clone();
+                loaded(&status, hoist_core::restore::full(settings, stop_flag()).await)
             }
-            cli::RestoreAction::Point(point) => {
-                let (settings, point) = point.settings()?;
-                loaded(hoist_core::restore_point::run(settings, point, stop_flag()).await)
+            cli::RestoreAction::Point(args) => {
+                let file = args.shared.file_config()?;
+                let (mut settings, point) = args.settings(&file)?;
+                settings.status = served(Kind::RestorePoint, args.load.status.addr(Some(&file)))?;
+                let status = settings.status.clone();
+                loaded(&status, hoist_core::restore_point::run(settings, point, stop_flag()).await)
             }
             cli::RestoreAction::Clean(clean) => {
                 let (target, checkpoint, options) = clean.settings()?;
@@ -93,21 +106,33 @@ async fn run(args: cli::Args) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::SUCCESS)
             }
         },
-        cli::Command::Backup(backup) => match hoist_core::backup::run(backup.settings()?, stop_flag()).await {
-            Ok(report) => {
-                summary::print_backup(&report);
-                Ok(ExitCode::SUCCESS)
+        cli::Command::Backup(backup) => {
+            let mut settings = backup.settings()?;
+            settings.status = served(Kind::Backup, backup.status.addr(None))?;
+            let status = settings.status.clone();
+            match hoist_core::backup::run(settings, stop_flag()).await {
+                Ok(report) => {
+                    status.set_state(JobState::Done);
+                    summary::print_backup(&report);
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(hoist_core::backup::BackupError::Interrupted) => {
+                    status.set_state(JobState::Interrupted);
+                    eprintln!("{}", hoist_core::backup::BackupError::Interrupted);
+                    Ok(ExitCode::from(EXIT_INTERRUPTED))
+                }
+                Err(e) => Err(failed(&status, e)),
             }
-            Err(hoist_core::backup::BackupError::Interrupted) => {
-                eprintln!("{}", hoist_core::backup::BackupError::Interrupted);
-                Ok(ExitCode::from(EXIT_INTERRUPTED))
-            }
-            Err(e) => Err(e.into()),
-        },
+        }
         cli::Command::Log(log) => match log.action {
             // SIGTERM or Ctrl-C is how a log ends: what is whole is flushed, and the exit is 0.
             cli::LogAction::Start(start) => {
-                let report = hoist_core::log_backup::run(start.settings()?, stop_flag()).await?;
+                let mut settings = start.settings()?;
+                settings.status = served(Kind::Log, start.status.addr(None))?;
+                let status = settings.status.clone();
+                let report =
+                    hoist_core::log_backup::run(settings, stop_flag()).await.map_err(|e| failed(&status, e))?;
+                status.set_state(JobState::Done);
                 summary::print_log(&report);
                 Ok(ExitCode::SUCCESS)
             }
@@ -133,20 +158,45 @@ fn stop_flag() -> Arc<AtomicBool> {
     stop
 }
 
-/// The summary and exit code of a run that loads rows (import, restore full).
+/// The job's model, served on `addr` when one is given. The address is bound here, before
+/// the job starts: a taken port stops the command before anything is done.
+fn served(kind: Kind, addr: Option<String>) -> anyhow::Result<Status> {
+    let status = Status::new(kind);
+    if let Some(addr) = addr {
+        let listener = StatusListener::bind(&addr)?;
+        let local = listener.local_addr()?;
+        listener.serve(status.clone())?;
+        eprintln!("{}", hoist_core::status_http::listening_line(local));
+    }
+    Ok(status)
+}
+
+/// The job stopped on `e`: so the model says, and the command ends with it.
+fn failed(status: &Status, e: impl Into<anyhow::Error>) -> anyhow::Error {
+    let e = e.into();
+    status.error(None, &format!("{e:#}"));
+    status.set_state(JobState::Failed);
+    e
+}
+
+/// The summary and exit code of a run that loads rows (import, restore full and point); the
+/// model's last state, set before the summary is printed.
 fn loaded(
+    status: &Status,
     result: Result<hoist_core::import::ImportReport, hoist_core::error::ImportError>,
 ) -> anyhow::Result<ExitCode> {
     match result {
         Ok(report) => {
+            status.set_state(if report.success() { JobState::Done } else { JobState::Failed });
             summary::print(&report);
             Ok(if report.success() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_TABLES_FAILED) })
         }
         Err(hoist_core::error::ImportError::Interrupted) => {
+            status.set_state(JobState::Interrupted);
             eprintln!("interrupted; run the same command to resume");
             Ok(ExitCode::from(EXIT_INTERRUPTED))
         }
-        Err(e) => Err(e.into()),
+        Err(e) => Err(failed(status, e)),
     }
 }
 

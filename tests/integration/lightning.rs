@@ -880,9 +880,10 @@ fn view() {
 // ---- the documentation's sample configuration ----
 
 /// The full sample `tidb-lightning.toml` of Lightning's documentation loads a dump unchanged
-/// but for where things are: `[tidb] host` and `port`, `[mydumper] data-source-dir` and
-/// `[checkpoint] dsn`. It used to be refused on `[conflict] strategy = ""`, its documented
-/// default (the logical mode takes it as "error").
+/// but for where things are: `[tidb] host` and `port`, `[mydumper] data-source-dir`,
+/// `[checkpoint] dsn` and `[lightning] status-addr` (which hoist serves). It used to be
+/// refused on `[conflict] strategy = ""`, its documented default (the logical mode takes it
+/// as "error").
 #[test]
 fn the_documentations_sample_config() {
     let work = tempfile::tempdir().unwrap();
@@ -904,6 +905,8 @@ fn the_documentations_sample_config() {
             format!("data-source-dir = {:?}", src.display().to_string()),
         ),
         ("#dsn = \"/tmp/tidb_lightning_checkpoint.pb\"", format!("dsn = {:?}", cp.display().to_string())),
+        // Lightning's status port, 8289 on every interface: any free one of the loopback here.
+        ("status-addr = \":8289\"", "status-addr = \"127.0.0.1:0\"".to_string()),
     ];
     let mut text = sample.clone();
     for (from, to) in &edits {
@@ -912,7 +915,7 @@ fn the_documentations_sample_config() {
     }
     // Nothing else differs from the sample.
     let changed = sample.lines().zip(text.lines()).filter(|(a, b)| a != b).count();
-    assert_eq!((changed, sample.lines().count()), (3, text.lines().count()));
+    assert_eq!((changed, sample.lines().count()), (4, text.lines().count()));
     assert!(sample.contains("\n[conflict]\n") && sample.contains("\nstrategy = \"\"\n"), "the sample's default");
     let config = write_config(work.path(), "tidb-lightning.toml", &text);
     let run = crate::util::hoist(&["import", "--config", config.to_str().unwrap(), "--progress", "log"]);
@@ -925,6 +928,7 @@ fn the_documentations_sample_config() {
     // success (the sample leaves `keep-after-success` at its default, remove).
     assert!(!cp.exists(), "{}", run.text());
     assert!(run.text().contains("all tables ok"), "{}", run.text());
+    assert!(run.text().contains("status: listening on http://127.0.0.1:"), "[lightning] status-addr: {}", run.text());
     // Its keys for Lightning's own machinery are accepted, and each says so once.
     for key in ["[tikv-importer] backend", "[lightning] file", "[tidb] pd-addr", "[cron] switch-mode"] {
         assert_eq!(run.text().matches(&format!("{key} has no effect here")).count(), 1, "{key}: {}", run.text());

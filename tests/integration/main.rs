@@ -18,5 +18,6 @@ mod restore_point;
 mod s3;
 mod sakila;
 mod secrets;
+mod status_api;
 mod tls;
 mod util;

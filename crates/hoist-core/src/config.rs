@@ -143,6 +143,8 @@ pub struct SecuritySection {
 #[serde(rename_all = "kebab-case", default)]
 pub struct LightningSection {
     pub region_concurrency: Option<usize>,
+    /// Where the status API listens (`--status-addr`); Lightning's `:8289` is every interface.
+    pub status_addr: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -489,7 +491,9 @@ checksum = "optional"
                 "{key}"
             );
         }
-        assert_eq!(notes.len(), 27, "{notes:#?}");
+        assert_eq!(notes.len(), 26, "{notes:#?}");
+        // The status API is hoist's too: read, not noted.
+        assert_eq!(cfg.lightning.status_addr.as_deref(), Some(":8289"));
     }
 
     #[test]

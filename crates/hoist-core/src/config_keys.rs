@@ -30,7 +30,7 @@ const LOGGING: &str = "hoist logs to stderr; HOIST_LOG sets the level";
 const CLUSTER: &str = "it concerns a TiDB cluster's own components (PD, TiKV, status port)";
 const PHYSICAL: &str = "it tunes Lightning's physical import; hoist writes through SQL";
 const TUNING: &str = "it tunes Lightning's own concurrency and batching; hoist sizes its own";
-const SERVER: &str = "hoist has no HTTP server or server mode";
+const SERVER: &str = "hoist has no server mode, and its only HTTP server is the status API (--status-addr)";
 const NO_RECORDS: &str = "hoist records no skipped rows or conflicts in the target";
 const TIDB_SESSION: &str = "it sets TiDB's session variables for ANALYZE and checksums";
 
@@ -60,7 +60,7 @@ fn tidb_only_vars(v: &Value) -> bool {
 /// Dotted path (section, then key) and what hoist does with it. Lightning's keys are those of
 /// its documented configuration (`tidb-lightning.toml` and the configuration page).
 const KEYS: &[(&str, Kind)] = &[
-    ("lightning.status-addr", NoEffect(SERVER)),
+    ("lightning.status-addr", Read),
     ("lightning.server-mode", Unsupported { harmless: is_false, does: SERVER }),
     ("lightning.check-requirements", NoEffect(CLUSTER)),
     ("lightning.index-concurrency", NoEffect(TUNING)),

@@ -45,6 +45,8 @@ pub mod rows;
 pub mod s3;
 pub mod source;
 pub mod sql_literal;
+pub mod status;
+pub mod status_http;
 pub mod storage;
 pub mod target;
 pub mod tls;

@@ -10,14 +10,17 @@
 //! - A table in a step after its data (adding its deferred indexes, verifying, analyzing) says
 //!   so on its bar and in the log, so that a long index build does not look like a hang.
 //! - One unit everywhere, in bars, log lines and the summary: MB, 10^6 bytes.
+//!
+//! The counters are the job's model (`status.rs`), which the HTTP API reads too: this module
+//! only draws them.
 
-use std::collections::BTreeMap;
 use std::io::IsTerminal;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
+
+use crate::status::{Meter, Reading, Status, TableStatus, Unit, DONE, FAILED};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProgressMode {
@@ -26,24 +29,6 @@ pub enum ProgressMode {
     Bars,
     Log,
     Quiet,
-}
-
-/// Below this much time a rate says more about timer noise than about the load.
-const MIN_RATE_TIME: Duration = Duration::from_millis(500);
-
-/// Bytes per second moved by this run and the time the rest takes at that rate. `moved` are
-/// the bytes this run loaded in `elapsed`; `left` those still to load. No rate (and no ETA)
-/// before anything moved or before the run has run long enough to have one.
-pub fn rate_and_eta(moved: u64, left: u64, elapsed: Duration) -> (Option<f64>, Option<Duration>) {
-    if left == 0 {
-        let rate = (moved > 0 && elapsed >= MIN_RATE_TIME).then(|| moved as f64 / elapsed.as_secs_f64());
-        return (rate, Some(Duration::ZERO));
-    }
-    if moved == 0 || elapsed < MIN_RATE_TIME {
-        return (None, None);
-    }
-    let rate = moved as f64 / elapsed.as_secs_f64();
-    (Some(rate), Some(Duration::from_secs_f64(left as f64 / rate)))
 }
 
 /// `bytes` in MB (10^6 bytes), one decimal.
@@ -61,164 +46,111 @@ pub fn human_duration(d: Duration) -> String {
     }
 }
 
-/// Bytes and rows of one bar (the total, or a table): what is done, what of that earlier runs
-/// had done, and when this run began moving them.
-#[derive(Default)]
-struct Meter {
-    total: u64,
-    bytes: AtomicU64,
-    rows: AtomicU64,
-    bytes_before: AtomicU64,
-    rows_before: AtomicU64,
-    started: OnceLock<Instant>,
-}
-
-/// What a meter says at one moment.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Reading {
-    pub total: u64,
-    pub bytes: u64,
-    pub rows: u64,
-    pub bytes_before: u64,
-    pub rows_before: u64,
-    pub elapsed: Duration,
-}
-
-impl Reading {
-    pub fn percent(&self) -> f64 {
-        if self.total == 0 {
-            100.0
-        } else {
-            100.0 * self.bytes.min(self.total) as f64 / self.total as f64
-        }
-    }
-    /// Bytes and rows this run loaded.
-    pub fn moved(&self) -> (u64, u64) {
-        (self.bytes.saturating_sub(self.bytes_before), self.rows.saturating_sub(self.rows_before))
-    }
-    pub fn rate_and_eta(&self) -> (Option<f64>, Option<Duration>) {
-        rate_and_eta(self.moved().0, self.total.saturating_sub(self.bytes), self.elapsed)
-    }
-    fn rate_text(&self) -> String {
-        match self.rate_and_eta().0 {
-            Some(rate) => format!("{:.1} MB/s", rate / 1e6),
-            None => "- MB/s".into(),
-        }
-    }
-    fn eta_text(&self) -> String {
-        self.rate_and_eta().1.map_or_else(|| "-".into(), human_duration)
+fn rate_text(r: &Reading) -> String {
+    match r.rate_and_eta().0 {
+        Some(rate) => format!("{:.1} MB/s", rate / 1e6),
+        None => "- MB/s".into(),
     }
 }
 
-impl Meter {
-    fn new(total: u64) -> Meter {
-        Meter { total, ..Default::default() }
-    }
-    fn read(&self) -> Reading {
-        Reading {
-            total: self.total,
-            bytes: self.bytes.load(Ordering::Relaxed),
-            rows: self.rows.load(Ordering::Relaxed),
-            bytes_before: self.bytes_before.load(Ordering::Relaxed),
-            rows_before: self.rows_before.load(Ordering::Relaxed),
-            elapsed: self.started.get().map(Instant::elapsed).unwrap_or_default(),
-        }
-    }
-    fn add(&self, bytes: u64, rows: u64) {
-        self.started.get_or_init(Instant::now);
-        self.bytes.fetch_add(bytes, Ordering::Relaxed);
-        self.rows.fetch_add(rows, Ordering::Relaxed);
-    }
-    fn add_before(&self, bytes: u64, rows: u64) {
-        self.bytes_before.fetch_add(bytes, Ordering::Relaxed);
-        self.rows_before.fetch_add(rows, Ordering::Relaxed);
-        self.bytes.fetch_add(bytes, Ordering::Relaxed);
-        self.rows.fetch_add(rows, Ordering::Relaxed);
-    }
+fn eta_text(r: &Reading) -> String {
+    r.rate_and_eta().1.map_or_else(|| "-".into(), human_duration)
 }
 
 /// A bar drawn from a meter: done and total in MB, this run's rate, the ETA at that rate
 /// (indicatif's own byte and rate keys are MiB and count every position change as moved now).
-fn bar_style(meter: &Arc<Meter>) -> ProgressStyle {
-    let meter = meter.clone();
+fn bar_style(read: impl Fn() -> Reading + Clone + Send + Sync + 'static) -> ProgressStyle {
     ProgressStyle::with_template("{prefix:>24} [{bar:30}] {hoist} {msg}")
         .expect("valid template")
         .with_key("hoist", move |_: &ProgressState, w: &mut dyn std::fmt::Write| {
-            let _ = w.write_str(&bar_figures(&meter.read()));
+            let _ = w.write_str(&bar_figures(&read()));
         })
         .progress_chars("=> ")
 }
 
 /// The figures of a bar: `12.3/45.6 MB 2.0 MB/s ETA 17s`.
 pub fn bar_figures(r: &Reading) -> String {
-    format!("{}/{} MB {} ETA {}", mb(r.bytes), mb(r.total), r.rate_text(), r.eta_text())
+    format!("{}/{} MB {} ETA {}", mb(r.bytes), mb(r.total), rate_text(r), eta_text(r))
 }
 
-/// Tables in a step after their data, by label: the log line names them.
-type Steps = Arc<Mutex<BTreeMap<String, &'static str>>>;
-
-/// Counters shared by the workers, and the display that reads them.
+/// The display of a job's model ([`Status`]): bars, or the periodic log line.
 pub struct Progress {
+    status: Status,
     meter: Arc<Meter>,
     bars: Option<(MultiProgress, ProgressBar)>,
     log_every: Option<Duration>,
-    steps: Steps,
 }
 
-/// One table's bar (or nothing when there are no bars).
+/// One table's bar (or nothing when there are no bars), over its entry in the model.
 pub struct TableProgress {
-    label: String,
-    meter: Arc<Meter>,
+    table: Arc<TableStatus>,
     bar: Option<ProgressBar>,
-    steps: Steps,
+    status: Status,
 }
 
 impl TableProgress {
     /// This run begins work on the table: its rate counts from here.
     pub fn begin(&self) {
-        self.meter.started.get_or_init(Instant::now);
+        self.table.begin();
     }
     /// Bytes and rows this run loaded.
     pub fn add(&self, bytes: u64, rows: u64) {
-        self.meter.add(bytes, rows);
+        self.table.meter.add(bytes, rows);
         if let Some(bar) = &self.bar {
             bar.inc(bytes);
-            bar.set_message(format!("{} rows", self.meter.rows.load(Ordering::Relaxed)));
+            bar.set_message(format!("{} rows", self.reading().rows));
         }
     }
     /// Bytes and rows that earlier runs loaded: done, but not moved by this run.
     pub fn add_before(&self, bytes: u64, rows: u64) {
-        self.meter.add_before(bytes, rows);
+        self.table.meter.add_before(bytes, rows);
         if let Some(bar) = &self.bar {
             bar.inc(bytes);
         }
     }
     pub fn reading(&self) -> Reading {
-        self.meter.read()
+        self.table.meter.read()
+    }
+    /// The table's chunks, and how many of them earlier runs finished.
+    pub fn set_units(&self, total: u64, done_before: u64) {
+        self.table.set_units(total, done_before);
+    }
+    /// A worker loads one of the table's chunks.
+    pub fn unit(&self) -> Unit {
+        self.table.unit()
     }
     /// The table's step after its data ("adding indexes", "verifying", "analyzing"): on its
     /// bar; without bars in a log line now, and in the periodic progress line while it lasts.
     /// (A log line under bars would tear them.)
     pub fn step(&self, step: &'static str) {
-        self.steps.lock().unwrap_or_else(|p| p.into_inner()).insert(self.label.clone(), step);
+        self.table.set_state(step);
         match &self.bar {
-            Some(bar) => bar.set_message(format!("{} rows, {step}", self.meter.rows.load(Ordering::Relaxed))),
-            None => tracing::info!("{}: {step}", self.label),
+            Some(bar) => bar.set_message(format!("{} rows, {step}", self.reading().rows)),
+            None => tracing::info!("{}: {step}", self.table.label),
         }
     }
-    pub fn finish(&self, result: &str) {
-        self.steps.lock().unwrap_or_else(|p| p.into_inner()).remove(&self.label);
+    /// The table is done.
+    pub fn finish(&self) {
+        self.end(DONE);
+    }
+    /// The table stopped on this error.
+    pub fn fail(&self, message: &str) {
+        self.status.error(Some(&self.table.label), message);
+        self.end(FAILED);
+    }
+    fn end(&self, state: &'static str) {
+        self.table.set_state(state);
         if let Some(bar) = &self.bar {
-            bar.finish_with_message(format!("{} rows, {result}", self.meter.rows.load(Ordering::Relaxed)));
+            bar.finish_with_message(format!("{} rows, {state}", self.reading().rows));
         }
     }
 }
 
 impl Progress {
-    pub fn new(mode: ProgressMode, total_bytes: u64) -> Arc<Progress> {
-        let meter = Arc::new(Meter::new(total_bytes));
-        // The total's rate counts from the start of the data stage.
-        meter.started.get_or_init(Instant::now);
+    /// The display of `status`, whose job plans `total_bytes`.
+    pub fn new(mode: ProgressMode, status: &Status, total_bytes: u64) -> Arc<Progress> {
+        status.plan(total_bytes);
+        let meter = status.total().clone();
         let bars = match mode {
             ProgressMode::Bars => true,
             ProgressMode::Auto => std::io::stderr().is_terminal(),
@@ -227,26 +159,43 @@ impl Progress {
         let bars = bars.then(|| {
             let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(4));
             let total = multi.add(ProgressBar::new(total_bytes));
-            total.set_style(bar_style(&meter));
+            let read = meter.clone();
+            total.set_style(bar_style(move || read.read()));
             total.set_prefix("total");
             (multi, total)
         });
         let log_every = (mode == ProgressMode::Log || (mode == ProgressMode::Auto && bars.is_none()))
             .then_some(Duration::from_secs(5));
-        Arc::new(Progress { meter, bars, log_every, steps: Default::default() })
+        Arc::new(Progress { status: status.clone(), meter, bars, log_every })
     }
 
     /// A table's bar; `label` names it in the log (`db`.`tbl`).
     pub fn table(&self, label: &str, total_bytes: u64) -> TableProgress {
-        let meter = Arc::new(Meter::new(total_bytes));
+        let table = self.status.table(label, Some(total_bytes));
         let bar = self.bars.as_ref().map(|(multi, _)| {
             let bar = multi.add(ProgressBar::new(total_bytes));
-            bar.set_style(bar_style(&meter));
+            let read = table.clone();
+            bar.set_style(bar_style(move || read.meter.read()));
             let chars: Vec<char> = label.chars().collect();
             bar.set_prefix(chars[chars.len().saturating_sub(24)..].iter().collect::<String>());
             bar
         });
-        TableProgress { label: label.to_string(), meter, bar, steps: self.steps.clone() }
+        TableProgress { table, bar, status: self.status.clone() }
+    }
+
+    /// A table that earlier runs loaded in full (`units` chunks): done from the start, no bar.
+    pub fn table_done_before(&self, label: &str, bytes: u64, rows: u64, units: u64) {
+        let table = self.status.table(label, Some(bytes));
+        table.meter.add_before(bytes, rows);
+        table.set_units(units, units);
+        table.set_state(DONE);
+        self.add_before(bytes, rows);
+    }
+
+    /// A table that failed before its rows (in its schema step), with the error.
+    pub fn table_failed(&self, label: &str, message: &str) {
+        self.status.table(label, None).set_state(FAILED);
+        self.status.error(Some(label), message);
     }
 
     /// Bytes and rows this run loaded.
@@ -264,7 +213,7 @@ impl Progress {
     fn show(&self, bytes: u64) {
         if let Some((_, bar)) = &self.bars {
             bar.inc(bytes);
-            bar.set_message(format!("{} rows", self.meter.rows.load(Ordering::Relaxed)));
+            bar.set_message(format!("{} rows", self.reading().rows));
         }
     }
 
@@ -280,14 +229,7 @@ impl Progress {
                 _ = done.notified() => true,
                 _ = tokio::time::sleep(every) => false,
             };
-            let steps: Vec<(String, &'static str)> = self
-                .steps
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .iter()
-                .map(|(label, step)| (label.clone(), *step))
-                .collect();
-            tracing::info!("{}", log_line(&self.reading(), &steps));
+            tracing::info!("{}", log_line(&self.reading(), &self.status.steps()));
             if last {
                 return;
             }
@@ -307,10 +249,7 @@ impl Progress {
 pub fn log_line(r: &Reading, steps: &[(String, &'static str)]) -> String {
     let (moved, rows_moved) = r.moved();
     let secs = r.elapsed.as_secs_f64();
-    let row_rate = match r.elapsed >= MIN_RATE_TIME && rows_moved > 0 {
-        true => format!("{:.0}", rows_moved as f64 / secs),
-        false => "-".into(),
-    };
+    let row_rate = r.row_rate().map_or_else(|| "-".into(), |rate| format!("{rate:.0}"));
     let mut line = format!(
         "progress: {:.1}% ({} of {} MB), {} rows; this run: {} MB, {rows_moved} rows in {secs:.1}s, {}, {row_rate} \
          rows/s, ETA {}",
@@ -319,8 +258,8 @@ pub fn log_line(r: &Reading, steps: &[(String, &'static str)]) -> String {
         mb(r.total),
         r.rows,
         mb(moved),
-        r.rate_text(),
-        r.eta_text()
+        rate_text(r),
+        eta_text(r)
     );
     if r.bytes_before > 0 || r.rows_before > 0 {
         line.push_str(&format!("; earlier runs: {} MB, {} rows", mb(r.bytes_before), r.rows_before));
@@ -338,54 +277,11 @@ mod tests {
     const S: fn(u64) -> Duration = Duration::from_secs;
 
     #[test]
-    fn the_rate_counts_only_this_runs_bytes() {
-        // A resume: 4.6 GB were loaded by earlier runs, this run moved 100 MB in 10 s and
-        // 150 MB are left. The rate is 10 MB/s and the ETA 15 s, not 470 MB/s and 0 s.
-        let r = Reading {
-            total: 4_850_000_000,
-            bytes: 4_700_000_000,
-            rows: 7_000,
-            bytes_before: 4_600_000_000,
-            rows_before: 6_000,
-            elapsed: S(10),
-        };
-        let (rate, eta) = r.rate_and_eta();
-        assert_eq!(rate, Some(10e6));
-        assert_eq!(eta, Some(S(15)));
-        assert_eq!(r.moved(), (100_000_000, 1_000));
-        assert_eq!(human_duration(eta.unwrap()), "15s");
-    }
-
-    #[test]
-    fn rate_and_eta_edges() {
-        // Nothing moved yet, or too early to tell: no rate, no ETA (not "ETA 0s").
-        assert_eq!(rate_and_eta(0, 100, S(30)), (None, None));
-        assert_eq!(rate_and_eta(100, 100, Duration::from_millis(10)), (None, None));
-        // All done: ETA 0, whatever the rate.
-        assert_eq!(rate_and_eta(0, 0, S(3)), (None, Some(Duration::ZERO)));
-        assert_eq!(rate_and_eta(50, 0, S(5)), (Some(10.0), Some(Duration::ZERO)));
-        // 1 MB/s with 90 MB left: a minute and a half.
-        assert_eq!(rate_and_eta(30_000_000, 90_000_000, S(30)), (Some(1e6), Some(S(90))));
-    }
-
-    #[test]
     fn durations_read_as_a_person_writes_them() {
         assert_eq!(human_duration(S(0)), "0s");
         assert_eq!(human_duration(S(59)), "59s");
         assert_eq!(human_duration(S(185)), "3m05s");
         assert_eq!(human_duration(S(7620)), "2h07m");
-    }
-
-    #[test]
-    fn a_resumed_meter_starts_with_what_earlier_runs_did() {
-        let m = Meter::new(1_000);
-        m.add_before(600, 6);
-        let r = m.read();
-        assert_eq!((r.bytes, r.moved()), (600, (0, 0)));
-        assert_eq!(r.percent(), 60.0);
-        m.add(400, 4);
-        let r = m.read();
-        assert_eq!((r.percent(), r.moved(), r.rows), (100.0, (400, 4), 10));
     }
 
     #[test]

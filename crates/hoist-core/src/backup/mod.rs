@@ -38,6 +38,7 @@ use crate::manifest::{self, BackupMeta, BinlogPosition, ChunkMeta, DatabaseMeta,
 use crate::redact::redact_url;
 use crate::row_checksum;
 use crate::source::Compression;
+use crate::status::{JobState, Status, TableStatus};
 use crate::storage::{AtomicFile, Storage, PARTIAL_SUFFIX};
 use crate::target::mysql::{check_source_url, classify, connect_source, server_identity};
 
@@ -61,6 +62,8 @@ pub struct BackupSettings {
     pub checksum: bool,
     /// For every connection to the source.
     pub tls: crate::tls::Tls,
+    /// The job's progress model, which the caller may serve (`--status-addr`).
+    pub status: Status,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -108,11 +111,23 @@ struct Shared {
     queue: Mutex<VecDeque<ChunkJob>>,
     done: Mutex<BTreeMap<(usize, usize), ChunkMeta>>,
     stop: Arc<AtomicBool>,
+    /// Each table's entry in the job's model, by index into `tables`.
+    progress: Vec<Arc<TableStatus>>,
+}
+
+impl Shared {
+    /// Rows read and bytes written for table `table`.
+    fn count(&self, table: usize, bytes: u64, rows: u64) {
+        self.progress[table].meter.add(bytes, rows);
+        self.settings.status.total().add(bytes, rows);
+    }
 }
 
 pub async fn run(settings: BackupSettings, stop: Arc<AtomicBool>) -> Result<BackupReport, BackupError> {
     let started = Instant::now();
+    let status = &settings.status;
     let dir = Storage::create(&settings.storage).map_err(|e| storage_error(&settings, e))?;
+    status.set_job(redact_url(&dir.location()));
     let mut notes = prepare_directory(&dir).map_err(|e| match e {
         Prepared::Refused(m) => BackupError::Refused(m),
         Prepared::Io(e) => storage_error(&settings, e),
@@ -147,6 +162,7 @@ pub async fn run(settings: BackupSettings, stop: Arc<AtomicBool>) -> Result<Back
         notes.push(msg);
     }
 
+    status.set_state(JobState::Planning);
     dir.put(IN_PROGRESS_FILE, serde_json::json!({ "source": cluster_id }).to_string().as_bytes())
         .map_err(|e| storage_error(&settings, e))?;
     let threads = settings.threads.max(1);
@@ -175,6 +191,7 @@ pub async fn run(settings: BackupSettings, stop: Arc<AtomicBool>) -> Result<Back
     let mut later = VecDeque::new();
     let mut objects = Vec::new();
     let mut databases = BTreeSet::new();
+    let mut progress = Vec::new();
     {
         let conn = &mut workers[0];
         for (i, t) in listed.tables.iter().enumerate() {
@@ -191,6 +208,9 @@ pub async fn run(settings: BackupSettings, stop: Arc<AtomicBool>) -> Result<Back
                 });
             }
             let ranges = tables::ranges(conn, t, settings.chunk_size).await?;
+            let table = status.table(&hoist_schema::qualified_mysql_name(&t.database, &t.name), None);
+            table.set_units(ranges.len() as u64, 0);
+            progress.push(table);
             // Non-transactional tables first: the block is released once they are read.
             let queue = if t.transactional() { &mut later } else { &mut jobs };
             for (index, range) in ranges.into_iter().enumerate() {
@@ -240,7 +260,9 @@ pub async fn run(settings: BackupSettings, stop: Arc<AtomicBool>) -> Result<Back
         queue: Mutex::new(jobs),
         done: Mutex::new(BTreeMap::new()),
         stop: stop.clone(),
+        progress,
     });
+    status.set_state(JobState::Writing);
     if !shared.queue.lock().unwrap_or_else(|p| p.into_inner()).is_empty() {
         workers = run_workers(&shared, workers).await?;
     }
@@ -333,8 +355,16 @@ async fn worker(shared: Arc<Shared>, mut conn: Conn) -> Result<Conn, BackupError
         let Some(job) = shared.queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front() else {
             return Ok(conn);
         };
+        let table = &shared.progress[job.table];
+        let unit = table.unit();
+        table.begin();
         let chunk = read_chunk(&shared, &mut conn, &job).await?;
         shared.done.lock().unwrap_or_else(|p| p.into_inner()).insert((job.table, job.index), chunk);
+        if unit.done() {
+            table.set_state(crate::status::DONE);
+        }
+        // Tests hold a backup here to watch it mid-run.
+        crate::failpoint::pause("backup.chunk-written").await;
     }
 }
 
@@ -372,6 +402,9 @@ async fn read_chunk(shared: &Shared, conn: &mut Conn, job: &ChunkJob) -> Result<
     buf.extend_from_slice(b"/*!40103 SET TIME_ZONE='+00:00' */;\n");
     let mut in_statement = false;
     let (mut rows, mut checksum) = (0u64, Some(0u64));
+    // Rows already counted in the job's model: its rows move with each statement, its bytes
+    // when the file is whole (what a compressed file holds is known only then).
+    let mut counted = 0;
     // Rows are hashed here where the hasher knows every column, else by the server.
     let mut hasher = match settings.checksum {
         true => {
@@ -426,6 +459,8 @@ async fn read_chunk(shared: &Shared, conn: &mut Conn, job: &ChunkJob) -> Result<
             in_statement = false;
             out.write_all(&buf).map_err(|e| storage_error(settings, e))?;
             buf.clear();
+            shared.count(job.table, 0, rows - counted);
+            counted = rows;
             if shared.stop.load(Ordering::SeqCst) {
                 return Err(BackupError::Interrupted);
             }
@@ -437,6 +472,7 @@ async fn read_chunk(shared: &Shared, conn: &mut Conn, job: &ChunkJob) -> Result<
     }
     out.write_all(&buf).map_err(|e| storage_error(settings, e))?;
     let bytes = out.commit().map_err(|e| storage_error(settings, e))?;
+    shared.count(job.table, bytes, rows - counted);
     let checksum = checksum.filter(|_| settings.checksum);
     Ok(ChunkMeta { file: name, key: job.range.clone(), rows, checksum, bytes })
 }

@@ -57,6 +57,8 @@ pub struct ImportSettings {
     /// For every MySQL connection of the job: the target's and the checkpoint store's. Not
     /// part of the spec: it decides how hoist reaches the servers, not what it writes.
     pub tls: crate::tls::Tls,
+    /// The job's progress model, which the caller may serve (`--status-addr`).
+    pub status: crate::status::Status,
 }
 
 impl ImportSettings {

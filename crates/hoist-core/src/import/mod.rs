@@ -44,6 +44,7 @@ use crate::progress::Progress;
 use crate::reader::CsvSettings;
 use crate::refusal;
 use crate::source::Source;
+use crate::status::JobState;
 use crate::target;
 
 /// Open the checkpoint store the settings name. With checkpoints disabled, a throwaway store
@@ -61,7 +62,9 @@ pub async fn open_store(
 
 pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<ImportReport, ImportError> {
     let started = Instant::now();
+    let status = settings.status.clone();
     let source = Source::open(&settings.source)?;
+    status.set_job(crate::redact::redact_url(source.location()));
     let files = source.list().await?;
     // From here on, a data file that changes under the run stops it (the plan and the rows
     // loaded are of the files as listed).
@@ -185,6 +188,7 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
                 }
                 return Err(refused);
             }
+            status.set_state(JobState::Planning);
             let (src, cat, fl, ps) = (source.clone(), catalog.clone(), files.clone(), plan_settings.clone());
             let handle = tokio::runtime::Handle::current();
             let mut plan = tokio::task::spawn_blocking(move || make_plan(&src, &handle, &cat, &fl, &ps, task))
@@ -250,7 +254,13 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
         );
     }
     let total_bytes: u64 = checkpoint.chunks.iter().map(|c| chunk_len(c, &files)).sum();
-    let progress = Progress::new(settings.progress, total_bytes);
+    let progress = Progress::new(settings.progress, &status, total_bytes);
+    if let Some(restore) = &settings.restore {
+        let expected = |t: &crate::checkpoint::TableRecord| {
+            restore.expected.get(&(t.database.clone(), t.name.clone())).map_or(0, |e| e.rows)
+        };
+        status.set_rows_total(checkpoint.tables.iter().map(expected).sum());
+    }
     let log_done = Arc::new(tokio::sync::Notify::new());
     let log_task = tokio::spawn(progress.clone().log_loop(log_done.clone()));
 
@@ -290,6 +300,7 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
     };
     for (record, prepared) in checkpoint.tables.iter().zip(prepared) {
         let chunks = chunks_by_table.get(&record.id).cloned().unwrap_or_default();
+        let label = hoist_schema::qualified_mysql_name(&record.database, &record.name);
         if let Ok(Some(p)) = &prepared {
             if p.reset {
                 for c in &chunks {
@@ -300,7 +311,6 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
         match prepared.map(|p| p.map(|p| (p.record, p.table, p.create_sql, p.hasher))) {
             Ok(Some((run_record, table_target, create_sql, hasher))) => {
                 let table_bytes: u64 = chunks.iter().map(|c| chunk_len(c, &files)).sum();
-                let label = hoist_schema::qualified_mysql_name(&record.database, &record.name);
                 let mut left = 0;
                 let mut rows_loaded = 0;
                 let mut bytes_done = 0;
@@ -341,6 +351,12 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
                     verification: Mutex::new(None),
                 });
                 // Earlier runs' share: done from the start, never counted as moved by this run.
+                // (A chunk not done in a table past its data is not loaded again either.)
+                let units_done = match run.record.lock().unwrap_or_else(|p| p.into_inner()).state {
+                    s if s > TableState::Writing => chunks.len(),
+                    _ => chunks.len() - left,
+                };
+                run.progress.set_units(chunks.len() as u64, units_done as u64);
                 run.progress.add_before(bytes_done, rows_loaded);
                 progress.add_before(bytes_done, rows_loaded);
                 runs.insert(record.id, run);
@@ -350,7 +366,7 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
             Ok(None) => {
                 let rows = chunks.iter().map(|c| markers.get(&c.id).map_or(c.progress.rows, |p| p.rows)).sum();
                 let bytes = chunks.iter().map(|c| chunk_len(c, &files)).sum();
-                progress.add_before(bytes, rows);
+                progress.table_done_before(&label, bytes, rows, chunks.len() as u64);
                 report.tables.push(TableReport {
                     database: record.database.clone(),
                     name: record.name.clone(),
@@ -366,6 +382,7 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
             Err(StepError::Stopped) => return Err(ImportError::Interrupted),
             Err(why @ (StepError::Transient(_) | StepError::Halt(_))) => return Err(stopped_early(why)),
             Err(StepError::Table(message)) => {
+                progress.table_failed(&label, &message);
                 report.tables.push(TableReport {
                     database: record.database.clone(),
                     name: record.name.clone(),
@@ -382,6 +399,7 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
     }
 
     // ---- data ----
+    status.set_state(JobState::Writing);
     // The biggest table first, with every worker on it: its post steps (the index build above
     // all) are the longest, and so overlap the loading of the smaller tables instead of
     // running alone at the end (longest-first keeps both cores busy to the last table).
@@ -473,6 +491,7 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
     report.tables.sort_by(|a, b| (&a.database, &a.name).cmp(&(&b.database, &b.name)));
     if report.tables.iter().all(|t| t.error.is_none()) {
         if let Some(stage) = &log_stage {
+            status.set_state(JobState::Replaying);
             let lines = stage.run(target.clone(), task_id, stop.clone()).await?;
             report.notes.extend(lines);
         }

@@ -29,7 +29,7 @@ pub(super) async fn finish_table(shared: &Shared, run: &Arc<TableRun>) {
     let outcome = post_steps(shared, run).await;
     run.end(began);
     match outcome {
-        Ok(()) => run.progress.finish("done"),
+        Ok(()) => run.progress.finish(),
         Err(StepError::Table(message)) => fail_table(shared, run, message).await,
         Err(StepError::Stopped) => {}
         Err(why) => shared.abort(why),

@@ -290,7 +290,7 @@ pub(super) async fn fail_table(shared: &Shared, run: &TableRun, message: String)
         (r.id, r.state)
     };
     tracing::error!("{}: {message}", run.label());
-    run.progress.finish("failed");
+    run.progress.fail(&message);
     let error = run.record.lock().unwrap_or_else(|p| p.into_inner()).error.clone();
     if let Err(e) = shared.store.set_table_state(id, state, error.as_ref()).await {
         store_failed(shared, "saving the table's error to the checkpoint failed", e);

@@ -118,6 +118,7 @@ pub(super) async fn worker(shared: Arc<Shared>) {
             }
         };
         let loading = shared.loading();
+        let unit = run.progress.unit();
         let loaded = if resume.done {
             Ok(())
         } else {
@@ -135,6 +136,7 @@ pub(super) async fn worker(shared: Arc<Shared>) {
         };
         match loaded {
             Ok(()) => {
+                unit.done();
                 if run.chunks_left.fetch_sub(1, Ordering::SeqCst) == 1 {
                     drop(loading);
                     if shared.writer_cap.load(Ordering::SeqCst) == usize::MAX {

@@ -38,6 +38,7 @@ use crate::binlog::position::BinlogPos;
 use crate::error::TargetError;
 use crate::progress::mb;
 use crate::redact::redact_url;
+use crate::status::{JobState, LogProgress, Status};
 use crate::target::mysql::{check_source_url, connect_source};
 use preflight::Source;
 use segments::Log;
@@ -65,6 +66,8 @@ pub struct LogSettings {
     pub segment_size: u64,
     /// For every connection to the source, the replication one too.
     pub tls: crate::tls::Tls,
+    /// The job's progress model, which the caller may serve (`--status-addr`).
+    pub status: Status,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -106,6 +109,7 @@ pub async fn run(settings: LogSettings, stop: Arc<AtomicBool>) -> Result<LogRepo
     let (opts, conn) = crate::tls::connect(url, &settings.tls).await.map_err(|e| source_error(url, e))?;
     let source = inspect_on(conn, url).await?;
     let mut log = Log::open(&settings.storage, settings.segment_size)?;
+    settings.status.set_job(redact_url(&log.root().display().to_string()));
     let server_id = preflight::replica_id(settings.server_id, log.root(), source.server_id)?;
     let start = choose_start(&settings, &source, &log, &opts, server_id).await?;
     // Registered and streaming before the directory is touched: a refusal (no REPLICATION
@@ -124,7 +128,7 @@ pub async fn run(settings: LogSettings, stop: Arc<AtomicBool>) -> Result<LogRepo
         source.cluster_id,
         log.root().display()
     );
-    let mut watch = Watch::new();
+    let mut watch = Watch::new(settings.status.clone());
     let mut attempt = 0u32;
     let mut reconnects = 0;
     while !stop.load(Ordering::SeqCst) {
@@ -149,6 +153,8 @@ pub async fn run(settings: LogSettings, stop: Arc<AtomicBool>) -> Result<LogRepo
                 log.flush()?;
                 attempt += 1;
                 reconnects += 1;
+                settings.status.set_state(JobState::Reconnecting);
+                settings.status.log(|l| l.reconnects = reconnects);
                 let wait = backoff(attempt);
                 let at = log.next_pos().unwrap_or_else(|| start.clone());
                 tracing::warn!(
@@ -167,6 +173,8 @@ pub async fn run(settings: LogSettings, stop: Arc<AtomicBool>) -> Result<LogRepo
         }
     }
     log.close()?;
+    // What close made durable, in the model before the summary.
+    watch.update(&log);
     Ok(LogReport {
         storage: log.root().display().to_string(),
         index: log.index().clone(),
@@ -345,6 +353,7 @@ async fn session(
             events
         }
     };
+    watch.status.set_state(JobState::Streaming);
     let mut tick = tokio::time::interval(TICK);
     let mut last_heard = Instant::now();
     loop {
@@ -382,7 +391,7 @@ async fn session(
                         stream::SILENCE.as_secs()
                     )));
                 }
-                watch.maybe_log(log);
+                watch.update(log);
             }
         }
         if log.dirty_since().is_some_and(|t| t.elapsed() >= FLUSH_EVERY) {
@@ -391,40 +400,58 @@ async fn session(
     }
 }
 
-/// The progress line every few seconds.
+/// The log's place in the job's model, kept current every tick, and the progress line every
+/// few seconds, read from it.
 struct Watch {
+    status: Status,
     last: Instant,
+    /// The server said it has nothing newer (a heartbeat came after the last event).
     caught_up: bool,
 }
 
 impl Watch {
-    fn new() -> Watch {
-        Watch { last: Instant::now(), caught_up: false }
+    fn new(status: Status) -> Watch {
+        Watch { status, last: Instant::now(), caught_up: false }
     }
 
-    fn maybe_log(&mut self, log: &Log) {
-        if self.last.elapsed() < PROGRESS_EVERY {
-            return;
-        }
-        self.last = Instant::now();
+    fn update(&mut self, log: &Log) {
         let stats = log.stats();
-        let at = log.next_pos().map(|p| p.to_string()).unwrap_or_else(|| "(nothing yet)".into());
-        let gtid = log.index().segments.iter().rev().find_map(|s| s.last_gtid.clone());
-        let lag = if self.caught_up {
-            "caught up".to_string()
-        } else {
-            match stats.last_time {
-                Some(t) => format!("{} s behind", now_secs().saturating_sub(t as u64)),
-                None => "behind".to_string(),
-            }
+        let segments = &log.index().segments;
+        let last_commit = segments.iter().rev().find_map(|s| s.last_time);
+        let lag = match self.caught_up {
+            true => Some(0),
+            false => last_commit.map(|t| now_secs().saturating_sub(u64::from(t))),
         };
-        tracing::info!(
-            "log: {} transactions, {} MB this run; at {at}{}; {lag}",
-            stats.transactions,
-            mb(stats.bytes),
-            gtid.map(|g| format!(" (GTID {g})")).unwrap_or_default()
-        );
+        self.status.log(|l| {
+            l.position = log.next_pos().map(|p| p.to_string());
+            l.gtid = segments.iter().rev().find_map(|s| s.last_gtid.clone());
+            l.last_commit = last_commit;
+            l.caught_up = self.caught_up;
+            l.lag_seconds = lag;
+            l.transactions = stats.transactions;
+            l.bytes = stats.bytes;
+        });
+        if self.last.elapsed() >= PROGRESS_EVERY {
+            self.last = Instant::now();
+            tracing::info!("{}", log_line(&self.status.log_progress().unwrap_or_default()));
+        }
     }
+}
+
+/// `log: 12 transactions, 0.1 MB this run; at binlog.000001:1234 (GTID 0-1-12); caught up`
+fn log_line(l: &LogProgress) -> String {
+    let lag = match (l.caught_up, l.lag_seconds) {
+        (true, _) => "caught up".to_string(),
+        (false, Some(s)) => format!("{s} s behind"),
+        (false, None) => "behind".to_string(),
+    };
+    format!(
+        "log: {} transactions, {} MB this run; at {}{}; {lag}",
+        l.transactions,
+        mb(l.bytes),
+        l.position.as_deref().unwrap_or("(nothing yet)"),
+        l.gtid.as_ref().map(|g| format!(" (GTID {g})")).unwrap_or_default()
+    )
 }
 
 fn now_secs() -> u64 {
@@ -433,9 +460,31 @@ fn now_secs() -> u64 {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn backoff_doubles_up_to_its_cap() {
         let b: Vec<u64> = (1..=8).map(|a| super::backoff(a).as_millis() as u64).collect();
         assert_eq!(b, [500, 1000, 2000, 4000, 8000, 10000, 10000, 10000]);
+    }
+
+    #[test]
+    fn the_log_line_says_where_the_log_is_and_how_far_behind() {
+        let mut l = LogProgress {
+            position: Some("binlog.000002:1234".into()),
+            gtid: Some("0-1-12".into()),
+            lag_seconds: Some(3),
+            transactions: 12,
+            bytes: 150_000,
+            ..Default::default()
+        };
+        assert_eq!(
+            log_line(&l),
+            "log: 12 transactions, 0.1 MB this run; at binlog.000002:1234 (GTID 0-1-12); 3 s behind"
+        );
+        l.caught_up = true;
+        assert!(log_line(&l).ends_with("; caught up"));
+        let empty = LogProgress::default();
+        assert_eq!(log_line(&empty), "log: 0 transactions, 0.0 MB this run; at (nothing yet); behind");
     }
 }

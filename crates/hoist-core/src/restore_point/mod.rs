@@ -76,6 +76,7 @@ pub async fn run(
         own_schemas,
         max_retries: settings.max_retries,
         batch_bytes: settings.batch_bytes,
+        status: settings.status.clone(),
     };
     crate::restore::restore(settings, &meta, JobKind::RestorePoint, Some(Arc::new(replay)), stop).await
 }

@@ -28,6 +28,7 @@ use crate::error::{ImportError, SourceError, TargetError};
 use crate::filter::TableFilter;
 use crate::import::LogStage;
 use crate::jobspec::LogRange;
+use crate::status::Status;
 use crate::target::{EncodedBatch, EncodedRows, Marker, Session, TableDescription, Target, Writer};
 use crate::utc::utc_text;
 
@@ -48,6 +49,8 @@ pub struct LogReplay {
     pub max_retries: u32,
     /// About how much SQL one target transaction carries before it commits.
     pub batch_bytes: usize,
+    /// The job's model, where the replay says how far it is.
+    pub status: Status,
 }
 
 #[async_trait]
@@ -103,7 +106,7 @@ impl LogStage for LogReplay {
             skipped_statements: 0,
         };
         let started = Instant::now();
-        let mut meter = Meter::new(self.segments.iter().map(|s| s.bytes).sum());
+        let mut meter = Meter::new(self.status.clone(), self.segments.iter().map(|s| s.bytes).sum());
         let mut gtid_reached = false;
         let mut reached_point = false;
         'segments: for seg in &self.segments {
@@ -169,7 +172,7 @@ impl LogStage for LogReplay {
                 } else {
                     applier.transaction(pos, &list, &self.filter, &end).await?;
                 }
-                meter.applied(txn.time, &self.point, applier.mark.transactions);
+                meter.applied(&end, txn.time, &self.point, applier.mark.transactions);
             }
         }
         if matches!(self.point, RestoredPoint::Gtid(_)) && !gtid_reached {
@@ -449,35 +452,43 @@ fn short(sql: &str) -> String {
     }
 }
 
-/// Progress of the replay: a log line every 5 s.
+/// Progress of the replay, in the job's model: the log's bytes read, the position applied;
+/// a log line every 5 s, read from the model.
 struct Meter {
-    total: u64,
-    read: u64,
+    status: Status,
     started: Instant,
     last: Instant,
 }
 
 impl Meter {
-    fn new(total: u64) -> Meter {
-        Meter { total, read: 0, started: Instant::now(), last: Instant::now() }
+    fn new(status: Status, total: u64) -> Meter {
+        status.log(|l| l.bytes_total = Some(total));
+        Meter { status, started: Instant::now(), last: Instant::now() }
     }
 
     fn read(&mut self, bytes: u64) {
-        self.read += bytes;
+        self.status.log(|l| l.bytes += bytes);
     }
 
-    fn applied(&mut self, upstream_time: u32, point: &RestoredPoint, transactions: u64) {
+    fn applied(&mut self, end: &BinlogPos, upstream_time: u32, point: &RestoredPoint, transactions: u64) {
+        self.status.log(|l| {
+            l.position = Some(end.to_string());
+            l.last_commit = Some(upstream_time);
+            l.transactions = transactions;
+        });
         if self.last.elapsed() < Duration::from_secs(5) {
             return;
         }
         self.last = Instant::now();
+        let l = self.status.log_progress().unwrap_or_default();
+        let total = l.bytes_total.unwrap_or_default();
         let secs = self.started.elapsed().as_secs_f64();
-        let rate = self.read as f64 / secs.max(0.001);
-        let eta = (self.total.saturating_sub(self.read)) as f64 / rate.max(1.0);
+        let rate = l.bytes as f64 / secs.max(0.001);
+        let eta = (total.saturating_sub(l.bytes)) as f64 / rate.max(1.0);
         tracing::info!(
             "log: {transactions} transactions, {:.1} of {:.1} MB read ({:.1} MB/s), upstream time {} UTC, to {}; ETA {:.0} s",
-            self.read as f64 / 1e6,
-            self.total as f64 / 1e6,
+            l.bytes as f64 / 1e6,
+            total as f64 / 1e6,
             rate / 1e6,
             utc_text(i64::from(upstream_time)),
             point.describe(),
