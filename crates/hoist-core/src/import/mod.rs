@@ -17,6 +17,7 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 
 mod job;
+mod lease;
 mod post;
 mod schema_step;
 mod state;
@@ -27,6 +28,7 @@ pub use job::{
 };
 use state::{defers_indexes, Shared, StepError, TableRun};
 
+use lease::{EndTurn, Leases};
 use post::{create_post_data_objects, finish_table};
 use schema_step::{
     create_databases, plan_tables, prepare_table, refuse_non_empty_tables, refuse_unfinished_elsewhere, Hashing,
@@ -84,6 +86,11 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
     let target = target::open(&settings.target, &settings.target_options()).await?;
     let target_identity = target.identity().await?;
     let (store, _temp_store) = open_store(&settings).await?;
+    // Other processes may share the job: the first to come plans it and creates its tables,
+    // the others wait for that (`end_setup` below) and then load its plan.
+    let owner = lease::owner_name();
+    store.join(&owner).await?;
+    lease::begin_setup(store.as_ref(), &owner, &stop).await?;
     let plan_settings = settings.plan_settings();
     let spec = settings.spec();
     let fingerprint = dump_fingerprint(source.location(), &spec.to_text(), &files);
@@ -337,7 +344,11 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
         }
     }
 
+    store.end_setup(&owner).await;
+
     // ---- data ----
+    let leases = Arc::new(Leases::new(store.clone(), owner, settings.checkpoint.lease_expiry(), stop.clone()));
+    let _keeper = leases.keep();
     let (progress_tx, progress_rx) = mpsc::unbounded_channel();
     let progress_writer = tokio::spawn(save_progress_loop(store.clone(), progress_rx, stop.clone()));
     let shared = Arc::new(Shared {
@@ -350,6 +361,7 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
         source: source.clone(),
         target: target.clone(),
         store: store.clone(),
+        leases: leases.clone(),
         task_id,
         queue: Mutex::new(queue),
         chunk_bytes: checkpoint.chunks.iter().map(|c| (c.id, chunk_len(c, &files))).collect(),
@@ -373,12 +385,19 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
         let shared = shared.clone();
         workers.push(tokio::spawn(async move { finish_table(&shared, &run).await }));
     }
-    for _ in 0..settings.concurrency.max(1) {
-        let shared = shared.clone();
-        workers.push(tokio::spawn(async move { worker(shared).await }));
-    }
-    for w in workers {
-        let _ = w.await;
+    // Until no work waits for another process: the post steps of a table found finished above
+    // may be one.
+    loop {
+        for _ in 0..settings.concurrency.max(1) {
+            let shared = shared.clone();
+            workers.push(tokio::spawn(async move { worker(shared).await }));
+        }
+        for w in workers.drain(..) {
+            let _ = w.await;
+        }
+        if stop.load(Ordering::SeqCst) || !leases.waiting() {
+            break;
+        }
     }
     let aborted = shared.abort.lock().unwrap_or_else(|p| p.into_inner()).take();
     report.notes.extend(shared.refused_note());
@@ -387,6 +406,15 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
     log_done.notify_one();
     let _ = log_task.await;
     progress.finish();
+    // A process that finished the job removed the checkpoint under this one's last writes to it.
+    let finished_elsewhere =
+        leases.met_others() && (aborted.is_some() || saved.is_err()) && target.finished(&fingerprint).await?.is_some();
+    if finished_elsewhere {
+        report.notes.push(FINISHED_ELSEWHERE.into());
+        report.tables = tables_report(&runs, report.tables);
+        report.elapsed = started.elapsed();
+        return Ok(report);
+    }
     if let Some(why) = aborted {
         return Err(stopped_early(why));
     }
@@ -394,17 +422,66 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
     if let Err(e) = saved {
         return Err(stopped_early(e.into()));
     }
+    if let Some(why) = leases.failure() {
+        return Err(stopped_early(StepError::Transient(why)));
+    }
     if stop.load(Ordering::SeqCst) {
         return Err(ImportError::Interrupted);
     }
 
     // ---- report and post-data objects ----
-    let mut ids: Vec<_> = runs.keys().copied().collect();
-    ids.sort();
-    for id in ids {
-        let run = &runs[&id];
+    report.tables = tables_report(&runs, report.tables);
+    if leases.met_others() {
+        report.notes.push(
+            "other hoist processes shared this job: the rows they loaded are counted with earlier runs', and the \
+             tables whose post steps they ran show no verification here (see their summaries)"
+                .into(),
+        );
+    }
+    // Once, by whichever process sharing the job comes first; the others wait for it.
+    let end = match report.tables.iter().all(|t| t.error.is_none()) {
+        true => Some(leases.take_end(target.as_ref(), &fingerprint).await?),
+        false => None,
+    };
+    match end {
+        Some(EndTurn::FinishedElsewhere) => report.notes.push(FINISHED_ELSEWHERE.into()),
+        Some(EndTurn::Ours(lease)) => {
+            if let Some(stage) = &log_stage {
+                let lines = stage.run(target.clone(), task_id, stop.clone()).await?;
+                report.notes.extend(lines);
+            }
+            create_post_data_objects(&source, &catalog, target.as_ref(), settings.skip_definer, &mut report).await;
+            // Kept for `hoist checkpoint show`: no table failed, so nothing else there says why the
+            // job is not finished.
+            if settings.checkpoint.enable {
+                store.set_object_errors(&report.object_errors).await?;
+            }
+            if report.success() && settings.checkpoint.enable {
+                target.record_finished(task_id, &fingerprint).await?;
+            }
+            // Released before the checkpoint goes: a process waiting for the end learns from the
+            // target that the job is finished.
+            drop(lease);
+            leases.settle().await;
+            if report.success() {
+                finish_checkpoint(&settings, store.as_ref(), task_id, &mut report).await?;
+            }
+        }
+        None => report.notes.push("views, triggers and routines are created once every table has loaded".into()),
+    }
+    leases.leave().await;
+    report.elapsed = started.elapsed();
+    Ok(report)
+}
+
+const FINISHED_ELSEWHERE: &str = "another hoist process sharing this job finished it (views, triggers, routines, the \
+     checkpoint): the job is done";
+
+/// The summary's rows for the tables this run loaded, after those it found loaded, sorted.
+fn tables_report(runs: &HashMap<i64, Arc<TableRun>>, mut tables: Vec<TableReport>) -> Vec<TableReport> {
+    for run in runs.values() {
         let record = run.record.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        report.tables.push(TableReport {
+        tables.push(TableReport {
             database: record.database.clone(),
             name: record.name.clone(),
             rows: run.rows_loaded.load(Ordering::SeqCst),
@@ -416,29 +493,8 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
             verification: run.verification.lock().unwrap_or_else(|p| p.into_inner()).clone(),
         });
     }
-    report.tables.sort_by(|a, b| (&a.database, &a.name).cmp(&(&b.database, &b.name)));
-    if report.tables.iter().all(|t| t.error.is_none()) {
-        if let Some(stage) = &log_stage {
-            let lines = stage.run(target.clone(), task_id, stop.clone()).await?;
-            report.notes.extend(lines);
-        }
-        create_post_data_objects(&source, &catalog, target.as_ref(), settings.skip_definer, &mut report).await;
-        // Kept for `hoist checkpoint show`: no table failed, so nothing else there says why the
-        // job is not finished.
-        if settings.checkpoint.enable {
-            store.set_object_errors(&report.object_errors).await?;
-        }
-    } else {
-        report.notes.push("views, triggers and routines are created once every table has loaded".into());
-    }
-    if report.success() {
-        if settings.checkpoint.enable {
-            target.record_finished(task_id, &fingerprint).await?;
-        }
-        finish_checkpoint(&settings, store.as_ref(), task_id, &mut report).await?;
-    }
-    report.elapsed = started.elapsed();
-    Ok(report)
+    tables.sort_by(|a, b| (&a.database, &a.name).cmp(&(&b.database, &b.name)));
+    tables
 }
 
 /// Names a dump as this run sees it: where it is, the settings that shape its plan, and every

@@ -9,9 +9,10 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
+use super::lease::{Turn, Work};
 use super::post::{finish_table, verify_file};
-use super::state::{backoff, fail_table, set_state_at_least, target_full, Shared, StepError, TableRun};
-use crate::checkpoint::{CheckpointStore, ChunkProgress, ChunkRecord, TableState};
+use super::state::{adopt, backoff, fail_table, set_state_at_least, target_full, Shared, StepError, TableRun};
+use crate::checkpoint::{CheckpointStore, ChunkProgress, ChunkRecord, TableState, Unit};
 use crate::error::{CheckpointError, Classified, SourceError, TargetError};
 use crate::reader::{read_chunk, ChunkJob, ReadBatch, ReadError};
 use crate::target::{EncodedBatch, Marker, Writer};
@@ -67,7 +68,21 @@ pub(super) async fn worker(shared: Arc<Shared>) {
             return;
         }
         let next = shared.queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
-        let Some((chunk, resume)) = next else { return };
+        // Then the work other processes held when it was tried.
+        let (chunk, resume) = match next {
+            Some(next) => next,
+            None => match shared.leases.next_waiting().await {
+                Some(Work::Chunk(chunk, resume)) => (chunk, resume),
+                Some(Work::Post(table)) => {
+                    if let Some(run) = shared.tables.get(&table) {
+                        writer = None;
+                        finish_table(&shared, run).await;
+                    }
+                    continue;
+                }
+                None => return,
+            },
+        };
         let Some(run) = shared.tables.get(&chunk.table_id).cloned() else {
             continue;
         };
@@ -80,7 +95,20 @@ pub(super) async fn worker(shared: Arc<Shared>) {
             tokio::time::sleep(Duration::from_millis(200)).await;
             continue;
         }
-        set_state_at_least(&shared, &run, TableState::Writing).await;
+        // Loaded under its lease, which another process sharing the job may hold.
+        let lease = match shared.leases.take(Work::Chunk(chunk.clone(), resume)).await {
+            Ok(Turn::Ours(lease, table)) => {
+                if adopt(&run, table) {
+                    continue;
+                }
+                lease
+            }
+            Ok(Turn::Theirs) => continue,
+            Err(e) => {
+                shared.abort(e.into());
+                continue;
+            }
+        };
         let resume = match claim(&shared, &mut writer, &chunk, resume).await {
             Ok(fresh) => {
                 // A killed run's last commit may have landed after the markers were read.
@@ -121,6 +149,9 @@ pub(super) async fn worker(shared: Arc<Shared>) {
         let loaded = if resume.done {
             Ok(())
         } else {
+            // Not before: the chunk may be one another process finished, in a table whose post
+            // steps it has moved on.
+            set_state_at_least(&shared, &run, TableState::Writing).await;
             let began = run.begin();
             let loaded = load_chunk(&shared, &run, &chunk, resume, &mut writer).await;
             run.end(began);
@@ -140,10 +171,11 @@ pub(super) async fn worker(shared: Arc<Shared>) {
                     // so that a server that allows few connections has one for them.
                     writer = None;
                     drop(loading);
+                    drop(lease);
                     finish_table(&shared, &run).await;
                 }
             }
-            Err(StepError::Stopped) => {}
+            Err(StepError::Stopped) => shared.leases.wait_if_lost(&chunk, resume),
             Err(StepError::Table(message)) => fail_table(&shared, &run, message).await,
             Err(why) => shared.abort(why),
         }
@@ -185,14 +217,17 @@ async fn load_chunk(
     // (Never less than the batch: offsets in a compressed file are uncompressed bytes.)
     let mut counted = resume.offset.saturating_sub(chunk.start);
     let full = shared.chunk_bytes.get(&chunk.id).copied().unwrap_or(0);
+    // The chunk's position as committed: where the next batch starts.
+    let mut committed = resume;
     while let Some(batch) = rx.recv().await {
-        if shared.stop.load(Ordering::SeqCst) || run.failed.load(Ordering::SeqCst) {
+        let lost = shared.leases.lost(Unit::Chunk(chunk.id));
+        if shared.stop.load(Ordering::SeqCst) || run.failed.load(Ordering::SeqCst) || lost {
             outcome = Err(StepError::Stopped);
             break;
         }
         let marker = Marker { task_id: shared.task_id, chunk_id: chunk.id, progress: batch.progress };
-        match write_with_retry(shared, writer, &batch.batch, &marker).await {
-            Ok(()) => {}
+        match write_with_retry(shared, writer, &batch.batch, committed, &marker).await {
+            Ok(()) => committed = batch.progress,
             Err(e) if e.transient && shared.stop.load(Ordering::SeqCst) => {
                 outcome = Err(StepError::Stopped);
                 break;
@@ -370,13 +405,16 @@ async fn rejected_rows(
     format!("{position}: {which} ({near:?}): {}", e.message)
 }
 
-/// Write one batch, retrying transient errors with backoff. After a broken connection the
-/// commit may or may not have happened: a new session claims the chunk (so the broken one is
-/// gone from the server) and reads its marker, so a batch is never loaded twice.
+/// Write one batch, which starts at `from`, retrying transient errors with backoff. After a
+/// broken connection the commit may or may not have happened: a new session claims the chunk
+/// (so the broken one is gone from the server) and reads its marker, so a batch is never
+/// loaded twice. A marker that is neither where the batch starts nor where it ends was moved by
+/// another session, of a process that took the chunk over: the batch is not written.
 async fn write_with_retry(
     shared: &Shared,
     writer: &mut Option<Box<dyn Writer>>,
     batch: &EncodedBatch,
+    from: ChunkProgress,
     marker: &Marker,
 ) -> Result<(), TargetError> {
     // Tests stop the server here, to lose it in the middle of a run.
@@ -391,6 +429,17 @@ async fn write_with_retry(
                     *writer = Some(w);
                     if committed == Some(marker.progress) {
                         return Ok(());
+                    }
+                    if committed.is_some_and(|c| c != from) {
+                        return Err(TargetError {
+                            code: None,
+                            message: format!(
+                                "chunk {} moved on under another session while this one reconnected (another \
+                                 process took it over); nothing more of it was written here",
+                                marker.chunk_id
+                            ),
+                            transient: true,
+                        });
                     }
                 } else {
                     *writer = Some(w);
