@@ -17,5 +17,6 @@ mod restore_point;
 mod s3;
 mod sakila;
 mod secrets;
+mod shared_job;
 mod tls;
 mod util;

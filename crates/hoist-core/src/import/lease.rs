@@ -70,6 +70,10 @@ impl Drop for Held<'_> {
 
 pub(super) struct Leases {
     store: Arc<dyn CheckpointStore>,
+    /// The target and the job's fingerprint there: whether the job finished
+    /// (`Target::finished`), when another process removed the checkpoint.
+    target: Arc<dyn Target>,
+    fingerprint: String,
     owner: String,
     expiry: Duration,
     stop: Arc<AtomicBool>,
@@ -79,6 +83,8 @@ pub(super) struct Leases {
     waiting: Mutex<Vec<(Instant, Work)>>,
     /// Another owner was met in the job, holding a unit.
     met_others: AtomicBool,
+    /// Another process finished the job: this one stops.
+    finished_elsewhere: AtomicBool,
     /// Why the keeper stopped the run.
     failure: Mutex<Option<String>>,
     /// Releases under way ([`Leases::settle`]).
@@ -120,21 +126,28 @@ pub(super) async fn begin_setup(
     Ok(())
 }
 
+/// Who a process is in a job, and where it is.
+pub(super) struct Member {
+    pub store: Arc<dyn CheckpointStore>,
+    pub target: Arc<dyn Target>,
+    pub fingerprint: String,
+    pub owner: String,
+}
+
 impl Leases {
-    pub(super) fn new(
-        store: Arc<dyn CheckpointStore>,
-        owner: String,
-        expiry: Duration,
-        stop: Arc<AtomicBool>,
-    ) -> Leases {
+    pub(super) fn new(member: Member, expiry: Duration, stop: Arc<AtomicBool>) -> Leases {
+        let Member { store, target, fingerprint, owner } = member;
         Leases {
             store,
+            target,
+            fingerprint,
             owner,
             expiry,
             stop,
             held: Mutex::default(),
             waiting: Mutex::default(),
             met_others: AtomicBool::new(false),
+            finished_elsewhere: AtomicBool::new(false),
             failure: Mutex::default(),
             releasing: Mutex::default(),
         }
@@ -143,6 +156,27 @@ impl Leases {
     /// Whether another process was met in the job (it shares it, or did).
     pub(super) fn met_others(&self) -> bool {
         self.met_others.load(Ordering::SeqCst)
+    }
+
+    /// Whether another process finished the job: found when the checkpoint went from under
+    /// this one ([`Self::finished_meanwhile`]).
+    pub(super) fn finished_elsewhere(&self) -> bool {
+        self.finished_elsewhere.load(Ordering::SeqCst)
+    }
+
+    /// After the store failed: whether that is because another process sharing the job finished
+    /// it and removed the checkpoint (the target records the job finished). Then this run stops.
+    pub(super) async fn finished_meanwhile(&self) -> bool {
+        if !self.met_others() {
+            return false;
+        }
+        if !matches!(self.target.finished(&self.fingerprint).await, Ok(Some(_))) {
+            return false;
+        }
+        tracing::debug!("another process finished the job and removed the checkpoint");
+        self.finished_elsewhere.store(true, Ordering::SeqCst);
+        self.stop.store(true, Ordering::SeqCst);
+        true
     }
 
     /// Why the keeper stopped the run, if it did.
@@ -159,7 +193,11 @@ impl Leases {
     /// Take `work`'s unit, or leave the work waiting when another process holds it.
     pub(super) async fn take(&self, work: Work) -> Result<Turn<'_>, CheckpointError> {
         let unit = work.unit();
-        match self.store.lease(unit, &self.owner, self.expiry).await? {
+        let lease = match self.store.lease(unit, &self.owner, self.expiry).await {
+            Err(_) if self.finished_meanwhile().await => return Ok(Turn::Theirs),
+            other => other?,
+        };
+        match lease {
             Lease::Taken { table, previous } => Ok(Turn::Ours(self.hold(unit, previous), table)),
             Lease::Held { owner, expires_in } => {
                 self.met_others.store(true, Ordering::SeqCst);
@@ -220,7 +258,7 @@ impl Leases {
     /// The job's end: this process's turn once no other process holds it. A process that waited
     /// for another one's end, and finds it released, asks the target whether the job finished
     /// (then there is nothing left to do), else runs the end itself.
-    pub(super) async fn take_end(&self, target: &dyn Target, fingerprint: &str) -> Result<EndTurn<'_>, ImportError> {
+    pub(super) async fn take_end(&self) -> Result<EndTurn<'_>, ImportError> {
         let mut waited = false;
         loop {
             if self.stop.load(Ordering::SeqCst) {
@@ -229,7 +267,7 @@ impl Leases {
             match self.store.lease(Unit::End, &self.owner, self.expiry).await {
                 Ok(Lease::Taken { previous, .. }) => {
                     let held = self.hold(Unit::End, previous.clone());
-                    if waited && previous.is_none() && target.finished(fingerprint).await?.is_some() {
+                    if waited && previous.is_none() && self.target.finished(&self.fingerprint).await?.is_some() {
                         return Ok(EndTurn::FinishedElsewhere);
                     }
                     return Ok(EndTurn::Ours(held));
@@ -245,11 +283,7 @@ impl Leases {
                     waited = true;
                     tokio::time::sleep(self.retry_in(expires_in)).await;
                 }
-                // The process that finished the job removed the checkpoint.
-                Err(e) if self.met_others() && target.finished(fingerprint).await?.is_some() => {
-                    tracing::debug!("the checkpoint is gone ({e}): the job is finished");
-                    return Ok(EndTurn::FinishedElsewhere);
-                }
+                Err(_) if self.finished_meanwhile().await => return Ok(EndTurn::FinishedElsewhere),
                 Err(e) => return Err(e.into()),
             }
         }

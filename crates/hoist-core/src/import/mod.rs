@@ -24,11 +24,12 @@ mod state;
 mod workers;
 
 pub use job::{
-    ExpectedFile, ExpectedTable, ImportReport, ImportSettings, LogStage, RestoreSettings, TableReport, Verification,
+    ExpectedFile, ExpectedTable, ImportReport, ImportSettings, LogStage, RestoreSettings, Sharing, TableReport,
+    Verification,
 };
 use state::{defers_indexes, Shared, StepError, TableRun};
 
-use lease::{EndTurn, Leases};
+use lease::{EndTurn, Leases, Member};
 use post::{create_post_data_objects, finish_table};
 use schema_step::{
     create_databases, plan_tables, prepare_table, refuse_non_empty_tables, refuse_unfinished_elsewhere, Hashing,
@@ -347,7 +348,8 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
     store.end_setup(&owner).await;
 
     // ---- data ----
-    let leases = Arc::new(Leases::new(store.clone(), owner, settings.checkpoint.lease_expiry(), stop.clone()));
+    let member = Member { store: store.clone(), target: target.clone(), fingerprint: fingerprint.clone(), owner };
+    let leases = Arc::new(Leases::new(member, settings.checkpoint.lease_expiry(), stop.clone()));
     let _keeper = leases.keep();
     let (progress_tx, progress_rx) = mpsc::unbounded_channel();
     let progress_writer = tokio::spawn(save_progress_loop(store.clone(), progress_rx, stop.clone()));
@@ -407,13 +409,9 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
     let _ = log_task.await;
     progress.finish();
     // A process that finished the job removed the checkpoint under this one's last writes to it.
-    let finished_elsewhere =
-        leases.met_others() && (aborted.is_some() || saved.is_err()) && target.finished(&fingerprint).await?.is_some();
-    if finished_elsewhere {
-        report.notes.push(FINISHED_ELSEWHERE.into());
+    if leases.finished_elsewhere() || (saved.is_err() && leases.finished_meanwhile().await) {
         report.tables = tables_report(&runs, report.tables);
-        report.elapsed = started.elapsed();
-        return Ok(report);
+        return Ok(finished_elsewhere(report, started, &leases).await);
     }
     if let Some(why) = aborted {
         return Err(stopped_early(why));
@@ -431,20 +429,13 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
 
     // ---- report and post-data objects ----
     report.tables = tables_report(&runs, report.tables);
-    if leases.met_others() {
-        report.notes.push(
-            "other hoist processes shared this job: the rows they loaded are counted with earlier runs', and the \
-             tables whose post steps they ran show no verification here (see their summaries)"
-                .into(),
-        );
-    }
     // Once, by whichever process sharing the job comes first; the others wait for it.
     let end = match report.tables.iter().all(|t| t.error.is_none()) {
-        true => Some(leases.take_end(target.as_ref(), &fingerprint).await?),
+        true => Some(leases.take_end().await?),
         false => None,
     };
     match end {
-        Some(EndTurn::FinishedElsewhere) => report.notes.push(FINISHED_ELSEWHERE.into()),
+        Some(EndTurn::FinishedElsewhere) => return Ok(finished_elsewhere(report, started, &leases).await),
         Some(EndTurn::Ours(lease)) => {
             if let Some(stage) = &log_stage {
                 let lines = stage.run(target.clone(), task_id, stop.clone()).await?;
@@ -470,12 +461,23 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
         None => report.notes.push("views, triggers and routines are created once every table has loaded".into()),
     }
     leases.leave().await;
+    report.shared = leases.met_others().then_some(Sharing::WithOthers);
     report.elapsed = started.elapsed();
     Ok(report)
 }
 
-const FINISHED_ELSEWHERE: &str = "another hoist process sharing this job finished it (views, triggers, routines, the \
-     checkpoint): the job is done";
+/// The report of a run whose job another process finished: this process may not have seen
+/// every table's last rows, so its tables count the rows it loaded itself.
+async fn finished_elsewhere(mut report: ImportReport, started: Instant, leases: &Leases) -> ImportReport {
+    leases.leave().await;
+    for t in &mut report.tables {
+        t.rows -= t.rows_before;
+        t.rows_before = 0;
+    }
+    report.shared = Some(Sharing::FinishedElsewhere);
+    report.elapsed = started.elapsed();
+    report
+}
 
 /// The summary's rows for the tables this run loaded, after those it found loaded, sorted.
 fn tables_report(runs: &HashMap<i64, Arc<TableRun>>, mut tables: Vec<TableReport>) -> Vec<TableReport> {
