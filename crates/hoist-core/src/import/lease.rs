@@ -32,6 +32,12 @@ pub(super) enum Work {
     Post(i64),
 }
 
+impl From<(ChunkRecord, ChunkProgress)> for Work {
+    fn from((chunk, resume): (ChunkRecord, ChunkProgress)) -> Work {
+        Work::Chunk(chunk, resume)
+    }
+}
+
 impl Work {
     fn unit(&self) -> Unit {
         match self {
@@ -81,6 +87,8 @@ pub(super) struct Leases {
     held: Mutex<HashMap<Unit, bool>>,
     /// Work another process held when it was tried, and when to try it again.
     waiting: Mutex<Vec<(Instant, Work)>>,
+    /// Per unit waited for, the tries so far.
+    tries: Mutex<HashMap<Unit, u32>>,
     /// Another owner was met in the job, holding a unit.
     met_others: AtomicBool,
     /// Another process finished the job: this one stops.
@@ -146,6 +154,7 @@ impl Leases {
             stop,
             held: Mutex::default(),
             waiting: Mutex::default(),
+            tries: Mutex::default(),
             met_others: AtomicBool::new(false),
             finished_elsewhere: AtomicBool::new(false),
             failure: Mutex::default(),
@@ -184,10 +193,22 @@ impl Leases {
         self.failure.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// How long a unit another process holds waits before it is tried again: until its lease
-    /// runs out, but no longer than a third of the expiry (its holder releases it when done).
-    fn retry_in(&self, expires_in: Duration) -> Duration {
-        expires_in.min(self.expiry / 3).max(Duration::from_millis(100))
+    /// How long a unit another process holds waits before its try number `tries` (from 1):
+    /// 0.2 s doubling, since its holder releases it when done (a few tries see a small chunk
+    /// through), but never past its lease's end nor longer than a third of the expiry (the
+    /// traffic at the job's end, when every process waits for the others' last chunks).
+    fn retry_in(&self, tries: u32, expires_in: Duration) -> Duration {
+        let backoff = Duration::from_millis(200) * (1 << tries.saturating_sub(1).min(6));
+        backoff.min(expires_in).min(self.expiry / 3).max(Duration::from_millis(100))
+    }
+
+    /// Leave `work` waiting, to be tried again after [`Self::retry_in`].
+    fn wait(&self, work: Work, expires_in: Duration) {
+        let mut tries = self.tries.lock().unwrap_or_else(|p| p.into_inner());
+        let n = tries.entry(work.unit()).or_default();
+        *n += 1;
+        let again = Instant::now() + self.retry_in(*n, expires_in);
+        self.waiting.lock().unwrap_or_else(|p| p.into_inner()).push((again, work));
     }
 
     /// Take `work`'s unit, or leave the work waiting when another process holds it.
@@ -202,8 +223,7 @@ impl Leases {
             Lease::Held { owner, expires_in } => {
                 self.met_others.store(true, Ordering::SeqCst);
                 tracing::debug!("{unit} is {owner}'s (for {expires_in:?} unless renewed); trying it again later");
-                let again = Instant::now() + self.retry_in(expires_in);
-                self.waiting.lock().unwrap_or_else(|p| p.into_inner()).push((again, work));
+                self.wait(work, expires_in);
                 Ok(Turn::Theirs)
             }
         }
@@ -213,6 +233,7 @@ impl Leases {
         if let Some(previous) = previous {
             tracing::info!("took {unit} over from {previous} (its lease had expired, or it left the job)");
         }
+        self.tries.lock().unwrap_or_else(|p| p.into_inner()).remove(&unit);
         self.held.lock().unwrap_or_else(|p| p.into_inner()).insert(unit, false);
         Held { leases: self, unit }
     }
@@ -226,8 +247,7 @@ impl Leases {
     /// process still has to learn when it is done.
     pub(super) fn wait_if_lost(&self, chunk: &ChunkRecord, resume: ChunkProgress) {
         if self.lost(Unit::Chunk(chunk.id)) {
-            let again = Instant::now() + self.retry_in(self.expiry);
-            self.waiting.lock().unwrap_or_else(|p| p.into_inner()).push((again, Work::Chunk(chunk.clone(), resume)));
+            self.wait(Work::Chunk(chunk.clone(), resume), self.expiry);
         }
     }
 
@@ -236,22 +256,35 @@ impl Leases {
         !self.waiting.lock().unwrap_or_else(|p| p.into_inner()).is_empty()
     }
 
+    /// The waiting work whose time to be tried again has come, if any.
+    pub(super) fn due(&self) -> Option<Work> {
+        self.earliest().ok()
+    }
+
+    /// The earliest waiting work if it is due, else when it will be (None: nothing waits).
+    fn earliest(&self) -> Result<Work, Option<Instant>> {
+        let mut waiting = self.waiting.lock().unwrap_or_else(|p| p.into_inner());
+        let Some((i, at)) = waiting.iter().enumerate().map(|(i, (at, _))| (i, *at)).min_by_key(|(_, at)| *at) else {
+            return Err(None);
+        };
+        match at <= Instant::now() {
+            true => Ok(waiting.swap_remove(i).1),
+            false => Err(Some(at)),
+        }
+    }
+
     /// The next waiting work, once it is due (None: nothing waits, or the run stops).
     pub(super) async fn next_waiting(&self) -> Option<Work> {
         loop {
             if self.stop.load(Ordering::SeqCst) {
                 return None;
             }
-            let due = {
-                let mut waiting = self.waiting.lock().unwrap_or_else(|p| p.into_inner());
-                let (i, at) = waiting.iter().enumerate().map(|(i, (at, _))| (i, *at)).min_by_key(|(_, at)| *at)?;
-                if at <= Instant::now() {
-                    return Some(waiting.swap_remove(i).1);
-                }
-                at
+            let at = match self.earliest() {
+                Ok(work) => return Some(work),
+                Err(at) => at?,
             };
             // Not all at once: the run may be stopped meanwhile.
-            tokio::time::sleep_until(due.min(Instant::now() + Duration::from_millis(500)).into()).await;
+            tokio::time::sleep_until(at.min(Instant::now() + Duration::from_millis(500)).into()).await;
         }
     }
 
@@ -259,7 +292,7 @@ impl Leases {
     /// for another one's end, and finds it released, asks the target whether the job finished
     /// (then there is nothing left to do), else runs the end itself.
     pub(super) async fn take_end(&self) -> Result<EndTurn<'_>, ImportError> {
-        let mut waited = false;
+        let mut waited = 0;
         loop {
             if self.stop.load(Ordering::SeqCst) {
                 return Err(ImportError::Interrupted);
@@ -267,21 +300,21 @@ impl Leases {
             match self.store.lease(Unit::End, &self.owner, self.expiry).await {
                 Ok(Lease::Taken { previous, .. }) => {
                     let held = self.hold(Unit::End, previous.clone());
-                    if waited && previous.is_none() && self.target.finished(&self.fingerprint).await?.is_some() {
+                    if waited > 0 && previous.is_none() && self.target.finished(&self.fingerprint).await?.is_some() {
                         return Ok(EndTurn::FinishedElsewhere);
                     }
                     return Ok(EndTurn::Ours(held));
                 }
                 Ok(Lease::Held { owner, expires_in }) => {
                     self.met_others.store(true, Ordering::SeqCst);
-                    if !waited {
+                    if waited == 0 {
                         tracing::info!(
                             "every table is done; {owner} runs the job's end (views, triggers, routines, finishing \
                              the task): waiting for it"
                         );
                     }
-                    waited = true;
-                    tokio::time::sleep(self.retry_in(expires_in)).await;
+                    waited += 1;
+                    tokio::time::sleep(self.retry_in(waited, expires_in)).await;
                 }
                 Err(_) if self.finished_meanwhile().await => return Ok(EndTurn::FinishedElsewhere),
                 Err(e) => return Err(e.into()),

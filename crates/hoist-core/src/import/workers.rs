@@ -67,21 +67,25 @@ pub(super) async fn worker(shared: Arc<Shared>) {
         if shared.stop.load(Ordering::SeqCst) {
             return;
         }
-        let next = shared.queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
-        // Then the work other processes held when it was tried.
-        let (chunk, resume) = match next {
-            Some(next) => next,
+        // Work another process held comes first once it is due to be tried again (a table's
+        // post steps wait for its last chunk), then the queue, then the work still waiting.
+        let next = || shared.queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front().map(Work::from);
+        let work = match shared.leases.due().or_else(next) {
+            Some(work) => work,
             None => match shared.leases.next_waiting().await {
-                Some(Work::Chunk(chunk, resume)) => (chunk, resume),
-                Some(Work::Post(table)) => {
-                    if let Some(run) = shared.tables.get(&table) {
-                        writer = None;
-                        finish_table(&shared, run).await;
-                    }
-                    continue;
-                }
+                Some(work) => work,
                 None => return,
             },
+        };
+        let (chunk, resume) = match work {
+            Work::Chunk(chunk, resume) => (chunk, resume),
+            Work::Post(table) => {
+                if let Some(run) = shared.tables.get(&table) {
+                    writer = None;
+                    finish_table(&shared, run).await;
+                }
+                continue;
+            }
         };
         let Some(run) = shared.tables.get(&chunk.table_id).cloned() else {
             continue;
