@@ -190,7 +190,7 @@ pub(crate) struct Setup<'a> {
     /// More flags for every run.
     pub(crate) extra: Vec<String>,
     /// Set for `restore full` of this backup instead of `import` of the dump.
-    restore_from: Option<PathBuf>,
+    pub(crate) restore_from: Option<PathBuf>,
     /// Environment of every run (failpoints that keep a run long enough for its case).
     pub(crate) env: Vec<(&'static str, &'static str)>,
 }
@@ -989,6 +989,16 @@ fn kill9_restore_full() {
     let seed = seed(test);
     let dump = crash_dump();
     let work = scratch("work");
+    let backup = backup_of(test, dump, work.path());
+    let target = private_server(test);
+    let mut setup = Setup::new(test, dump, work.path(), Some(&target), Driver::Mysql);
+    setup.restore_from = Some(backup);
+    kill_test(&mut setup, seed, kills_wanted(15));
+}
+
+/// A backup of the crash dump, in key ranges of 64 KiB, in `work`/backup: the dump loaded into
+/// a server of the test's own, analyzed (the ranges come from its statistics), backed up.
+pub(crate) fn backup_of(test: &str, dump: &CrashDump, work: &Path) -> PathBuf {
     let source = private_server(test);
     let load = Command::new(env!("CARGO_BIN_EXE_hoist"))
         .args([
@@ -1001,25 +1011,21 @@ fn kill9_restore_full() {
             "quiet",
         ])
         .arg("--checkpoint")
-        .arg(work.path().join("load.db"))
+        .arg(work.join("load.db"))
         .output()
         .expect("run hoist import");
     assert!(load.status.success(), "loading the source: {}", String::from_utf8_lossy(&load.stderr));
     let tables: Vec<String> =
         dump.data.tables.iter().map(|t| format!("`{}`.`{}`", dump.data.database, t.name)).collect();
     source.exec(&format!("ANALYZE TABLE {}", tables.join(", ")));
-    let backup = work.path().join("backup");
+    let backup = work.join("backup");
     let out = Command::new(env!("CARGO_BIN_EXE_hoist"))
         .args(["backup", "--source", &source.url(), "--storage", backup.to_str().expect("utf-8")])
         .args(["--chunk-size", "64KiB", "--statement-size", "16KiB"])
         .output()
         .expect("run hoist backup");
     assert!(out.status.success(), "the backup: {}", String::from_utf8_lossy(&out.stderr));
-    drop(source);
-    let target = private_server(test);
-    let mut setup = Setup::new(test, dump, work.path(), Some(&target), Driver::Mysql);
-    setup.restore_from = Some(backup);
-    kill_test(&mut setup, seed, kills_wanted(15));
+    backup
 }
 
 // ------------------------------------------------ server killed, Ctrl-C --

@@ -12,7 +12,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::crash::{crash_dump, describe, private_server, scratch, seed, text, Driver, Proc, Rng, Setup};
+use crate::crash::{backup_of, crash_dump, describe, private_server, scratch, seed, text, Driver, Proc, Rng, Setup};
 use hoist_testkit::mariadb::MariaDb;
 
 /// Seconds a lease lasts unless renewed: short, so that a hung process's work is taken over
@@ -153,6 +153,36 @@ fn three_processes_share_a_job_through_a_hang_and_two_kills() {
         third.tail(),
         again.tail()
     );
+}
+
+/// `restore full` shares a job the same way (it is an import of the backup): three processes,
+/// one killed while it loads and never started again; the two others finish, each file's key
+/// range and each table verified against the manifest.
+#[test]
+fn three_restores_share_a_job_through_a_kill() {
+    let test = "three_restores_share_a_job_through_a_kill";
+    let seed = seed(test);
+    let mut rng = Rng::new(seed);
+    let work = scratch("shared-restore");
+    let backup = backup_of(test, crash_dump(), work.path());
+    let server = private_server(test);
+    let mut setup = Setup::new(test, crash_dump(), work.path(), Some(&server), Driver::Mysql);
+    setup.restore_from = Some(backup);
+    setup.env = vec![("HOIST_FAILPOINTS", "import.batch-committed=50ms")];
+    setup.fresh();
+    let mut procs: Vec<Proc> = (0..3).map(|_| setup.spawn()).collect();
+    let held = wait_holding(&server, &setup, &mut procs[0], Duration::from_secs(60))
+        .unwrap_or_else(|| panic!("{test}: the first restore ended before it was killed:\n{}", procs[0].tail()));
+    std::thread::sleep(rng.between(Duration::ZERO, Duration::from_millis(500)));
+    procs[0].kill9();
+    eprintln!("{test}: killed the first restore holding chunks {held:?} ({})", setup.phase());
+    for p in &mut procs[1..] {
+        let status = p.wait_for(Duration::from_secs(300));
+        assert!(status.is_some_and(|s| s.success()), "{test}: seed {seed}: {}:\n{}", describe(status), p.tail());
+    }
+    if let Err(e) = setup.check() {
+        panic!("{test}: seed {seed}: the target differs from the source:\n{e}\n{}", procs[1].tail());
+    }
 }
 
 /// An SQLite checkpoint serves one process: a second one started on it is refused at once,
