@@ -2,7 +2,7 @@
 # hoist against the usual ways of loading a dump, on this machine, in one run.
 #
 #   bench/run.sh [--scale S] [--repeat N] [--cases "..."] [--port P] [--work DIR]
-#                [--seed N] [--hoist PATH] [--hoist-args "..."]
+#                [--seed N] [--hoist PATH] [--hoist-args "..."] [--timeline]
 #
 #   --scale S     dump size: 1 = 4.6 M rows, ~1 GiB of SQL (default 1); 0.05 takes a minute
 #   --repeat N    rounds; the cases run interleaved, round after round (default 3)
@@ -12,6 +12,9 @@
 #   --seed N      gen_dump.py seed (default 42)
 #   --hoist PATH  use this binary instead of building target/release/hoist
 #   --hoist-args  extra flags for every hoist case, e.g. "--region-concurrency 4"
+#   --timeline    sample the CPU of the server and of the client every 0.5 s during each
+#                 MariaDB case (timeline.py), and plot the last round's into
+#                 bench/results/timeline-sSCALE-STAMP.png (installs matplotlib with pip)
 #
 # Cases. Every MariaDB case gets a new server with identical settings
 # (../shared/bench/mariadb.sh); every case first reads its source files once so they
@@ -84,7 +87,7 @@ esac
 # ------------------------------------------------------------------- options --
 DEFAULT_CASES="hoist-sql hoist-sql-nockpt hoist-csv myloader-e myloader mariadb-client load-data-idx-after hoist-sqlite sqlite3-import"
 ALL_CASES="$DEFAULT_CASES hoist-sql-nobinlog hoist-sql-nochecksum load-data"
-SCALE=1; REPEAT=3; CASES=$DEFAULT_CASES; PORT=3417; WORK=/tmp/hoist-bench; SEED=42; HOIST=""; HOIST_ARGS=""
+SCALE=1; REPEAT=3; CASES=$DEFAULT_CASES; PORT=3417; WORK=/tmp/hoist-bench; SEED=42; HOIST=""; HOIST_ARGS=""; TIMELINE=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --scale)  SCALE=$2; shift 2 ;;
@@ -95,6 +98,7 @@ while [ $# -gt 0 ]; do
     --seed)   SEED=$2; shift 2 ;;
     --hoist)  HOIST=$2; shift 2 ;;
     --hoist-args) HOIST_ARGS=$2; shift 2 ;;
+    --timeline) TIMELINE=1; shift ;;
     -h|--help) awk 'NR>1 && !/^#/{exit} NR>1{sub(/^# ?/,""); print}' "$0"; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
   esac
@@ -242,6 +246,11 @@ run_case() { # NAME ROUND -> R_* globals
   # shellcheck disable=SC2206
   local extra=($HOIST_ARGS)
   log "round $round: $name"
+  local sampler=""
+  if [ "$TIMELINE" = 1 ] && [ "$target" = mariadb ]; then
+    "$HERE/timeline.py" sample --out "$LOGDIR/$name.$round.timeline.tsv" --server-pid "$(cat "$INSTANCE_DIR/mariadbd.pid")" &
+    sampler=$!
+  fi
   set +e
   case "$name" in
     hoist-sql)          (cd "$run" && /usr/bin/time -v -o "$tfile" "${hoist[@]}" --source "$SQL_DIR" --target "$url" "${extra[@]}") >>"$out" 2>&1 ;;
@@ -267,6 +276,7 @@ run_case() { # NAME ROUND -> R_* globals
   esac
   rc=$?
   set -e
+  if [ -n "$sampler" ]; then kill -TERM "$sampler"; wait "$sampler" || true; fi
   [ "$target" = mariadb ] && cpu1=$(server_cpu 2>/dev/null || echo "$cpu0")
   local wall rss
   wall=$(tv "$tfile" 'Elapsed (wall clock) time' 2>/dev/null || true)
@@ -335,6 +345,15 @@ python3 "$HERE/helpers.py" report "$TSV"
 [ -z "$FIRST_SUM" ] || echo "CHECKSUM TABLE reference (every MariaDB case must match): $FIRST_SUM"
 echo "TSV: $TSV"
 echo "logs: $LOGDIR"
+if [ "$TIMELINE" = 1 ]; then
+  python3 -c 'import matplotlib' 2>/dev/null || python3 -m pip install -q --disable-pip-version-check matplotlib >/dev/null \
+    || log "matplotlib could not be installed: the timelines stay as TSV in $LOGDIR"
+  timelines=()
+  for c in $CASES; do [ -f "$LOGDIR/$c.$REPEAT.timeline.tsv" ] && timelines+=("$LOGDIR/$c.$REPEAT.timeline.tsv"); done
+  if [ ${#timelines[@]} -gt 0 ] && "$HERE/timeline.py" plot --out "$HERE/results/timeline-s$SCALE-$STAMP.png" "${timelines[@]}"; then
+    echo "timeline (round $REPEAT): $HERE/results/timeline-s$SCALE-$STAMP.png"
+  fi
+fi
 if [ ${#FAILURES[@]} -gt 0 ]; then
   echo
   echo "!!!!!!!!!! ${#FAILURES[@]} FAILURE(S) !!!!!!!!!!" >&2

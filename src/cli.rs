@@ -310,7 +310,8 @@ impl CtlArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct ImportArgs {
-    /// Dump directory (mydumper or Dumpling layout). Config: [mydumper] data-source-dir.
+    /// Dump directory (mydumper or Dumpling layout), or one mysqldump file (.sql, .sql.gz,
+    /// .sql.zst); local or s3://. Config: [mydumper] data-source-dir.
     #[arg(long, short = 'd')]
     pub source: Option<String>,
     #[command(flatten)]

@@ -168,7 +168,7 @@ fn a_resumed_run_reports_its_own_rows_and_counts_earlier_ones_as_done() {
 #[test]
 fn log_lines_name_each_tables_step_after_its_data() {
     let dir = tempfile::tempdir().unwrap();
-    let src = two_table_dump(dir.path(), 200);
+    let src = two_table_dump(dir.path(), 1000);
     let run = import_logged(dir.path(), &src, Some("info"), &["--progress", "log", "--defer-indexes-from", "1"]);
     run.assert_ok();
     let log = stderr(&run);
@@ -181,4 +181,30 @@ fn log_lines_name_each_tables_step_after_its_data() {
     let at = |s: &str| log.find(&format!("`prog`.`a`: {s}")).unwrap();
     assert!(at("adding indexes") < at("verifying") && at("verifying") < at("analyzing"), "{log}");
     assert!(last_progress_line(&log).contains("progress: 100.0%"), "{log}");
+}
+
+/// ANALYZE is a round trip per table: a table of a few rows is left to the server's own
+/// statistics, one of a thousand rows or more is analyzed.
+#[test]
+fn only_tables_of_a_thousand_rows_or_more_are_analyzed() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = two_table_dump(dir.path(), 1000);
+    // Table `a` loses all but 999 of its rows: one fewer than the threshold.
+    let a = src.join("prog.a.00000.sql");
+    let text = std::fs::read_to_string(&a).unwrap();
+    let kept: Vec<&str> = text.lines().take(20).collect();
+    let last = kept.last().unwrap().replace(",(1000,'row 1000 of table a, padded')", "");
+    std::fs::write(&a, format!("{}\n{last}\n", kept[..19].join("\n"))).unwrap();
+    import_logged(dir.path(), &src, None, &["--defer-indexes-from", "1"]).assert_ok();
+    let conn = rusqlite::Connection::open(dir.path().join("out.db")).unwrap();
+    let rows = |t: &str| conn.query_row(&format!("SELECT COUNT(*) FROM `{t}`"), [], |r| r.get::<_, i64>(0)).unwrap();
+    assert_eq!((rows("a"), rows("b")), (999, 1000));
+    let analyzed: Vec<String> = conn
+        .prepare("SELECT DISTINCT tbl FROM sqlite_stat1 ORDER BY tbl")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(analyzed, ["b"]);
 }

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::Mutex;
 
 use hoist_testkit::dump::{Compression, Dataset, DumpSpec, Format};
 use hoist_testkit::mariadb::MariaDb;
@@ -139,4 +140,21 @@ pub fn replay_binlog(source: &MariaDb, file: &str, pos: u64, oracle: &MariaDb) {
         .expect("mariadb client");
     assert!(binlog.wait().unwrap().success(), "mariadb-binlog failed");
     assert!(status.success(), "replaying the binlog into the oracle failed");
+}
+
+/// Remove `dir` when the test process exits: for what is made once per process and shared by
+/// its tests (a static is never dropped).
+pub fn remove_at_exit(dir: PathBuf) {
+    static DIRS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+    extern "C" fn remove_all() {
+        for dir in DIRS.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+    let mut dirs = DIRS.lock().unwrap_or_else(|p| p.into_inner());
+    if dirs.is_empty() {
+        // SAFETY: registering a plain extern "C" fn.
+        unsafe { libc::atexit(remove_all) };
+    }
+    dirs.push(dir);
 }

@@ -42,6 +42,9 @@ pub struct DataFile {
     pub compression: Compression,
     /// The numbers after the table name, for ordering (`tbl.00002.sql` -> [2]).
     pub order: Vec<u64>,
+    /// Only these bytes of the file (of its decompressed stream) are the table's: a run of its
+    /// INSERT statements in a single-file dump (`crate::mysqldump`). None: the whole file.
+    pub range: Option<(u64, u64)>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -181,6 +184,7 @@ impl Catalog {
                         format,
                         compression: compression_of(name),
                         order,
+                        range: None,
                     });
                 }
                 _ => {}

@@ -147,6 +147,15 @@ impl TableHasher {
         TableHasher { columns, server_offset }
     }
 
+    /// Why some column's values cannot be hashed before the server stores them (its type is
+    /// one the rules do not know); None when every column's can.
+    pub fn unknown_column(&self) -> Option<String> {
+        self.columns.iter().flatten().find_map(|(name, print)| match print {
+            Print::Unknown(why) => Some(format!("column `{name}`: {why}")),
+            _ => None,
+        })
+    }
+
     /// The session rows are stored under after these statements of the dump.
     pub fn session(&self, statements: &[String]) -> SourceSession {
         SourceSession::from_statements(statements, self.server_offset)
@@ -430,7 +439,8 @@ fn push_part(out: &mut Vec<u8>, print: &Print, session: &SourceSession, value: &
             Cow::Owned(picked.join(&b","[..]))
         }
     };
-    let _ = write!(out, "{}:", bytes.len());
+    out.extend_from_slice(itoa::Buffer::new().format(bytes.len()).as_bytes());
+    out.push(b':');
     out.extend_from_slice(&bytes);
     Ok(())
 }
@@ -668,30 +678,45 @@ fn push_double(out: &mut Vec<u8>, x: f64) {
 
 /// The shortest significant digits that read back as `x` (positive), and the exponent of the
 /// first. Where two such digit strings are equally near `x` (it lies exactly halfway), the
-/// server's dtoa takes the one ending in an even digit and Rust's formatter the upper one.
+/// server's dtoa takes the one ending in an even digit; ryu may take the upper one.
 fn shortest_digits(x: f64) -> (String, i32) {
-    let split = |sci: &str| -> (String, i32) {
-        let (mantissa, exp) = sci.split_once('e').expect("{:e} prints an exponent");
-        (mantissa.replace('.', ""), exp.parse().expect("{:e} prints an integer exponent"))
+    let mut buf = ryu::Buffer::new();
+    // `123.45`, `0.00012`, `1.5e17`, `5e-324`, `100.0`.
+    let printed = buf.format_finite(x);
+    let (mantissa, exp10) = match printed.split_once('e') {
+        Some((m, e)) => (m, e.parse::<i32>().expect("ryu prints an integer exponent")),
+        None => (printed, 0),
     };
-    let (mut digits, exp) = split(&format!("{x:e}"));
+    let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let all = format!("{int_part}{frac_part}");
+    let lead = all.bytes().take_while(|&b| b == b'0').count();
+    let digits = all[lead..].trim_end_matches('0').to_string();
+    let exp = int_part.len() as i32 - 1 - lead as i32 + exp10;
     let n = digits.len();
     let last = digits.as_bytes()[n - 1];
-    if last % 2 == 0 {
+    if last % 2 == 0 || !halfway_below(x, &digits, exp) {
         return (digits, exp);
     }
-    // A tie needs x to be exactly the n-digit string and a half: n + 1 digits ending in 5.
-    let (longer, longer_exp) = split(&format!("{x:.n$e}"));
-    if longer.ends_with('5') && longer_exp == exp {
-        // {:.800e} is exact: a double's decimal expansion is shorter.
-        let (exact, _) = split(&format!("{x:.800e}"));
-        let halfway = exact.len() > n && exact.as_bytes()[n] == b'5' && exact[n + 1..].bytes().all(|b| b == b'0');
-        let down = format!("{}{}", &longer[..n - 1], char::from(last - 1));
-        if halfway && exact.starts_with(&longer[..n - 1]) && longer[..n] == down {
-            digits = down;
-        }
+    (format!("{}{}", &digits[..n - 1], char::from(last - 1)), exp)
+}
+
+/// Whether `x` lies exactly halfway between `digits` (its shortest digits, first of exponent
+/// `exp`) and the string one lower in the last digit: then both read back as `x`.
+fn halfway_below(x: f64, digits: &str, exp: i32) -> bool {
+    let n = digits.len();
+    let last = digits.as_bytes()[n - 1];
+    // The candidate half: the lower string and a 5. Most values are not it (parse differs).
+    let half = format!("{}{}5e{}", &digits[..n - 1], char::from(last - 1), exp - n as i32);
+    if half.parse::<f64>() != Ok(x) {
+        return false;
     }
-    (digits, exp)
+    // {:.800e} is exact: a double's decimal expansion is shorter.
+    let exact = format!("{x:.800e}");
+    let exact: String = exact.split_once('e').map_or("", |(m, _)| m).replace('.', "");
+    exact.len() > n
+        && exact.starts_with(&half[..n])
+        && exact.as_bytes()[n] == b'5'
+        && exact[n + 1..].bytes().all(|b| b == b'0')
 }
 
 /// `YYYY-M-D` at the start of `text`: the date as printed and what follows it.

@@ -394,8 +394,9 @@ pub async fn remove(
     Ok(said)
 }
 
-/// Write the checkpoint as CSV files with headers: task.csv, tables.csv, chunks.csv, files.csv.
-/// The target is stored with its password redacted already.
+/// Write the checkpoint as CSV files with headers: task.csv, tables.csv, chunks.csv, files.csv;
+/// and for a single-file dump its scan, source_scan.json. The target is stored with its password
+/// redacted already.
 pub async fn dump(store: &dyn CheckpointStore, dir: &Path) -> Result<Vec<PathBuf>, CheckpointError> {
     let cp = load(store).await?;
     let io = |e: std::io::Error| CheckpointError::store(dir.display().to_string(), e.to_string());
@@ -440,7 +441,7 @@ pub async fn dump(store: &dyn CheckpointStore, dir: &Path) -> Result<Vec<PathBuf
         .collect();
     let files: Vec<Vec<String>> =
         cp.files.iter().map(|f| vec![f.path.clone(), f.size.to_string(), f.modified_ms.to_string()]).collect();
-    let written = [
+    let mut written = [
         (
             "task.csv",
             vec!["task_id", "source", "target", "target_identity", "spec", "created_ms"],
@@ -492,6 +493,11 @@ pub async fn dump(store: &dyn CheckpointStore, dir: &Path) -> Result<Vec<PathBuf
     })
     .collect::<Result<Vec<_>, std::io::Error>>()
     .map_err(io)?;
+    if let Some(scan) = &cp.scan {
+        let path = dir.join("source_scan.json");
+        std::fs::write(&path, scan).map_err(io)?;
+        written.push(path);
+    }
     Ok(written)
 }
 

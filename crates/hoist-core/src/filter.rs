@@ -8,15 +8,14 @@ use globset::{Glob, GlobMatcher};
 
 use crate::error::ConfigError;
 
-const DEFAULT_RULES: &[&str] = &[
-    "*.*",
-    "!mysql.*",
-    "!sys.*",
-    "!INFORMATION_SCHEMA.*",
-    "!PERFORMANCE_SCHEMA.*",
-    "!METRICS_SCHEMA.*",
-    "!INSPECTION_SCHEMA.*",
-];
+/// The server's own schemas, which the default rules leave out (as Lightning's do).
+pub const SYSTEM_SCHEMAS: &[&str] =
+    &["mysql", "sys", "INFORMATION_SCHEMA", "PERFORMANCE_SCHEMA", "METRICS_SCHEMA", "INSPECTION_SCHEMA"];
+
+/// Whether `database` is one of [`SYSTEM_SCHEMAS`] (names compare without case, as the rules do).
+pub fn is_system_schema(database: &str) -> bool {
+    SYSTEM_SCHEMAS.iter().any(|s| s.eq_ignore_ascii_case(database))
+}
 
 #[derive(Debug, Clone)]
 struct Rule {
@@ -39,7 +38,9 @@ fn glob(pattern: &str, rule: &str) -> Result<GlobMatcher, ConfigError> {
 impl TableFilter {
     pub fn new(rules: &[String]) -> Result<TableFilter, ConfigError> {
         let only_exclusions = rules.iter().all(|r| r.trim().starts_with('!'));
-        let defaults = DEFAULT_RULES.iter().map(|s| s.to_string()).filter(|_| only_exclusions);
+        let defaults = std::iter::once("*.*".to_string())
+            .chain(SYSTEM_SCHEMAS.iter().map(|s| format!("!{s}.*")))
+            .filter(|_| only_exclusions);
         let mut out = Vec::new();
         for rule in defaults.chain(rules.iter().cloned()) {
             let text = rule.trim();

@@ -3,6 +3,7 @@
 //!
 //! - [`source`]: files of the dump through `object_store`, decompressed on the fly
 //! - [`catalog`] and [`filter`]: which databases, tables and files the dump holds
+//! - [`mysqldump`]: a single mysqldump file, scanned into the same catalog
 //! - [`plan`]: tables and chunks (file, byte range), persisted once in the [`checkpoint`]
 //! - [`reader`] (with [`input`]): parse a chunk from its resume position into batches
 //! - [`target`]: MySQL family and SQLite; each batch commits with its progress marker
@@ -31,6 +32,7 @@ pub mod jobspec;
 pub mod log_backup;
 pub mod manifest;
 pub mod mysql_url;
+pub mod mysqldump;
 pub mod plan;
 pub mod progress;
 pub mod reader;

@@ -3,7 +3,8 @@
 //! A large uncompressed file is split so that one big table uses every worker: SQL at statement
 //! boundaries found by a fast pre-scan, CSV (only with `strict-format`, which promises that no
 //! record contains a line break) at the first line end after each region boundary. Compressed
-//! files cannot be entered in the middle and stay one chunk each.
+//! files cannot be entered in the middle and stay one chunk each. A part of a file (a table's
+//! INSERTs in a single mysqldump file) is one chunk: its scan already cut it at region size.
 
 use std::io::Read;
 
@@ -62,7 +63,7 @@ pub fn make_plan(
     }
     let files =
         files.iter().map(|f| FileRecord { path: f.path.clone(), size: f.size, modified_ms: f.modified_ms }).collect();
-    Ok(Checkpoint { task, tables, chunks, files })
+    Ok(Checkpoint { task, tables, chunks, files, scan: None })
 }
 
 fn split_file(
@@ -72,6 +73,9 @@ fn split_file(
     settings: &PlanSettings,
 ) -> Result<Vec<(u64, u64)>, SourceError> {
     let size = df.file.size;
+    if let Some(range) = df.range {
+        return Ok(vec![range]);
+    }
     if df.compression != Compression::None {
         return Ok(vec![(0, TO_END)]);
     }

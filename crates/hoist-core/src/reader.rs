@@ -262,7 +262,9 @@ impl Reader<'_> {
 
     // ---- SQL ----
 
-    /// The SET statements before the first INSERT of the file, for chunks that start later.
+    /// The SET statements of the file's header, for chunks that start later: those before its
+    /// first INSERT or first statement that is not about rows. (A mysqldump file's header ends
+    /// at its first DDL; the SETs between its tables belong to triggers and routines.)
     fn sql_prologue(&mut self, options: &mut SqlOptions) -> Result<(), ReadError> {
         let ch = &self.job.chunk;
         let reader = self.source.open_at(self.handle, &ch.path, ch.compression, 0)?;
@@ -278,8 +280,11 @@ impl Reader<'_> {
                     scanner.set_options(*options);
                     input.consume(consumed);
                 }
-                Ok(SqlStep::Event { event: SqlEvent::Other(_), consumed }) => input.consume(consumed),
-                // The first INSERT ends the prologue; so does anything unreadable (the main pass reports it).
+                Ok(SqlStep::Event { event: SqlEvent::Other(text), consumed }) if is_ignorable_statement(text) => {
+                    input.consume(consumed)
+                }
+                // The first INSERT or DDL ends the prologue; so does anything unreadable (the main
+                // pass reports it).
                 _ => return Ok(()),
             }
         }
@@ -292,8 +297,7 @@ impl Reader<'_> {
         let body = strip_version_comment(text);
         let lower = body.to_ascii_lowercase();
         let mut session = (*self.session).clone();
-        if lower.contains("sql_mode") {
-            let nbe = lower.contains("no_backslash_escapes");
+        if let Some(nbe) = no_backslash_escapes_set_by(text) {
             if nbe != options.no_backslash_escapes {
                 options.no_backslash_escapes = nbe;
                 let stmt = if nbe {
@@ -628,8 +632,16 @@ fn strip_version_comment(text: &str) -> &str {
     t
 }
 
+/// Whether a SET statement turns NO_BACKSLASH_ESCAPES on or off (it sets `sql_mode`); None
+/// for any other. This changes how strings read, so whoever splits a file into statements
+/// must follow it as the reader does.
+pub(crate) fn no_backslash_escapes_set_by(text: &str) -> Option<bool> {
+    let lower = strip_version_comment(text).to_ascii_lowercase();
+    lower.contains("sql_mode").then(|| lower.contains("no_backslash_escapes"))
+}
+
 /// Statements that dump tools write around their INSERTs and that mean nothing to a load.
-fn is_ignorable_statement(text: &[u8]) -> bool {
+pub(crate) fn is_ignorable_statement(text: &[u8]) -> bool {
     let text = String::from_utf8_lossy(text);
     let body = strip_version_comment(&text).to_ascii_lowercase();
     let words: Vec<&str> = body.split_whitespace().take(2).collect();

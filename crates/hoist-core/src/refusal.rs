@@ -81,15 +81,19 @@ pub fn check_reuse(
         changes.push((path, "was added".to_string()));
     }
     for (path, what) in changes {
-        match owner.get(path) {
-            // Nothing of the table is loaded (or the checkpoint forgot it): plan it again.
-            Some(table) if pending.contains(table) || !planned.contains(table) => {
-                replan.insert(table.clone());
-            }
+        let loaded: Vec<String> = owner
+            .get(path)
+            .into_iter()
+            .flatten()
+            .filter(|t| !pending.contains(*t) && planned.contains(*t))
+            .map(|(db, name)| hoist_schema::qualified_mysql_name(db, name))
+            .collect();
+        match (owner.get(path), loaded.as_slice()) {
+            // Nothing of its tables is loaded (or the checkpoint forgot them): plan them again.
+            (Some(tables), []) => replan.extend(tables.iter().cloned()),
             // Files that belong to no table (metadata, notes) do not matter.
-            None if !is_dump_file(path, catalog) => {}
-            Some((db, name)) => {
-                let table = hoist_schema::qualified_mysql_name(db, name);
+            (None, _) if !is_dump_file(path, catalog) => {}
+            (Some(_), [table]) => {
                 return Err(CheckpointError::Refused(format!(
                     "the source changed since the checkpoint was recorded: {path} {what}, under rows of {table} \
                      already loaded; restore the file as it was (hoist compares its size and modification time), or load {table} again from its files as they are now: \
@@ -97,7 +101,16 @@ pub fn check_reuse(
                     advice.locate.all
                 )));
             }
-            None => {
+            // A file of several tables (a single mysqldump file): their chunks are ranges of it.
+            (Some(_), tables) => {
+                return Err(CheckpointError::Refused(format!(
+                    "the source changed since the checkpoint was recorded: {path} {what}, under rows of {} \
+                     already loaded; restore the file as it was (hoist compares its size and modification time), or \
+                     {start_over}",
+                    tables.join(", ")
+                )));
+            }
+            (None, _) => {
                 return Err(CheckpointError::Refused(format!(
                     "the source changed since the checkpoint was recorded: {path} {what}; restore it, or {start_over}"
                 )))
@@ -205,25 +218,26 @@ fn refuse_table_errors(cp: &Checkpoint, locate: &str) -> Result<(), CheckpointEr
     Err(CheckpointError::Refused(msg.trim_end().to_string()))
 }
 
-/// Which table each schema and data file belongs to, as recorded and as the dump is now.
-fn file_owners(cp: &Checkpoint, catalog: &Catalog) -> BTreeMap<String, TableName> {
-    let mut owner = BTreeMap::new();
+/// Which tables each schema and data file belongs to, as recorded and as the dump is now (a
+/// single mysqldump file holds several).
+fn file_owners(cp: &Checkpoint, catalog: &Catalog) -> BTreeMap<String, BTreeSet<TableName>> {
+    let mut owner: BTreeMap<String, BTreeSet<TableName>> = BTreeMap::new();
     let by_id: BTreeMap<i64, TableName> =
         cp.tables.iter().map(|t| (t.id, (t.database.clone(), t.name.clone()))).collect();
     for c in &cp.chunks {
         if let Some(t) = by_id.get(&c.table_id) {
-            owner.insert(c.path.clone(), t.clone());
+            owner.entry(c.path.clone()).or_default().insert(t.clone());
         }
     }
     for t in &cp.tables {
         if let Some(f) = &t.schema_file {
-            owner.insert(f.clone(), (t.database.clone(), t.name.clone()));
+            owner.entry(f.clone()).or_default().insert((t.database.clone(), t.name.clone()));
         }
     }
     for t in &catalog.tables {
         let name = (t.database.clone(), t.name.clone());
         for f in t.schema_file.iter().chain(t.data_files.iter().map(|d| &d.file)) {
-            owner.insert(f.path.clone(), name.clone());
+            owner.entry(f.path.clone()).or_default().insert(name.clone());
         }
     }
     owner

@@ -1,6 +1,10 @@
 //! Access to the dump's files through `object_store`, so that a local directory and an object
 //! store prefix look the same to the rest of the engine. Data files are read as blocking
 //! `std::io::Read` streams (the parsers run on blocking threads), decompressed on the fly.
+//!
+//! A source may also be one file (a mysqldump file, local or an object): it is then the only
+//! file listed, and the statements a scan took out of it (`crate::mysqldump`) are served as the
+//! schema files a directory dump would hold them in ([`Source::with_extracted`]).
 
 use std::collections::HashMap;
 use std::io::{self, Read};
@@ -67,6 +71,11 @@ pub struct Source {
     listed: Option<Arc<HashMap<String, (u64, i64)>>>,
     /// For S3: what an error about the bucket or the credentials names.
     s3: Option<S3Where>,
+    /// A dump that is one file: its name under the root, the only file listed.
+    single: Option<String>,
+    /// Files that are not in the store: the statements a scan of a single-file dump took out of
+    /// it, by the names [`Source::read_all`] is asked for.
+    extracted: Option<Arc<HashMap<String, Vec<u8>>>>,
 }
 
 #[derive(Clone, Debug)]
@@ -82,7 +91,8 @@ impl std::fmt::Debug for Source {
 }
 
 impl Source {
-    /// Open a local directory (a path or a `file://` URL) or an `s3://bucket/prefix`.
+    /// Open a local directory or file (a path or a `file://` URL), or an `s3://bucket/prefix`
+    /// (`s3://bucket/path/dump.sql[.gz|.zst]`: one object).
     pub fn open(location: &str) -> Result<Source, SourceError> {
         if location.starts_with("s3://") {
             return Source::open_s3(location);
@@ -94,27 +104,38 @@ impl Source {
                 crate::redact::redact_url(location)
             )));
         }
-        let dir = std::fs::canonicalize(path).map_err(|e| SourceError::io(location, "", &e))?;
-        if !dir.is_dir() {
-            return Err(SourceError::Layout(format!("source {location} is not a directory")));
-        }
+        let full = std::fs::canonicalize(path).map_err(|e| SourceError::io(location, "", &e))?;
+        let (dir, single) = match (full.is_file(), full.parent(), full.file_name()) {
+            (true, Some(dir), Some(name)) => (dir.to_path_buf(), Some(name.to_string_lossy().into_owned())),
+            _ if full.is_dir() => (full.clone(), None),
+            _ => return Err(SourceError::Layout(format!("source {location} is neither a directory nor a file"))),
+        };
         let store = LocalFileSystem::new_with_prefix(&dir).map_err(|e| SourceError::object_store(location, "", &e))?;
         Ok(Source {
             store: Arc::new(store),
             prefix: StorePath::default(),
-            location: dir.display().to_string(),
+            location: full.display().to_string(),
             local_root: Some(dir),
             listed: None,
             s3: None,
+            single,
+            extracted: None,
         })
     }
 
     /// An S3 prefix (`crate::s3` reads the URL and builds the store). Nothing is requested
-    /// here: the first listing says whether the bucket and the credentials are right.
+    /// here: the first listing says whether the bucket and the credentials are right. A key
+    /// named like a SQL file (`.sql`, compressed or not) is a single-file dump: objects have
+    /// no kind, and nobody names a directory of a dump `dump.sql`.
     fn open_s3(url: &str) -> Result<Source, SourceError> {
         let parsed = crate::s3::S3Url::parse(url).map_err(SourceError::Layout)?;
         let (store, endpoint) = parsed.build().map_err(SourceError::Layout)?;
-        let prefix = StorePath::parse(&parsed.prefix)
+        let (prefix, single) = match parsed.prefix.rsplit_once('/') {
+            _ if !is_sql_file_name(&parsed.prefix) => (parsed.prefix.as_str(), None),
+            Some((dir, name)) => (dir, Some(name.to_string())),
+            None => ("", Some(parsed.prefix.clone())),
+        };
+        let prefix = StorePath::parse(prefix)
             .map_err(|e| SourceError::Layout(format!("{}: not a usable prefix: {e}", parsed.location())))?;
         Ok(Source {
             store: Arc::new(store),
@@ -123,6 +144,8 @@ impl Source {
             local_root: None,
             listed: None,
             s3: Some(S3Where { bucket: parsed.bucket, endpoint }),
+            single,
+            extracted: None,
         })
     }
 
@@ -136,6 +159,8 @@ impl Source {
             local_root: None,
             listed: None,
             s3: None,
+            single: None,
+            extracted: None,
         }
     }
 
@@ -151,6 +176,18 @@ impl Source {
 
     pub fn location(&self) -> &str {
         &self.location
+    }
+
+    /// The file's name when the source is one file (a mysqldump file), not a directory.
+    pub fn single_file(&self) -> Option<&str> {
+        self.single.as_deref()
+    }
+
+    /// This source, serving `files` (name -> content) to [`Source::read_all`] as if the store
+    /// held them: the statements a scan took out of a single-file dump.
+    pub fn with_extracted(mut self, files: HashMap<String, Vec<u8>>) -> Source {
+        self.extracted = Some(Arc::new(files));
+        self
     }
 
     fn io_error(&self, path: &str, e: &io::Error) -> SourceError {
@@ -175,29 +212,35 @@ impl Source {
         StorePath::parse(&full).unwrap_or_else(|_| path.split('/').fold(self.prefix.clone(), |p, part| p.join(part)))
     }
 
-    /// Every file under the root, sorted by path.
+    /// Every file under the root, sorted by path; for a single-file source, that file.
     pub async fn list(&self) -> Result<Vec<SourceFile>, SourceError> {
-        let prefix_len = self.prefix.as_ref().len();
+        if let Some(name) = &self.single {
+            let meta = self.store.head(&self.object_path(name)).await.map_err(|e| self.store_error(name, &e))?;
+            return Ok(vec![self.listed_file(meta)]);
+        }
         let metas: Vec<_> =
             self.store.list(Some(&self.prefix)).try_collect().await.map_err(|e| self.store_error("", &e))?;
-        let mut files: Vec<SourceFile> = metas
-            .into_iter()
-            .map(|m| {
-                let full = m.location.as_ref();
-                let rel = full[prefix_len..].trim_start_matches('/').to_string();
-                let modified_ms = match (&self.s3, &m.e_tag) {
-                    (Some(_), Some(etag)) => with_etag(m.last_modified.timestamp_millis(), etag),
-                    _ => m.last_modified.timestamp_millis(),
-                };
-                SourceFile { path: rel, size: m.size, modified_ms }
-            })
-            .collect();
+        let mut files: Vec<SourceFile> = metas.into_iter().map(|m| self.listed_file(m)).collect();
         files.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(files)
     }
 
+    /// A listed object as a file of the dump: its path under the prefix and what identifies it.
+    fn listed_file(&self, m: object_store::ObjectMeta) -> SourceFile {
+        let full = m.location.as_ref();
+        let rel = full[self.prefix.as_ref().len().min(full.len())..].trim_start_matches('/').to_string();
+        let modified_ms = match (&self.s3, &m.e_tag) {
+            (Some(_), Some(etag)) => with_etag(m.last_modified.timestamp_millis(), etag),
+            _ => m.last_modified.timestamp_millis(),
+        };
+        SourceFile { path: rel, size: m.size, modified_ms }
+    }
+
     /// A whole small file (schema files), decompressed.
     pub async fn read_all(&self, path: &str) -> Result<Vec<u8>, SourceError> {
+        if let Some(content) = self.extracted.as_ref().and_then(|e| e.get(path)) {
+            return Ok(content.clone());
+        }
         let bytes = self
             .store
             .get(&self.object_path(path))
@@ -328,6 +371,15 @@ impl Read for Watched {
 fn with_etag(last_modified_ms: i64, etag: &str) -> i64 {
     let seconds = last_modified_ms.div_euclid(1000) * 1000;
     seconds + (xxhash_rust::xxh3::xxh3_64(etag.as_bytes()) % 1000) as i64
+}
+
+/// Whether a name is a SQL file's, compressed or not (`dump.sql`, `dump.sql.gz`...).
+pub fn is_sql_file_name(name: &str) -> bool {
+    let plain = match compression_of(name) {
+        Compression::None => name,
+        _ => name.rsplit_once('.').map_or(name, |(stem, _)| stem),
+    };
+    plain.to_ascii_lowercase().ends_with(".sql")
 }
 
 /// The compression a file name says it has.

@@ -297,6 +297,29 @@ impl MariaDb {
         );
     }
 
+    /// Run `mariadb-dump` with `args` (its options and databases, e.g. `["--routines",
+    /// "sakila"]`) into the one file `out`, as a user dumps a server.
+    pub fn mariadb_dump(&self, args: &[&str], out: &Path) {
+        let file = File::create(out).expect("hoist-testkit: cannot create the dump file");
+        let mut cmd = Command::new(bin("mariadb-dump"));
+        cmd.args(["--no-defaults", "--protocol=TCP", "-h127.0.0.1"]).arg(format!("-P{}", self.port)).arg("-uroot");
+        if self.options.tls.is_some() {
+            cmd.arg("--ssl");
+        }
+        let run = cmd
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(file)
+            .output()
+            .expect("hoist-testkit: cannot run mariadb-dump (apt-get install mariadb-client)");
+        assert!(
+            run.status.success(),
+            "hoist-testkit: mariadb-dump {args:?} failed ({}):\n{}",
+            run.status,
+            String::from_utf8_lossy(&run.stderr)
+        );
+    }
+
     /// The last `lines` lines of the server's error log.
     pub fn error_log_tail(&self, lines: usize) -> String {
         log_tail(self.dir.path(), lines)

@@ -9,9 +9,12 @@ use hoist_schema::quote_mysql_ident as q;
 use mysql_async::prelude::*;
 use mysql_async::Conn;
 
+use crate::data_type::TypeClass;
 use crate::filter::TableFilter;
 use crate::manifest::KeyRange;
 use crate::row_checksum::{self, ChecksumColumns};
+use crate::target::mysql::describe_table;
+use crate::target::TableDescription;
 
 /// Schemas a backup never includes: the server's own, and hoist's bookkeeping in a target.
 const SKIPPED_SCHEMAS: &[&str] = &["hoist_meta", "hoist_checkpoint", "hoist_restore_checkpoint"];
@@ -32,6 +35,8 @@ pub struct TableInfo {
     pub key: Vec<String>,
     /// The first key column is an integer, so ranges of it cut the table.
     pub integer_key: bool,
+    /// The columns and key as the server describes them: what hoist hashes rows by.
+    pub description: TableDescription,
 }
 
 impl TableInfo {
@@ -68,8 +73,22 @@ pub async fn list(conn: &mut Conn, filter: &TableFilter) -> Result<ServerObjects
         match kind.as_str() {
             "VIEW" | "SYSTEM VIEW" => out.views.push((database, name)),
             "BASE TABLE" => {
-                let columns = row_checksum::checksum_columns(conn, &database, &name).await?;
-                let (key, integer_key) = chunk_key(conn, &database, &name, &columns).await?;
+                // Dropped since it was listed: nothing of it is in the snapshot.
+                let Some(description) = describe_table(conn, &database, &name).await? else { continue };
+                let columns: ChecksumColumns = description
+                    .columns
+                    .iter()
+                    .filter(|c| !c.generated)
+                    .map(|c| (c.name.clone(), c.data_type.clone()))
+                    .collect();
+                let key: Vec<String> =
+                    description.key.iter().flatten().map(|&i| description.columns[i].name.clone()).collect();
+                let integer_key = key.first().is_some_and(|first| {
+                    description
+                        .columns
+                        .iter()
+                        .any(|c| c.name == *first && TypeClass::of(&c.data_type) == TypeClass::Integer)
+                });
                 out.tables.push(TableInfo {
                     database,
                     name,
@@ -79,6 +98,7 @@ pub async fn list(conn: &mut Conn, filter: &TableFilter) -> Result<ServerObjects
                     columns,
                     key,
                     integer_key,
+                    description,
                 })
             }
             // Sequences and temporary tables hold no rows of their own to back up.
@@ -86,38 +106,6 @@ pub async fn list(conn: &mut Conn, filter: &TableFilter) -> Result<ServerObjects
         }
     }
     Ok(out)
-}
-
-/// The primary key, else the first unique key whose columns are all NOT NULL.
-async fn chunk_key(
-    conn: &mut Conn,
-    database: &str,
-    table: &str,
-    columns: &ChecksumColumns,
-) -> Result<(Vec<String>, bool), mysql_async::Error> {
-    let rows: Vec<(String, String, i64, String)> = conn
-        .exec(
-            "SELECT INDEX_NAME, COLUMN_NAME, NON_UNIQUE, NULLABLE FROM information_schema.STATISTICS \
-             WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY INDEX_NAME = 'PRIMARY' DESC, INDEX_NAME, SEQ_IN_INDEX",
-            (database, table),
-        )
-        .await?;
-    let mut indexes: Vec<(String, Vec<String>, bool)> = Vec::new();
-    for (index, column, non_unique, nullable) in rows {
-        if indexes.last().is_none_or(|(name, _, _)| *name != index) {
-            indexes.push((index.clone(), Vec::new(), non_unique == 0));
-        }
-        let last = indexes.last_mut().expect("pushed");
-        last.1.push(column);
-        last.2 &= nullable.is_empty();
-    }
-    let key = indexes.into_iter().find(|(_, _, usable)| *usable).map(|(_, cols, _)| cols).unwrap_or_default();
-    let integer = key.first().is_some_and(|first| {
-        columns.iter().any(|(name, ty)| {
-            name == first && crate::data_type::TypeClass::of(ty) == crate::data_type::TypeClass::Integer
-        })
-    });
-    Ok((key, integer))
 }
 
 /// Key ranges of about `chunk_size` bytes each, from the table's extent in this snapshot.
@@ -187,6 +175,7 @@ mod tests {
             columns: vec![("id".into(), "int".into()), ("v".into(), "varchar".into())],
             key: vec!["id".into()],
             integer_key: true,
+            description: TableDescription { columns: Vec::new(), key: None },
         }
     }
 

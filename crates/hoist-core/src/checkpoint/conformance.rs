@@ -70,6 +70,7 @@ pub(crate) fn sample() -> Checkpoint {
             },
         ],
         files: vec![FileRecord { path: "shop.orders.00000.sql".into(), size: 2000, modified_ms: 5 }],
+        scan: Some(r#"{"tables":[{"name":"Tricky `name`","create":"CREATE TABLE ... 'é;'"}]}"#.into()),
     }
 }
 
@@ -110,8 +111,11 @@ async fn conformance(store: &dyn CheckpointStore) {
 
     let mut other = sample();
     other.task.task_id = 99;
+    other.scan = None;
     store.create(&other).await.unwrap();
-    assert_eq!(store.load().await.unwrap().map(|c| c.task.task_id), Some(99), "create replaces an old plan");
+    let loaded = store.load().await.unwrap();
+    assert_eq!(loaded.as_ref().map(|c| c.task.task_id), Some(99), "create replaces an old plan");
+    assert_eq!(loaded.and_then(|c| c.scan), None, "and the old plan's scan");
 
     assert_eq!(store.object_errors().await.unwrap(), Vec::<String>::new());
     let errors = vec!["view `shop`.`v`: ERROR 1227: Access denied".to_string(), "triggers of `shop`: x".to_string()];

@@ -18,10 +18,11 @@
 //!   divides the work; where a chunk stands is still its marker in the target, read under the
 //!   target's claim.
 //!
-//! Tables: `task` (one row), `tables`, `chunks`, `files`, `objects`; `task`, `tables` and
-//! `chunks` carry the lease columns of the job's end, the post steps and the chunks. Stores:
-//! [`sqlite::SqliteStore`] (the default; one process at a time) and [`mysql::MysqlStore`];
-//! `conformance` tests both the same way.
+//! Tables: `task` (one row), `tables`, `chunks`, `files`, `objects`, `source_scan` (what the
+//! scan of a single-file dump found, kept so that a rerun does not read the file again); `task`,
+//! `tables` and `chunks` carry the lease columns of the job's end, the post steps and the
+//! chunks. Stores: [`sqlite::SqliteStore`] (the default; one process at a time) and
+//! [`mysql::MysqlStore`]; `conformance` tests both the same way.
 
 pub mod mysql;
 pub mod sqlite;
@@ -196,6 +197,10 @@ pub struct Checkpoint {
     pub tables: Vec<TableRecord>,
     pub chunks: Vec<ChunkRecord>,
     pub files: Vec<FileRecord>,
+    /// For a single-file dump: its scan (`crate::mysqldump::Scan` as JSON: the tables' DDL and
+    /// INSERT ranges, views, triggers, routines), from which the plan was made. The store keeps
+    /// the text and never reads into it.
+    pub scan: Option<String>,
 }
 
 /// Work that the processes sharing a job do one at a time, each under a lease.

@@ -147,6 +147,7 @@ impl MysqlStore {
                 "CREATE TABLE IF NOT EXISTS {s}.files (path VARCHAR(1024) NOT NULL, size BIGINT UNSIGNED NOT NULL, \
                  modified_ms BIGINT NOT NULL, PRIMARY KEY (path(255)))"
             ),
+            format!("CREATE TABLE IF NOT EXISTS {s}.source_scan (document LONGTEXT NOT NULL)"),
         ] {
             conn.query_drop(ddl).await.map_err(store_err)?;
         }
@@ -296,6 +297,8 @@ impl CheckpointStore for MysqlStore {
             .query(format!("SELECT path, size, modified_ms FROM {} ORDER BY path", self.t("files")))
             .await
             .map_err(store_err)?;
+        let scan: Option<String> =
+            c.query_first(format!("SELECT document FROM {}", self.t("source_scan"))).await.map_err(store_err)?;
         let bad = |what: &str| CheckpointError::store("mysql", format!("unreadable checkpoint: {what}"));
         let tables = tables
             .into_iter()
@@ -330,14 +333,18 @@ impl CheckpointStore for MysqlStore {
             tables,
             chunks,
             files,
+            scan,
         }))
     }
 
     async fn create(&self, cp: &Checkpoint) -> Result<(), CheckpointError> {
         self.attempt(|mut c| async move {
             let mut tx = c.start_transaction(TxOpts::default()).await?;
-            for t in ["task", "tables", "chunks", "files"] {
+            for t in ["task", "tables", "chunks", "files", "source_scan"] {
                 tx.query_drop(format!("DELETE FROM {}", self.t(t))).await?;
+            }
+            if let Some(scan) = &cp.scan {
+                tx.exec_drop(format!("INSERT INTO {} VALUES (?)", self.t("source_scan")), (scan,)).await?;
             }
             let t = &cp.task;
             tx.exec_drop(
@@ -490,7 +497,7 @@ impl CheckpointStore for MysqlStore {
         let to = format!("{}_{task_id}", self.schema);
         let mut c = self.conn().await?;
         c.query_drop(format!("CREATE DATABASE IF NOT EXISTS {}", q(&to))).await.map_err(store_err)?;
-        let renames: Vec<String> = ["task", "tables", "chunks", "files", "objects"]
+        let renames: Vec<String> = ["task", "tables", "chunks", "files", "objects", "source_scan"]
             .iter()
             .map(|t| format!("{} TO {}.{}", self.t(t), q(&to), q(t)))
             .collect();

@@ -37,6 +37,7 @@ CREATE TABLE IF NOT EXISTS chunks (
 CREATE TABLE IF NOT EXISTS files (
     path TEXT PRIMARY KEY, size INTEGER NOT NULL, modified_ms INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS objects (message TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS source_scan (document TEXT NOT NULL);
 ";
 
 pub struct SqliteStore {
@@ -210,7 +211,7 @@ impl CheckpointStore for SqliteStore {
     }
 
     async fn load(&self) -> Result<Option<Checkpoint>, CheckpointError> {
-        let (task, tables, chunks, files) = self.with(|c| {
+        let (task, tables, chunks, files, scan) = self.with(|c| {
             let task = c
                 .query_row("SELECT task_id, source, target, target_identity, spec, created_ms FROM task", [], |r| {
                     Ok(TaskRecord {
@@ -258,7 +259,8 @@ impl CheckpointStore for SqliteStore {
             let files = st
                 .query_map([], |r| Ok(FileRecord { path: r.get(0)?, size: to_u64(r.get(1)?), modified_ms: r.get(2)? }))?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok((task, tables, chunks, files))
+            let scan = c.query_row("SELECT document FROM source_scan", [], |r| r.get(0)).optional()?;
+            Ok((task, tables, chunks, files, scan))
         })?;
         let Some(task) = task else { return Ok(None) };
         let tables = tables
@@ -280,7 +282,7 @@ impl CheckpointStore for SqliteStore {
                 })
             })
             .collect::<Result<Vec<_>, CheckpointError>>()?;
-        Ok(Some(Checkpoint { task, tables, chunks, files }))
+        Ok(Some(Checkpoint { task, tables, chunks, files, scan }))
     }
 
     async fn create(&self, cp: &Checkpoint) -> Result<(), CheckpointError> {
@@ -288,8 +290,12 @@ impl CheckpointStore for SqliteStore {
             c.execute_batch("PRAGMA synchronous = FULL")?;
             let tx = c.transaction()?;
             tx.execute_batch(
-                "DELETE FROM task; DELETE FROM tables; DELETE FROM chunks; DELETE FROM files; DELETE FROM objects;",
+                "DELETE FROM task; DELETE FROM tables; DELETE FROM chunks; DELETE FROM files; DELETE FROM objects; \
+                 DELETE FROM source_scan;",
             )?;
+            if let Some(scan) = &cp.scan {
+                tx.execute("INSERT INTO source_scan VALUES (?1)", [scan])?;
+            }
             let t = &cp.task;
             tx.execute(
                 "INSERT INTO task (task_id, source, target, target_identity, spec, created_ms) \
@@ -417,7 +423,8 @@ impl CheckpointStore for SqliteStore {
     async fn discard(&self) -> Result<(), CheckpointError> {
         self.with(|c| {
             c.execute_batch(
-                "DELETE FROM task; DELETE FROM tables; DELETE FROM chunks; DELETE FROM files; DELETE FROM objects;",
+                "DELETE FROM task; DELETE FROM tables; DELETE FROM chunks; DELETE FROM files; DELETE FROM objects; \
+                 DELETE FROM source_scan;",
             )
         })?;
         for suffix in ["", "-wal", "-shm", ".lock"] {

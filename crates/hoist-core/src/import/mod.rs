@@ -62,6 +62,20 @@ pub async fn open_store(
     Ok((crate::checkpoint::open(&settings.checkpoint, &settings.target, &settings.tls).await?, None))
 }
 
+/// Open the checkpoint store and enter the job as one of the processes that may share it: the
+/// first to come plans it and creates its tables, the others wait for that (`end_setup`, after
+/// the schema step) and then load its plan.
+async fn enter(
+    settings: &ImportSettings,
+    stop: &AtomicBool,
+) -> Result<(Arc<dyn CheckpointStore>, Option<tempfile::TempDir>, String), ImportError> {
+    let (store, temp) = open_store(settings).await?;
+    let owner = lease::owner_name();
+    store.join(&owner).await?;
+    lease::begin_setup(store.as_ref(), &owner, stop).await?;
+    Ok((store, temp, owner))
+}
+
 pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<ImportReport, ImportError> {
     let started = Instant::now();
     let source = Source::open(&settings.source)?;
@@ -70,11 +84,41 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
     // loaded are of the files as listed).
     let source = source.watching(&files);
     let filter = TableFilter::new(&settings.filter)?;
-    let catalog = Catalog::from_files(&files, &filter)?;
+    // A single mysqldump file's catalog comes from its scan, which its checkpoint keeps: the
+    // store is read first, so that a rerun does not scan the file again.
+    let single_file = source.single_file().is_some();
+    let mut file_notes = Vec::new();
+    let (source, catalog, scan, single_store) = match files.first().filter(|_| single_file) {
+        Some(file) => {
+            let (store, temp, owner) = enter(&settings, &stop).await?;
+            let recorded = store.load().await?;
+            let region = settings.plan_settings().max_region_size;
+            let read = crate::mysqldump::read(source, file, recorded.as_ref(), &filter, region).await;
+            let read = match read {
+                Ok(read) => read,
+                Err(e) => {
+                    // Nothing was planned: leave no empty checkpoint behind.
+                    if recorded.is_none() {
+                        let _ = store.discard().await;
+                    }
+                    return Err(e.into());
+                }
+            };
+            file_notes = read.notes;
+            (read.source, read.catalog, Some(read.scan), Some((store, temp, owner, recorded)))
+        }
+        None => (source, Catalog::from_files(&files, &filter)?, None, None),
+    };
     if catalog.tables.is_empty() && catalog.views.is_empty() {
+        let expected = match scan {
+            Some(_) => "expected a mysqldump file: CREATE TABLE and INSERT statements",
+            None => "expected mydumper/Dumpling files such as db.table-schema.sql and db.table.sql",
+        };
+        if let Some((store, _, _, None)) = &single_store {
+            let _ = store.discard().await;
+        }
         return Err(SourceError::Layout(format!(
-            "no tables found in {} (expected mydumper/Dumpling files such as db.table-schema.sql and db.table.sql; \
-             check the directory and the filter)",
+            "no tables found in {} ({expected}; check the source and the filter)",
             source.location()
         ))
         .into());
@@ -86,23 +130,26 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
     }
     let target = target::open(&settings.target, &settings.target_options()).await?;
     let target_identity = target.identity().await?;
-    let (store, _temp_store) = open_store(&settings).await?;
-    // Other processes may share the job: the first to come plans it and creates its tables,
-    // the others wait for that (`end_setup` below) and then load its plan.
-    let owner = lease::owner_name();
-    store.join(&owner).await?;
-    lease::begin_setup(store.as_ref(), &owner, &stop).await?;
+    let (store, _temp_store, owner, recorded) = match single_store {
+        Some(opened) => opened,
+        None => {
+            let (store, temp, owner) = enter(&settings, &stop).await?;
+            let recorded = store.load().await?;
+            (store, temp, owner, recorded)
+        }
+    };
     let plan_settings = settings.plan_settings();
     let spec = settings.spec();
     let fingerprint = dump_fingerprint(source.location(), &spec.to_text(), &files);
     let mut report = ImportReport {
         target: target.describe(),
         checkpoint: settings.checkpoint.enable.then(|| store.location()),
+        notes: file_notes,
         ..Default::default()
     };
 
-    let (mut checkpoint, replan, resumed) = match store.load().await? {
-        Some(cp) => {
+    let (mut checkpoint, replan, resumed) = match recorded {
+        Some(mut cp) => {
             let replan = refusal::check_reuse(
                 &cp,
                 &source,
@@ -113,6 +160,11 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
                 &refusal::Advice { start_over: settings.start_over_command(), locate: &settings.locate },
             )?;
             tracing::info!(task = cp.task.task_id, "resuming from the checkpoint in {}", store.location());
+            // A single file's scan: the recorded one, or of the file as it is now when the
+            // tables it changed under are planned again (`plan_tables` stores it).
+            if scan.is_some() {
+                cp.scan = scan.clone();
+            }
             (cp, replan, true)
         }
         None => {
@@ -152,9 +204,10 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
             }
             let (src, cat, fl, ps) = (source.clone(), catalog.clone(), files.clone(), plan_settings.clone());
             let handle = tokio::runtime::Handle::current();
-            let plan = tokio::task::spawn_blocking(move || make_plan(&src, &handle, &cat, &fl, &ps, task))
+            let mut plan = tokio::task::spawn_blocking(move || make_plan(&src, &handle, &cat, &fl, &ps, task))
                 .await
                 .map_err(|e| SourceError::Layout(format!("planning failed: {e}")))??;
+            plan.scan = scan.clone();
             store.create(&plan).await?;
             // Without checkpoints the plan is held in a throwaway file: say so, not "saved".
             let kept = match settings.checkpoint.enable {
@@ -348,6 +401,10 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
     store.end_setup(&owner).await;
 
     // ---- data ----
+    // The biggest table first, with every worker on it: its post steps (the index build above
+    // all) are the longest, and so overlap the loading of the smaller tables instead of
+    // running alone at the end (longest-first keeps both cores busy to the last table).
+    let queue = biggest_table_first(queue, &chunks_by_table, &files);
     let member = Member { store: store.clone(), target: target.clone(), fingerprint: fingerprint.clone(), owner };
     let leases = Arc::new(Leases::new(member, settings.checkpoint.lease_expiry(), stop.clone()));
     let _keeper = leases.keep();
@@ -378,6 +435,7 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
         most_loading: AtomicUsize::new(0),
         writer_cap: AtomicUsize::new(usize::MAX),
         refused: Mutex::new(None),
+        posts: Mutex::new(Vec::new()),
     });
     // Tables with nothing left to load still need their post steps (a rerun after a crash there).
     let finished: Vec<Arc<TableRun>> =
@@ -387,8 +445,8 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
         let shared = shared.clone();
         workers.push(tokio::spawn(async move { finish_table(&shared, &run).await }));
     }
-    // Until no work waits for another process: the post steps of a table found finished above
-    // may be one.
+    // Until no work waits for another process: the post steps of a table (started by a worker,
+    // or found due above) may be another's, and leave their lease to be waited for.
     loop {
         for _ in 0..settings.concurrency.max(1) {
             let shared = shared.clone();
@@ -396,6 +454,11 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
         }
         for w in workers.drain(..) {
             let _ = w.await;
+        }
+        // The workers are done: no table's post steps start after these.
+        let posts = std::mem::take(&mut *shared.posts.lock().unwrap_or_else(|p| p.into_inner()));
+        for post in posts {
+            let _ = post.await;
         }
         if stop.load(Ordering::SeqCst) || !leases.waiting() {
             break;
@@ -535,6 +598,22 @@ fn chunk_len(c: &ChunkRecord, files: &[crate::source::SourceFile]) -> u64 {
     } else {
         c.end - c.start
     }
+}
+
+/// The queue ordered by the size of each chunk's table, largest first; a table's chunks stay
+/// together and in their order (the sort is stable).
+fn biggest_table_first(
+    queue: VecDeque<(ChunkRecord, ChunkProgress)>,
+    chunks_by_table: &HashMap<i64, Vec<ChunkRecord>>,
+    files: &[crate::source::SourceFile],
+) -> VecDeque<(ChunkRecord, ChunkProgress)> {
+    let table_bytes: HashMap<i64, u64> = chunks_by_table
+        .iter()
+        .map(|(id, chunks)| (*id, chunks.iter().map(|c| chunk_len(c, files)).fold(0, u64::saturating_add)))
+        .collect();
+    let mut queue: Vec<_> = queue.into();
+    queue.sort_by_key(|(c, _)| std::cmp::Reverse(table_bytes.get(&c.table_id).copied().unwrap_or(0)));
+    queue.into()
 }
 
 fn group_chunks(chunks: &[ChunkRecord]) -> HashMap<i64, Vec<ChunkRecord>> {

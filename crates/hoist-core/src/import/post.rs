@@ -18,6 +18,9 @@ use crate::ddl_file;
 use crate::source::Source;
 use crate::target::Target;
 
+/// The fewest rows for which a table is analyzed after its load.
+const ANALYZE_FROM_ROWS: u64 = 1000;
+
 /// Deferred indexes, verification and analyze, once the table's last chunk is in: under the
 /// lease of the table's post steps, so that of the processes sharing the job one runs them, from
 /// the step the store says the table is at (another may have run some of them, or all).
@@ -96,7 +99,10 @@ async fn post_steps(shared: &Shared, run: &Arc<TableRun>) -> Result<(), StepErro
         set_state_at_least(shared, run, TableState::Verified).await;
     }
     if state_of(run) < TableState::Analyzed {
-        if shared.settings.analyze {
+        // A table of a few rows is left to the server's own statistics (InnoDB recomputes them
+        // in the background once a tenth of a table changed, as a load from empty always does):
+        // with thousands of small tables, ANALYZE's round trip per table was a tenth of the run.
+        if shared.settings.analyze && run.rows_loaded.load(Ordering::SeqCst) >= ANALYZE_FROM_ROWS {
             run.progress.step("analyzing");
             retrying(retries, || target.analyze(&db, &name)).await.map_err(|e| match e.transient {
                 true => StepError::Transient(e.message),

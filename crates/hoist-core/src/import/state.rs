@@ -199,6 +199,8 @@ pub(super) struct Shared {
     pub(super) writer_cap: AtomicUsize,
     /// The connection limit the server refused a worker at, and its message (the first time).
     pub(super) refused: Mutex<Option<(&'static str, String)>>,
+    /// Post steps of tables whose rows are in, running beside the workers.
+    pub(super) posts: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 /// A worker loading a chunk, counted in [`Shared::loading`] until dropped.

@@ -81,8 +81,7 @@ pub(super) async fn worker(shared: Arc<Shared>) {
             Work::Chunk(chunk, resume) => (chunk, resume),
             Work::Post(table) => {
                 if let Some(run) = shared.tables.get(&table) {
-                    writer = None;
-                    finish_table(&shared, run).await;
+                    start_post_steps(&shared, run, &mut writer).await;
                 }
                 continue;
             }
@@ -171,12 +170,9 @@ pub(super) async fn worker(shared: Arc<Shared>) {
         match loaded {
             Ok(()) => {
                 if run.chunks_left.fetch_sub(1, Ordering::SeqCst) == 1 {
-                    // The post steps run on the target's own connections: this one goes first,
-                    // so that a server that allows few connections has one for them.
-                    writer = None;
                     drop(loading);
                     drop(lease);
-                    finish_table(&shared, &run).await;
+                    start_post_steps(&shared, &run, &mut writer).await;
                 }
             }
             Err(StepError::Stopped) => shared.leases.wait_if_lost(&chunk, resume),
@@ -188,6 +184,23 @@ pub(super) async fn worker(shared: Arc<Shared>) {
         if shared.writer_cap.load(Ordering::SeqCst) != usize::MAX {
             writer = None;
         }
+    }
+}
+
+/// A table's post steps, once its last chunk is in (or, for one another process held, once it
+/// is free).
+async fn start_post_steps(shared: &Arc<Shared>, run: &Arc<TableRun>, writer: &mut Option<Box<dyn Writer>>) {
+    if shared.writer_cap.load(Ordering::SeqCst) == usize::MAX {
+        // On a task of their own, so that this worker loads the next table while the server
+        // builds this one's indexes.
+        let (post_shared, run) = (shared.clone(), run.clone());
+        let post = tokio::spawn(async move { finish_table(&post_shared, &run).await });
+        shared.posts.lock().unwrap_or_else(|p| p.into_inner()).push(post);
+    } else {
+        // The server allows few connections: this one goes first, so that the post steps (on
+        // the target's own connections) have one.
+        *writer = None;
+        finish_table(shared, run).await;
     }
 }
 
