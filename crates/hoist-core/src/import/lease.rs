@@ -2,10 +2,10 @@
 //!
 //! Each process joins the job as an owner (host, pid and a random part). Its workers take the
 //! chunks in their own queue's order, but load one only under its lease; a unit that another
-//! process holds waits in a list and is tried again once the queue is empty, so that this
-//! process learns when it is done (every process sees every chunk done, and so knows when a
-//! table's rows are all in), or takes it over when its holder's lease expired or the holder
-//! left the job. A table's post steps and the job's end are units too: the process that takes
+//! process holds waits in a list and is tried again (0.2 s doubling, up to a third of the
+//! expiry; before the queue's next chunk once it is due), so that this process learns when it
+//! is done (every process sees every chunk done, and so knows when a table's rows are all in),
+//! or takes it over when its holder's lease expired or the holder left the job. A table's post steps and the job's end are units too: the process that takes
 //! one runs it, once. A keeper renews every lease this process holds, three times per expiry;
 //! a lease found lost makes its worker give the chunk up at its next batch, and a store that
 //! cannot be reached for two thirds of the expiry stops the run before another process may
