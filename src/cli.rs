@@ -376,6 +376,12 @@ pub struct LoadArgs {
     /// read that failed on the network...) before the run stops; the same command resumes.
     #[arg(long, default_value_t = 8)]
     pub max_retries: u32,
+    /// When several processes share the job (the mysql checkpoint driver): seconds a process's
+    /// claim on a chunk or step lasts unless it renews it, so how long the others wait before
+    /// they take over the work of one that hangs or lost its host (a killed one's is taken at
+    /// once). Default 30. Config: [checkpoint] lease-expiry.
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub lease_expiry: Option<u64>,
     /// Progress display: auto (bars on a terminal, else a log line every 5 s), bars, log or quiet
     /// (no progress, and only warnings and errors logged unless HOIST_LOG says otherwise).
     #[arg(long, default_value = "auto", value_parser = parse_progress)]
@@ -724,9 +730,12 @@ impl LoadArgs {
         file: &FileConfig,
         source: String,
         filter: Vec<String>,
-        checkpoint: CheckpointSection,
+        mut checkpoint: CheckpointSection,
         locate: Locate,
     ) -> anyhow::Result<ImportSettings> {
+        if let Some(seconds) = self.lease_expiry {
+            checkpoint.lease_expiry = seconds;
+        }
         let concurrency = self
             .region_concurrency
             .or(file.lightning.region_concurrency)

@@ -1,6 +1,6 @@
 //! The tables printed at the end of `hoist import`, `restore full` and `backup`.
 
-use hoist_core::import::{ImportReport, Verification};
+use hoist_core::import::{ImportReport, Sharing, Verification};
 
 pub fn print(report: &ImportReport) {
     let width = report.tables.iter().map(|t| t.database.len() + t.name.len() + 5).max().unwrap_or(5).max(5);
@@ -50,7 +50,17 @@ pub fn print(report: &ImportReport) {
     };
     let (tables, target, secs) = (report.tables.len(), &report.target, report.elapsed.as_secs_f64());
     // After a resume, this run's time is set against this run's rows only.
-    if rows_before > 0 {
+    if report.shared == Some(Sharing::FinishedElsewhere) {
+        println!(
+            "{tables} table(s) into {target}: {rows} rows loaded by this process in {secs:.1}s; another hoist process \
+             sharing the job finished it, and its summary has the job's totals; {outcome}"
+        );
+    } else if report.shared == Some(Sharing::WithOthers) {
+        println!(
+            "{tables} table(s) into {target}: {rows} rows loaded by this process in {secs:.1}s, {rows_before} by other \
+             processes sharing the job or by earlier runs; {outcome}"
+        );
+    } else if rows_before > 0 {
         println!(
             "{tables} table(s) into {target}: {rows} rows loaded by this run in {secs:.1}s, {rows_before} by earlier \
              runs; {outcome}"

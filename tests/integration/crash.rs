@@ -82,7 +82,7 @@ pub(crate) fn kills_wanted(default: usize) -> usize {
 
 /// A scratch dir; kept (and named on stderr) when `HOIST_CRASH_KEEP` is set, to look at the
 /// logs of every run after a failure.
-fn scratch(what: &str) -> tempfile::TempDir {
+pub(crate) fn scratch(what: &str) -> tempfile::TempDir {
     let keep = std::env::var_os("HOIST_CRASH_KEEP").is_some();
     let dir = tempfile::Builder::new()
         .prefix(&format!("hoist-crash-{what}-"))
@@ -97,10 +97,10 @@ fn scratch(what: &str) -> tempfile::TempDir {
 
 // ------------------------------------------------------------------- dump --
 
-struct CrashDump {
+pub(crate) struct CrashDump {
     dir: PathBuf,
     src: PathBuf,
-    data: Dataset,
+    pub(crate) data: Dataset,
     bytes: u64,
 }
 
@@ -108,7 +108,7 @@ struct CrashDump {
 /// process and removed at its exit: database `crash`, SQL in small statements over three files
 /// per table, with `blobs` gzip-compressed and `texts` zstd-compressed (the same rows:
 /// generation depends only on the seed and the row count).
-fn crash_dump() -> &'static CrashDump {
+pub(crate) fn crash_dump() -> &'static CrashDump {
     static DUMP: OnceLock<CrashDump> = OnceLock::new();
     DUMP.get_or_init(|| {
         let dump = make_crash_dump("crash");
@@ -163,7 +163,7 @@ fn make_crash_dump(database: &str) -> CrashDump {
 // ---------------------------------------------------------------- targets --
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Driver {
+pub(crate) enum Driver {
     /// `--checkpoint FILE` (the SQLite store).
     File,
     /// `--checkpoint-driver mysql --checkpoint-schema S` on the target server.
@@ -175,28 +175,34 @@ const NO_CHECKPOINT: &str = "none (no checkpoint: not created yet, or removed af
 const NO_PLAN: &str = "empty (a checkpoint without a plan: not planned yet, or emptied after success)";
 
 /// One target and checkpoint configuration, made fresh for every round.
-struct Setup<'a> {
-    test: &'static str,
+pub(crate) struct Setup<'a> {
+    pub(crate) test: &'static str,
     dump: &'a CrashDump,
     work: PathBuf,
     server: Option<&'a MariaDb>,
     driver: Driver,
     meta: String,
-    cp_schema: String,
+    pub(crate) cp_schema: String,
     round: usize,
     run_no: usize,
     /// Indexes of every table after a clean run: what each round must end with.
     indexes: Option<Vec<String>>,
     /// More flags for every run.
-    extra: Vec<String>,
+    pub(crate) extra: Vec<String>,
     /// Set for `restore full` of this backup instead of `import` of the dump.
-    restore_from: Option<PathBuf>,
+    pub(crate) restore_from: Option<PathBuf>,
     /// Environment of every run (failpoints that keep a run long enough for its case).
-    env: Vec<(&'static str, &'static str)>,
+    pub(crate) env: Vec<(&'static str, &'static str)>,
 }
 
 impl<'a> Setup<'a> {
-    fn new(test: &'static str, dump: &'a CrashDump, work: &Path, server: Option<&'a MariaDb>, driver: Driver) -> Self {
+    pub(crate) fn new(
+        test: &'static str,
+        dump: &'a CrashDump,
+        work: &Path,
+        server: Option<&'a MariaDb>,
+        driver: Driver,
+    ) -> Self {
         fs::create_dir_all(work).expect("create the work dir");
         Setup {
             test,
@@ -223,7 +229,7 @@ impl<'a> Setup<'a> {
         self.work.join(format!("target-{}.db", self.round))
     }
 
-    fn checkpoint_file(&self) -> PathBuf {
+    pub(crate) fn checkpoint_file(&self) -> PathBuf {
         self.work.join(format!("checkpoint-{}.db", self.round))
     }
 
@@ -273,7 +279,7 @@ impl<'a> Setup<'a> {
     }
 
     /// The next round: an empty target, no checkpoint.
-    fn fresh(&mut self) {
+    pub(crate) fn fresh(&mut self) {
         self.round += 1;
         if let Some(s) = self.server {
             s.exec(&format!(
@@ -286,14 +292,14 @@ impl<'a> Setup<'a> {
     }
 
     /// Start hoist with this setup, output into a log file of its own.
-    fn spawn(&mut self) -> Proc {
+    pub(crate) fn spawn(&mut self) -> Proc {
         self.run_no += 1;
         let log = self.work.join(format!("run-{:03}.log", self.run_no));
         Proc::spawn_with(&self.args(), &log, &self.env)
     }
 
     /// Where the checkpoint says the tables stand, e.g. `data (writing 3, pending 2)`.
-    fn phase(&self) -> String {
+    pub(crate) fn phase(&self) -> String {
         let states: Vec<(String, i64)> = match self.driver {
             Driver::File => {
                 let path = self.checkpoint_file();
@@ -493,7 +499,7 @@ impl<'a> Setup<'a> {
 
     /// The data check, and: the indexes are those of a clean run, and nothing is left of the
     /// checkpoint. Returns what differs.
-    fn check(&self) -> Result<(), String> {
+    pub(crate) fn check(&self) -> Result<(), String> {
         let mut problems: Vec<String> = self.check_data().err().into_iter().collect();
         let indexes = self.current_indexes();
         if let Some(want) = &self.indexes {
@@ -516,7 +522,7 @@ impl<'a> Setup<'a> {
     }
 
     /// A clean import into a fresh target: the reference duration and indexes.
-    fn calibrate(&mut self) -> Duration {
+    pub(crate) fn calibrate(&mut self) -> Duration {
         self.fresh();
         let before = self.server.map(write_statements);
         let mut p = self.spawn();
@@ -569,7 +575,7 @@ impl<'a> Setup<'a> {
 }
 
 /// A MariaDB server of the test's own (kill tests must not disturb, or be disturbed by, others).
-fn private_server(test: &str) -> MariaDb {
+pub(crate) fn private_server(test: &str) -> MariaDb {
     let t = Instant::now();
     let server = MariaDb::start();
     eprintln!("{test}: private MariaDB started in {:.1} s", t.elapsed().as_secs_f64());
@@ -588,11 +594,11 @@ fn write_statements(server: &MariaDb) -> (u64, u64) {
     (count("Com_load"), count("Com_insert"))
 }
 
-fn text(v: &Option<Vec<u8>>) -> String {
+pub(crate) fn text(v: &Option<Vec<u8>>) -> String {
     v.as_ref().map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_else(|| "NULL".into())
 }
 
-fn maria_table_exists(server: &MariaDb, schema: &str, table: &str) -> bool {
+pub(crate) fn maria_table_exists(server: &MariaDb, schema: &str, table: &str) -> bool {
     server
         .query_value(&format!(
             "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '{schema}' AND TABLE_NAME = '{table}'"
@@ -633,7 +639,7 @@ impl Proc {
         Proc { child, started: Instant::now(), log: log.to_path_buf(), status: None }
     }
 
-    fn pid(&self) -> libc::pid_t {
+    pub(crate) fn pid(&self) -> libc::pid_t {
         self.child.id() as libc::pid_t
     }
 
@@ -704,7 +710,7 @@ fn tail_of(path: &Path, bytes: u64) -> String {
     format!("--- {} ---\n{cut}{}", path.display(), String::from_utf8_lossy(&buf))
 }
 
-fn describe(status: Option<ExitStatus>) -> String {
+pub(crate) fn describe(status: Option<ExitStatus>) -> String {
     match status {
         None => "still running".into(),
         Some(s) => match s.code() {
@@ -988,6 +994,16 @@ fn kill9_restore_full() {
     let seed = seed(test);
     let dump = crash_dump();
     let work = scratch("work");
+    let backup = backup_of(test, dump, work.path());
+    let target = private_server(test);
+    let mut setup = Setup::new(test, dump, work.path(), Some(&target), Driver::Mysql);
+    setup.restore_from = Some(backup);
+    kill_test(&mut setup, seed, kills_wanted(15));
+}
+
+/// A backup of the crash dump, in key ranges of 64 KiB, in `work`/backup: the dump loaded into
+/// a server of the test's own, analyzed (the ranges come from its statistics), backed up.
+pub(crate) fn backup_of(test: &str, dump: &CrashDump, work: &Path) -> PathBuf {
     let source = private_server(test);
     let load = Command::new(env!("CARGO_BIN_EXE_hoist"))
         .args([
@@ -1000,25 +1016,21 @@ fn kill9_restore_full() {
             "quiet",
         ])
         .arg("--checkpoint")
-        .arg(work.path().join("load.db"))
+        .arg(work.join("load.db"))
         .output()
         .expect("run hoist import");
     assert!(load.status.success(), "loading the source: {}", String::from_utf8_lossy(&load.stderr));
     let tables: Vec<String> =
         dump.data.tables.iter().map(|t| format!("`{}`.`{}`", dump.data.database, t.name)).collect();
     source.exec(&format!("ANALYZE TABLE {}", tables.join(", ")));
-    let backup = work.path().join("backup");
+    let backup = work.join("backup");
     let out = Command::new(env!("CARGO_BIN_EXE_hoist"))
         .args(["backup", "--source", &source.url(), "--storage", backup.to_str().expect("utf-8")])
         .args(["--chunk-size", "64KiB", "--statement-size", "16KiB"])
         .output()
         .expect("run hoist backup");
     assert!(out.status.success(), "the backup: {}", String::from_utf8_lossy(&out.stderr));
-    drop(source);
-    let target = private_server(test);
-    let mut setup = Setup::new(test, dump, work.path(), Some(&target), Driver::Mysql);
-    setup.restore_from = Some(backup);
-    kill_test(&mut setup, seed, kills_wanted(15));
+    backup
 }
 
 // ------------------------------------------------ server killed, Ctrl-C --

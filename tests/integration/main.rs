@@ -18,6 +18,7 @@ mod restore_point;
 mod s3;
 mod sakila;
 mod secrets;
+mod shared_job;
 mod status_api;
 mod tls;
 mod util;

@@ -240,6 +240,9 @@ pub struct CheckpointSection {
     pub dsn: Option<String>,
     pub schema: String,
     pub keep_after_success: KeepAfterSuccess,
+    /// Seconds a lease of a process sharing the job lasts unless renewed (hoist's own key): how
+    /// long the others wait before they take the work of a process that hangs or lost its host.
+    pub lease_expiry: u64,
 }
 
 impl Default for CheckpointSection {
@@ -250,7 +253,15 @@ impl Default for CheckpointSection {
             dsn: None,
             schema: "hoist_checkpoint".into(),
             keep_after_success: KeepAfterSuccess::Remove,
+            lease_expiry: 30,
         }
+    }
+}
+
+impl CheckpointSection {
+    /// [`CheckpointSection::lease_expiry`], at least a second.
+    pub fn lease_expiry(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.lease_expiry.max(1))
     }
 }
 

@@ -85,6 +85,7 @@ const KEYS: &[(&str, Kind)] = &[
     ("checkpoint.driver", Read),
     ("checkpoint.dsn", Read),
     ("checkpoint.keep-after-success", Read),
+    ("checkpoint.lease-expiry", Read),
     ("conflict.strategy", Read),
     ("conflict.precheck-conflict-before-import", NoEffect(PHYSICAL)),
     ("conflict.threshold", Unsupported { harmless: never, does: "hoist does not count conflicts" }),

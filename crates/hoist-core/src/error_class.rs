@@ -46,6 +46,20 @@ pub fn mysql_code_is_transient(code: u16) -> bool {
     )
 }
 
+/// MySQL error codes that say a transaction lost a race with another one and was rolled back
+/// (or its statement was): a deadlock, a lock wait that timed out, TiDB's write conflicts and
+/// retryable transaction errors. Running the same transaction again at once is the cure, so the
+/// checkpoint store does that itself (`checkpoint/mysql.rs`): they are what several processes
+/// sharing one job meet there. A subset of [`mysql_code_is_transient`].
+pub fn mysql_code_is_conflict(code: u16) -> bool {
+    matches!(code, 1205 | 1213 | 8002 | 8022 | 8028 | 9007)
+}
+
+/// A `mysql_async` error that is a lost race ([`mysql_code_is_conflict`]).
+pub fn mysql_is_conflict(e: &mysql_async::Error) -> bool {
+    matches!(e, mysql_async::Error::Server(s) if mysql_code_is_conflict(s.code))
+}
+
 /// Which connection limit of the server refused a connection: `max_connections` (1040: every
 /// slot taken), or `max_user_connections`, the server's (1203) or the account's (1226, which
 /// also reports the hourly limits `max_questions`, `max_updates` and `max_connections_per_hour`:
@@ -401,6 +415,27 @@ mod tests {
         ];
         for (name, e, transient) in cases {
             assert_eq!(mysql_is_transient(&e), transient, "{name}: {e}");
+        }
+    }
+
+    /// The errors the checkpoint store runs its transaction again for, at once.
+    #[test]
+    fn lost_races() {
+        let cases: Vec<(&str, u16, bool)> = vec![
+            ("deadlock", 1213, true),
+            ("lock wait timeout", 1205, true),
+            ("TiDB: write conflict", 9007, true),
+            ("TiDB: retryable transaction error", 8022, true),
+            ("TiDB: schema changed during the transaction", 8028, true),
+            ("TiDB: cannot retry a SELECT FOR UPDATE", 8002, true),
+            ("lost connection: a new connection, not the same transaction", 2013, false),
+            ("too many connections", 1040, false),
+            ("duplicate key", 1062, false),
+            ("no such table", 1146, false),
+        ];
+        for (name, code, conflict) in cases {
+            assert_eq!(mysql_is_conflict(&server(code)), conflict, "{name}");
+            assert!(!conflict || mysql_code_is_transient(code), "{name}: a lost race is transient too");
         }
     }
 

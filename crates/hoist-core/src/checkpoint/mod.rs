@@ -9,9 +9,20 @@
 //! - A table in error blocks reuse of the checkpoint until `hoist checkpoint error-ignore` or
 //!   `error-destroy` resolves it.
 //!
-//! Tables: `task` (one row), `tables`, `chunks`, `files`, `source_scan` (what the scan of a
-//! single-file dump found, kept so that a rerun does not read the file again). Stores: [`sqlite::SqliteStore`]
-//! (the default) and [`mysql::MysqlStore`]; `conformance` tests both the same way.
+//! - Several processes may share a job (DESIGN.md, "Scale beyond one machine"): each joins it
+//!   under an owner name, the first to arrive makes the plan and creates the tables while the
+//!   others wait ([`CheckpointStore::begin_setup`]), and each unit of work (a chunk, a table's
+//!   post steps, the job's end) is done under a lease: an owner and an expiry on the unit's row.
+//!   A lease ends when its holder releases it, lets it expire (a hung or cut-off host), or
+//!   leaves the job (a killed process: its session on the store's server ends). The lease only
+//!   divides the work; where a chunk stands is still its marker in the target, read under the
+//!   target's claim.
+//!
+//! Tables: `task` (one row), `tables`, `chunks`, `files`, `objects`, `source_scan` (what the
+//! scan of a single-file dump found, kept so that a rerun does not read the file again); `task`,
+//! `tables` and `chunks` carry the lease columns of the job's end, the post steps and the
+//! chunks. Stores: [`sqlite::SqliteStore`] (the default; one process at a time) and
+//! [`mysql::MysqlStore`]; `conformance` tests both the same way.
 
 pub mod mysql;
 pub mod sqlite;
@@ -21,6 +32,7 @@ pub(crate) mod conformance;
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 
@@ -191,6 +203,46 @@ pub struct Checkpoint {
     pub scan: Option<String>,
 }
 
+/// Work that the processes sharing a job do one at a time, each under a lease.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Unit {
+    /// Loading the chunk of this id.
+    Chunk(i64),
+    /// The post steps (deferred indexes, verification, analyze) of the table of this id.
+    Post(i64),
+    /// The job's end: views, triggers, routines, finishing the task.
+    End,
+}
+
+impl std::fmt::Display for Unit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unit::Chunk(id) => write!(f, "chunk {id}"),
+            Unit::Post(id) => write!(f, "the post steps of table {id}"),
+            Unit::End => write!(f, "the job's end"),
+        }
+    }
+}
+
+/// A table as the store has it at the moment a lease is taken: another process may have moved
+/// it on, or failed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableStatus {
+    pub state: TableState,
+    pub error: Option<TableError>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lease {
+    /// The caller holds the unit until the expiry it asked for, unless it renews the lease.
+    /// `table`: the unit's table (none for the job's end). `previous`: the owner it was taken
+    /// from, whose lease had expired or who had left the job.
+    Taken { table: Option<TableStatus>, previous: Option<String> },
+    /// Another owner holds it and is still in the job; its lease runs out in `expires_in`
+    /// unless it renews it.
+    Held { owner: String, expires_in: Duration },
+}
+
 #[async_trait]
 pub trait CheckpointStore: Send + Sync {
     /// Where the store lives, for messages (passwords redacted).
@@ -219,6 +271,45 @@ pub trait CheckpointStore: Send + Sync {
     /// Keep the checkpoint under a name that carries the task id, and free the usual place.
     /// Returns the new location.
     async fn archive(&self, task_id: i64) -> Result<String, CheckpointError>;
+
+    /// Take part in the job as `owner` until [`Self::leave`] (or the end of the process): the
+    /// other owners see it present and take its units only once its leases expire. The SQLite
+    /// store serves one process: while one has joined, another process is refused.
+    async fn join(&self, owner: &str) -> Result<(), CheckpointError>;
+    /// `owner` leaves the job: its leases are free for the others at once.
+    async fn leave(&self, owner: &str);
+    /// Hold the job's setup for `owner` (planning, creating the tables), waiting up to `wait`
+    /// for another owner to end its own: Ok(false) when it still holds it then.
+    async fn begin_setup(&self, owner: &str, wait: Duration) -> Result<bool, CheckpointError>;
+    async fn end_setup(&self, owner: &str);
+    /// Lease `unit` to `owner` for `expiry`, unless another owner that is still in the job
+    /// holds an unexpired lease on it. Taking a unit one holds renews it.
+    async fn lease(&self, unit: Unit, owner: &str, expiry: Duration) -> Result<Lease, CheckpointError>;
+    /// Extend `owner`'s leases on `units` by `expiry`; returns those it holds no more.
+    async fn renew(&self, units: &[Unit], owner: &str, expiry: Duration) -> Result<Vec<Unit>, CheckpointError>;
+    /// End `owner`'s lease on `unit` (nothing when another owner holds it).
+    async fn release(&self, unit: Unit, owner: &str) -> Result<(), CheckpointError>;
+}
+
+/// Milliseconds since the epoch: lease expiries in the SQLite store (the MySQL store takes
+/// its server's clock, which every process sharing the job reads alike).
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// A lease's expiry in milliseconds, as the stores add it to their clock.
+pub(crate) fn expiry_ms(expiry: Duration) -> i64 {
+    i64::try_from(expiry.as_millis()).unwrap_or(i64::MAX / 2)
+}
+
+/// Whether a unit held by `holder` until `expires_in_ms` from now may go to `owner`: it is
+/// free, or the owner's own, or its lease ran out, or its holder left the job.
+pub(crate) fn may_take(holder: Option<&str>, expires_in_ms: i64, owner: &str, present: bool) -> bool {
+    match holder {
+        None => true,
+        Some(h) if h == owner => true,
+        Some(_) => expires_in_ms <= 0 || !present,
+    }
 }
 
 /// Open the store that `[checkpoint]` names: an SQLite file (default `hoist-checkpoint.db`), or

@@ -1,6 +1,17 @@
 //! The checkpoint in a schema of a MySQL-family server (`[checkpoint] driver = "mysql"`), for
 //! when the run's own disk is not the place to keep it, or several processes share one job.
 //! Same tables and meaning as the SQLite store.
+//!
+//! Several processes: each owner that joins holds a session with a named lock of its own (its
+//! presence: the server frees it when the process dies and its connections close) and, while
+//! it sets the job up, the job's setup lock. A lease is the owner and expiry (in the server's
+//! milliseconds, one clock for every host) on the unit's row, taken in a short transaction
+//! that locks the row (`FOR UPDATE SKIP LOCKED` where the server has it). A transaction that
+//! loses a race with another process's (a deadlock, a lock wait timeout, a TiDB write
+//! conflict) is run again at once.
+
+use std::collections::HashMap;
+use std::future::Future;
 
 use async_trait::async_trait;
 use hoist_schema::quote_mysql_ident as q;
@@ -14,6 +25,39 @@ pub struct MysqlStore {
     opts: Opts,
     url: String,
     schema: String,
+    /// The server has `SELECT ... FOR UPDATE SKIP LOCKED` (MariaDB 10.6, MySQL 8.0.1).
+    skip_locked: bool,
+    /// Each owner that joined: the session that holds its presence lock.
+    sessions: tokio::sync::Mutex<HashMap<String, Conn>>,
+}
+
+/// The server's clock in milliseconds since the epoch (UTC, whatever the session's time zone).
+const NOW_MS: &str = "(TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', UTC_TIMESTAMP(6)) DIV 1000)";
+
+/// Times a transaction that lost a race ([`crate::error_class::mysql_is_conflict`]) is run again.
+const CONFLICT_RETRIES: u32 = 10;
+
+/// The columns a row's lease is kept in (`task`: the job's end, `tables`: its post steps).
+const LEASE_COLUMNS: &str = "lease_owner VARCHAR(255) NULL, lease_until BIGINT NOT NULL DEFAULT 0";
+
+/// Whether a server of this `VERSION()` takes `FOR UPDATE SKIP LOCKED`: MariaDB from 10.6,
+/// MySQL from 8.0.1; not TiDB (it parses it, but its planner does not implement it) nor
+/// MySQL 5.7, where a lease's transaction waits for another's instead (a few milliseconds).
+fn supports_skip_locked(version: &str) -> bool {
+    if version.contains("TiDB") {
+        return false;
+    }
+    let numbers: Vec<u32> =
+        version.split(|c: char| !c.is_ascii_digit()).take(3).map(|n| n.parse().unwrap_or(0)).collect();
+    let v = (
+        numbers.first().copied().unwrap_or(0),
+        numbers.get(1).copied().unwrap_or(0),
+        numbers.get(2).copied().unwrap_or(0),
+    );
+    match version.contains("MariaDB") {
+        true => v >= (10, 6, 0),
+        false => v >= (8, 0, 1),
+    }
 }
 
 fn store_err(e: mysql_async::Error) -> CheckpointError {
@@ -69,25 +113,32 @@ impl MysqlStore {
             message: e.message,
             transient: e.transient,
         })?;
-        let store = MysqlStore { opts, url: url.to_string(), schema: schema.to_string() };
+        let version: Option<String> = conn.query_first("SELECT VERSION()").await.map_err(store_err)?;
+        let store = MysqlStore {
+            opts,
+            url: url.to_string(),
+            schema: schema.to_string(),
+            skip_locked: supports_skip_locked(&version.unwrap_or_default()),
+            sessions: Default::default(),
+        };
         let s = q(schema);
         for ddl in [
             format!("CREATE DATABASE IF NOT EXISTS {s}"),
             format!(
                 "CREATE TABLE IF NOT EXISTS {s}.task (task_id BIGINT PRIMARY KEY, source TEXT NOT NULL, \
                  target TEXT NOT NULL, target_identity TEXT NOT NULL, spec TEXT NOT NULL, \
-                 created_ms BIGINT NOT NULL)"
+                 created_ms BIGINT NOT NULL, {LEASE_COLUMNS})"
             ),
             format!(
                 "CREATE TABLE IF NOT EXISTS {s}.`tables` (id BIGINT PRIMARY KEY, database_name VARCHAR(255) NOT NULL, \
                  table_name VARCHAR(255) NOT NULL, schema_file TEXT, state VARCHAR(32) NOT NULL, error_step VARCHAR(32), \
-                 error_message TEXT, target_identity TEXT)"
+                 error_message TEXT, target_identity TEXT, {LEASE_COLUMNS})"
             ),
             format!(
                 "CREATE TABLE IF NOT EXISTS {s}.chunks (id BIGINT PRIMARY KEY, table_id BIGINT NOT NULL, \
                  path TEXT NOT NULL, format VARCHAR(8) NOT NULL, compression VARCHAR(8) NOT NULL, \
                  start_offset BIGINT UNSIGNED NOT NULL, end_offset BIGINT UNSIGNED NOT NULL, position TEXT NULL, \
-                 KEY (table_id))"
+                 {LEASE_COLUMNS}, KEY (table_id))"
             ),
             format!(
                 "CREATE TABLE IF NOT EXISTS {s}.objects (id BIGINT AUTO_INCREMENT PRIMARY KEY, message TEXT NOT NULL)"
@@ -100,7 +151,100 @@ impl MysqlStore {
         ] {
             conn.query_drop(ddl).await.map_err(store_err)?;
         }
+        store.add_lease_columns(&mut conn).await?;
         Ok(store)
+    }
+
+    /// A checkpoint made by a hoist without leases gets their columns (another process doing
+    /// the same at the same moment is no error).
+    async fn add_lease_columns(&self, conn: &mut Conn) -> Result<(), CheckpointError> {
+        let lacking: Vec<String> = conn
+            .exec(
+                "SELECT t.TABLE_NAME FROM information_schema.TABLES t WHERE t.TABLE_SCHEMA = ? \
+                 AND t.TABLE_NAME IN ('task', 'tables', 'chunks') AND NOT EXISTS (SELECT 1 FROM \
+                 information_schema.COLUMNS c WHERE c.TABLE_SCHEMA = t.TABLE_SCHEMA AND c.TABLE_NAME = t.TABLE_NAME \
+                 AND c.COLUMN_NAME = 'lease_owner')",
+                (&self.schema,),
+            )
+            .await
+            .map_err(store_err)?;
+        for table in lacking {
+            let add = format!(
+                "ALTER TABLE {} ADD COLUMN lease_owner VARCHAR(255) NULL, ADD COLUMN lease_until BIGINT NOT NULL DEFAULT 0",
+                self.t(&table)
+            );
+            match conn.query_drop(add).await {
+                Err(mysql_async::Error::Server(e)) if e.code == 1060 => {} // duplicate column: added meanwhile
+                other => other.map_err(store_err)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Run `op` on a new connection; when it lost a race with another process's transaction
+    /// (`error_class::mysql_is_conflict`: the server rolled it back), run it again after a short
+    /// random pause, so that the racers do not meet again. `op` is one transaction, or one
+    /// statement: running it again is safe.
+    async fn attempt<T, F, Fut>(&self, mut op: F) -> Result<T, CheckpointError>
+    where
+        F: FnMut(Conn) -> Fut,
+        Fut: Future<Output = Result<T, mysql_async::Error>>,
+    {
+        let mut tries = 0;
+        loop {
+            let conn = self.conn().await?;
+            match op(conn).await {
+                Err(e) if crate::error_class::mysql_is_conflict(&e) && tries < CONFLICT_RETRIES => {
+                    tries += 1;
+                    let pause = 10u64 << tries.min(6);
+                    tracing::debug!("checkpoint store: {e}; running the transaction again (try {tries})");
+                    tokio::time::sleep(std::time::Duration::from_millis(rand::random_range(pause / 2..=pause))).await;
+                }
+                other => return other.map_err(store_err),
+            }
+        }
+    }
+
+    /// A named lock on the store's server, of this checkpoint (GET_LOCK names are at most 64
+    /// characters; the target's chunk claims are named `hoist:...`).
+    fn lock_name(&self, what: &str) -> String {
+        format!("hoist-cp:{:016x}:{what}", xxhash_rust::xxh3::xxh3_64(self.schema.as_bytes()))
+    }
+
+    /// The lock an owner's session holds while it is in the job.
+    fn presence_lock(&self, owner: &str) -> String {
+        self.lock_name(&format!("{:016x}", xxhash_rust::xxh3::xxh3_64(owner.as_bytes())))
+    }
+
+    /// The row that holds a unit's lease, as (table, condition).
+    fn unit_row(&self, unit: Unit) -> (String, String) {
+        match unit {
+            Unit::Chunk(id) => (self.t("chunks"), format!("id = {id}")),
+            Unit::Post(id) => (self.t("tables"), format!("id = {id}")),
+            Unit::End => (self.t("task"), "TRUE".into()),
+        }
+    }
+
+    /// The unit's table as the store has it now.
+    async fn unit_table(&self, c: &mut impl Queryable, unit: Unit) -> Result<Option<TableStatus>, mysql_async::Error> {
+        let sql = match unit {
+            Unit::Chunk(id) => format!(
+                "SELECT t.state, t.error_step, t.error_message FROM {} t JOIN {} c ON c.table_id = t.id WHERE c.id = {id}",
+                self.t("tables"),
+                self.t("chunks")
+            ),
+            Unit::Post(id) => {
+                format!("SELECT state, error_step, error_message FROM {} WHERE id = {id}", self.t("tables"))
+            }
+            Unit::End => return Ok(None),
+        };
+        let row: Option<(String, Option<String>, Option<String>)> = c.query_first(sql).await?;
+        Ok(row.and_then(|(state, step, message)| {
+            Some(TableStatus {
+                state: TableState::parse(&state)?,
+                error: message.map(|message| TableError { step: step.unwrap_or_default(), message }),
+            })
+        }))
     }
 
     async fn conn(&self) -> Result<Conn, CheckpointError> {
@@ -194,64 +338,71 @@ impl CheckpointStore for MysqlStore {
     }
 
     async fn create(&self, cp: &Checkpoint) -> Result<(), CheckpointError> {
-        let mut c = self.conn().await?;
-        let mut tx = c.start_transaction(TxOpts::default()).await.map_err(store_err)?;
-        for t in ["task", "tables", "chunks", "files", "source_scan"] {
-            tx.query_drop(format!("DELETE FROM {}", self.t(t))).await.map_err(store_err)?;
-        }
-        if let Some(scan) = &cp.scan {
-            tx.exec_drop(format!("INSERT INTO {} VALUES (?)", self.t("source_scan")), (scan,))
-                .await
-                .map_err(store_err)?;
-        }
-        let t = &cp.task;
-        tx.exec_drop(
-            format!("INSERT INTO {} VALUES (?, ?, ?, ?, ?, ?)", self.t("task")),
-            (t.task_id, &t.source, &t.target, &t.target_identity, &t.spec, t.created_ms),
-        )
+        self.attempt(|mut c| async move {
+            let mut tx = c.start_transaction(TxOpts::default()).await?;
+            for t in ["task", "tables", "chunks", "files", "source_scan"] {
+                tx.query_drop(format!("DELETE FROM {}", self.t(t))).await?;
+            }
+            if let Some(scan) = &cp.scan {
+                tx.exec_drop(format!("INSERT INTO {} VALUES (?)", self.t("source_scan")), (scan,)).await?;
+            }
+            let t = &cp.task;
+            tx.exec_drop(
+                format!(
+                    "INSERT INTO {} (task_id, source, target, target_identity, spec, created_ms) VALUES (?, ?, ?, ?, ?, ?)",
+                    self.t("task")
+                ),
+                (t.task_id, &t.source, &t.target, &t.target_identity, &t.spec, t.created_ms),
+            )
+            .await?;
+            tx.exec_batch(
+                format!(
+                    "INSERT INTO {} (id, database_name, table_name, schema_file, state, error_step, error_message, \
+                     target_identity) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    self.t("tables")
+                ),
+                cp.tables.iter().map(|t| {
+                    (
+                        t.id,
+                        t.database.clone(),
+                        t.name.clone(),
+                        t.schema_file.clone(),
+                        t.state.as_str(),
+                        t.error.as_ref().map(|e| e.step.clone()),
+                        t.error.as_ref().map(|e| e.message.clone()),
+                        t.target_identity.clone(),
+                    )
+                }),
+            )
+            .await?;
+            tx.exec_batch(
+                format!(
+                    "INSERT INTO {} (id, table_id, path, format, compression, start_offset, end_offset, position) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    self.t("chunks")
+                ),
+                cp.chunks.iter().map(|ch| {
+                    mysql_async::Params::Positional(vec![
+                        ch.id.into(),
+                        ch.table_id.into(),
+                        ch.path.clone().into(),
+                        ch.format.as_str().into(),
+                        ch.compression.as_str().into(),
+                        ch.start.into(),
+                        ch.end.into(),
+                        ch.progress.to_position().into(),
+                    ])
+                }),
+            )
+            .await?;
+            tx.exec_batch(
+                format!("INSERT INTO {} (path, size, modified_ms) VALUES (?, ?, ?)", self.t("files")),
+                cp.files.iter().map(|f| (f.path.clone(), f.size, f.modified_ms)),
+            )
+            .await?;
+            tx.commit().await
+        })
         .await
-        .map_err(store_err)?;
-        tx.exec_batch(
-            format!("INSERT INTO {} VALUES (?, ?, ?, ?, ?, ?, ?, ?)", self.t("tables")),
-            cp.tables.iter().map(|t| {
-                (
-                    t.id,
-                    t.database.clone(),
-                    t.name.clone(),
-                    t.schema_file.clone(),
-                    t.state.as_str(),
-                    t.error.as_ref().map(|e| e.step.clone()),
-                    t.error.as_ref().map(|e| e.message.clone()),
-                    t.target_identity.clone(),
-                )
-            }),
-        )
-        .await
-        .map_err(store_err)?;
-        tx.exec_batch(
-            format!("INSERT INTO {} VALUES (?, ?, ?, ?, ?, ?, ?, ?)", self.t("chunks")),
-            cp.chunks.iter().map(|ch| {
-                mysql_async::Params::Positional(vec![
-                    ch.id.into(),
-                    ch.table_id.into(),
-                    ch.path.clone().into(),
-                    ch.format.as_str().into(),
-                    ch.compression.as_str().into(),
-                    ch.start.into(),
-                    ch.end.into(),
-                    ch.progress.to_position().into(),
-                ])
-            }),
-        )
-        .await
-        .map_err(store_err)?;
-        tx.exec_batch(
-            format!("INSERT INTO {} VALUES (?, ?, ?)", self.t("files")),
-            cp.files.iter().map(|f| (f.path.clone(), f.size, f.modified_ms)),
-        )
-        .await
-        .map_err(store_err)?;
-        tx.commit().await.map_err(store_err)
     }
 
     async fn set_table_state(
@@ -260,24 +411,23 @@ impl CheckpointStore for MysqlStore {
         state: TableState,
         error: Option<&TableError>,
     ) -> Result<(), CheckpointError> {
-        self.conn()
-            .await?
-            .exec_drop(
-                format!("UPDATE {} SET state = ?, error_step = ?, error_message = ? WHERE id = ?", self.t("tables")),
-                (state.as_str(), error.map(|e| e.step.clone()), error.map(|e| e.message.clone()), table_id),
-            )
-            .await
-            .map_err(store_err)
+        let sql = &format!("UPDATE {} SET state = ?, error_step = ?, error_message = ? WHERE id = ?", self.t("tables"));
+        let params = &(state.as_str(), error.map(|e| e.step.clone()), error.map(|e| e.message.clone()), table_id);
+        self.attempt(|mut c| async move { c.exec_drop(sql.as_str(), params.clone()).await }).await
     }
 
     async fn set_object_errors(&self, errors: &[String]) -> Result<(), CheckpointError> {
-        let mut c = self.conn().await?;
-        let mut tx = c.start_transaction(TxOpts::default()).await.map_err(store_err)?;
-        tx.query_drop(format!("DELETE FROM {}", self.t("objects"))).await.map_err(store_err)?;
-        tx.exec_batch(format!("INSERT INTO {} (message) VALUES (?)", self.t("objects")), errors.iter().map(|e| (e,)))
-            .await
-            .map_err(store_err)?;
-        tx.commit().await.map_err(store_err)
+        self.attempt(|mut c| async move {
+            let mut tx = c.start_transaction(TxOpts::default()).await?;
+            tx.query_drop(format!("DELETE FROM {}", self.t("objects"))).await?;
+            tx.exec_batch(
+                format!("INSERT INTO {} (message) VALUES (?)", self.t("objects")),
+                errors.iter().map(|e| (e,)),
+            )
+            .await?;
+            tx.commit().await
+        })
+        .await
     }
 
     async fn object_errors(&self) -> Result<Vec<String>, CheckpointError> {
@@ -286,57 +436,57 @@ impl CheckpointStore for MysqlStore {
     }
 
     async fn set_table_identity(&self, table_id: i64, identity: Option<&str>) -> Result<(), CheckpointError> {
-        self.conn()
-            .await?
-            .exec_drop(
-                format!("UPDATE {} SET target_identity = ? WHERE id = ?", self.t("tables")),
-                (identity, table_id),
-            )
-            .await
-            .map_err(store_err)
+        let sql = &format!("UPDATE {} SET target_identity = ? WHERE id = ?", self.t("tables"));
+        self.attempt(|mut c| async move { c.exec_drop(sql.as_str(), (identity, table_id)).await }).await
     }
 
     async fn save_progress(&self, updates: &[(i64, ChunkProgress)]) -> Result<(), CheckpointError> {
         if updates.is_empty() {
             return Ok(());
         }
-        let mut c = self.conn().await?;
-        let mut tx = c.start_transaction(TxOpts::default()).await.map_err(store_err)?;
-        tx.exec_batch(
-            format!("UPDATE {} SET position = ? WHERE id = ?", self.t("chunks")),
-            updates.iter().map(|(id, p)| (p.to_position(), *id)),
-        )
+        // In id order: two processes' saves then lock their rows in one order.
+        let mut updates = updates.to_vec();
+        updates.sort_by_key(|(id, _)| *id);
+        let updates = &updates;
+        self.attempt(|mut c| async move {
+            let mut tx = c.start_transaction(TxOpts::default()).await?;
+            tx.exec_batch(
+                format!("UPDATE {} SET position = ? WHERE id = ?", self.t("chunks")),
+                updates.iter().map(|(id, p)| (p.to_position(), *id)),
+            )
+            .await?;
+            tx.commit().await
+        })
         .await
-        .map_err(store_err)?;
-        tx.commit().await.map_err(store_err)
     }
 
     async fn reset_table(&self, table_id: i64) -> Result<(), CheckpointError> {
-        let mut c = self.conn().await?;
-        let mut tx = c.start_transaction(TxOpts::default()).await.map_err(store_err)?;
-        tx.exec_drop(
-            format!(
-                "UPDATE {} SET state = 'pending', error_step = NULL, error_message = NULL, target_identity = NULL WHERE id = ?",
-                self.t("tables")
-            ),
-            (table_id,),
-        )
+        self.attempt(|mut c| async move {
+            let mut tx = c.start_transaction(TxOpts::default()).await?;
+            tx.exec_drop(
+                format!(
+                    "UPDATE {} SET state = 'pending', error_step = NULL, error_message = NULL, target_identity = NULL \
+                     WHERE id = ?",
+                    self.t("tables")
+                ),
+                (table_id,),
+            )
+            .await?;
+            tx.exec_drop(format!("UPDATE {} SET position = NULL WHERE table_id = ?", self.t("chunks")), (table_id,))
+                .await?;
+            tx.commit().await
+        })
         .await
-        .map_err(store_err)?;
-        tx.exec_drop(format!("UPDATE {} SET position = NULL WHERE table_id = ?", self.t("chunks")), (table_id,))
-            .await
-            .map_err(store_err)?;
-        tx.commit().await.map_err(store_err)
     }
 
     async fn remove_table(&self, table_id: i64) -> Result<(), CheckpointError> {
-        let mut c = self.conn().await?;
-        let mut tx = c.start_transaction(TxOpts::default()).await.map_err(store_err)?;
-        tx.exec_drop(format!("DELETE FROM {} WHERE table_id = ?", self.t("chunks")), (table_id,))
-            .await
-            .map_err(store_err)?;
-        tx.exec_drop(format!("DELETE FROM {} WHERE id = ?", self.t("tables")), (table_id,)).await.map_err(store_err)?;
-        tx.commit().await.map_err(store_err)
+        self.attempt(|mut c| async move {
+            let mut tx = c.start_transaction(TxOpts::default()).await?;
+            tx.exec_drop(format!("DELETE FROM {} WHERE table_id = ?", self.t("chunks")), (table_id,)).await?;
+            tx.exec_drop(format!("DELETE FROM {} WHERE id = ?", self.t("tables")), (table_id,)).await?;
+            tx.commit().await
+        })
+        .await
     }
 
     async fn discard(&self) -> Result<(), CheckpointError> {
@@ -354,6 +504,121 @@ impl CheckpointStore for MysqlStore {
         c.query_drop(format!("RENAME TABLE {}", renames.join(", "))).await.map_err(store_err)?;
         c.query_drop(format!("DROP DATABASE IF EXISTS {}", q(&self.schema))).await.map_err(store_err)?;
         Ok(format!("{} schema {}", redact_url(&self.url), q(&to)))
+    }
+
+    async fn join(&self, owner: &str) -> Result<(), CheckpointError> {
+        let mut conn = self.conn().await?;
+        let got: Option<Option<i64>> =
+            conn.exec_first("SELECT GET_LOCK(?, 0)", (self.presence_lock(owner),)).await.map_err(store_err)?;
+        if got.flatten() != Some(1) {
+            return Err(CheckpointError::store(
+                self.location(),
+                format!("another session already takes part in the job as {owner}"),
+            ));
+        }
+        self.sessions.lock().await.insert(owner.to_string(), conn);
+        Ok(())
+    }
+
+    async fn leave(&self, owner: &str) {
+        if let Some(conn) = self.sessions.lock().await.remove(owner) {
+            let _ = conn.disconnect().await;
+        }
+    }
+
+    async fn begin_setup(&self, owner: &str, wait: Duration) -> Result<bool, CheckpointError> {
+        // Out of the map while it waits: other owners' sessions stay usable.
+        let taken = self.sessions.lock().await.remove(owner);
+        let Some(mut conn) = taken else {
+            return Err(CheckpointError::store(self.location(), format!("{owner} has not joined the job")));
+        };
+        let seconds = wait.as_secs().max(1);
+        let got: Result<Option<Option<i64>>, _> =
+            conn.exec_first("SELECT GET_LOCK(?, ?)", (self.lock_name("setup"), seconds)).await;
+        self.sessions.lock().await.insert(owner.to_string(), conn);
+        Ok(got.map_err(store_err)?.flatten() == Some(1))
+    }
+
+    async fn end_setup(&self, owner: &str) {
+        if let Some(conn) = self.sessions.lock().await.get_mut(owner) {
+            // A session that broke holds no lock any more.
+            let _ = conn.exec_drop("DO RELEASE_LOCK(?)", (self.lock_name("setup"),)).await;
+        }
+    }
+
+    async fn lease(&self, unit: Unit, owner: &str, expiry: Duration) -> Result<Lease, CheckpointError> {
+        let (table, key) = &self.unit_row(unit);
+        let skip = if self.skip_locked { " SKIP LOCKED" } else { "" };
+        self.attempt(|mut c| async move {
+            let mut tx = c.start_transaction(TxOpts::default()).await?;
+            let row: Option<(Option<String>, i64)> = tx
+                .query_first(format!(
+                    "SELECT lease_owner, lease_until - {NOW_MS} FROM {table} WHERE {key} FOR UPDATE{skip}"
+                ))
+                .await?;
+            let Some((holder, left)) = row else {
+                // Passed over by SKIP LOCKED: another process is taking it at this moment.
+                return Ok(Lease::Held { owner: "another process, at this moment".into(), expires_in: Duration::ZERO });
+            };
+            let present = match &holder {
+                Some(h) if h != owner && left > 0 => {
+                    // An older TiDB lacks IS_FREE_LOCK: then only the expiry tells.
+                    let free: Option<Option<i64>> =
+                        tx.exec_first("SELECT IS_FREE_LOCK(?)", (self.presence_lock(h),)).await.unwrap_or(None);
+                    free.flatten() != Some(1)
+                }
+                _ => true,
+            };
+            if !may_take(holder.as_deref(), left, owner, present) {
+                tx.rollback().await?;
+                let owner = holder.unwrap_or_default();
+                return Ok(Lease::Held { owner, expires_in: Duration::from_millis(left.max(0) as u64) });
+            }
+            tx.exec_drop(
+                format!("UPDATE {table} SET lease_owner = ?, lease_until = {NOW_MS} + ? WHERE {key}"),
+                (owner, expiry_ms(expiry)),
+            )
+            .await?;
+            let status = self.unit_table(&mut tx, unit).await?;
+            tx.commit().await?;
+            Ok(Lease::Taken { table: status, previous: holder.filter(|h| h != owner) })
+        })
+        .await
+    }
+
+    async fn renew(&self, units: &[Unit], owner: &str, expiry: Duration) -> Result<Vec<Unit>, CheckpointError> {
+        if units.is_empty() {
+            return Ok(Vec::new());
+        }
+        let kept = self
+            .attempt(|mut c| async move {
+                let mut tx = c.start_transaction(TxOpts::default()).await?;
+                let mut kept = Vec::new();
+                for &unit in units {
+                    let (table, key) = self.unit_row(unit);
+                    tx.exec_drop(
+                        format!("UPDATE {table} SET lease_until = {NOW_MS} + ? WHERE {key} AND lease_owner = ?"),
+                        (expiry_ms(expiry), owner),
+                    )
+                    .await?;
+                    let ours: Option<i64> = tx
+                        .exec_first(format!("SELECT COUNT(*) FROM {table} WHERE {key} AND lease_owner = ?"), (owner,))
+                        .await?;
+                    if ours.unwrap_or(0) > 0 {
+                        kept.push(unit);
+                    }
+                }
+                tx.commit().await?;
+                Ok(kept)
+            })
+            .await?;
+        Ok(units.iter().copied().filter(|u| !kept.contains(u)).collect())
+    }
+
+    async fn release(&self, unit: Unit, owner: &str) -> Result<(), CheckpointError> {
+        let (table, key) = self.unit_row(unit);
+        let sql = &format!("UPDATE {table} SET lease_owner = NULL, lease_until = 0 WHERE {key} AND lease_owner = ?");
+        self.attempt(|mut c| async move { c.exec_drop(sql.as_str(), (owner,)).await }).await
     }
 }
 

@@ -3,7 +3,16 @@
 //! survives a power loss too (a lost plan next to committed target rows would mean loading them
 //! twice); later updates use NORMAL: in WAL mode they survive a crash of hoist, and losing the
 //! last few to a power cut only means they are redone (the target's markers win on resume).
+//!
+//! One process at a time: the first to join a job holds an exclusive lock on `FILE.lock`
+//! beside the file for as long as it runs, and another one is refused, naming it (several
+//! processes share a job through the MySQL store). Leases work as in the MySQL store, with this
+//! host's clock; the owners present are those that joined through this store.
 
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::{Read, Seek, Write};
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -15,15 +24,16 @@ use super::*;
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS task (
     task_id INTEGER PRIMARY KEY, source TEXT NOT NULL, target TEXT NOT NULL,
-    target_identity TEXT NOT NULL, spec TEXT NOT NULL, created_ms INTEGER NOT NULL);
+    target_identity TEXT NOT NULL, spec TEXT NOT NULL, created_ms INTEGER NOT NULL,
+    lease_owner TEXT, lease_until INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS tables (
     id INTEGER PRIMARY KEY, database_name TEXT NOT NULL, table_name TEXT NOT NULL,
     schema_file TEXT, state TEXT NOT NULL, error_step TEXT, error_message TEXT,
-    target_identity TEXT);
+    target_identity TEXT, lease_owner TEXT, lease_until INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS chunks (
     id INTEGER PRIMARY KEY, table_id INTEGER NOT NULL, path TEXT NOT NULL, format TEXT NOT NULL,
     compression TEXT NOT NULL, start_offset INTEGER NOT NULL, end_offset INTEGER NOT NULL,
-    position TEXT);
+    position TEXT, lease_owner TEXT, lease_until INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS files (
     path TEXT PRIMARY KEY, size INTEGER NOT NULL, modified_ms INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS objects (message TEXT NOT NULL);
@@ -33,6 +43,10 @@ CREATE TABLE IF NOT EXISTS source_scan (document TEXT NOT NULL);
 pub struct SqliteStore {
     path: PathBuf,
     conn: Mutex<Connection>,
+    /// `FILE.lock`, locked while an owner of this process is in the job.
+    lock: Mutex<Option<File>>,
+    /// The owners that joined through this store.
+    present: Mutex<HashSet<String>>,
 }
 
 fn bad(what: &str) -> CheckpointError {
@@ -54,7 +68,76 @@ impl SqliteStore {
         conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;")
             .map_err(err)?;
         conn.execute_batch(SCHEMA).map_err(err)?;
-        Ok(SqliteStore { path: path.to_path_buf(), conn: Mutex::new(conn) })
+        add_lease_columns(&conn).map_err(err)?;
+        Ok(SqliteStore {
+            path: path.to_path_buf(),
+            conn: Mutex::new(conn),
+            lock: Mutex::new(None),
+            present: Mutex::new(HashSet::new()),
+        })
+    }
+
+    fn lock_path(&self) -> PathBuf {
+        PathBuf::from(format!("{}.lock", self.path.display()))
+    }
+
+    /// Lock `FILE.lock` for this process (it then holds this process's id), or refuse, naming
+    /// the process that holds it.
+    fn lock_file(&self) -> Result<File, CheckpointError> {
+        let path = self.lock_path();
+        let failed = |e: std::io::Error| CheckpointError::store(path.display().to_string(), e.to_string());
+        let mut file =
+            File::options().create(true).truncate(false).read(true).write(true).open(&path).map_err(failed)?;
+        // SAFETY: flock on a descriptor this function owns.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            let holder = match holder.trim() {
+                "" => "another hoist process".to_string(),
+                pid => format!("another hoist process (pid {pid})"),
+            };
+            return Err(CheckpointError::Refused(format!(
+                "{holder} runs this job with the checkpoint {}: an SQLite checkpoint serves one process at a time. \
+                 Wait for it to end, or let several processes share the job with a checkpoint on a MySQL-family \
+                 server (--checkpoint-driver mysql)",
+                self.path.display()
+            )));
+        }
+        file.set_len(0)
+            .and_then(|()| file.rewind())
+            .and_then(|()| write!(file, "{}", std::process::id()))
+            .map_err(failed)?;
+        Ok(file)
+    }
+
+    /// The lease on `unit` for `owner`, in one transaction (see [`CheckpointStore::lease`]).
+    fn lease_in(
+        c: &mut Connection,
+        unit: Unit,
+        owner: &str,
+        expiry: Duration,
+        present: &HashSet<String>,
+    ) -> rusqlite::Result<Lease> {
+        let (table, key) = unit_row(unit);
+        let now = now_ms();
+        let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let (holder, until): (Option<String>, i64) =
+            tx.query_row(&format!("SELECT lease_owner, lease_until FROM {table} WHERE {key}"), [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
+        let left = until - now;
+        let here = holder.as_ref().is_none_or(|h| present.contains(h));
+        if !may_take(holder.as_deref(), left, owner, here) {
+            let owner = holder.unwrap_or_default();
+            return Ok(Lease::Held { owner, expires_in: Duration::from_millis(left.max(0) as u64) });
+        }
+        tx.execute(
+            &format!("UPDATE {table} SET lease_owner = ?1, lease_until = ?2 WHERE {key}"),
+            params![owner, now.saturating_add(expiry_ms(expiry))],
+        )?;
+        let table = unit_table(&tx, unit)?;
+        tx.commit()?;
+        Ok(Lease::Taken { table, previous: holder.filter(|h| h != owner) })
     }
 
     /// Whether the checkpoint file at `path` holds task `task_id`, read without creating or
@@ -72,6 +155,53 @@ impl SqliteStore {
         let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         f(&mut conn).map_err(|e| CheckpointError::sqlite(self.path.display().to_string(), &e))
     }
+}
+
+/// A checkpoint made by a hoist without leases gets their columns.
+fn add_lease_columns(c: &Connection) -> rusqlite::Result<()> {
+    for table in ["task", "tables", "chunks"] {
+        let has: i64 = c.query_row(
+            &format!("SELECT COUNT(*) FROM pragma_table_info('{table}') WHERE name = 'lease_owner'"),
+            [],
+            |r| r.get(0),
+        )?;
+        if has == 0 {
+            c.execute_batch(&format!(
+                "ALTER TABLE {table} ADD COLUMN lease_owner TEXT; \
+                 ALTER TABLE {table} ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;"
+            ))?;
+        }
+    }
+    Ok(())
+}
+
+/// The row that holds a unit's lease, as (table, condition).
+fn unit_row(unit: Unit) -> (&'static str, String) {
+    match unit {
+        Unit::Chunk(id) => ("chunks", format!("id = {id}")),
+        Unit::Post(id) => ("tables", format!("id = {id}")),
+        Unit::End => ("task", "1".into()),
+    }
+}
+
+/// The unit's table as the store has it now.
+fn unit_table(c: &Connection, unit: Unit) -> rusqlite::Result<Option<TableStatus>> {
+    let sql = match unit {
+        Unit::Chunk(id) => format!(
+            "SELECT t.state, t.error_step, t.error_message FROM tables t JOIN chunks c ON c.table_id = t.id \
+             WHERE c.id = {id}"
+        ),
+        Unit::Post(id) => format!("SELECT state, error_step, error_message FROM tables WHERE id = {id}"),
+        Unit::End => return Ok(None),
+    };
+    let row: Option<(String, Option<String>, Option<String>)> =
+        c.query_row(&sql, [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional()?;
+    Ok(row.and_then(|(state, step, message)| {
+        Some(TableStatus {
+            state: TableState::parse(&state)?,
+            error: message.map(|message| TableError { step: step.unwrap_or_default(), message }),
+        })
+    }))
 }
 
 #[async_trait]
@@ -168,11 +298,15 @@ impl CheckpointStore for SqliteStore {
             }
             let t = &cp.task;
             tx.execute(
-                "INSERT INTO task VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO task (task_id, source, target, target_identity, spec, created_ms) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 params![t.task_id, t.source, t.target, t.target_identity, t.spec, t.created_ms],
             )?;
             {
-                let mut st = tx.prepare("INSERT INTO tables VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?;
+                let mut st = tx.prepare(
+                    "INSERT INTO tables (id, database_name, table_name, schema_file, state, error_step, \
+                     error_message, target_identity) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                )?;
                 for t in &cp.tables {
                     st.execute(params![
                         t.id,
@@ -185,7 +319,10 @@ impl CheckpointStore for SqliteStore {
                         t.target_identity
                     ])?;
                 }
-                let mut st = tx.prepare("INSERT INTO chunks VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?;
+                let mut st = tx.prepare(
+                    "INSERT INTO chunks (id, table_id, path, format, compression, start_offset, end_offset, \
+                     position) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                )?;
                 for ch in &cp.chunks {
                     st.execute(params![
                         ch.id,
@@ -198,7 +335,7 @@ impl CheckpointStore for SqliteStore {
                         ch.progress.to_position()
                     ])?;
                 }
-                let mut st = tx.prepare("INSERT INTO files VALUES (?1, ?2, ?3)")?;
+                let mut st = tx.prepare("INSERT INTO files (path, size, modified_ms) VALUES (?1, ?2, ?3)")?;
                 for f in &cp.files {
                     st.execute(params![f.path, to_i64(f.size), f.modified_ms])?;
                 }
@@ -290,7 +427,7 @@ impl CheckpointStore for SqliteStore {
                  DELETE FROM source_scan;",
             )
         })?;
-        for suffix in ["", "-wal", "-shm"] {
+        for suffix in ["", "-wal", "-shm", ".lock"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", self.path.display()));
         }
         Ok(())
@@ -303,5 +440,57 @@ impl CheckpointStore for SqliteStore {
         self.with(|c| c.execute("VACUUM INTO ?1", [&to]).map(drop))?;
         self.discard().await?;
         Ok(to)
+    }
+
+    async fn join(&self, owner: &str) -> Result<(), CheckpointError> {
+        let mut lock = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        if lock.is_none() {
+            *lock = Some(self.lock_file()?);
+        }
+        self.present.lock().unwrap_or_else(|p| p.into_inner()).insert(owner.to_string());
+        Ok(())
+    }
+
+    async fn leave(&self, owner: &str) {
+        let mut present = self.present.lock().unwrap_or_else(|p| p.into_inner());
+        present.remove(owner);
+        if present.is_empty() {
+            self.lock.lock().unwrap_or_else(|p| p.into_inner()).take();
+        }
+    }
+
+    /// The file's lock, taken when the owner joined, already keeps every other process out.
+    async fn begin_setup(&self, _owner: &str, _wait: Duration) -> Result<bool, CheckpointError> {
+        Ok(true)
+    }
+
+    async fn end_setup(&self, _owner: &str) {}
+
+    async fn lease(&self, unit: Unit, owner: &str, expiry: Duration) -> Result<Lease, CheckpointError> {
+        let present = self.present.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        self.with(|c| Self::lease_in(c, unit, owner, expiry, &present))
+    }
+
+    async fn renew(&self, units: &[Unit], owner: &str, expiry: Duration) -> Result<Vec<Unit>, CheckpointError> {
+        let until = now_ms().saturating_add(expiry_ms(expiry));
+        self.with(|c| {
+            let tx = c.transaction()?;
+            let mut lost = Vec::new();
+            for &unit in units {
+                let (table, key) = unit_row(unit);
+                let sql = format!("UPDATE {table} SET lease_until = ?1 WHERE {key} AND lease_owner = ?2");
+                if tx.execute(&sql, params![until, owner])? == 0 {
+                    lost.push(unit);
+                }
+            }
+            tx.commit()?;
+            Ok(lost)
+        })
+    }
+
+    async fn release(&self, unit: Unit, owner: &str) -> Result<(), CheckpointError> {
+        let (table, key) = unit_row(unit);
+        let sql = format!("UPDATE {table} SET lease_owner = NULL, lease_until = 0 WHERE {key} AND lease_owner = ?1");
+        self.with(|c| c.execute(&sql, [owner]).map(drop))
     }
 }

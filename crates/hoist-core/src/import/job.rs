@@ -198,6 +198,18 @@ pub struct ImportReport {
     pub object_errors: Vec<String>,
     pub notes: Vec<String>,
     pub elapsed: Duration,
+    /// How other processes shared the job; None when this process met none.
+    pub shared: Option<Sharing>,
+}
+
+/// How a run shared its job with other hoist processes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sharing {
+    /// Some rows counted as loaded before this run were loaded by other processes meanwhile.
+    WithOthers,
+    /// Another process finished the job while this one was learning that the last units were
+    /// done: the tables count only the rows this process loaded.
+    FinishedElsewhere,
 }
 
 impl ImportReport {

@@ -17,16 +17,19 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 
 mod job;
+mod lease;
 mod post;
 mod schema_step;
 mod state;
 mod workers;
 
 pub use job::{
-    ExpectedFile, ExpectedTable, ImportReport, ImportSettings, LogStage, RestoreSettings, TableReport, Verification,
+    ExpectedFile, ExpectedTable, ImportReport, ImportSettings, LogStage, RestoreSettings, Sharing, TableReport,
+    Verification,
 };
 use state::{defers_indexes, Shared, StepError, TableRun};
 
+use lease::{EndTurn, Leases, Member};
 use post::{create_post_data_objects, finish_table};
 use schema_step::{
     create_databases, plan_tables, prepare_table, refuse_non_empty_tables, refuse_unfinished_elsewhere, Hashing,
@@ -60,6 +63,20 @@ pub async fn open_store(
     Ok((crate::checkpoint::open(&settings.checkpoint, &settings.target, &settings.tls).await?, None))
 }
 
+/// Open the checkpoint store and enter the job as one of the processes that may share it: the
+/// first to come plans it and creates its tables, the others wait for that (`end_setup`, after
+/// the schema step) and then load its plan.
+async fn enter(
+    settings: &ImportSettings,
+    stop: &AtomicBool,
+) -> Result<(Arc<dyn CheckpointStore>, Option<tempfile::TempDir>, String), ImportError> {
+    let (store, temp) = open_store(settings).await?;
+    let owner = lease::owner_name();
+    store.join(&owner).await?;
+    lease::begin_setup(store.as_ref(), &owner, stop).await?;
+    Ok((store, temp, owner))
+}
+
 pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<ImportReport, ImportError> {
     let started = Instant::now();
     let status = settings.status.clone();
@@ -76,7 +93,7 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
     let mut file_notes = Vec::new();
     let (source, catalog, scan, single_store) = match files.first().filter(|_| single_file) {
         Some(file) => {
-            let (store, temp) = open_store(&settings).await?;
+            let (store, temp, owner) = enter(&settings, &stop).await?;
             let recorded = store.load().await?;
             let region = settings.plan_settings().max_region_size;
             let read = crate::mysqldump::read(source, file, recorded.as_ref(), &filter, region).await;
@@ -91,7 +108,7 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
                 }
             };
             file_notes = read.notes;
-            (read.source, read.catalog, Some(read.scan), Some((store, temp, recorded)))
+            (read.source, read.catalog, Some(read.scan), Some((store, temp, owner, recorded)))
         }
         None => (source, Catalog::from_files(&files, &filter)?, None, None),
     };
@@ -100,7 +117,7 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
             Some(_) => "expected a mysqldump file: CREATE TABLE and INSERT statements",
             None => "expected mydumper/Dumpling files such as db.table-schema.sql and db.table.sql",
         };
-        if let Some((store, _, None)) = &single_store {
+        if let Some((store, _, _, None)) = &single_store {
             let _ = store.discard().await;
         }
         return Err(SourceError::Layout(format!(
@@ -116,12 +133,12 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
     }
     let target = target::open(&settings.target, &settings.target_options()).await?;
     let target_identity = target.identity().await?;
-    let (store, _temp_store, recorded) = match single_store {
+    let (store, _temp_store, owner, recorded) = match single_store {
         Some(opened) => opened,
         None => {
-            let (store, temp) = open_store(&settings).await?;
+            let (store, temp, owner) = enter(&settings, &stop).await?;
             let recorded = store.load().await?;
-            (store, temp, recorded)
+            (store, temp, owner, recorded)
         }
     };
     let plan_settings = settings.plan_settings();
@@ -398,12 +415,17 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
         }
     }
 
+    store.end_setup(&owner).await;
+
     // ---- data ----
     status.set_state(JobState::Writing);
     // The biggest table first, with every worker on it: its post steps (the index build above
     // all) are the longest, and so overlap the loading of the smaller tables instead of
     // running alone at the end (longest-first keeps both cores busy to the last table).
     let queue = biggest_table_first(queue, &chunks_by_table, &files);
+    let member = Member { store: store.clone(), target: target.clone(), fingerprint: fingerprint.clone(), owner };
+    let leases = Arc::new(Leases::new(member, settings.checkpoint.lease_expiry(), stop.clone()));
+    let _keeper = leases.keep();
     let (progress_tx, progress_rx) = mpsc::unbounded_channel();
     let progress_writer = tokio::spawn(save_progress_loop(store.clone(), progress_rx, stop.clone()));
     let shared = Arc::new(Shared {
@@ -416,6 +438,7 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
         source: source.clone(),
         target: target.clone(),
         store: store.clone(),
+        leases: leases.clone(),
         task_id,
         queue: Mutex::new(queue),
         chunk_bytes: checkpoint.chunks.iter().map(|c| (c.id, chunk_len(c, &files))).collect(),
@@ -440,17 +463,24 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
         let shared = shared.clone();
         workers.push(tokio::spawn(async move { finish_table(&shared, &run).await }));
     }
-    for _ in 0..settings.concurrency.max(1) {
-        let shared = shared.clone();
-        workers.push(tokio::spawn(async move { worker(shared).await }));
-    }
-    for w in workers {
-        let _ = w.await;
-    }
-    // The workers are done: no table's post steps start after this.
-    let posts = std::mem::take(&mut *shared.posts.lock().unwrap_or_else(|p| p.into_inner()));
-    for post in posts {
-        let _ = post.await;
+    // Until no work waits for another process: the post steps of a table (started by a worker,
+    // or found due above) may be another's, and leave their lease to be waited for.
+    loop {
+        for _ in 0..settings.concurrency.max(1) {
+            let shared = shared.clone();
+            workers.push(tokio::spawn(async move { worker(shared).await }));
+        }
+        for w in workers.drain(..) {
+            let _ = w.await;
+        }
+        // The workers are done: no table's post steps start after these.
+        let posts = std::mem::take(&mut *shared.posts.lock().unwrap_or_else(|p| p.into_inner()));
+        for post in posts {
+            let _ = post.await;
+        }
+        if stop.load(Ordering::SeqCst) || !leases.waiting() {
+            break;
+        }
     }
     let aborted = shared.abort.lock().unwrap_or_else(|p| p.into_inner()).take();
     report.notes.extend(shared.refused_note());
@@ -459,6 +489,11 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
     log_done.notify_one();
     let _ = log_task.await;
     progress.finish();
+    // A process that finished the job removed the checkpoint under this one's last writes to it.
+    if leases.finished_elsewhere() || (saved.is_err() && leases.finished_meanwhile().await) {
+        report.tables = tables_report(&runs, report.tables);
+        return Ok(finished_elsewhere(report, started, &leases).await);
+    }
     if let Some(why) = aborted {
         return Err(stopped_early(why));
     }
@@ -466,17 +501,71 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
     if let Err(e) = saved {
         return Err(stopped_early(e.into()));
     }
+    if let Some(why) = leases.failure() {
+        return Err(stopped_early(StepError::Transient(why)));
+    }
     if stop.load(Ordering::SeqCst) {
         return Err(ImportError::Interrupted);
     }
 
     // ---- report and post-data objects ----
-    let mut ids: Vec<_> = runs.keys().copied().collect();
-    ids.sort();
-    for id in ids {
-        let run = &runs[&id];
+    report.tables = tables_report(&runs, report.tables);
+    // Once, by whichever process sharing the job comes first; the others wait for it.
+    let end = match report.tables.iter().all(|t| t.error.is_none()) {
+        true => Some(leases.take_end().await?),
+        false => None,
+    };
+    match end {
+        Some(EndTurn::FinishedElsewhere) => return Ok(finished_elsewhere(report, started, &leases).await),
+        Some(EndTurn::Ours(lease)) => {
+            if let Some(stage) = &log_stage {
+                status.set_state(JobState::Replaying);
+                let lines = stage.run(target.clone(), task_id, stop.clone()).await?;
+                report.notes.extend(lines);
+            }
+            create_post_data_objects(&source, &catalog, target.as_ref(), settings.skip_definer, &mut report).await;
+            // Kept for `hoist checkpoint show`: no table failed, so nothing else there says why the
+            // job is not finished.
+            if settings.checkpoint.enable {
+                store.set_object_errors(&report.object_errors).await?;
+            }
+            if report.success() && settings.checkpoint.enable {
+                target.record_finished(task_id, &fingerprint).await?;
+            }
+            // Released before the checkpoint goes: a process waiting for the end learns from the
+            // target that the job is finished.
+            drop(lease);
+            leases.settle().await;
+            if report.success() {
+                finish_checkpoint(&settings, store.as_ref(), task_id, &mut report).await?;
+            }
+        }
+        None => report.notes.push("views, triggers and routines are created once every table has loaded".into()),
+    }
+    leases.leave().await;
+    report.shared = leases.met_others().then_some(Sharing::WithOthers);
+    report.elapsed = started.elapsed();
+    Ok(report)
+}
+
+/// The report of a run whose job another process finished: this process may not have seen
+/// every table's last rows, so its tables count the rows it loaded itself.
+async fn finished_elsewhere(mut report: ImportReport, started: Instant, leases: &Leases) -> ImportReport {
+    leases.leave().await;
+    for t in &mut report.tables {
+        t.rows -= t.rows_before;
+        t.rows_before = 0;
+    }
+    report.shared = Some(Sharing::FinishedElsewhere);
+    report.elapsed = started.elapsed();
+    report
+}
+
+/// The summary's rows for the tables this run loaded, after those it found loaded, sorted.
+fn tables_report(runs: &HashMap<i64, Arc<TableRun>>, mut tables: Vec<TableReport>) -> Vec<TableReport> {
+    for run in runs.values() {
         let record = run.record.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        report.tables.push(TableReport {
+        tables.push(TableReport {
             database: record.database.clone(),
             name: record.name.clone(),
             rows: run.rows_loaded.load(Ordering::SeqCst),
@@ -488,30 +577,8 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
             verification: run.verification.lock().unwrap_or_else(|p| p.into_inner()).clone(),
         });
     }
-    report.tables.sort_by(|a, b| (&a.database, &a.name).cmp(&(&b.database, &b.name)));
-    if report.tables.iter().all(|t| t.error.is_none()) {
-        if let Some(stage) = &log_stage {
-            status.set_state(JobState::Replaying);
-            let lines = stage.run(target.clone(), task_id, stop.clone()).await?;
-            report.notes.extend(lines);
-        }
-        create_post_data_objects(&source, &catalog, target.as_ref(), settings.skip_definer, &mut report).await;
-        // Kept for `hoist checkpoint show`: no table failed, so nothing else there says why the
-        // job is not finished.
-        if settings.checkpoint.enable {
-            store.set_object_errors(&report.object_errors).await?;
-        }
-    } else {
-        report.notes.push("views, triggers and routines are created once every table has loaded".into());
-    }
-    if report.success() {
-        if settings.checkpoint.enable {
-            target.record_finished(task_id, &fingerprint).await?;
-        }
-        finish_checkpoint(&settings, store.as_ref(), task_id, &mut report).await?;
-    }
-    report.elapsed = started.elapsed();
-    Ok(report)
+    tables.sort_by(|a, b| (&a.database, &a.name).cmp(&(&b.database, &b.name)));
+    tables
 }
 
 /// Names a dump as this run sees it: where it is, the settings that shape its plan, and every

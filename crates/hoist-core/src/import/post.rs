@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::job::{ImportReport, Verification};
-use super::state::{fail_table, retrying, set_state_at_least, Shared, StepError, TableRun};
+use super::lease::{Turn, Work};
+use super::state::{adopt, fail_table, retrying, set_state_at_least, Shared, StepError, TableRun};
 use crate::catalog::{Catalog, CatalogObject};
 use crate::checkpoint::TableState;
 use crate::config::{ConflictStrategy, PostLevel};
@@ -20,11 +21,24 @@ use crate::target::Target;
 /// The fewest rows for which a table is analyzed after its load.
 const ANALYZE_FROM_ROWS: u64 = 1000;
 
-/// Deferred indexes, verification and analyze, once the table's last chunk is in.
+/// Deferred indexes, verification and analyze, once the table's last chunk is in: under the
+/// lease of the table's post steps, so that of the processes sharing the job one runs them, from
+/// the step the store says the table is at (another may have run some of them, or all).
 pub(super) async fn finish_table(shared: &Shared, run: &Arc<TableRun>) {
     if run.failed.load(Ordering::SeqCst) {
         return;
     }
+    let id = run.record.lock().unwrap_or_else(|p| p.into_inner()).id;
+    let _lease = match shared.leases.take(Work::Post(id)).await {
+        Ok(Turn::Ours(lease, table)) => {
+            if adopt(run, table) {
+                return;
+            }
+            lease
+        }
+        Ok(Turn::Theirs) => return,
+        Err(e) => return shared.abort(e.into()),
+    };
     let began = run.begin();
     let outcome = post_steps(shared, run).await;
     run.end(began);

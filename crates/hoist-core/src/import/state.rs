@@ -9,7 +9,10 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 use super::job::{ImportSettings, Verification};
-use crate::checkpoint::{CheckpointStore, ChunkProgress, ChunkRecord, TableError, TableRecord, TableState};
+use super::lease::Leases;
+use crate::checkpoint::{
+    CheckpointStore, ChunkProgress, ChunkRecord, TableError, TableRecord, TableState, TableStatus,
+};
 use crate::content_hash::{ContentSum, TableHasher};
 use crate::error::{CheckpointError, Classified, TargetError};
 use crate::progress::{Progress, TableProgress};
@@ -171,6 +174,8 @@ pub(super) struct Shared {
     pub(super) source: Source,
     pub(super) target: Arc<dyn Target>,
     pub(super) store: Arc<dyn CheckpointStore>,
+    /// How this process shares the job's work with others (`lease.rs`).
+    pub(super) leases: Arc<Leases>,
     pub(super) task_id: i64,
     pub(super) queue: Mutex<VecDeque<(ChunkRecord, ChunkProgress)>>,
     /// Each chunk's length in the source: a finished chunk counts as all of it on the bars.
@@ -278,6 +283,23 @@ fn store_failed(shared: &Shared, what: &str, e: CheckpointError) {
         true => tracing::warn!("{what}: {e}"),
         false => shared.abort(e.into()),
     }
+}
+
+/// The table as the store has it when this process takes a lease on one of its units: another
+/// process sharing the job may have moved its steps on (taken up here), or failed it. Returns
+/// true when it failed: this run then leaves it too, as failed, writing nothing of it.
+pub(super) fn adopt(run: &TableRun, status: Option<TableStatus>) -> bool {
+    let Some(status) = status else { return false };
+    let label = run.label();
+    let mut r = run.record.lock().unwrap_or_else(|p| p.into_inner());
+    r.state = r.state.max(status.state);
+    let Some(error) = status.error else { return false };
+    if !run.failed.swap(true, Ordering::SeqCst) {
+        tracing::error!("{label}: {} (recorded by another process sharing the job)", error.message);
+        run.progress.fail(&error.message);
+    }
+    r.error = Some(error);
+    true
 }
 
 pub(super) async fn fail_table(shared: &Shared, run: &TableRun, message: String) {

@@ -9,9 +9,10 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
+use super::lease::{Turn, Work};
 use super::post::{finish_table, verify_file};
-use super::state::{backoff, fail_table, set_state_at_least, target_full, Shared, StepError, TableRun};
-use crate::checkpoint::{CheckpointStore, ChunkProgress, ChunkRecord, TableState};
+use super::state::{adopt, backoff, fail_table, set_state_at_least, target_full, Shared, StepError, TableRun};
+use crate::checkpoint::{CheckpointStore, ChunkProgress, ChunkRecord, TableState, Unit};
 use crate::error::{CheckpointError, Classified, SourceError, TargetError};
 use crate::reader::{read_chunk, ChunkJob, ReadBatch, ReadError};
 use crate::target::{EncodedBatch, Marker, Writer};
@@ -66,8 +67,25 @@ pub(super) async fn worker(shared: Arc<Shared>) {
         if shared.stop.load(Ordering::SeqCst) {
             return;
         }
-        let next = shared.queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
-        let Some((chunk, resume)) = next else { return };
+        // Work another process held comes first once it is due to be tried again (a table's
+        // post steps wait for its last chunk), then the queue, then the work still waiting.
+        let next = || shared.queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front().map(Work::from);
+        let work = match shared.leases.due().or_else(next) {
+            Some(work) => work,
+            None => match shared.leases.next_waiting().await {
+                Some(work) => work,
+                None => return,
+            },
+        };
+        let (chunk, resume) = match work {
+            Work::Chunk(chunk, resume) => (chunk, resume),
+            Work::Post(table) => {
+                if let Some(run) = shared.tables.get(&table) {
+                    start_post_steps(&shared, run, &mut writer).await;
+                }
+                continue;
+            }
+        };
         let Some(run) = shared.tables.get(&chunk.table_id).cloned() else {
             continue;
         };
@@ -80,7 +98,20 @@ pub(super) async fn worker(shared: Arc<Shared>) {
             tokio::time::sleep(Duration::from_millis(200)).await;
             continue;
         }
-        set_state_at_least(&shared, &run, TableState::Writing).await;
+        // Loaded under its lease, which another process sharing the job may hold.
+        let lease = match shared.leases.take(Work::Chunk(chunk.clone(), resume)).await {
+            Ok(Turn::Ours(lease, table)) => {
+                if adopt(&run, table) {
+                    continue;
+                }
+                lease
+            }
+            Ok(Turn::Theirs) => continue,
+            Err(e) => {
+                shared.abort(e.into());
+                continue;
+            }
+        };
         let resume = match claim(&shared, &mut writer, &chunk, resume).await {
             Ok(fresh) => {
                 // A killed run's last commit may have landed after the markers were read.
@@ -122,6 +153,9 @@ pub(super) async fn worker(shared: Arc<Shared>) {
         let loaded = if resume.done {
             Ok(())
         } else {
+            // Not before: the chunk may be one another process finished, in a table whose post
+            // steps it has moved on.
+            set_state_at_least(&shared, &run, TableState::Writing).await;
             let began = run.begin();
             let loaded = load_chunk(&shared, &run, &chunk, resume, &mut writer).await;
             run.end(began);
@@ -139,21 +173,11 @@ pub(super) async fn worker(shared: Arc<Shared>) {
                 unit.done();
                 if run.chunks_left.fetch_sub(1, Ordering::SeqCst) == 1 {
                     drop(loading);
-                    if shared.writer_cap.load(Ordering::SeqCst) == usize::MAX {
-                        // On a task of their own, so that this worker loads the next table
-                        // while the server builds this one's indexes.
-                        let (post_shared, run) = (shared.clone(), run.clone());
-                        let post = tokio::spawn(async move { finish_table(&post_shared, &run).await });
-                        shared.posts.lock().unwrap_or_else(|p| p.into_inner()).push(post);
-                    } else {
-                        // The server allows few connections: this one goes first, so that the
-                        // post steps (on the target's own connections) have one.
-                        writer = None;
-                        finish_table(&shared, &run).await;
-                    }
+                    drop(lease);
+                    start_post_steps(&shared, &run, &mut writer).await;
                 }
             }
-            Err(StepError::Stopped) => {}
+            Err(StepError::Stopped) => shared.leases.wait_if_lost(&chunk, resume),
             Err(StepError::Table(message)) => fail_table(&shared, &run, message).await,
             Err(why) => shared.abort(why),
         }
@@ -162,6 +186,23 @@ pub(super) async fn worker(shared: Arc<Shared>) {
         if shared.writer_cap.load(Ordering::SeqCst) != usize::MAX {
             writer = None;
         }
+    }
+}
+
+/// A table's post steps, once its last chunk is in (or, for one another process held, once it
+/// is free).
+async fn start_post_steps(shared: &Arc<Shared>, run: &Arc<TableRun>, writer: &mut Option<Box<dyn Writer>>) {
+    if shared.writer_cap.load(Ordering::SeqCst) == usize::MAX {
+        // On a task of their own, so that this worker loads the next table while the server
+        // builds this one's indexes.
+        let (post_shared, run) = (shared.clone(), run.clone());
+        let post = tokio::spawn(async move { finish_table(&post_shared, &run).await });
+        shared.posts.lock().unwrap_or_else(|p| p.into_inner()).push(post);
+    } else {
+        // The server allows few connections: this one goes first, so that the post steps (on
+        // the target's own connections) have one.
+        *writer = None;
+        finish_table(shared, run).await;
     }
 }
 
@@ -195,14 +236,17 @@ async fn load_chunk(
     // (Never less than the batch: offsets in a compressed file are uncompressed bytes.)
     let mut counted = resume.offset.saturating_sub(chunk.start);
     let full = shared.chunk_bytes.get(&chunk.id).copied().unwrap_or(0);
+    // The chunk's position as committed: where the next batch starts.
+    let mut committed = resume;
     while let Some(batch) = rx.recv().await {
-        if shared.stop.load(Ordering::SeqCst) || run.failed.load(Ordering::SeqCst) {
+        let lost = shared.leases.lost(Unit::Chunk(chunk.id));
+        if shared.stop.load(Ordering::SeqCst) || run.failed.load(Ordering::SeqCst) || lost {
             outcome = Err(StepError::Stopped);
             break;
         }
         let marker = Marker { task_id: shared.task_id, chunk_id: chunk.id, progress: batch.progress };
-        match write_with_retry(shared, writer, &batch.batch, &marker).await {
-            Ok(()) => {}
+        match write_with_retry(shared, writer, &batch.batch, committed, &marker).await {
+            Ok(()) => committed = batch.progress,
             Err(e) if e.transient && shared.stop.load(Ordering::SeqCst) => {
                 outcome = Err(StepError::Stopped);
                 break;
@@ -380,13 +424,16 @@ async fn rejected_rows(
     format!("{position}: {which} ({near:?}): {}", e.message)
 }
 
-/// Write one batch, retrying transient errors with backoff. After a broken connection the
-/// commit may or may not have happened: a new session claims the chunk (so the broken one is
-/// gone from the server) and reads its marker, so a batch is never loaded twice.
+/// Write one batch, which starts at `from`, retrying transient errors with backoff. After a
+/// broken connection the commit may or may not have happened: a new session claims the chunk
+/// (so the broken one is gone from the server) and reads its marker, so a batch is never
+/// loaded twice. A marker that is neither where the batch starts nor where it ends was moved by
+/// another session, of a process that took the chunk over: the batch is not written.
 async fn write_with_retry(
     shared: &Shared,
     writer: &mut Option<Box<dyn Writer>>,
     batch: &EncodedBatch,
+    from: ChunkProgress,
     marker: &Marker,
 ) -> Result<(), TargetError> {
     // Tests stop the server here, to lose it in the middle of a run.
@@ -401,6 +448,17 @@ async fn write_with_retry(
                     *writer = Some(w);
                     if committed == Some(marker.progress) {
                         return Ok(());
+                    }
+                    if committed.is_some_and(|c| c != from) {
+                        return Err(TargetError {
+                            code: None,
+                            message: format!(
+                                "chunk {} moved on under another session while this one reconnected (another \
+                                 process took it over); nothing more of it was written here",
+                                marker.chunk_id
+                            ),
+                            transient: true,
+                        });
                     }
                 } else {
                     *writer = Some(w);
