@@ -131,13 +131,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 mf() { python3 -c 'import json,sys; m=json.load(open(sys.argv[1]+"/manifest.json")); r=eval(sys.argv[2]); print(" ".join(map(str,r)) if isinstance(r,(list,tuple)) else r)' "$1" "$2"; }
-if python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import gen_dump as g; sys.exit(0 if g.manifest_matches(*sys.argv[2:]) else 1)' \
-     "$SHARED" "$SQL_DIR" sql "$SCALE" "$SEED"; then
-  log "reusing $SQL_DIR"
-else
-  log "generating the SQL dump at scale $SCALE into $SQL_DIR"
-  python3 "$SHARED/gen_dump.py" --rows-scale "$SCALE" --seed "$SEED" --format sql --out "$SQL_DIR" --force
-fi
+ensure_dump sql "$SQL_DIR"
 TOTAL_ROWS=$(mf "$SQL_DIR" 'm["total_rows"]')
 SRC_BYTES=$(mf "$SQL_DIR" 'm["total_data_bytes"]')
 SRC_MB=$(awk -v b="$SRC_BYTES" 'BEGIN{printf "%.1f", b/1e6}')

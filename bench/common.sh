@@ -1,6 +1,6 @@
-# Shared by run.sh and backup_restore.sh (sourced): the programs a benchmark needs, and the
-# hoist binary it times. The caller defines die, log, PKG (program -> Debian package), REPO
-# and HOIST (empty: build it).
+# Shared by the bench scripts (sourced): the programs a benchmark needs, the hoist binary it
+# times, and the generated dump. The caller defines die, log, PKG (program -> Debian package),
+# REPO, HOIST (empty: build it), SHARED, SCALE and SEED.
 
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
 
@@ -29,4 +29,16 @@ build_hoist() {
   fi
   [ -x "$HOIST" ] || die "hoist binary $HOIST not found"
   HOIST=$(cd "$(dirname "$HOIST")" && pwd)/$(basename "$HOIST")
+}
+
+# ensure_dump FORMAT DIR: gen_dump.py's dump (sql or csv) at SCALE and SEED in DIR, made again
+# only when DIR's manifest is not of those.
+ensure_dump() {
+  if python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import gen_dump as g; sys.exit(0 if g.manifest_matches(*sys.argv[2:]) else 1)' \
+       "$SHARED" "$2" "$1" "$SCALE" "$SEED"; then
+    log "reusing $2"
+  else
+    log "generating the $1 dump at scale $SCALE into $2"
+    python3 "$SHARED/gen_dump.py" --rows-scale "$SCALE" --seed "$SEED" --format "$1" --out "$2" --force
+  fi
 }

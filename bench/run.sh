@@ -144,15 +144,6 @@ trap 'exit 130' INT TERM
 
 mf() { python3 -c 'import json,sys; m=json.load(open(sys.argv[1]+"/manifest.json")); r=eval(sys.argv[2]); print(" ".join(map(str,r)) if isinstance(r,(list,tuple)) else r)' "$1" "$2"; }
 
-ensure_dump() { # FORMAT DIR
-  if python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import gen_dump as g; sys.exit(0 if g.manifest_matches(*sys.argv[2:]) else 1)' \
-       "$SHARED" "$2" "$1" "$SCALE" "$SEED"; then
-    log "reusing $2"
-  else
-    log "generating the $1 dump at scale $SCALE into $2"
-    python3 "$SHARED/gen_dump.py" --rows-scale "$SCALE" --seed "$SEED" --format "$1" --out "$2" --force
-  fi
-}
 ensure_dump sql "$SQL_DIR"
 ensure_dump csv "$CSV_DIR"
 TOTAL_ROWS=$(mf "$SQL_DIR" 'm["total_rows"]')

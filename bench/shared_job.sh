@@ -74,13 +74,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 mf() { python3 -c 'import json,sys; m=json.load(open(sys.argv[1]+"/manifest.json")); print(eval(sys.argv[2]))' "$SQL_DIR" "$1"; }
-if python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import gen_dump as g; sys.exit(0 if g.manifest_matches(*sys.argv[2:]) else 1)' \
-     "$SHARED" "$SQL_DIR" sql "$SCALE" "$SEED"; then
-  log "reusing $SQL_DIR"
-else
-  log "generating the SQL dump at scale $SCALE into $SQL_DIR"
-  python3 "$SHARED/gen_dump.py" --rows-scale "$SCALE" --seed "$SEED" --format sql --out "$SQL_DIR" --force
-fi
+ensure_dump sql "$SQL_DIR"
 TOTAL_ROWS=$(mf 'm["total_rows"]')
 TABLES=$(mf '" ".join(m["tables"])')
 
