@@ -223,7 +223,7 @@ pub struct Scratch {
 
 fn print_of(c: &ColumnDescription) -> Print {
     let ty = c.column_type.to_ascii_lowercase();
-    let width = || -> Option<usize> { ty.split_once('(')?.1.split([')', ',']).next()?.trim().parse().ok() };
+    let width = || crate::data_type::type_width(&ty);
     match TypeClass::of(&c.data_type) {
         TypeClass::Integer => Print::Integer,
         TypeClass::Decimal => Print::Decimal {

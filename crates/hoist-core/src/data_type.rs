@@ -53,6 +53,12 @@ impl TypeClass {
     }
 }
 
+/// The first number in a COLUMN_TYPE's parentheses: `datetime(3)` -> 3, `binary(16)` -> 16,
+/// `decimal(8,2) unsigned` -> 8; None without one.
+pub fn type_width(column_type: &str) -> Option<usize> {
+    column_type.split_once('(')?.1.split([')', ',']).next()?.trim().parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::TypeClass::{self, *};

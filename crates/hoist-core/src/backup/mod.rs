@@ -401,7 +401,8 @@ async fn read_chunk(shared: &Shared, conn: &mut Conn, job: &ChunkJob) -> Result<
     buf.extend_from_slice(objects::FILE_HEADER.as_bytes());
     buf.extend_from_slice(b"/*!40103 SET TIME_ZONE='+00:00' */;\n");
     let mut in_statement = false;
-    let (mut rows, mut checksum) = (0u64, Some(0u64));
+    // None without checksums, or once a row could not be hashed.
+    let (mut rows, mut checksum) = (0u64, settings.checksum.then_some(0u64));
     // Rows already counted in the job's model: its rows move with each statement, its bytes
     // when the file is whole (what a compressed file holds is known only then).
     let mut counted = 0;
@@ -473,7 +474,6 @@ async fn read_chunk(shared: &Shared, conn: &mut Conn, job: &ChunkJob) -> Result<
     out.write_all(&buf).map_err(|e| storage_error(settings, e))?;
     let bytes = out.commit().map_err(|e| storage_error(settings, e))?;
     shared.count(job.table, bytes, rows - counted);
-    let checksum = checksum.filter(|_| settings.checksum);
     Ok(ChunkMeta { file: name, key: job.range.clone(), rows, checksum, bytes })
 }
 

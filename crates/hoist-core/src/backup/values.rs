@@ -7,7 +7,7 @@
 
 use mysql_async::Value;
 
-use crate::data_type::TypeClass;
+use crate::data_type::{type_width, TypeClass};
 use crate::sql_literal::{push_hex, push_quoted};
 
 /// How a column's values are written, from information_schema's DATA_TYPE and COLUMN_TYPE.
@@ -23,7 +23,7 @@ pub enum ValueKind {
 }
 
 pub fn kind_of(data_type: &str, column_type: &str) -> ValueKind {
-    let fsp = || column_type.split_once('(').and_then(|(_, r)| r.trim_end_matches(')').parse().ok()).unwrap_or(0);
+    let fsp = || type_width(column_type).unwrap_or(0);
     match TypeClass::of(data_type) {
         t if t.is_numeric() => ValueKind::Number,
         // BIT takes a number or bits, not a string; spatial values are the server's own format.
