@@ -18,7 +18,7 @@ use crate::error::{CheckpointError, ImportError, SourceError};
 use crate::plan::{make_plan, PlanSettings};
 use crate::refusal::TableName;
 use crate::source::Source;
-use crate::target::{TableTarget, Target};
+use crate::target::{TableDescription, TableFacts, TableTarget, Target};
 
 /// Plan the tables the checkpoint does not know (`hoist checkpoint remove` forgot them) and
 /// plan again those in `replan` (nothing loaded, files changed): both load from their start.
@@ -189,8 +189,8 @@ pub(super) async fn prepare_table(
     let mut reset = false;
     let steps = async {
         let prepared = prepare_steps(settings, source, target, store, task_id, &mut record, chunks, &mut reset).await?;
-        let Some((table, create_sql)) = prepared else { return Ok(None) };
-        let hasher = table_hasher(settings, target, &table, hashing).await?;
+        let Some((table, description, create_sql)) = prepared else { return Ok(None) };
+        let hasher = table_hasher(settings, target, &table, description, hashing).await?;
         Ok(Some((table, create_sql, hasher)))
     };
     match steps.await {
@@ -215,7 +215,7 @@ async fn prepare_steps(
     record: &mut TableRecord,
     chunks: &[ChunkRecord],
     reset: &mut bool,
-) -> Result<Option<(TableTarget, Option<String>)>, StepError> {
+) -> Result<Option<(TableTarget, Option<TableDescription>, Option<String>)>, StepError> {
     let retries = settings.max_retries;
     let (db, name) = (record.database.clone(), record.name.clone());
     let label = hoist_schema::qualified_mysql_name(&db, &name);
@@ -256,49 +256,59 @@ async fn prepare_steps(
     if record.state == TableState::Done {
         return Ok(None);
     }
-    let columns = if record.state == TableState::Pending {
+    let facts = if record.state == TableState::Pending {
         crate::failpoint::pause("import.schema-step").await;
-        let mut columns = retrying(retries, || target.columns(&db, &name)).await?;
-        if columns.is_none() {
-            match (&create_sql, settings.no_schema) {
-                (Some(sql), false) => retrying(retries, || {
+        // CREATE TABLE IF NOT EXISTS leaves a table that is there as it is: no look before it.
+        let created = match (&create_sql, settings.no_schema) {
+            (Some(sql), false) => Some(
+                retrying(retries, || {
                     target.create_table(&db, &name, sql, defers_indexes(chunks, settings.defer_indexes_from))
                 })
                 .await
-                .map_err(|e| with_context(e, "cannot create table"))?,
-                _ => {
-                    let file = chunks.first().map(|c| c.path.clone()).unwrap_or_default();
-                    let why =
-                        if settings.no_schema { "--no-schema is set" } else { "the dump has no schema file for it" };
-                    return Err(StepError::Table(format!(
-                        "data file {file}: table {label} does not exist in the target and {why}"
-                    )));
-                }
+                .map_err(|e| with_context(e, "cannot create table")),
+            ),
+            _ => None,
+        };
+        let facts = retrying(retries, || target.table_facts(&db, &name)).await?;
+        match (created, &facts) {
+            (Some(Err(StepError::Table(why))), Some(_)) => {
+                tracing::warn!("{label} is in the target already; loading into it as it is ({why})")
             }
-            columns = retrying(retries, || target.columns(&db, &name)).await?;
+            (Some(Err(e)), _) => return Err(e),
+            (None, None) => {
+                let file = chunks.first().map(|c| c.path.clone()).unwrap_or_default();
+                let why = if settings.no_schema { "--no-schema is set" } else { "the dump has no schema file for it" };
+                return Err(StepError::Table(format!(
+                    "data file {file}: table {label} does not exist in the target and {why}"
+                )));
+            }
+            _ => {}
         }
-        record.target_identity = retrying(retries, || target.table_identity(&db, &name)).await?;
+        record.target_identity = facts.as_ref().and_then(|f| f.identity.clone());
         retrying(retries, || store.set_table_identity(record.id, record.target_identity.as_deref())).await?;
         record.state = TableState::SchemaCreated;
         retrying(retries, || store.set_table_state(record.id, record.state, None)).await?;
-        columns
+        facts
     } else {
-        retrying(retries, || target.columns(&db, &name)).await?
+        retrying(retries, || target.table_facts(&db, &name)).await?
     };
-    let Some(columns) = columns else {
+    let Some(facts) = facts else {
         return Err(StepError::Table(format!("table {label} is missing from the target")));
     };
-    let conflict = conflict_for(settings, target, &db, &name, &label).await?;
-    Ok(Some((TableTarget { database: db, name, columns, conflict }, create_sql)))
+    let conflict = conflict_for(settings, &facts, &label)?;
+    let table = TableTarget { database: db, name, columns: facts.columns, conflict };
+    Ok(Some((table, facts.description, create_sql)))
 }
 
 /// The row hasher of a table whose content is checked from its source rows, made from the
-/// target table's columns. A restore whose manifest has checksums checks against those instead
-/// (the server computed them with the same expression when the backup was made).
+/// target table's columns (as the schema step found them, or described now). A restore whose
+/// manifest has checksums checks against those instead (the server computed them with the
+/// same expression when the backup was made).
 async fn table_hasher(
     settings: &ImportSettings,
     target: &dyn Target,
     table: &TableTarget,
+    description: Option<TableDescription>,
     hashing: &Hashing,
 ) -> Result<Option<Arc<TableHasher>>, StepError> {
     let Hashing::On { server_offset } = *hashing else { return Ok(None) };
@@ -307,7 +317,10 @@ async fn table_hasher(
     if restore.is_some_and(|t| t.checksum.is_some()) {
         return Ok(None);
     }
-    let described = retrying(settings.max_retries, || target.describe_table(db, name)).await?;
+    let described = match description {
+        Some(d) => Some(d),
+        None => retrying(settings.max_retries, || target.describe_table(db, name)).await?,
+    };
     Ok(described.map(|t| Arc::new(TableHasher::new(&t, server_offset))))
 }
 
@@ -336,18 +349,12 @@ impl Hashing {
 /// invariant 1): a keyed one is written with REPLACE and resumes at-least-once from its last
 /// durable marker, which the key makes harmless; a keyless one would get duplicates, and is
 /// refused before any of its rows is written unless the user accepts that.
-async fn conflict_for(
-    settings: &ImportSettings,
-    target: &dyn Target,
-    db: &str,
-    name: &str,
-    label: &str,
-) -> Result<ConflictStrategy, StepError> {
-    let retries = settings.max_retries;
-    let Some(engine) = retrying(retries, || target.non_transactional_engine(db, name)).await? else {
+fn conflict_for(settings: &ImportSettings, facts: &TableFacts, label: &str) -> Result<ConflictStrategy, StepError> {
+    let Some(engine) = &facts.non_transactional_engine else {
         return Ok(settings.conflict);
     };
-    let keyed = retrying(retries, || target.describe_table(db, name)).await?.is_some_and(|d| d.key.is_some());
+    // Only a MySQL-family server has non-transactional engines, and describes the table.
+    let keyed = facts.description.as_ref().is_some_and(|d| d.key.is_some());
     if keyed {
         tracing::warn!(
             "{label} is {engine}, which commits outside transactions: its batches are written with REPLACE \
