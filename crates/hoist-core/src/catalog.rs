@@ -53,6 +53,17 @@ pub struct CatalogTable {
     pub name: String,
     pub schema_file: Option<SourceFile>,
     pub data_files: Vec<DataFile>,
+    /// The dump's tables whose rows this one takes, when `[[routes]]` rename or merge them
+    /// (`crate::route`), in the order of their names; empty: the table is its own source.
+    pub sources: Vec<SourceTable>,
+}
+
+/// A table of the dump that `[[routes]]` load under another name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceTable {
+    pub database: String,
+    pub name: String,
+    pub schema_file: Option<SourceFile>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

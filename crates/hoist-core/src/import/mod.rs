@@ -1,6 +1,6 @@
 //! `hoist import`: one way through the data flow of DESIGN.md.
 //!
-//! catalog -> plan (persisted once, then only loaded) -> schema step per table -> N workers,
+//! catalog (routed by `[[routes]]`) -> plan (persisted once, then only loaded) -> schema step per table -> N workers,
 //! each taking one chunk at a time (a blocking reader parses and encodes, the async writer
 //! commits every batch with its marker) -> per table, when its last chunk is in: deferred
 //! indexes, verification, analyze -> views, triggers and routines -> summary.
@@ -46,6 +46,7 @@ use crate::plan::make_plan;
 use crate::progress::Progress;
 use crate::reader::CsvSettings;
 use crate::refusal;
+use crate::route::{route_catalog, Router};
 use crate::source::Source;
 use crate::status::JobState;
 use crate::target;
@@ -87,6 +88,7 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
     // loaded are of the files as listed).
     let source = source.watching(&files);
     let filter = TableFilter::new(&settings.filter)?;
+    let router = Router::new(&settings.routes, settings.case_sensitive)?;
     // A single mysqldump file's catalog comes from its scan, which its checkpoint keeps: the
     // store is read first, so that a rerun does not scan the file again.
     let single_file = source.single_file().is_some();
@@ -111,6 +113,19 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
             (read.source, read.catalog, Some(read.scan), Some((store, temp, owner, recorded)))
         }
         None => (source, Catalog::from_files(&files, &filter)?, None, None),
+    };
+    // The filter saw the dump's names; from here on every table is its target table.
+    let catalog = match route_catalog(catalog, &router) {
+        Ok(routed) => {
+            file_notes.extend(routed.notes);
+            routed.catalog
+        }
+        Err(e) => {
+            if let Some((store, _, _, None)) = &single_store {
+                let _ = store.discard().await;
+            }
+            return Err(e.into());
+        }
     };
     if catalog.tables.is_empty() && catalog.views.is_empty() {
         let expected = match scan {

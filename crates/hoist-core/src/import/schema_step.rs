@@ -383,8 +383,5 @@ fn with_context(e: crate::error::TargetError, doing: &str) -> StepError {
 
 async fn read_create_table(source: &Source, path: &str) -> Result<String, String> {
     let bytes = source.read_all(path).await.map_err(|e| e.to_string())?;
-    let statements = ddl_file::statements(path, &bytes)?;
-    ddl_file::find(&statements, ddl_file::is_create_table)
-        .cloned()
-        .ok_or_else(|| format!("{path}: no CREATE TABLE statement in the schema file"))
+    ddl_file::create_table(path, &bytes)
 }
