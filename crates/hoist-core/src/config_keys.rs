@@ -220,7 +220,7 @@ fn walk(table: &Table, prefix: &str, notes: &mut Vec<String>, refused: &mut Vec<
 
 /// `[[section]]`: an array of tables.
 fn is_tables(value: &Value) -> bool {
-    value.as_array().is_some_and(|a| a.iter().all(Value::is_table))
+    value.as_array().is_some_and(|a| !a.is_empty() && a.iter().all(Value::is_table))
 }
 
 /// The known key nearest to `path` by edit distance over the whole dotted path, so that a
