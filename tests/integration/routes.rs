@@ -1,0 +1,293 @@
+//! `[[routes]]`: sharded databases (`shard_0` ... `shard_2`, generated dumps with distinct keys
+//! and other rows each) merged into one database, each table into one target table; every
+//! target table must equal the union of its shards (count and a checksum over every row), in
+//! MariaDB and in SQLite. A `kill -9` round during a merged import resumes each shard's chunks
+//! exactly; a changed route and shards of other shapes are refused.
+
+use std::path::{Path, PathBuf};
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+use hoist_testkit::dump::{write_dump, Dataset, DumpSpec};
+use hoist_testkit::mariadb::MariaDb;
+use hoist_testkit::rows::{mysql_table_sum, sqlite_table_sum, TableSum};
+
+use crate::crash::{kills_wanted, seed, Rng};
+use crate::util::{assert_refused, import, sqlite_url};
+
+const SHARDS: usize = 3;
+
+/// Every `shard_*` table into `merged`, under its own name.
+const MERGE: &str = "[[routes]]\nschema-pattern = \"shard_*\"\ntarget-schema = \"merged\"\n";
+
+/// `SHARDS` dumps in `dir/dump`, each its own seed and keys; `numbers` repeats its UNIQUE
+/// extremes in every shard, so it is left out by the filter (which sees the shards' names).
+fn shards(dir: &Path, rows: usize, statement_bytes: usize) -> (PathBuf, Vec<Dataset>) {
+    let src = dir.join("dump");
+    let data = (0..SHARDS)
+        .map(|k| {
+            let spec = DumpSpec {
+                rows,
+                statement_bytes,
+                seed: k as u64 + 1,
+                key_base: k as i64 * 1_000_000,
+                ..DumpSpec::new(&format!("shard_{k}"))
+            };
+            write_dump(&spec, &src)
+        })
+        .collect();
+    (src, data)
+}
+
+const FILTER: [&str; 2] = ["--tables", "!shard_*.numbers"];
+
+/// The merged tables' expected sums: per table, the shards' rows together.
+fn union(data: &[Dataset]) -> Vec<(String, Vec<hoist_testkit::dump::ColumnSpec>, TableSum)> {
+    data[0]
+        .tables
+        .iter()
+        .filter(|t| t.name != "numbers")
+        .map(|t| {
+            let sum = data.iter().map(|d| d.table(&t.name).sum()).fold(TableSum::default(), |a, b| TableSum {
+                count: a.count + b.count,
+                checksum: a.checksum.wrapping_add(b.checksum),
+            });
+            (t.name.clone(), t.columns.clone(), sum)
+        })
+        .collect()
+}
+
+fn config(dir: &Path, text: &str) -> PathBuf {
+    let path = dir.join("routes.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn shards_merge_into_one_table_each_in_mariadb() {
+    let server = MariaDb::shared();
+    server.exec("DROP DATABASE IF EXISTS merged");
+    let dir = tempfile::tempdir().unwrap();
+    let (src, data) = shards(dir.path(), 1500, 4096);
+    let cfg = config(dir.path(), MERGE);
+    let mut args = vec!["--config", cfg.to_str().unwrap(), "--meta-schema", "routes_meta", "--defer-indexes-from", "0"];
+    args.extend(FILTER);
+    let run = import(&src, &server.url(), dir.path(), &args);
+    run.assert_ok();
+    for (name, columns, want) in union(&data) {
+        assert_eq!(mysql_table_sum(&server.url(), "merged", &name, &columns), want, "merged.{name}");
+    }
+    let shard_dbs = server.query_value(
+        "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE 'shard\\_%'",
+    );
+    assert_eq!(shard_dbs.as_deref(), Some("0"), "no shard database is created: all their tables were routed");
+    assert_eq!(
+        server.query_value("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'merged'").as_deref(),
+        Some("4"),
+        "one table per source table name, numbers filtered out"
+    );
+    // The deferred index of the merged table is added once, after every shard's rows.
+    let idx = server.query_value(
+        "SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = 'merged' \
+         AND TABLE_NAME = 'orders' AND INDEX_NAME = 'idx_customer_created'",
+    );
+    assert_eq!(idx.as_deref(), Some("2"));
+    let text = run.text();
+    assert!(text.contains("merged"), "the summary names the target tables:\n{text}");
+}
+
+#[test]
+fn shards_merge_into_one_table_each_in_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let (src, data) = shards(dir.path(), 1500, 4096);
+    let cfg = config(dir.path(), MERGE);
+    let db = dir.path().join("out.db");
+    let mut args = vec!["--config", cfg.to_str().unwrap()];
+    args.extend(FILTER);
+    import(&src, &sqlite_url(&db), dir.path(), &args).assert_ok();
+    for (name, columns, want) in union(&data) {
+        assert_eq!(sqlite_table_sum(&db, &name, &columns), want, "merged.{name}");
+    }
+}
+
+/// A merged import into SQLite, killed (`kill -9`) at seeded moments once a few more chunks
+/// are in, then run to its end: every merged table equals its shards' union.
+struct Killable {
+    src: PathBuf,
+    cfg: PathBuf,
+    db: PathBuf,
+    cp: PathBuf,
+    log: PathBuf,
+}
+
+impl Killable {
+    fn new(dir: &Path, src: PathBuf, routes: &str) -> Killable {
+        Killable {
+            src,
+            cfg: config(dir, routes),
+            db: dir.join("out.db"),
+            cp: dir.join("cp.db"),
+            log: dir.join("hoist.log"),
+        }
+    }
+
+    fn args(&self) -> Vec<String> {
+        let mut args: Vec<String> = [
+            "import",
+            "--source",
+            self.src.to_str().unwrap(),
+            "--target",
+            &sqlite_url(&self.db),
+            "--checkpoint",
+            self.cp.to_str().unwrap(),
+            "--config",
+            self.cfg.to_str().unwrap(),
+            "--max-region-size",
+            "64KiB",
+            "--batch-size",
+            "16KiB",
+            "--progress",
+            "log",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        args.extend(FILTER.iter().map(|s| s.to_string()));
+        args
+    }
+
+    fn spawn(&self) -> Child {
+        let log = std::fs::File::create(&self.log).unwrap();
+        std::process::Command::new(env!("CARGO_BIN_EXE_hoist"))
+            .args(self.args())
+            .env("HOIST_LOG", "info")
+            .env("HOIST_FAILPOINTS", "import.batch-committed=30ms")
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("spawn hoist")
+    }
+
+    /// Chunks with a marker in the target (a done chunk keeps its marker until the end).
+    fn markers(&self) -> u64 {
+        rusqlite::Connection::open_with_flags(&self.db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .and_then(|c| c.query_row("SELECT COUNT(*) FROM hoist_progress", [], |r| r.get::<_, i64>(0)))
+            .map(|n| n as u64)
+            .unwrap_or(0)
+    }
+
+    /// Start a run and `kill -9` it once `n` chunks have markers and `extra` passed; false if
+    /// it ended first.
+    fn kill_after(&self, n: u64, extra: Duration) -> bool {
+        let mut child = self.spawn();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while self.markers() < n {
+            if child.try_wait().unwrap().is_some() || Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        std::thread::sleep(extra);
+        let ended = child.try_wait().unwrap().is_some();
+        let _ = child.kill();
+        let _ = child.wait();
+        !ended
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn run(&self, extra_config: Option<&str>) -> crate::util::Run {
+        let mut args = self.args();
+        if let Some(text) = extra_config {
+            let other = self.cfg.with_file_name("other.toml");
+            std::fs::write(&other, text).unwrap();
+            let at = args.iter().position(|a| a == "--config").unwrap() + 1;
+            args[at] = other.display().to_string();
+        }
+        crate::util::hoist(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    }
+}
+
+#[test]
+fn kill9_during_a_merged_import_then_the_rerun_is_exact() {
+    let test = "kill9_during_a_merged_import_then_the_rerun_is_exact";
+    let mut rng = Rng::new(seed(test));
+    let wanted = kills_wanted(4);
+    let dir = tempfile::tempdir().unwrap();
+    let (src, data) = shards(dir.path(), 3000, 2048);
+    // Table-level rules too: `events` of every shard into one table of another name.
+    let routes = format!(
+        "{MERGE}[[routes]]\nschema-pattern = \"shard_*\"\ntable-pattern = \"ev*\"\ntarget-schema = \"merged\"\n\
+         target-table = \"all_events\"\n"
+    );
+    let k = Killable::new(dir.path(), src, &routes);
+    let mut kills = 0;
+    for round in 0..wanted {
+        let n = k.markers() + 1 + rng.below(4);
+        let extra = rng.between(Duration::ZERO, Duration::from_millis(150));
+        if !k.kill_after(n, extra) {
+            panic!("{test}: round {round}: the run ended before the kill after {n} markers:\n{}", k.log());
+        }
+        kills += 1;
+        eprintln!("{test}: round {round}: killed after {n} markers + {} ms", extra.as_millis());
+    }
+    assert_eq!(kills, wanted, "{test}: every kill landed");
+    let out = k.run(None);
+    out.assert_ok();
+    for (name, columns, want) in union(&data) {
+        let name = if name == "events" { "all_events".to_string() } else { name };
+        assert_eq!(sqlite_table_sum(&k.db, &name, &columns), want, "merged.{name} after {kills} kills");
+    }
+    assert_eq!(k.markers(), 0, "no marker is left after success");
+}
+
+#[test]
+fn a_changed_route_is_refused_on_rerun() {
+    let dir = tempfile::tempdir().unwrap();
+    let (src, data) = shards(dir.path(), 3000, 2048);
+    let k = Killable::new(dir.path(), src, MERGE);
+    assert!(k.kill_after(2, Duration::ZERO), "the run ended before the kill:\n{}", k.log());
+    let changed = MERGE.replace("\"merged\"", "\"elsewhere\"");
+    let out = k.run(Some(&changed));
+    assert_refused(
+        &out,
+        &["routes.rules[0].target-schema: recorded \"merged\", given \"elsewhere\"", "hoist checkpoint remove all"],
+    );
+    // With the recorded routes, the same command resumes and loads every shard once.
+    k.run(None).assert_ok();
+    for (name, columns, want) in union(&data) {
+        assert_eq!(sqlite_table_sum(&k.db, &name, &columns), want, "merged.{name}");
+    }
+}
+
+#[test]
+fn shards_of_other_columns_are_refused_before_anything_is_loaded() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("dump");
+    std::fs::create_dir_all(&src).unwrap();
+    for (name, text) in [
+        ("s1.t-schema.sql", "CREATE TABLE t (id int PRIMARY KEY, v varchar(10));\n"),
+        ("s1.t.sql", "INSERT INTO t VALUES (1,'a');\n"),
+        ("s2.t-schema.sql", "CREATE TABLE t (id int PRIMARY KEY, v int);\n"),
+        ("s2.t.sql", "INSERT INTO t VALUES (2,3);\n"),
+    ] {
+        std::fs::write(src.join(name), text).unwrap();
+    }
+    let cfg = config(dir.path(), "[[routes]]\nschema-pattern = \"s?\"\ntarget-schema = \"m\"\n");
+    let db = dir.path().join("out.db");
+    let out = import(&src, &sqlite_url(&db), dir.path(), &["--config", cfg.to_str().unwrap()]);
+    let text = out.text();
+    assert!(!out.ok(), "{text}");
+    assert!(
+        text.contains("merge `s1`.`t` and `s2`.`t` into `m`.`t`, but their columns differ: column 2 is `v` varchar(10) in s1.t-schema.sql and `v` int in s2.t-schema.sql"),
+        "{text}"
+    );
+    let tables: i64 = rusqlite::Connection::open(&db)
+        .and_then(|c| c.query_row("SELECT COUNT(*) FROM sqlite_schema WHERE name = 't'", [], |r| r.get(0)))
+        .unwrap_or(0);
+    assert_eq!(tables, 0, "nothing was created");
+}
