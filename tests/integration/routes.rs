@@ -334,3 +334,41 @@ fn shards_of_other_columns_are_refused_before_anything_is_loaded() {
         .unwrap_or(0);
     assert_eq!(tables, 0, "nothing was created");
 }
+
+/// The advice to leave a non-empty target table out names its sources: the filter sees those.
+#[test]
+fn a_full_merged_table_is_left_out_by_its_sources_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("dump");
+    std::fs::create_dir_all(&src).unwrap();
+    for (name, text) in [
+        ("s1.t-schema.sql", "CREATE TABLE t (id int PRIMARY KEY);\n"),
+        ("s1.t.sql", "INSERT INTO t VALUES (1);\n"),
+        ("s2.t-schema.sql", "CREATE TABLE t (id int PRIMARY KEY);\n"),
+        ("s2.t.sql", "INSERT INTO t VALUES (2);\n"),
+        ("s2.other-schema.sql", "CREATE TABLE other (id int PRIMARY KEY);\n"),
+        ("s2.other.sql", "INSERT INTO other VALUES (3);\n"),
+    ] {
+        std::fs::write(src.join(name), text).unwrap();
+    }
+    let cfg = config(dir.path(), "[[routes]]\nschema-pattern = \"s?\"\ntable-pattern = \"t\"\ntarget-schema = \"m\"\n");
+    let db = dir.path().join("out.db");
+    let c = rusqlite::Connection::open(&db).unwrap();
+    c.execute_batch("CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (9);").unwrap();
+    drop(c);
+    let out = import(&src, &sqlite_url(&db), dir.path(), &["--config", cfg.to_str().unwrap()]);
+    assert_refused(&out, &["`m`.`t` (1 rows)", "--tables '!`s1`.`t`' --tables '!`s2`.`t`'"]);
+    let out = import(
+        &src,
+        &sqlite_url(&db),
+        dir.path(),
+        &["--config", cfg.to_str().unwrap(), "--tables", "!`s1`.`t`", "--tables", "!`s2`.`t`"],
+    );
+    out.assert_ok();
+    let c = rusqlite::Connection::open(&db).unwrap();
+    let rows: Vec<(String, i64)> = ["t", "other"]
+        .iter()
+        .map(|t| (t.to_string(), c.query_row(&format!("SELECT sum(id) FROM {t}"), [], |r| r.get(0)).unwrap()))
+        .collect();
+    assert_eq!(rows, [("t".to_string(), 9), ("other".to_string(), 3)], "the full table is untouched, the rest loaded");
+}

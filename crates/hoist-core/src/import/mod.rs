@@ -206,7 +206,7 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
             };
             let names: Vec<(String, String)> =
                 catalog.tables.iter().map(|t| (t.database.clone(), t.name.clone())).collect();
-            if let Err(refused) = refuse_non_empty_tables(target.as_ref(), &names).await {
+            if let Err(refused) = refuse_non_empty_tables(target.as_ref(), &names, Some(&catalog)).await {
                 // Nothing was planned: leave no empty checkpoint behind.
                 let _ = store.discard().await;
                 // A run killed after it finished (checkpoint already removed) left this record.
@@ -272,7 +272,7 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
             .filter(|t| t.state == TableState::Pending)
             .map(|t| (t.database.clone(), t.name.clone()))
             .collect();
-        refuse_non_empty_tables(target.as_ref(), &not_started).await?;
+        refuse_non_empty_tables(target.as_ref(), &not_started, Some(&catalog)).await?;
     }
 
     if !markers.is_empty() {
