@@ -77,9 +77,8 @@ fn shards_merge_into_one_table_each_in_mariadb() {
     for (name, columns, want) in union(&data) {
         assert_eq!(mysql_table_sum(&server.url(), "merged", &name, &columns), want, "merged.{name}");
     }
-    let shard_dbs = server.query_value(
-        "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE 'shard\\_%'",
-    );
+    let shard_dbs =
+        server.query_value("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE 'shard\\_%'");
     assert_eq!(shard_dbs.as_deref(), Some("0"), "no shard database is created: all their tables were routed");
     assert_eq!(
         server.query_value("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'merged'").as_deref(),
@@ -95,7 +94,8 @@ fn shards_merge_into_one_table_each_in_mariadb() {
     // Verified once per merged table: the server's sum against the sum of every shard's chunks.
     let text = run.text();
     for name in ["blobs", "events", "orders", "texts"] {
-        let line = text.lines().find(|l| l.starts_with(&format!("`merged`.`{name}`"))).unwrap_or_else(|| panic!("{text}"));
+        let line =
+            text.lines().find(|l| l.starts_with(&format!("`merged`.`{name}`"))).unwrap_or_else(|| panic!("{text}"));
         assert!(line.ends_with("ok, checksum matches"), "{line}\n{text}");
     }
 }

@@ -137,7 +137,7 @@ impl Router {
     pub fn new(rules: &[RouteRule], case_sensitive: bool) -> Result<Router, ConfigError> {
         let fold = |s: &str| if case_sensitive { s.to_string() } else { s.to_lowercase() };
         let mut out: Vec<Rule> = Vec::new();
-        for r in rules {
+        for (i, r) in rules.iter().enumerate() {
             if r.schema_pattern.is_empty() || r.target_schema.is_empty() {
                 return Err(ConfigError::Invalid(format!(
                     "[[routes]] {}: schema-pattern and target-schema must both be given",
@@ -145,9 +145,9 @@ impl Router {
                 )));
             }
             let patterns = (fold(&r.schema_pattern), fold(&r.table_pattern));
-            if let Some(same) = rules.iter().take_while(|o| !std::ptr::eq(*o, r)).find(|o| {
-                (fold(&o.schema_pattern), fold(&o.table_pattern)) == patterns
-            }) {
+            if let Some(same) =
+                rules[..i].iter().find(|o| (fold(&o.schema_pattern), fold(&o.table_pattern)) == patterns)
+            {
                 return Err(ConfigError::Invalid(format!(
                     "[[routes]] {} and {} have the same patterns; keep one",
                     shown(same),
@@ -357,8 +357,8 @@ pub fn check_sources_agree(
     for source in &table.sources {
         let Some(file) = &source.schema_file else { continue };
         let sql = read(&file.path)?;
-        let schema = hoist_schema::parse_create_table(&sql)
-            .map_err(|e| SourceError::Layout(format!("{}: {e}", file.path)))?;
+        let schema =
+            hoist_schema::parse_create_table(&sql).map_err(|e| SourceError::Layout(format!("{}: {e}", file.path)))?;
         let Some((base, base_file, base_schema)) = &first else {
             first = Some((source, &file.path, schema));
             continue;
