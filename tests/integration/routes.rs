@@ -6,13 +6,13 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Child;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use hoist_testkit::dump::{write_dump, Dataset, DumpSpec};
 use hoist_testkit::mariadb::MariaDb;
 use hoist_testkit::rows::{mysql_table_sum, sqlite_table_sum, TableSum};
 
-use crate::crash::{kills_wanted, seed, Rng};
+use crate::crash::{kill_after_markers, kills_wanted, seed, sqlite_markers, Rng};
 use crate::util::{assert_refused, import, sqlite_url};
 
 const SHARDS: usize = 3;
@@ -55,6 +55,16 @@ fn union(data: &[Dataset]) -> Vec<(String, Vec<hoist_testkit::dump::ColumnSpec>,
             (t.name.clone(), t.columns.clone(), sum)
         })
         .collect()
+}
+
+/// A dump in `dir/dump` of these files.
+fn small_dump(dir: &Path, files: &[(&str, &str)]) -> PathBuf {
+    let src = dir.join("dump");
+    std::fs::create_dir_all(&src).unwrap();
+    for (name, text) in files {
+        std::fs::write(src.join(name), text).unwrap();
+    }
+    src
 }
 
 fn config(dir: &Path, text: &str) -> PathBuf {
@@ -192,41 +202,20 @@ impl<'a> Killable<'a> {
 
     /// Chunks with a marker in the target (a done chunk keeps its marker until the end).
     fn markers(&self) -> u64 {
-        if let Some(s) = self.server {
-            let sql = format!(
-                "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '{KILL_META}' \
-                 AND TABLE_NAME = 'hoist_progress'"
-            );
-            if s.query_value(&sql).as_deref() != Some("1") {
-                return 0;
-            }
-            let n = s.query_value(&format!("SELECT COUNT(*) FROM {KILL_META}.hoist_progress"));
-            return n.and_then(|n| n.parse().ok()).unwrap_or(0);
+        let Some(s) = self.server else { return sqlite_markers(&self.db) };
+        let sql = format!(
+            "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '{KILL_META}' \
+             AND TABLE_NAME = 'hoist_progress'"
+        );
+        if s.query_value(&sql).as_deref() != Some("1") {
+            return 0;
         }
-        rusqlite::Connection::open_with_flags(&self.db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .and_then(|c| c.query_row("SELECT COUNT(*) FROM hoist_progress", [], |r| r.get::<_, i64>(0)))
-            .map(|n| n as u64)
-            .unwrap_or(0)
+        let n = s.query_value(&format!("SELECT COUNT(*) FROM {KILL_META}.hoist_progress"));
+        n.and_then(|n| n.parse().ok()).unwrap_or(0)
     }
 
-    /// Start a run and `kill -9` it once `n` chunks have markers and `extra` passed; false if
-    /// it ended first.
     fn kill_after(&self, n: u64, extra: Duration) -> bool {
-        let mut child = self.spawn();
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while self.markers() < n {
-            if child.try_wait().unwrap().is_some() || Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                return false;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        std::thread::sleep(extra);
-        let ended = child.try_wait().unwrap().is_some();
-        let _ = child.kill();
-        let _ = child.wait();
-        !ended
+        kill_after_markers(self.spawn(), || self.markers(), n, extra)
     }
 
     fn log(&self) -> String {
@@ -310,16 +299,15 @@ fn a_changed_route_is_refused_on_rerun() {
 #[test]
 fn shards_of_other_columns_are_refused_before_anything_is_loaded() {
     let dir = tempfile::tempdir().unwrap();
-    let src = dir.path().join("dump");
-    std::fs::create_dir_all(&src).unwrap();
-    for (name, text) in [
-        ("s1.t-schema.sql", "CREATE TABLE t (id int PRIMARY KEY, v varchar(10));\n"),
-        ("s1.t.sql", "INSERT INTO t VALUES (1,'a');\n"),
-        ("s2.t-schema.sql", "CREATE TABLE t (id int PRIMARY KEY, v int);\n"),
-        ("s2.t.sql", "INSERT INTO t VALUES (2,3);\n"),
-    ] {
-        std::fs::write(src.join(name), text).unwrap();
-    }
+    let src = small_dump(
+        dir.path(),
+        &[
+            ("s1.t-schema.sql", "CREATE TABLE t (id int PRIMARY KEY, v varchar(10));\n"),
+            ("s1.t.sql", "INSERT INTO t VALUES (1,'a');\n"),
+            ("s2.t-schema.sql", "CREATE TABLE t (id int PRIMARY KEY, v int);\n"),
+            ("s2.t.sql", "INSERT INTO t VALUES (2,3);\n"),
+        ],
+    );
     let cfg = config(dir.path(), "[[routes]]\nschema-pattern = \"s?\"\ntarget-schema = \"m\"\n");
     let db = dir.path().join("out.db");
     let out = import(&src, &sqlite_url(&db), dir.path(), &["--config", cfg.to_str().unwrap()]);
@@ -339,18 +327,17 @@ fn shards_of_other_columns_are_refused_before_anything_is_loaded() {
 #[test]
 fn a_full_merged_table_is_left_out_by_its_sources_names() {
     let dir = tempfile::tempdir().unwrap();
-    let src = dir.path().join("dump");
-    std::fs::create_dir_all(&src).unwrap();
-    for (name, text) in [
-        ("s1.t-schema.sql", "CREATE TABLE t (id int PRIMARY KEY);\n"),
-        ("s1.t.sql", "INSERT INTO t VALUES (1);\n"),
-        ("s2.t-schema.sql", "CREATE TABLE t (id int PRIMARY KEY);\n"),
-        ("s2.t.sql", "INSERT INTO t VALUES (2);\n"),
-        ("s2.other-schema.sql", "CREATE TABLE other (id int PRIMARY KEY);\n"),
-        ("s2.other.sql", "INSERT INTO other VALUES (3);\n"),
-    ] {
-        std::fs::write(src.join(name), text).unwrap();
-    }
+    let src = small_dump(
+        dir.path(),
+        &[
+            ("s1.t-schema.sql", "CREATE TABLE t (id int PRIMARY KEY);\n"),
+            ("s1.t.sql", "INSERT INTO t VALUES (1);\n"),
+            ("s2.t-schema.sql", "CREATE TABLE t (id int PRIMARY KEY);\n"),
+            ("s2.t.sql", "INSERT INTO t VALUES (2);\n"),
+            ("s2.other-schema.sql", "CREATE TABLE other (id int PRIMARY KEY);\n"),
+            ("s2.other.sql", "INSERT INTO other VALUES (3);\n"),
+        ],
+    );
     let cfg = config(dir.path(), "[[routes]]\nschema-pattern = \"s?\"\ntable-pattern = \"t\"\ntarget-schema = \"m\"\n");
     let db = dir.path().join("out.db");
     let c = rusqlite::Connection::open(&db).unwrap();

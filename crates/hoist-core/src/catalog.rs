@@ -219,15 +219,16 @@ impl Catalog {
     }
 }
 
+/// Catalogs of file listings, for this module's tests and those of the stages after it.
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn f(path: &str) -> SourceFile {
+    pub(crate) fn f(path: &str) -> SourceFile {
         SourceFile { path: path.into(), size: 10, modified_ms: 0 }
     }
 
-    fn catalog(names: &[&str], filter: &[&str]) -> Catalog {
+    pub(crate) fn catalog(names: &[&str], filter: &[&str]) -> Catalog {
         let files: Vec<_> = names.iter().map(|n| f(n)).collect();
         let rules: Vec<String> = filter.iter().map(|s| s.to_string()).collect();
         Catalog::from_files(&files, &TableFilter::new(&rules).unwrap()).unwrap()

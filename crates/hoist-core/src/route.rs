@@ -394,9 +394,8 @@ pub fn check_sources_agree(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::tests::{catalog, f as file};
     use crate::catalog::DataFile;
-    use crate::filter::TableFilter;
-    use crate::source::SourceFile;
 
     fn rule(schema: &str, table: &str, target_schema: &str, target_table: &str) -> RouteRule {
         RouteRule {
@@ -464,16 +463,6 @@ mod tests {
         assert!(e.contains("have the same patterns"), "{e}");
         let e = Router::new(&[rule("", "t", "x", "")], false).unwrap_err().to_string();
         assert!(e.contains("schema-pattern and target-schema must both be given"), "{e}");
-    }
-
-    fn file(path: &str) -> SourceFile {
-        SourceFile { path: path.into(), size: 10, modified_ms: 0 }
-    }
-
-    fn catalog(names: &[&str], filter: &[&str]) -> Catalog {
-        let files: Vec<_> = names.iter().map(|n| file(n)).collect();
-        let rules: Vec<String> = filter.iter().map(|s| s.to_string()).collect();
-        Catalog::from_files(&files, &TableFilter::new(&rules).unwrap()).unwrap()
     }
 
     #[test]
