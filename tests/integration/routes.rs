@@ -359,3 +359,44 @@ fn a_full_merged_table_is_left_out_by_its_sources_names() {
         .collect();
     assert_eq!(rows, [("t".to_string(), 9), ("other".to_string(), 3)], "the full table is untouched, the rest loaded");
 }
+
+/// A single mysqldump file's databases route like a directory's.
+#[test]
+fn the_databases_of_one_mysqldump_file_merge_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("all.sql");
+    let mut text = String::from("-- MariaDB dump 10.19  Distrib 10.11.6-MariaDB\n");
+    for (db, rows) in [("s1", "(1),(2)"), ("s2", "(3),(4),(5)")] {
+        text.push_str(&format!(
+            "CREATE DATABASE /*!32312 IF NOT EXISTS*/ `{db}`;\nUSE `{db}`;\n\
+             CREATE TABLE `t` (`id` int NOT NULL, PRIMARY KEY (`id`)) ENGINE=InnoDB;\n\
+             INSERT INTO `t` VALUES {rows};\n"
+        ));
+    }
+    text.push_str("-- Dump completed on 2026-12-02 10:00:00\n");
+    std::fs::write(&file, text).unwrap();
+    let cfg = config(dir.path(), "[[routes]]\nschema-pattern = \"s?\"\ntarget-schema = \"m\"\n");
+    let db = dir.path().join("out.db");
+    import(&file, &sqlite_url(&db), dir.path(), &["--config", cfg.to_str().unwrap()]).assert_ok();
+    let c = rusqlite::Connection::open(&db).unwrap();
+    let got: (i64, i64) = c.query_row("SELECT count(*), sum(id) FROM t", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+    assert_eq!(got, (5, 15));
+}
+
+#[test]
+fn a_restore_refuses_routes() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), MERGE);
+    let out = crate::util::hoist(&[
+        "restore",
+        "full",
+        "--storage",
+        dir.path().join("backup").to_str().unwrap(),
+        "--config",
+        cfg.to_str().unwrap(),
+        "--target",
+        &sqlite_url(&dir.path().join("out.db")),
+    ]);
+    assert!(!out.ok());
+    assert!(out.text().contains("[[routes]] apply to hoist import only"), "{}", out.text());
+}
