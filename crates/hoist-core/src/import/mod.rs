@@ -1,9 +1,10 @@
 //! `hoist import`: one way through the data flow of DESIGN.md.
 //!
-//! catalog (routed by `[[routes]]`) -> plan (persisted once, then only loaded) -> schema step per table -> N workers,
-//! each taking one chunk at a time (a blocking reader parses and encodes, the async writer
-//! commits every batch with its marker) -> per table, when its last chunk is in: deferred
-//! indexes, verification, analyze -> views, triggers and routines -> summary.
+//! catalog (routed by `[[routes]]`) -> plan (persisted once, then only loaded) -> schema step
+//! per table -> N workers, each taking one chunk at a time (a blocking reader parses and
+//! encodes, the async writer commits every batch with its marker) -> per table, when its last
+//! chunk is in: deferred indexes, verification, analyze -> views, triggers and routines ->
+//! summary.
 //!
 //! Resume: the target's markers say where each chunk stands; the checkpoint store holds the
 //! plan and the table states. A table in error stops only itself; the others go on.
