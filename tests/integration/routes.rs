@@ -255,6 +255,16 @@ fn kill_rounds(test: &str, server: Option<&MariaDb>) {
         );
         eprintln!("{test}: round {round}: killed after {n} markers + {} ms", extra.as_millis());
     }
+    // The checkpoint shows each merged table's sources, each with its own chunks.
+    let show =
+        crate::util::hoist(&["checkpoint", "show", "--checkpoint", k.cp.to_str().unwrap(), "--target", &k.target()]);
+    show.assert_ok();
+    for shard in 0..SHARDS {
+        for table in ["blobs", "events", "orders", "texts"] {
+            let line = format!("  <- `shard_{shard}`.`{table}`");
+            assert!(show.text().contains(&line), "{line}:\n{}", show.text());
+        }
+    }
     let out = k.run(None);
     out.assert_ok();
     for (name, columns, want) in union(&data) {

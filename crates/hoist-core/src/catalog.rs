@@ -150,6 +150,15 @@ fn classify(name: &str) -> Option<Kind> {
     Some(Kind::Data { db: db.to_string(), table, format, order })
 }
 
+/// The table a data file's name says it holds (`db.tbl.00001.sql.gz` -> `db`, `tbl`); None for
+/// any other file, such as a single mysqldump file.
+pub fn data_file_table(name: &str) -> Option<(String, String)> {
+    match classify(name)? {
+        Kind::Data { db, table, .. } => Some((db, table)),
+        _ => None,
+    }
+}
+
 fn table_entry<'a>(
     tables: &'a mut BTreeMap<(String, String), CatalogTable>,
     db: &str,
