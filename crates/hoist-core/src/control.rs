@@ -112,6 +112,9 @@ fn chunk_bytes(c: &ChunkRecord) -> (u64, Option<u64>) {
     (done, (c.end != TO_END).then(|| c.end - c.start))
 }
 
+/// A source table's line under its target table in `show`: its label and its chunks.
+type SourceLine<'a> = (String, Vec<&'a ChunkRecord>);
+
 /// Each table's state, error and progress, as a person reads it.
 pub async fn show(store: &dyn CheckpointStore) -> Result<String, CheckpointError> {
     let cp = load(store).await?;
@@ -126,7 +129,7 @@ pub async fn show(store: &dyn CheckpointStore) -> Result<String, CheckpointError
     );
     // A table that `[[routes]]` merged from several of the dump's tables (or renamed) lists each
     // source under it, named by its data files, with its own chunks' progress.
-    let sources = |table: &TableRecord| -> Vec<(String, Vec<&ChunkRecord>)> {
+    let sources = |table: &TableRecord| -> Vec<SourceLine<'_>> {
         let mut by: std::collections::BTreeMap<String, Vec<&ChunkRecord>> = Default::default();
         for c in chunks_of(&cp, table.id) {
             let name = c.path.rsplit('/').next().unwrap_or(&c.path);
@@ -138,8 +141,7 @@ pub async fn show(store: &dyn CheckpointStore) -> Result<String, CheckpointError
             false => by.into_iter().map(|(name, chunks)| (format!("  <- {name}"), chunks)).collect(),
         }
     };
-    let listed: Vec<(&TableRecord, Vec<(String, Vec<&ChunkRecord>)>)> =
-        cp.tables.iter().map(|t| (t, sources(t))).collect();
+    let listed: Vec<(&TableRecord, Vec<SourceLine<'_>>)> = cp.tables.iter().map(|t| (t, sources(t))).collect();
     let width = listed
         .iter()
         .flat_map(|(t, s)| std::iter::once(quoted(t).len()).chain(s.iter().map(|(n, _)| n.len())))
