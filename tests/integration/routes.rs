@@ -410,3 +410,45 @@ fn a_restore_refuses_routes() {
     assert!(!out.ok());
     assert!(out.text().contains("[[routes]] apply to hoist import only"), "{}", out.text());
 }
+
+/// A schema-level route renames a database with its views and triggers; the triggers of a
+/// merged table are left out, with a note naming them.
+#[test]
+fn a_renamed_database_keeps_its_views_and_triggers_and_merged_tables_lose_theirs() {
+    let server = MariaDb::shared();
+    server.exec("DROP DATABASE IF EXISTS rt_copy");
+    let dir = tempfile::tempdir().unwrap();
+    let files = [
+        ("rt_src-schema-create.sql", "CREATE DATABASE `rt_src`;\n"),
+        ("rt_src.t-schema.sql", "CREATE TABLE t (id int PRIMARY KEY, n int);\n"),
+        ("rt_src.t.sql", "INSERT INTO t VALUES (1,10),(2,20);\n"),
+        ("rt_src.t-schema-triggers.sql", "CREATE TRIGGER t_bi BEFORE INSERT ON t FOR EACH ROW SET NEW.n = 0;\n"),
+        ("rt_src.v-schema-view.sql", "CREATE VIEW v AS SELECT id FROM t;\n"),
+        ("rt_s1.u-schema.sql", "CREATE TABLE u (id int PRIMARY KEY);\n"),
+        ("rt_s1.u.sql", "INSERT INTO u VALUES (1);\n"),
+        ("rt_s1.u-schema-triggers.sql", "CREATE TRIGGER u_bi BEFORE INSERT ON u FOR EACH ROW SET NEW.id = 0;\n"),
+        ("rt_s2.u-schema.sql", "CREATE TABLE u (id int PRIMARY KEY);\n"),
+        ("rt_s2.u.sql", "INSERT INTO u VALUES (2);\n"),
+    ];
+    let src = small_dump(dir.path(), &files);
+    let cfg = config(
+        dir.path(),
+        "[[routes]]\nschema-pattern = \"rt_src\"\ntarget-schema = \"rt_copy\"\n\
+         [[routes]]\nschema-pattern = \"rt_s?\"\ntable-pattern = \"u\"\ntarget-schema = \"rt_copy\"\n",
+    );
+    let out = import(&src, &server.url(), dir.path(), &["--config", cfg.to_str().unwrap(), "--meta-schema", "rt_meta"]);
+    out.assert_ok();
+    let q = |sql: &str| server.query_value(sql).unwrap_or_default();
+    assert_eq!(q("SELECT SUM(n) FROM rt_copy.t"), "30", "rows loaded before the trigger was created");
+    assert_eq!(q("SELECT COUNT(*) FROM rt_copy.v"), "2", "the view moved with its database");
+    assert_eq!(q("SELECT GROUP_CONCAT(id ORDER BY id) FROM rt_copy.u"), "1,2");
+    let triggers =
+        q("SELECT GROUP_CONCAT(TRIGGER_NAME) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = 'rt_copy'");
+    assert_eq!(triggers, "t_bi", "the renamed database's trigger is there, the merged table's is not");
+    let text = out.text();
+    assert!(text.contains("the triggers of `rt_s1`.`u` (rt_s1.u-schema-triggers.sql) were not created"), "{text}");
+    assert_eq!(
+        q("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME IN ('rt_src', 'rt_s1', 'rt_s2')"),
+        "0"
+    );
+}
