@@ -331,6 +331,7 @@ fn shards_of_other_columns_are_refused_before_anything_is_loaded() {
         .and_then(|c| c.query_row("SELECT COUNT(*) FROM sqlite_schema WHERE name = 't'", [], |r| r.get(0)))
         .unwrap_or(0);
     assert_eq!(tables, 0, "nothing was created");
+    assert!(!dir.path().join("checkpoint.db").exists(), "no empty checkpoint is left behind");
 }
 
 /// The advice to leave a non-empty target table out names its sources: the filter sees those.

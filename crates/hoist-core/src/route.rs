@@ -364,7 +364,7 @@ pub fn check_sources_agree(
             continue;
         };
         let shape = |s: &hoist_schema::TableSchema| -> Vec<(String, String)> {
-            s.columns.iter().map(|c| (c.name.to_lowercase(), c.type_text.clone())).collect()
+            s.columns.iter().map(|c| (c.name.to_lowercase(), comparable_type(c))).collect()
         };
         let (a, b) = (shape(base_schema), shape(&schema));
         if a == b {
@@ -389,6 +389,15 @@ pub fn check_sources_agree(
         )));
     }
     Ok(())
+}
+
+/// A column's type as shards must agree on it: an integer's display width (`int(11)` from
+/// MariaDB and MySQL 5.7, `int` from MySQL 8) does not change what it holds.
+fn comparable_type(c: &hoist_schema::Column) -> String {
+    match (&c.kind, c.type_text.split_once('('), c.type_text.split_once(')')) {
+        (hoist_schema::ColumnKind::Integer { .. }, Some((name, _)), Some((_, rest))) => format!("{name}{rest}"),
+        _ => c.type_text.clone(),
+    }
 }
 
 #[cfg(test)]
@@ -565,8 +574,8 @@ mod tests {
     #[test]
     fn merged_sources_must_have_the_same_columns() {
         let (t, texts) = table_with_sources(&[
-            ("a.t0-schema.sql", "CREATE TABLE t0 (id int, v varchar(10)) AUTO_INCREMENT=5"),
-            ("a.t1-schema.sql", "create table `t1` (ID INT, v varchar(10), key (v))"),
+            ("a.t0-schema.sql", "CREATE TABLE t0 (id int(11) unsigned, v varchar(10)) AUTO_INCREMENT=5"),
+            ("a.t1-schema.sql", "create table `t1` (ID INT UNSIGNED, v varchar(10), key (v))"),
         ]);
         check_sources_agree(&t, |p| Ok(texts[p].clone())).unwrap();
         let (t, texts) = table_with_sources(&[
@@ -582,5 +591,12 @@ mod tests {
         ]);
         let e = check_sources_agree(&t, |p| Ok(texts[p].clone())).unwrap_err().to_string();
         assert!(e.contains("column 2 is nothing in a.t0-schema.sql and `extra` int"), "{e}");
+        // A width is no integer's type, but a length is a string's.
+        let (t, texts) = table_with_sources(&[
+            ("a.t0-schema.sql", "CREATE TABLE t0 (id bigint(20), v varchar(10))"),
+            ("a.t1-schema.sql", "CREATE TABLE t1 (id int, v varchar(20))"),
+        ]);
+        let e = check_sources_agree(&t, |p| Ok(texts[p].clone())).unwrap_err().to_string();
+        assert!(e.contains("column 1 is `id` bigint in a.t0-schema.sql and `id` int"), "{e}");
     }
 }

@@ -224,9 +224,18 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
             status.set_state(JobState::Planning);
             let (src, cat, fl, ps) = (source.clone(), catalog.clone(), files.clone(), plan_settings.clone());
             let handle = tokio::runtime::Handle::current();
-            let mut plan = tokio::task::spawn_blocking(move || make_plan(&src, &handle, &cat, &fl, &ps, task))
+            let planned = tokio::task::spawn_blocking(move || make_plan(&src, &handle, &cat, &fl, &ps, task))
                 .await
-                .map_err(|e| SourceError::Layout(format!("planning failed: {e}")))??;
+                .map_err(|e| SourceError::Layout(format!("planning failed: {e}")))
+                .and_then(|planned| planned);
+            let mut plan = match planned {
+                Ok(plan) => plan,
+                Err(e) => {
+                    // Nothing was planned (shards of other columns, say): leave no empty checkpoint.
+                    let _ = store.discard().await;
+                    return Err(e.into());
+                }
+            };
             plan.scan = scan.clone();
             store.create(&plan).await?;
             // Without checkpoints the plan is held in a throwaway file: say so, not "saved".
