@@ -14,9 +14,10 @@
 //!   written.
 //!
 //! A merged table lists its sources; the plan checks that their columns agree
-//! ([`check_sources_agree`]) and the target is created from the first source's schema file.
-//! Views and routines follow their database's schema-level rule and keep their names (a
-//! table-level rule merges rows, and a view has none). A trigger moves with its table when
+//! ([`check_sources_agree`]) and the target is created from the first source (by name) that has
+//! a schema file. Views and routines follow their database's schema-level rule and keep their
+//! names (a table-level rule merges rows, and a view has none); a view where a table is routed
+//! to is refused. Statements are not rewritten. A trigger moves with its table when
 //! only the database changed; a trigger of a table that was renamed or merged is left out with a
 //! note, since its statement names the source table (and shards would each bring a copy).
 
