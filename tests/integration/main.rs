@@ -15,6 +15,7 @@ mod log_backup;
 mod mysqldump;
 mod output;
 mod restore_point;
+mod routes;
 mod s3;
 mod sakila;
 mod secrets;

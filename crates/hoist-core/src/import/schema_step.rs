@@ -74,24 +74,40 @@ pub(super) async fn plan_tables(
 
 /// hoist loads into empty tables: rows already there would be mixed with the dump's (and
 /// duplicated if they came from an earlier load of it). Refuse before writing anything.
+/// `catalog` (when given) names the sources of routed tables, which the filter sees.
 pub(super) async fn refuse_non_empty_tables(
     target: &dyn Target,
     tables: &[(String, String)],
+    catalog: Option<&Catalog>,
 ) -> Result<(), ImportError> {
     let mut full = Vec::new();
     for (db, name) in target.existing_tables(tables).await? {
         let rows = target.row_count(&db, &name).await?;
         if rows > 0 {
-            full.push((hoist_schema::qualified_mysql_name(&db, &name), rows));
+            full.push(((db, name), rows));
         }
     }
     full.sort();
     if full.is_empty() {
         return Ok(());
     }
-    let listed: Vec<String> = full.iter().map(|(t, rows)| format!("{t} ({rows} rows)")).collect();
-    // An exclusion-only filter means "all but": these options load everything else.
-    let skip: Vec<String> = full.iter().map(|(t, _)| format!("--tables '!{t}'")).collect();
+    let listed: Vec<String> = full
+        .iter()
+        .map(|((db, name), rows)| format!("{} ({rows} rows)", hoist_schema::qualified_mysql_name(db, name)))
+        .collect();
+    // An exclusion-only filter means "all but": these options load everything else. The filter
+    // sees the dump's names, so a routed table is left out by its sources'.
+    let skip: Vec<String> = full
+        .iter()
+        .flat_map(|((db, name), _)| {
+            let table = catalog.and_then(|c| c.tables.iter().find(|t| (&t.database, &t.name) == (db, name)));
+            match table.filter(|t| !t.sources.is_empty()) {
+                Some(t) => t.sources.iter().map(|s| (s.database.clone(), s.name.clone())).collect(),
+                None => vec![(db.clone(), name.clone())],
+            }
+        })
+        .map(|(db, name)| format!("--tables '!{}'", hoist_schema::qualified_mysql_name(&db, &name)))
+        .collect();
     Err(CheckpointError::Refused(format!(
         "these target tables already hold rows, and hoist loads only into empty tables: {}. \
          Empty or drop them, or leave them out: run again with {}. \
@@ -243,7 +259,7 @@ async fn prepare_steps(
                 *reset = true;
                 record.state = TableState::Pending;
                 record.target_identity = None;
-                refuse_non_empty_tables(target, &[(db.clone(), name.clone())]).await.map_err(|e| match e {
+                refuse_non_empty_tables(target, &[(db.clone(), name.clone())], None).await.map_err(|e| match e {
                     ImportError::Checkpoint(e) => StepError::Table(e.to_string()),
                     other => StepError::Transient(other.to_string()),
                 })?;
@@ -390,8 +406,5 @@ fn with_context(e: crate::error::TargetError, doing: &str) -> StepError {
 
 async fn read_create_table(source: &Source, path: &str) -> Result<String, String> {
     let bytes = source.read_all(path).await.map_err(|e| e.to_string())?;
-    let statements = ddl_file::statements(path, &bytes)?;
-    ddl_file::find(&statements, ddl_file::is_create_table)
-        .cloned()
-        .ok_or_else(|| format!("{path}: no CREATE TABLE statement in the schema file"))
+    ddl_file::create_table(path, &bytes)
 }

@@ -558,6 +558,7 @@ mod tests {
                 name: name.to_string(),
                 schema_file: None,
                 data_files: Vec::new(),
+                sources: Vec::new(),
             })
             .collect();
         Catalog { tables, ..Default::default() }
