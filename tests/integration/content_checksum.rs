@@ -349,3 +349,65 @@ fn csv_timestamps_are_hashed_in_the_servers_time_zone() {
         assert!(text.contains("rows counted") && text.contains("time zone"), "zone {zone}:\n{text}");
     }
 }
+
+/// A table of 100,000 rows or more with an integer key is checked in key ranges side by side.
+/// The ranges cover every row: a row changed on its way in at the lowest key, at the highest,
+/// or on a range's edge fails the check (a BEFORE INSERT trigger of the table, made before the
+/// import, changes it); without the trigger the check matches. The general log shows that the
+/// check ran in ranges.
+#[test]
+fn a_large_tables_check_in_key_ranges_covers_every_row() {
+    const ROWS: i64 = 120_000;
+    let server = MariaDb::start();
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("dump");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("ranges-schema-create.sql"), "CREATE DATABASE `ranges`;\n").unwrap();
+    let schema = "CREATE TABLE `t` (`id` BIGINT NOT NULL PRIMARY KEY, `v` VARCHAR(40));\n";
+    std::fs::write(src.join("ranges.t-schema.sql"), schema).unwrap();
+    let mut sql = String::new();
+    for i in 1..=ROWS {
+        sql.push_str(if i % 1000 == 1 { "INSERT INTO `t` VALUES " } else { "," });
+        sql.push_str(&format!("({i},'row {i}')"));
+        if i % 1000 == 0 || i == ROWS {
+            sql.push_str(";\n");
+        }
+    }
+    std::fs::write(src.join("ranges.t.00000.sql"), sql).unwrap();
+    server.exec("SET GLOBAL log_output = 'TABLE'; SET GLOBAL general_log = 1");
+    // With 4 ranges of (ROWS - 1) / 4 keys from 1: the second one starts at 1 + 29,999.
+    for changed in [None, Some(1), Some(ROWS), Some(1 + (ROWS - 1) / 4), Some((ROWS - 1) / 4)] {
+        server.exec("DROP DATABASE IF EXISTS ranges; DROP DATABASE IF EXISTS hoist_meta; TRUNCATE mysql.general_log");
+        if let Some(id) = changed {
+            server.exec(&format!(
+                "CREATE DATABASE ranges; CREATE TABLE ranges.t (`id` BIGINT NOT NULL PRIMARY KEY, `v` VARCHAR(40)); \
+                 CREATE TRIGGER ranges.change BEFORE INSERT ON ranges.t FOR EACH ROW \
+                 SET NEW.v = IF(NEW.id = {id}, 'changed', NEW.v)"
+            ));
+        }
+        let work = tempfile::tempdir().unwrap();
+        let run = crate::util::import(&src, &server.url(), work.path(), &["--region-concurrency", "4"]);
+        let text = run.text();
+        let ranged = server.query_value(
+            "SELECT COUNT(*) FROM mysql.general_log WHERE argument LIKE '%SUM(CRC32(%FROM `ranges`.`t` WHERE `id`%' \
+             AND argument NOT LIKE '%general_log%'",
+        );
+        let sums = server.query(
+            "SELECT argument FROM mysql.general_log WHERE argument LIKE '%SUM(CRC32(%' AND argument NOT LIKE '%general_log%'",
+        );
+        let sums: Vec<String> =
+            sums.iter().map(|r| String::from_utf8_lossy(r[0].as_deref().unwrap_or_default()).into()).collect();
+        assert_eq!(ranged.as_deref(), Some("4"), "{changed:?}: the check ran in 4 key ranges:\n{text}\n{sums:#?}");
+        match changed {
+            None => {
+                run.assert_ok();
+                assert!(text.contains("ok, checksum matches"), "{text}");
+            }
+            Some(id) => {
+                assert_ne!(run.code(), Some(0), "row {id} changed: the check must fail:\n{text}");
+                assert!(text.contains("verification failed") && text.contains("some row differs"), "{id}: {text}");
+            }
+        }
+    }
+    server.exec("SET GLOBAL general_log = 0");
+}

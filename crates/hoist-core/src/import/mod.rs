@@ -350,8 +350,8 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
                 }
             }
         }
-        match prepared.map(|p| p.map(|p| (p.record, p.table, p.create_sql, p.hasher))) {
-            Ok(Some((run_record, table_target, create_sql, hasher))) => {
+        match prepared.map(|p| p.map(|p| (p.record, p.table, p.create_sql, p.hasher, p.split_key))) {
+            Ok(Some((run_record, table_target, create_sql, hasher, split_key))) => {
                 let table_bytes: u64 = chunks.iter().map(|c| chunk_len(c, &files)).sum();
                 let mut left = 0;
                 let mut rows_loaded = 0;
@@ -390,6 +390,7 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
                     chunk_sums: Mutex::new(chunk_sums),
                     unpredictable: Mutex::new(None),
                     hasher,
+                    split_key,
                     verification: Mutex::new(None),
                 });
                 // Earlier runs' share: done from the start, never counted as moved by this run.

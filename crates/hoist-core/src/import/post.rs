@@ -9,17 +9,23 @@ use std::time::Instant;
 
 use super::job::{ImportReport, Verification};
 use super::lease::{Turn, Work};
-use super::state::{adopt, fail_table, retrying, set_state_at_least, Shared, StepError, TableRun};
+use super::state::{adopt, advance_state, fail_table, retrying, set_state_at_least, Shared, StepError, TableRun};
 use crate::catalog::{Catalog, CatalogObject};
 use crate::checkpoint::TableState;
 use crate::config::{ConflictStrategy, PostLevel};
 use crate::content_hash::ContentSum;
 use crate::ddl_file;
+use crate::manifest::KeyRange;
 use crate::source::Source;
 use crate::target::Target;
 
 /// The fewest rows for which a table is analyzed after its load.
 const ANALYZE_FROM_ROWS: u64 = 1000;
+
+/// The fewest rows for which a table's content check is split into key ranges, and into how
+/// many at most (the load's concurrency, if lower).
+const SPLIT_CHECK_FROM_ROWS: u64 = 100_000;
+const SPLIT_CHECK_PARTS: usize = 4;
 
 /// Deferred indexes, verification and analyze, once the table's last chunk is in: under the
 /// lease of the table's post steps, so that of the processes sharing the job one runs them, from
@@ -59,44 +65,23 @@ async fn post_steps(shared: &Shared, run: &Arc<TableRun>) -> Result<(), StepErro
     let retries = shared.settings.max_retries;
     set_state_at_least(shared, run, TableState::Written).await;
     crate::failpoint::pause("import.post-steps").await;
+    // One after the other: a content check started beside the index build holds the table's
+    // metadata lock, and the ALTER waits for it to end before it starts (measured: no time won).
     if state_of(run) < TableState::IndexesAdded {
-        if let Some(sql) = &run.create_sql {
-            let statements = target.deferred_indexes(&name, sql, run.defer_indexes)?;
-            if !statements.is_empty() {
-                // An index build may rebuild the table and give it a new identity: forget the
-                // recorded one until the new one is known, so a crash in between is not taken
-                // for a table dropped by someone else.
-                retrying(retries, || shared.store.set_table_identity(id, None)).await?;
-                run.progress.step("adding indexes");
-                let t = Instant::now();
-                retrying(retries, || target.run_statements(&db, &statements)).await.map_err(|e| match e.transient {
-                    true => StepError::Transient(e.message),
-                    false => StepError::Table(format!("adding the deferred indexes: {}", e.message)),
-                })?;
-                *run.index_time.lock().unwrap_or_else(|p| p.into_inner()) = t.elapsed();
-                let identity = retrying(retries, || target.table_identity(&db, &name)).await?;
-                retrying(retries, || shared.store.set_table_identity(id, identity.as_deref())).await?;
-                run.record.lock().unwrap_or_else(|p| p.into_inner()).target_identity = identity;
-            }
+        match add_deferred_indexes(shared, run, id, &db, &name).await? {
+            true => set_state_at_least(shared, run, TableState::IndexesAdded).await,
+            false => drop(advance_state(run, TableState::IndexesAdded)),
         }
-        set_state_at_least(shared, run, TableState::IndexesAdded).await;
     }
     if state_of(run) < TableState::Verified {
-        if shared.settings.checksum != PostLevel::Off {
-            run.progress.step("verifying");
-            let found = verify_table(shared, run, &db, &name).await?;
-            let found = match found {
-                Verification::Differs(why) if shared.settings.checksum == PostLevel::Required => {
-                    return Err(StepError::Table(format!(
-                        "verification failed: {why} (was the table not empty before the import, or changed \
-                         during it? `--checksum optional` makes this a warning)"
-                    )))
-                }
-                other => other,
-            };
-            *run.verification.lock().unwrap_or_else(|p| p.into_inner()) = Some(found);
+        match shared.settings.checksum {
+            PostLevel::Off => drop(advance_state(run, TableState::Verified)),
+            _ => {
+                let found = check_table(shared, run, &db, &name).await?;
+                *run.verification.lock().unwrap_or_else(|p| p.into_inner()) = Some(found);
+                set_state_at_least(shared, run, TableState::Verified).await;
+            }
         }
-        set_state_at_least(shared, run, TableState::Verified).await;
     }
     if state_of(run) < TableState::Analyzed {
         // A table of a few rows is left to the server's own statistics (InnoDB recomputes them
@@ -108,11 +93,63 @@ async fn post_steps(shared: &Shared, run: &Arc<TableRun>) -> Result<(), StepErro
                 true => StepError::Transient(e.message),
                 false => StepError::Table(format!("analyze: {}", e.message)),
             })?;
+            set_state_at_least(shared, run, TableState::Analyzed).await;
+        } else {
+            advance_state(run, TableState::Analyzed);
         }
-        set_state_at_least(shared, run, TableState::Analyzed).await;
     }
     set_state_at_least(shared, run, TableState::Done).await;
     Ok(())
+}
+
+/// The indexes the table was created without, added (and the table's identity, which an index
+/// build may change, recorded again). Whether there were any.
+async fn add_deferred_indexes(
+    shared: &Shared,
+    run: &TableRun,
+    id: i64,
+    db: &str,
+    name: &str,
+) -> Result<bool, StepError> {
+    let target = shared.target.as_ref();
+    let retries = shared.settings.max_retries;
+    let statements = match &run.create_sql {
+        Some(sql) => target.deferred_indexes(name, sql, run.defer_indexes)?,
+        None => Vec::new(),
+    };
+    if statements.is_empty() {
+        return Ok(false);
+    }
+    // An index build may rebuild the table and give it a new identity: forget the recorded one
+    // until the new one is known, so a crash in between is not taken for a table dropped by
+    // someone else.
+    retrying(retries, || shared.store.set_table_identity(id, None)).await?;
+    run.progress.step("adding indexes");
+    let t = Instant::now();
+    retrying(retries, || target.run_statements(db, &statements)).await.map_err(|e| match e.transient {
+        true => StepError::Transient(e.message),
+        false => StepError::Table(format!("adding the deferred indexes: {}", e.message)),
+    })?;
+    *run.index_time.lock().unwrap_or_else(|p| p.into_inner()) = t.elapsed();
+    let identity = retrying(retries, || target.table_identity(db, name)).await?;
+    retrying(retries, || shared.store.set_table_identity(id, identity.as_deref())).await?;
+    run.record.lock().unwrap_or_else(|p| p.into_inner()).target_identity = identity;
+    Ok(true)
+}
+
+/// The content check of `--checksum required|optional`: a difference fails the table when
+/// the check is required.
+async fn check_table(shared: &Shared, run: &TableRun, db: &str, name: &str) -> Result<Verification, StepError> {
+    run.progress.step("verifying");
+    match verify_table(shared, run, db, name).await? {
+        Verification::Differs(why) if shared.settings.checksum == PostLevel::Required => {
+            Err(StepError::Table(format!(
+                "verification failed: {why} (was the table not empty before the import, or changed during it? \
+             `--checksum optional` makes this a warning)"
+            )))
+        }
+        other => Ok(other),
+    }
 }
 
 /// Compare the table in the target with its source: the rows and, where every row's hash
@@ -133,7 +170,7 @@ async fn verify_table(shared: &Shared, run: &TableRun, db: &str, name: &str) -> 
         let ranges_checked = run.files_verified.load(Ordering::SeqCst) == want.files.len();
         let found = match ranges_checked {
             true => (retrying(retries, || target.row_count(db, name)).await?, sum),
-            false => retrying(retries, || target.content_checksum(db, name, None)).await?,
+            false => content_checksum(shared, run, db, name).await?,
         };
         if found != (want.rows, sum) {
             return Ok(Verification::Differs(format!(
@@ -147,7 +184,7 @@ async fn verify_table(shared: &Shared, run: &TableRun, db: &str, name: &str) -> 
     let content = run.content().known().filter(|_| target.checksums_content());
     let (count, sum) = match content {
         Some(_) => {
-            let (rows, sum) = retrying(retries, || target.content_checksum(db, name, None)).await?;
+            let (rows, sum) = content_checksum(shared, run, db, name).await?;
             (rows, Some(ContentSum::of_server(sum).known().unwrap_or_default()))
         }
         None => (retrying(retries, || target.row_count(db, name)).await?, None),
@@ -182,6 +219,36 @@ async fn verify_table(shared: &Shared, run: &TableRun, db: &str, name: &str) -> 
             }),
         ),
     })
+}
+
+/// Rows and content checksum of the whole table, computed by the target. A large table with
+/// an integer key is summed in key ranges side by side (the row hashes' sum is the same in
+/// any partition of the rows): one scan would keep one server core busy while the others idle
+/// at the end of the run, when the last table is checked.
+async fn content_checksum(shared: &Shared, run: &TableRun, db: &str, name: &str) -> Result<(u64, u64), StepError> {
+    let target = shared.target.as_ref();
+    let retries = shared.settings.max_retries;
+    let parts = shared.settings.concurrency.clamp(1, SPLIT_CHECK_PARTS) as i128;
+    let bounds = match (&run.split_key, run.rows_loaded.load(Ordering::SeqCst) >= SPLIT_CHECK_FROM_ROWS) {
+        (Some(key), true) if parts > 1 => retrying(retries, || target.key_bounds(db, name, key)).await?,
+        _ => None,
+    };
+    let (Some((low, high)), Some(key)) = (bounds, &run.split_key) else {
+        return Ok(retrying(retries, || target.content_checksum(db, name, None)).await?);
+    };
+    let step = ((high - low) / parts).max(1);
+    let ranges: Vec<KeyRange> = (0..parts)
+        .map(|i| KeyRange {
+            column: key.clone(),
+            from: (i > 0).then(|| low + i * step),
+            to: (i < parts - 1).then(|| low + (i + 1) * step),
+        })
+        .collect();
+    let sums = futures::future::try_join_all(
+        ranges.iter().map(|range| retrying(retries, move || target.content_checksum(db, name, Some(range)))),
+    )
+    .await?;
+    Ok(sums.into_iter().fold((0, 0), |(rows, sum), (r, s)| (rows + r, sum.wrapping_add(s))))
 }
 
 /// A restore: once a data file's chunks are all in, the rows of its key range are checked

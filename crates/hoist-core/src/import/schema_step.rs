@@ -163,6 +163,8 @@ pub(super) struct Prepared {
     pub reset: bool,
     /// Hashes its source rows for the content check (see [`table_hasher`]).
     pub hasher: Option<Arc<TableHasher>>,
+    /// Its key, when that is one integer column (see [`integer_key`]).
+    pub split_key: Option<String>,
 }
 
 /// Create each database that a not-started table needs (with the dump's options).
@@ -206,12 +208,15 @@ pub(super) async fn prepare_table(
     let steps = async {
         let prepared = prepare_steps(settings, source, target, store, task_id, &mut record, chunks, &mut reset).await?;
         let Some((table, description, create_sql)) = prepared else { return Ok(None) };
+        let split_key = description.as_ref().and_then(integer_key);
         let hasher = table_hasher(settings, target, &table, description, hashing).await?;
-        Ok(Some((table, create_sql, hasher)))
+        Ok(Some((table, create_sql, hasher, split_key)))
     };
     match steps.await {
         Ok(None) => Ok(None),
-        Ok(Some((table, create_sql, hasher))) => Ok(Some(Prepared { record, table, create_sql, reset, hasher })),
+        Ok(Some((table, create_sql, hasher, split_key))) => {
+            Ok(Some(Prepared { record, table, create_sql, reset, hasher, split_key }))
+        }
         Err(StepError::Table(message)) => {
             let error = TableError { step: record.state.as_str().into(), message: message.clone() };
             store.set_table_state(record.id, record.state, Some(&error)).await?;
@@ -338,6 +343,14 @@ async fn table_hasher(
         None => retrying(settings.max_retries, || target.describe_table(db, name)).await?,
     };
     Ok(described.map(|t| Arc::new(TableHasher::new(&t, server_offset))))
+}
+
+/// The table's key column when the key is one integer column, whose ranges split a check.
+fn integer_key(description: &TableDescription) -> Option<String> {
+    let [i] = description.key.as_deref()? else { return None };
+    let column = description.columns.get(*i)?;
+    let integer = matches!(column.data_type.as_str(), "tinyint" | "smallint" | "mediumint" | "int" | "bigint");
+    integer.then(|| column.name.clone())
 }
 
 /// Whether this run hashes source rows for the content check, and in which time zone a dump

@@ -270,6 +270,16 @@ pub trait Target: Send + Sync {
         name: &str,
         range: Option<&crate::manifest::KeyRange>,
     ) -> Result<(u64, u64), TargetError>;
+    /// The lowest and highest value of an integer column (None for an empty table, or where
+    /// the target does not compute content checksums).
+    async fn key_bounds(
+        &self,
+        _database: &str,
+        _name: &str,
+        _column: &str,
+    ) -> Result<Option<(i128, i128)>, TargetError> {
+        Ok(None)
+    }
     async fn drop_table(&self, database: &str, name: &str) -> Result<(), TargetError>;
     /// The table as a log's row events need it, or None when it does not exist.
     async fn describe_table(&self, _database: &str, _name: &str) -> Result<Option<TableDescription>, TargetError> {

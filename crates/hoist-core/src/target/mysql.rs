@@ -551,6 +551,15 @@ impl Target for MysqlTarget {
         Ok(found)
     }
 
+    async fn key_bounds(&self, database: &str, name: &str, column: &str) -> Result<Option<(i128, i128)>, TargetError> {
+        let c = q(column);
+        let sql = format!("SELECT CAST(MIN({c}) AS CHAR), CAST(MAX({c}) AS CHAR) FROM {}.{}", q(database), q(name));
+        let row: Option<(Option<String>, Option<String>)> =
+            self.conn().await?.query_first(sql).await.map_err(classify)?;
+        let parse = |v: Option<String>| v.and_then(|v| v.parse::<i128>().ok());
+        Ok(row.and_then(|(low, high)| Some((parse(low)?, parse(high)?))))
+    }
+
     async fn drop_table(&self, database: &str, name: &str) -> Result<(), TargetError> {
         self.run(None, &[format!("DROP TABLE IF EXISTS {}.{}", q(database), q(name))]).await
     }
