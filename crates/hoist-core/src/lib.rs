@@ -5,7 +5,7 @@
 //! - [`catalog`] and [`filter`]: which databases, tables and files the dump holds
 //! - [`mysqldump`]: a single mysqldump file, scanned into the same catalog
 //! - [`plan`]: tables and chunks (file, byte range), persisted once in the [`checkpoint`]
-//! - [`reader`] (with [`input`]): parse a chunk from its resume position into batches
+//! - [`reader`] (with [`input`] and [`charset`]): parse a chunk from its resume position into batches
 //! - [`target`]: MySQL family and SQLite; each batch commits with its progress marker
 //! - [`import`]: the workers, the post steps per table and the report
 //! - [`refusal`]: when a recorded checkpoint may not be reused
@@ -15,6 +15,7 @@
 pub mod backup;
 pub mod binlog;
 pub mod catalog;
+pub mod charset;
 pub mod checkpoint;
 pub mod config;
 pub mod config_keys;
