@@ -142,7 +142,6 @@ fn character_sets_utf8mb4() {
 /// Runs 1-3, 6, 9-11, 16-18: decoding schema and data files from GB18030 or latin1, and
 /// refusing files that are not in the configured character set.
 #[test]
-#[ignore = "not supported yet: [mydumper] character-set, data-character-set"]
 fn character_sets_decoding() {
     let case = corpus("lightning_character_sets");
     let cfg = |name: &str| case.join(format!("{name}.toml"));

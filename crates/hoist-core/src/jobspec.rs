@@ -38,6 +38,10 @@ pub struct JobSpec {
     pub max_region_size: u64,
     pub strict_format: bool,
     pub csv: CsvSpec,
+    /// Absent from checkpoints written before character sets were read: those read schema
+    /// files as UTF-8 and data files' bytes as they are, which the defaults say.
+    #[serde(default, skip_serializing_if = "CharsetSpec::is_default")]
+    pub charset: CharsetSpec,
     /// For a restore: the backup it restores. A rerun with another backup is refused.
     pub upstream: Option<Upstream>,
     /// For a point-in-time restore: the range of the log it replays after the snapshot.
@@ -67,6 +71,29 @@ pub struct CsvSpec {
     pub backslash_escape: bool,
     pub trim_last_separator: bool,
     pub not_null: bool,
+}
+
+/// `[mydumper] character-set` and `data-character-set`: the data one decides the rows and where
+/// statements end (so the plan). `data-invalid-char-replace` is not here: while it is unset an
+/// invalid byte stops its table, so no row loaded so far holds a replacement, and setting it
+/// for the rerun (the fix the error suggests) changes no row loaded; it never moves a
+/// statement's end either (it holds no ASCII punctuation).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CharsetSpec {
+    pub schema: String,
+    pub data: String,
+}
+
+impl Default for CharsetSpec {
+    fn default() -> Self {
+        CharsetSpec { schema: "auto".into(), data: "binary".into() }
+    }
+}
+
+impl CharsetSpec {
+    fn is_default(&self) -> bool {
+        *self == CharsetSpec::default()
+    }
 }
 
 /// The backup a restore is bound to: the upstream server and the instant of its snapshot.
@@ -154,9 +181,23 @@ mod tests {
                 trim_last_separator: false,
                 not_null: false,
             },
+            charset: CharsetSpec::default(),
             upstream: None,
             log: None,
         }
+    }
+
+    /// A checkpoint written before character sets were read has no `charset`: it reads as the
+    /// defaults, and a spec with the defaults writes none, so both compare equal.
+    #[test]
+    fn specs_without_character_sets_read_as_the_defaults() {
+        let text = spec().to_text();
+        assert!(!text.contains("charset"), "{text}");
+        let mut gbk = spec();
+        gbk.charset.data = "gbk".into();
+        let diffs = differences(&spec(), &gbk);
+        assert_eq!(diffs.len(), 1);
+        assert_eq!(diffs[0].to_string(), r#"charset.data: recorded "binary", given "gbk""#);
     }
 
     #[test]
