@@ -529,7 +529,10 @@ checksum = "optional"
                 "{key}"
             );
         }
-        assert_eq!(notes.len(), 26, "{notes:#?}");
+        assert_eq!(notes.len(), 25, "{notes:#?}");
+        // Its character sets are Lightning's defaults: schema files auto, data files binary.
+        let (schema, data) = cfg.mydumper.charsets(None, None, None).unwrap();
+        assert_eq!((schema, data.charset, data.replacement.as_deref()), (SchemaCharset::Auto, None, Some("\u{FFFD}")));
         // The status API is hoist's too: read, not noted.
         assert_eq!(cfg.lightning.status_addr.as_deref(), Some(":8289"));
     }

@@ -39,7 +39,8 @@ pub struct JobSpec {
     pub strict_format: bool,
     pub csv: CsvSpec,
     /// Absent from checkpoints written before character sets were read: those read schema
-    /// files as UTF-8 and data files' bytes as they are, which the defaults say.
+    /// files as UTF-8 and data files' bytes as they are, which the defaults say. Left out of
+    /// the text when it is the default, so that the fingerprint of such a job stays the same.
     #[serde(default, skip_serializing_if = "CharsetSpec::is_default")]
     pub charset: CharsetSpec,
     /// For a restore: the backup it restores. A rerun with another backup is refused.
@@ -137,11 +138,19 @@ impl std::fmt::Display for FieldDiff {
 
 /// Every leaf field whose value differs, in the order the spec declares them.
 pub fn differences(recorded: &JobSpec, given: &JobSpec) -> Vec<FieldDiff> {
-    let a = serde_json::to_value(recorded).expect("a spec always serialises");
-    let b = serde_json::to_value(given).expect("a spec always serialises");
+    let a = compared(recorded);
+    let b = compared(given);
     let mut out = Vec::new();
     diff_values("", &a, &b, &mut out);
     out
+}
+
+/// The spec as compared: with the fields that its text leaves out at their defaults (so that
+/// old checkpoints keep their text, and with it their fingerprint) written in full.
+fn compared(spec: &JobSpec) -> serde_json::Value {
+    let mut value = serde_json::to_value(spec).expect("a spec always serialises");
+    value["charset"] = serde_json::to_value(&spec.charset).expect("a spec always serialises");
+    value
 }
 
 fn diff_values(path: &str, a: &serde_json::Value, b: &serde_json::Value, out: &mut Vec<FieldDiff>) {
