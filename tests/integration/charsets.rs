@@ -123,7 +123,7 @@ const SMALL: [&str; 4] = ["--max-region-size", "8KiB", "--batch-size", "2KiB"];
 fn assert_checked(text: &str, tables: &[&str]) {
     for t in tables {
         // The summary's line: the last that starts with the table's name.
-        let line = text.lines().filter(|l| l.starts_with(t)).last().unwrap_or_else(|| panic!("no line for {t}:\n{text}"));
+        let line = text.lines().rev().find(|l| l.starts_with(t)).unwrap_or_else(|| panic!("no line for {t}:\n{text}"));
         assert!(line.ends_with("ok, checksum matches"), "hoist's content check ran and matched for {t}:\n{text}");
     }
 }
@@ -146,7 +146,9 @@ fn a_gbk_dump_loads_as_its_text_in_several_chunks() {
     let cols = columns(&GBK_COLUMNS);
     assert_eq!(mysql_table_sum(&server.client_url(), db, "gbk_sql", &cols), sum(&sql_rows), "gbk_sql");
     assert_eq!(mysql_table_sum(&server.client_url(), db, "gbk_csv", &cols), sum(&csv_rows), "gbk_csv");
-    let comment = format!("SELECT TABLE_COMMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = '{db}' AND TABLE_NAME = 'gbk_sql'");
+    let comment = format!(
+        "SELECT TABLE_COMMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = '{db}' AND TABLE_NAME = 'gbk_sql'"
+    );
     assert_eq!(server.query_value(&comment).unwrap(), "表", "the schema file's comment, decoded");
     // The SQL file was planned as several chunks, split on its decoded text.
     let size = std::fs::metadata(src.join(format!("{db}.gbk_sql.000000000.sql"))).unwrap().len();
@@ -359,10 +361,8 @@ fn convert_using_utf8mb4_is_its_string() {
         let run = import(&src, &server.url(), dir.path(), &["--write-mode", mode, "--meta-schema", &meta]);
         run.assert_ok();
         assert_checked(&run.text(), &[&format!("`{db}`.`t`")]);
-        let rows = [
-            [Some("1"), Some(r#"{"52": 1, "é": [1]}"#), Some("a)'b")],
-            [Some("2"), Some("[1, 2]"), Some("主键")],
-        ];
+        let rows =
+            [[Some("1"), Some(r#"{"52": 1, "é": [1]}"#), Some("a)'b")], [Some("2"), Some("[1, 2]"), Some("主键")]];
         let rows: Vec<Row> = rows.iter().map(|r| r.iter().map(|v| v.map(String::from)).collect()).collect();
         assert_eq!(mysql_table_sum(&server.client_url(), &db, "t", &columns(&["id", "js", "s"])), sum(&rows), "{mode}");
     }

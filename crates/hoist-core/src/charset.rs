@@ -308,7 +308,8 @@ impl Transcoder {
             let room = self.decoder.max_utf8_buffer_length_without_replacement(left).unwrap_or(left * 4 + 16);
             let old = out.len();
             out.resize(old + room.max(4), 0);
-            let (result, read, written) = self.decoder.decode_to_utf8_without_replacement(&src[pos..], &mut out[old..], last);
+            let (result, read, written) =
+                self.decoder.decode_to_utf8_without_replacement(&src[pos..], &mut out[old..], last);
             out.truncate(old + written);
             pos += read;
             match result {

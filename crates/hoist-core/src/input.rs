@@ -173,7 +173,8 @@ mod tests {
     fn a_decoded_window_gives_source_offsets() {
         let data = crate::charset::DataCharset::parse("gbk", None).unwrap();
         let src = b"(\xd6\xf7\xbc\xfc)".repeat(5000);
-        let mut input = Input::decoded(Box::new(io::Cursor::new(src.clone())), 1000, src.len() as u64, data.transcoder(1000));
+        let mut input =
+            Input::decoded(Box::new(io::Cursor::new(src.clone())), 1000, src.len() as u64, data.transcoder(1000));
         input.fill().unwrap();
         input.consume(8 * 3);
         assert_eq!(input.position(), 1000 + 6 * 3);

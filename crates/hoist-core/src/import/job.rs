@@ -106,10 +106,7 @@ impl ImportSettings {
                 trim_last_separator: c.trim_last_separator,
                 not_null: c.not_null,
             },
-            charset: CharsetSpec {
-                schema: self.schema_charset.name().into(),
-                data: self.data_charset.name().into(),
-            },
+            charset: CharsetSpec { schema: self.schema_charset.name().into(), data: self.data_charset.name().into() },
             upstream: self.restore.as_ref().map(|r| r.upstream.clone()),
             log: self.restore.as_ref().and_then(|r| r.log.as_ref()).map(|l| l.range()),
         }

@@ -37,10 +37,10 @@ use schema_step::{
 use workers::{save_progress_loop, worker};
 
 use crate::catalog::Catalog;
+use crate::charset::SchemaCharset;
 use crate::checkpoint::sqlite::SqliteStore;
 use crate::checkpoint::{CheckpointStore, ChunkProgress, ChunkRecord, TableState, TaskRecord};
 use crate::config::KeepAfterSuccess;
-use crate::charset::SchemaCharset;
 use crate::error::{CheckpointError, ConfigError, ImportError, SourceError, TargetError};
 use crate::filter::TableFilter;
 use crate::plan::make_plan;
@@ -316,8 +316,12 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
             settings.schema_charset,
             settings.max_retries,
         )
-            .await
-            .map_err(|e| TargetError { code: e.code, message: format!("creating databases: {}", e.message), ..e })?;
+        .await
+        .map_err(|e| TargetError {
+            code: e.code,
+            message: format!("creating databases: {}", e.message),
+            ..e
+        })?;
     }
     let hashing = Hashing::of(&settings, target.as_ref()).await?;
     let prepared: Vec<_> = match log_begun {

@@ -163,11 +163,14 @@ pub(super) async fn create_databases(
         tables.iter().filter(|t| t.state == TableState::Pending).map(|t| t.database.as_str()).collect();
     for db in needed {
         let db_sql = match catalog.databases.get(db).cloned().flatten() {
-            Some(f) => {
-                source.read_all(&f.path).await.ok().and_then(|b| ddl_file::statements(&f.path, &b, charset).ok()).and_then(|s| {
+            Some(f) => source
+                .read_all(&f.path)
+                .await
+                .ok()
+                .and_then(|b| ddl_file::statements(&f.path, &b, charset).ok())
+                .and_then(|s| {
                     ddl_file::find(&s, |h| h.starts_with("create database") || h.starts_with("create schema")).cloned()
-                })
-            }
+                }),
             None => None,
         };
         retrying(retries, || target.create_database(db, db_sql.as_deref())).await?;

@@ -420,8 +420,8 @@ async fn rejected_rows(
     let handle = tokio::runtime::Handle::current();
     let (line, near) =
         tokio::task::spawn_blocking(move || crate::reader::locate(&source, &handle, &ch, &charset, offset))
-        .await
-        .unwrap_or_default();
+            .await
+            .unwrap_or_default();
     let position = crate::error::FilePosition { file: chunk.path.clone(), offset, line };
     format!("{position}: {which} ({near:?}): {}", e.message)
 }
