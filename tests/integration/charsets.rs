@@ -84,9 +84,7 @@ fn gbk(text: &str) -> Vec<u8> {
 /// A GBK dump of database `db` in `dir`: schema files (Chinese names and comments) and data
 /// of `sql_rows` (SQL, INSERTs of 40 rows) and `csv_rows` (CSV with a header).
 fn write_gbk_dump(dir: &Path, db: &str, sql_rows: &[Row], csv_rows: &[Row]) -> PathBuf {
-    let src = dir.join("dump");
-    std::fs::create_dir_all(&src).unwrap();
-    std::fs::write(src.join(format!("{db}-schema-create.sql")), format!("CREATE DATABASE `{db}`;\n")).unwrap();
+    let src = dump_dir(dir, db);
     for table in ["gbk_sql", "gbk_csv"] {
         let schema = format!(
             "CREATE TABLE `{table}` (`编号` int NOT NULL PRIMARY KEY, `内容` varchar(300) COMMENT '中文内容', \
@@ -107,6 +105,42 @@ fn write_gbk_dump(dir: &Path, db: &str, sql_rows: &[Row], csv_rows: &[Row]) -> P
     }
     std::fs::write(src.join(format!("{db}.gbk_csv.000000000.csv")), gbk(&csv)).unwrap();
     src
+}
+
+/// Database `db` (and its meta schema) gone from the shared server.
+fn fresh(server: &MariaDb, db: &str) {
+    server.exec(&format!("DROP DATABASE IF EXISTS {db}; DROP DATABASE IF EXISTS {db}_meta"));
+}
+
+/// A GBK dump of `n` rows per table in a fresh temp dir, with its config.
+struct GbkCase {
+    dir: tempfile::TempDir,
+    src: PathBuf,
+    config: PathBuf,
+    sql_rows: Vec<Row>,
+    csv_rows: Vec<Row>,
+}
+
+fn gbk_case(db: &str, n: usize) -> GbkCase {
+    let dir = tempfile::tempdir().unwrap();
+    let (sql_rows, csv_rows) = (gbk_rows(&format!("{db}.sql"), n), gbk_rows(&format!("{db}.csv"), n));
+    let src = write_gbk_dump(dir.path(), db, &sql_rows, &csv_rows);
+    let config = gbk_config(dir.path());
+    GbkCase { dir, src, config, sql_rows, csv_rows }
+}
+
+impl GbkCase {
+    /// The summary of the run that finished says hoist's check matched, and both tables hold
+    /// exactly the rows written.
+    #[track_caller]
+    fn assert_loaded(&self, server: &MariaDb, db: &str, finished: &crate::util::Run) {
+        finished.assert_ok();
+        assert_checked(&finished.text(), &[&format!("`{db}`.`gbk_sql`"), &format!("`{db}`.`gbk_csv`")]);
+        let cols = columns(&GBK_COLUMNS);
+        for (table, rows) in [("gbk_sql", &self.sql_rows), ("gbk_csv", &self.csv_rows)] {
+            assert_eq!(mysql_table_sum(&server.client_url(), db, table, &cols), sum(rows), "{table}");
+        }
+    }
 }
 
 fn gbk_config(dir: &Path) -> PathBuf {
@@ -132,26 +166,18 @@ fn assert_checked(text: &str, tables: &[&str]) {
 fn a_gbk_dump_loads_as_its_text_in_several_chunks() {
     let server = MariaDb::shared();
     let db = "cs_gbk";
-    server.exec(&format!("DROP DATABASE IF EXISTS {db}; DROP DATABASE IF EXISTS {db}_meta"));
-    let dir = tempfile::tempdir().unwrap();
-    let (sql_rows, csv_rows) = (gbk_rows("sql", 1500), gbk_rows("csv", 1500));
-    let src = write_gbk_dump(dir.path(), db, &sql_rows, &csv_rows);
-    let config = gbk_config(dir.path());
+    fresh(server, db);
+    let case = gbk_case(db, 1500);
     let meta = format!("{db}_meta");
-    let mut args = vec!["--config", config.to_str().unwrap(), "--meta-schema", &meta];
+    let mut args = vec!["--config", case.config.to_str().unwrap(), "--meta-schema", &meta];
     args.extend(SMALL);
-    let run = import(&src, &server.url(), dir.path(), &args);
-    run.assert_ok();
-    assert_checked(&run.text(), &["`cs_gbk`.`gbk_sql`", "`cs_gbk`.`gbk_csv`"]);
-    let cols = columns(&GBK_COLUMNS);
-    assert_eq!(mysql_table_sum(&server.client_url(), db, "gbk_sql", &cols), sum(&sql_rows), "gbk_sql");
-    assert_eq!(mysql_table_sum(&server.client_url(), db, "gbk_csv", &cols), sum(&csv_rows), "gbk_csv");
+    case.assert_loaded(server, db, &import(&case.src, &server.url(), case.dir.path(), &args));
     let comment = format!(
         "SELECT TABLE_COMMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = '{db}' AND TABLE_NAME = 'gbk_sql'"
     );
     assert_eq!(server.query_value(&comment).unwrap(), "表", "the schema file's comment, decoded");
     // The SQL file was planned as several chunks, split on its decoded text.
-    let size = std::fs::metadata(src.join(format!("{db}.gbk_sql.000000000.sql"))).unwrap().len();
+    let size = std::fs::metadata(case.src.join(format!("{db}.gbk_sql.000000000.sql"))).unwrap().len();
     assert!(size > 4 * 8192, "{size}");
 }
 
@@ -162,24 +188,21 @@ fn a_gbk_dump_loads_as_its_text_in_several_chunks() {
 fn a_killed_gbk_import_resumes_at_the_right_byte() {
     let server = MariaDb::shared();
     let db = "cs_gbk_kill";
-    server.exec(&format!("DROP DATABASE IF EXISTS {db}; DROP DATABASE IF EXISTS {db}_meta"));
-    let dir = tempfile::tempdir().unwrap();
-    let (sql_rows, csv_rows) = (gbk_rows("ksql", 1200), gbk_rows("kcsv", 1200));
-    let src = write_gbk_dump(dir.path(), db, &sql_rows, &csv_rows);
-    let config = gbk_config(dir.path());
-    let cp = dir.path().join("checkpoint.db");
+    fresh(server, db);
+    let case = gbk_case(db, 1200);
+    let cp = case.dir.path().join("checkpoint.db");
     let meta = format!("{db}_meta");
     let url = server.url();
     let args: Vec<&str> = vec![
         "import",
         "--source",
-        src.to_str().unwrap(),
+        case.src.to_str().unwrap(),
         "--target",
         &url,
         "--checkpoint",
         cp.to_str().unwrap(),
         "--config",
-        config.to_str().unwrap(),
+        case.config.to_str().unwrap(),
         "--meta-schema",
         &meta,
         "--progress",
@@ -222,12 +245,15 @@ fn a_killed_gbk_import_resumes_at_the_right_byte() {
         let done = rows_in();
         assert!((threshold..1200).contains(&done), "killed mid-file after {threshold} rows: {done}");
     }
-    let run = crate::util::hoist(&args);
-    run.assert_ok();
-    assert_checked(&run.text(), &["`cs_gbk_kill`.`gbk_sql`", "`cs_gbk_kill`.`gbk_csv`"]);
-    let cols = columns(&GBK_COLUMNS);
-    assert_eq!(mysql_table_sum(&server.client_url(), db, "gbk_sql", &cols), sum(&sql_rows), "gbk_sql");
-    assert_eq!(mysql_table_sum(&server.client_url(), db, "gbk_csv", &cols), sum(&csv_rows), "gbk_csv");
+    case.assert_loaded(server, db, &crate::util::hoist(&args));
+}
+
+/// A dump dir for database `db` in `dir` holding its schema-create file.
+fn dump_dir(dir: &Path, db: &str) -> PathBuf {
+    let src = dir.join("dump");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join(format!("{db}-schema-create.sql")), format!("CREATE DATABASE `{db}`;\n")).unwrap();
+    src
 }
 
 /// latin1 is cp1252: a CSV of its bytes 0x80-0xFF into a latin1 and a utf8mb4 column.
@@ -235,11 +261,9 @@ fn a_killed_gbk_import_resumes_at_the_right_byte() {
 fn a_latin1_dump_loads_as_cp1252() {
     let server = MariaDb::shared();
     let db = "cs_latin1";
-    server.exec(&format!("DROP DATABASE IF EXISTS {db}; DROP DATABASE IF EXISTS {db}_meta"));
+    fresh(server, db);
     let dir = tempfile::tempdir().unwrap();
-    let src = dir.path().join("dump");
-    std::fs::create_dir_all(&src).unwrap();
-    std::fs::write(src.join(format!("{db}-schema-create.sql")), format!("CREATE DATABASE `{db}`;\n")).unwrap();
+    let src = dump_dir(dir.path(), db);
     std::fs::write(
         src.join(format!("{db}.t-schema.sql")),
         b"CREATE TABLE `t` (`id` int PRIMARY KEY, `l\xe9` varchar(40) CHARACTER SET latin1, `u` text) DEFAULT CHARSET=utf8mb4;\n",
@@ -272,9 +296,7 @@ fn a_latin1_dump_loads_as_cp1252() {
 /// A dump of one table whose SQL data file holds `data`, GBK-encoded but for `bad`, which is
 /// inserted as it is after the text `before`.
 fn dump_with_bad_bytes(dir: &Path, before: &str, bad: &[u8], after: &str) -> PathBuf {
-    let src = dir.join("dump");
-    std::fs::create_dir_all(&src).unwrap();
-    std::fs::write(src.join("csbad-schema-create.sql"), "CREATE DATABASE `csbad`;\n").unwrap();
+    let src = dump_dir(dir, "csbad");
     std::fs::write(src.join("csbad.t-schema.sql"), "CREATE TABLE `t` (`id` int PRIMARY KEY, `v` text);\n").unwrap();
     let mut data = gbk(before);
     data.extend_from_slice(bad);
@@ -319,9 +341,7 @@ fn an_invalid_byte_is_an_error_naming_file_and_byte_until_a_replacement_is_set()
 #[test]
 fn a_csv_cut_inside_a_character_names_the_byte() {
     let dir = tempfile::tempdir().unwrap();
-    let src = dir.path().join("dump");
-    std::fs::create_dir_all(&src).unwrap();
-    std::fs::write(src.join("cscut-schema-create.sql"), "CREATE DATABASE `cscut`;\n").unwrap();
+    let src = dump_dir(dir.path(), "cscut");
     std::fs::write(src.join("cscut.t-schema.sql"), "CREATE TABLE `t` (`id` int PRIMARY KEY, `v` text);\n").unwrap();
     let mut data = gbk("id,v\n1,\"主键\"\n2,\"注");
     let at = data.len();
@@ -343,11 +363,9 @@ fn convert_using_utf8mb4_is_its_string() {
     let server = MariaDb::shared();
     for mode in ["insert", "load-data"] {
         let db = format!("cs_convert_{}", mode.replace('-', "_"));
-        server.exec(&format!("DROP DATABASE IF EXISTS {db}; DROP DATABASE IF EXISTS {db}_meta"));
+        fresh(server, &db);
         let dir = tempfile::tempdir().unwrap();
-        let src = dir.path().join("dump");
-        std::fs::create_dir_all(&src).unwrap();
-        std::fs::write(src.join(format!("{db}-schema-create.sql")), format!("CREATE DATABASE `{db}`;\n")).unwrap();
+        let src = dump_dir(dir.path(), &db);
         std::fs::write(
             src.join(format!("{db}.t-schema.sql")),
             "CREATE TABLE `t` (`id` int PRIMARY KEY, `js` json, `s` varchar(20)) DEFAULT CHARSET=utf8mb4;\n",
