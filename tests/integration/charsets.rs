@@ -10,7 +10,7 @@ use hoist_testkit::dump::{ColType, ColumnSpec, Rng};
 use hoist_testkit::mariadb::MariaDb;
 use hoist_testkit::rows::{mysql_table_sum, sqlite_table_sum, sum_rows, TableSum};
 
-use crate::util::{follow, import, sqlite_url};
+use crate::util::{assert_refused, follow, import, sqlite_url};
 
 type Row = Vec<Option<String>>;
 
@@ -324,6 +324,10 @@ fn an_invalid_byte_is_an_error_naming_file_and_byte_until_a_replacement_is_set()
     assert!(text.contains("the bytes FF at byte") && text.contains("not valid gbk"), "{text}");
     assert!(text.contains("data-invalid-char-replace"), "the message says what to set:\n{text}");
 
+    // The character set is part of the job: another one is refused, naming it.
+    let other = import(&src, &target, dir.path(), &["--data-character-set", "gb18030"]);
+    assert_refused(&other, &[r#"charset.data: recorded "gbk", given "gb18030""#]);
+
     // The recorded error blocks the rerun until resolved, as for any bad input.
     let mut with_replacement = gbk_data.to_vec();
     with_replacement.extend(["--data-invalid-char-replace", "?"]);
@@ -384,4 +388,18 @@ fn convert_using_utf8mb4_is_its_string() {
         let rows: Vec<Row> = rows.iter().map(|r| r.iter().map(|v| v.map(String::from)).collect()).collect();
         assert_eq!(mysql_table_sum(&server.client_url(), &db, "t", &columns(&["id", "js", "s"])), sum(&rows), "{mode}");
     }
+}
+
+/// A single mysqldump file is scanned on its bytes, which GBK's trail bytes would mislead: its
+/// GBK is refused before anything is written.
+#[test]
+fn a_single_mysqldump_file_in_gbk_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("shop.sql");
+    std::fs::write(&file, gbk("USE `shop`;\nCREATE TABLE `t` (`v` text);\nINSERT INTO `t` VALUES ('主键');\n"))
+        .unwrap();
+    let db = dir.path().join("out.db");
+    let run = import(&file, &sqlite_url(&db), dir.path(), &["--data-character-set", "gbk"]);
+    assert_refused(&run, &["character set gbk is not supported yet for a single mysqldump file"]);
+    assert!(!db.exists(), "nothing was written");
 }
