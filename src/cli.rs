@@ -329,6 +329,18 @@ pub struct ImportArgs {
     /// CSV records never contain line breaks, so CSV files may be split. Config: [mydumper] strict-format.
     #[arg(long)]
     pub strict_format: bool,
+    /// Character set of schema files: auto (UTF-8, else GB18030), utf8mb4, gb18030, gbk,
+    /// latin1 or binary. Config: [mydumper] character-set.
+    #[arg(long, value_name = "CHARSET")]
+    pub character_set: Option<String>,
+    /// Character set of data files, decoded to UTF-8 before they are parsed: binary (the bytes
+    /// as they are; the default), utf8mb4, gb18030, gbk or latin1. Config: [mydumper] data-character-set.
+    #[arg(long, value_name = "CHARSET")]
+    pub data_character_set: Option<String>,
+    /// What replaces bytes invalid in the data character set (else they stop their table).
+    /// Config: [mydumper] data-invalid-char-replace.
+    #[arg(long, value_name = "TEXT")]
+    pub data_invalid_char_replace: Option<String>,
     /// On a duplicate key: error (stop the table), replace or ignore. Config: [conflict] strategy.
     #[arg(long)]
     pub conflict: Option<ConflictStrategy>,
@@ -652,6 +664,11 @@ impl ImportArgs {
         settings.strict_format = self.strict_format || file.mydumper.strict_format;
         settings.routes = file.routes.clone();
         settings.case_sensitive = file.mydumper.case_sensitive;
+        (settings.schema_charset, settings.data_charset) = file.mydumper.charsets(
+            self.character_set.as_deref(),
+            self.data_character_set.as_deref(),
+            self.data_invalid_char_replace.as_deref(),
+        )?;
         Ok(settings)
     }
 }
@@ -760,6 +777,8 @@ impl LoadArgs {
             case_sensitive: false,
             no_schema: false,
             csv: Default::default(),
+            schema_charset: Default::default(),
+            data_charset: Default::default(),
             batch_bytes: self.batch_size.0.max(1) as usize,
             concurrency,
             conflict: ConflictStrategy::default(),

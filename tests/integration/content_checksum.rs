@@ -158,7 +158,9 @@ fn value_of(rng: &mut Rng, ty: &str) -> Source {
         }
         "varchar(10) CHARACTER SET latin1" => {
             let n = rng.below(10) as usize;
-            Source::Text((0..n).map(|_| rng.pick(&["a", "é", "ü", "ÿ", " ", "\u{a0}"])).collect())
+            Source::Text(
+                (0..n).map(|_| rng.pick(&["a", "é", "ü", "ÿ", " ", "\u{a0}", "€", "‘", "”", "\u{81}"])).collect(),
+            )
         }
         "binary(6)" | "varbinary(10)" | "blob" => {
             let n = rng.below(if ty == "blob" { 300 } else { 6 }) as usize;

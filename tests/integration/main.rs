@@ -3,6 +3,7 @@
 
 mod backup;
 mod bad_input;
+mod charsets;
 mod checkpoint;
 mod content_checksum;
 mod crash;

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::charset::{DataCharset, SchemaCharset};
 use crate::error::ConfigError;
 
 /// The whole TOML file. Every section is optional.
@@ -46,6 +47,12 @@ pub struct MydumperSection {
     pub no_schema: bool,
     pub strict_format: bool,
     pub max_region_size: ByteSize,
+    /// How schema files are decoded (`auto`: UTF-8, else GB18030).
+    pub character_set: String,
+    /// How data files are decoded (`binary`: their bytes as they are).
+    pub data_character_set: String,
+    /// What replaces bytes invalid in `data_character_set`; none: they are an error.
+    pub data_invalid_char_replace: Option<String>,
     pub csv: CsvSection,
 }
 
@@ -58,8 +65,28 @@ impl Default for MydumperSection {
             no_schema: false,
             strict_format: false,
             max_region_size: ByteSize(256 << 20),
+            character_set: "auto".into(),
+            data_character_set: "binary".into(),
+            data_invalid_char_replace: None,
             csv: CsvSection::default(),
         }
+    }
+}
+
+impl MydumperSection {
+    /// `character-set`, `data-character-set` and `data-invalid-char-replace`, each given or
+    /// from the file.
+    pub fn charsets(
+        &self,
+        schema: Option<&str>,
+        data: Option<&str>,
+        replace: Option<&str>,
+    ) -> Result<(SchemaCharset, DataCharset), ConfigError> {
+        let schema = SchemaCharset::parse(schema.unwrap_or(&self.character_set)).map_err(ConfigError::Invalid)?;
+        let replace = replace.or(self.data_invalid_char_replace.as_deref());
+        let data =
+            DataCharset::parse(data.unwrap_or(&self.data_character_set), replace).map_err(ConfigError::Invalid)?;
+        Ok((schema, data))
     }
 }
 
@@ -519,7 +546,10 @@ checksum = "optional"
             );
         }
         // (`[mydumper] case-sensitive` is read: it decides how `[[routes]]` match.)
-        assert_eq!(notes.len(), 25, "{notes:#?}");
+        assert_eq!(notes.len(), 24, "{notes:#?}");
+        // Its character sets are Lightning's defaults: schema files auto, data files binary.
+        let (schema, data) = cfg.mydumper.charsets(None, None, None).unwrap();
+        assert_eq!((schema, data.charset, data.replacement.as_deref()), (SchemaCharset::Auto, None, Some("\u{FFFD}")));
         // The status API is hoist's too: read, not noted.
         assert_eq!(cfg.lightning.status_addr.as_deref(), Some(":8289"));
     }

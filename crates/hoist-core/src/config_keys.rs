@@ -45,12 +45,6 @@ fn is_false(v: &Value) -> bool {
 fn is_zero(v: &Value) -> bool {
     v.as_integer() == Some(0)
 }
-fn utf8_schema(v: &Value) -> bool {
-    matches!(v.as_str(), Some("auto" | "utf8mb4"))
-}
-fn binary_data(v: &Value) -> bool {
-    matches!(v.as_str(), Some("binary" | ""))
-}
 fn no_duplicate_resolution(v: &Value) -> bool {
     v.as_str() == Some("none")
 }
@@ -113,15 +107,9 @@ const KEYS: &[(&str, Kind)] = &[
     ("mydumper.batch-import-ratio", NoEffect(PHYSICAL)),
     ("mydumper.data-source-dir", Read),
     ("mydumper.no-schema", Read),
-    (
-        "mydumper.character-set",
-        Unsupported { harmless: utf8_schema, does: "hoist reads schema files as UTF-8; set \"utf8mb4\"" },
-    ),
-    (
-        "mydumper.data-character-set",
-        Unsupported { harmless: binary_data, does: "hoist loads data files' bytes as they are; set \"binary\"" },
-    ),
-    ("mydumper.data-invalid-char-replace", NoEffect("hoist converts no character set")),
+    ("mydumper.character-set", Read),
+    ("mydumper.data-character-set", Read),
+    ("mydumper.data-invalid-char-replace", Read),
     ("mydumper.case-sensitive", Read),
     ("mydumper.strict-format", Read),
     ("mydumper.max-region-size", Read),
@@ -263,7 +251,6 @@ mod tests {
                 "[routes] extract-table is not supported yet (hoist adds no column",
             ),
             ("[lightning]\nmax-error = 20\n", "[lightning] max-error = 20 is not supported yet (hoist stops"),
-            ("[mydumper]\ncharacter-set = 'gb18030'\n", "[mydumper] character-set = \"gb18030\" is not supported"),
             ("[conflict]\nthreshold = 20\n", "[conflict] threshold = 20 is not supported yet"),
             ("[[mydumper.files]]\npattern = 'x'\n", "[[mydumper.files]] is not supported yet (hoist finds files"),
         ] {
@@ -271,7 +258,7 @@ mod tests {
             assert!(e.starts_with(expected), "{text}: {e}");
         }
         // The values that mean what hoist does anyway pass without a word.
-        let same = "[lightning]\nmax-error = 0\n[mydumper]\ncharacter-set = 'utf8mb4'\ndata-character-set = 'binary'\n\
+        let same = "[lightning]\nmax-error = 0\n[mydumper]\ncharacter-set = 'gb18030'\ndata-character-set = 'gbk'\n\
                     [tidb]\ntls = ''\n[tidb.session-vars]\ntidb_enable_clustered_index = 'OFF'\n";
         assert_eq!(check_text(same).unwrap(), Vec::<String>::new());
         let e = check_text("[tidb.session-vars]\nforeign_key_checks = 0\n").unwrap_err();

@@ -490,8 +490,9 @@ fn same_bytes(session: &str, column: &str) -> bool {
 }
 
 /// Text the server converts from the session's character set to the column's, where the
-/// conversion is plain: ASCII between ASCII-based sets, and UTF-8 into latin1 (MariaDB's
-/// latin1 is cp1252, which differs from Unicode's first 256 code points in 0x80-0x9F only).
+/// conversion is plain: ASCII between ASCII-based sets, and UTF-8 into latin1, which is cp1252
+/// on MySQL and MariaDB (`€` is 0x80; 0x81, 0x8D, 0x8F, 0x90 and 0x9D are U+0081... as they
+/// are in WHATWG's windows-1252, whose encoder this is).
 fn converted(text: &[u8], from: &str, to: &str) -> Option<Vec<u8>> {
     let ascii_based = |c: &str| !matches!(c, "ucs2" | "utf16" | "utf16le" | "utf32");
     if text.is_ascii() && ascii_based(from) && ascii_based(to) {
@@ -500,8 +501,8 @@ fn converted(text: &[u8], from: &str, to: &str) -> Option<Vec<u8>> {
     if !matches!(from, "utf8" | "utf8mb3" | "utf8mb4") || to != "latin1" {
         return None;
     }
-    let chars = std::str::from_utf8(text).ok()?.chars();
-    chars.map(|c| u8::try_from(u32::from(c)).ok().filter(|&b| !(0x80..0xA0).contains(&b))).collect()
+    let (bytes, _, unmappable) = encoding_rs::WINDOWS_1252.encode(std::str::from_utf8(text).ok()?);
+    (!unmappable).then(|| bytes.into_owned())
 }
 
 fn member<'m>(members: &'m [Vec<u8>], given: &[u8]) -> Option<&'m Vec<u8>> {
@@ -903,7 +904,10 @@ mod tests {
         let mut out = Vec::new();
         push_part(&mut out, &print, &s, &text("aé")).unwrap();
         assert_eq!(out, b"2:a\xe9");
-        assert!(push_part(&mut out, &print, &s, &text("€")).is_err(), "cp1252's euro is not U+0080");
+        let mut out = Vec::new();
+        push_part(&mut out, &print, &s, &text("€‘\u{81}")).unwrap();
+        assert_eq!(out, b"3:\x80\x91\x81", "latin1 is cp1252");
+        assert!(push_part(&mut out, &print, &s, &text("\u{80}")).is_err(), "cp1252 has no U+0080");
         assert!(push_part(&mut out, &print, &s, &text("ж")).is_err());
         let unknown_zone = SourceSession { charset: "binary".into(), utc_offset: None };
         assert!(printed("timestamp", "timestamp", text("2020-01-01 00:00:00"), &unknown_zone).is_err());

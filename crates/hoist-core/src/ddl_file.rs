@@ -3,15 +3,19 @@
 
 use hoist_parse::sql::{SqlEvent, SqlOptions, SqlScanner, SqlStep};
 
-/// What a schema file holds, in order. SET statements are kept: a trigger file's `SET sql_mode`
-/// matters for the trigger that follows.
+use crate::charset::SchemaCharset;
+
+/// What a schema file holds, in order, decoded from `charset` (`[mydumper] character-set`).
+/// SET statements are kept: a trigger file's `SET sql_mode` matters for the trigger that
+/// follows.
 ///
 /// mydumper 0.10 writes triggers and routines without `DELIMITER`, so a routine body's own `;`
 /// would end it early: pieces are joined again while a `BEGIN`/`CASE` block is open.
-pub fn statements(file: &str, bytes: &[u8]) -> Result<Vec<String>, String> {
+pub fn statements(file: &str, bytes: &[u8], charset: SchemaCharset) -> Result<Vec<String>, String> {
+    let text = charset.decode(file, bytes)?;
     let mut out: Vec<String> = Vec::new();
     let mut depth = 0i64;
-    for piece in pieces(file, bytes)? {
+    for piece in pieces(file, text.as_bytes())? {
         if depth > 0 {
             let last = out.last_mut().expect("a block is open inside a statement");
             last.push_str(";\n");
@@ -130,8 +134,8 @@ pub fn find(statements: &[String], pred: impl Fn(&str) -> bool) -> Option<&Strin
 }
 
 /// The CREATE TABLE statement of a table's schema file.
-pub fn create_table(path: &str, bytes: &[u8]) -> Result<String, String> {
-    find(&statements(path, bytes)?, is_create_table)
+pub fn create_table(path: &str, bytes: &[u8], charset: SchemaCharset) -> Result<String, String> {
+    find(&statements(path, bytes, charset)?, is_create_table)
         .cloned()
         .ok_or_else(|| format!("{path}: no CREATE TABLE statement in the schema file"))
 }
@@ -278,7 +282,7 @@ BEGIN\n  DECLARE n INT;\n  IF x > 0 THEN SET n = CASE WHEN x > 9 THEN 2 ELSE 1 E
   label1: LOOP SELECT 'end;' INTO @s; LEAVE label1; END LOOP label1;\n\
   CASE x WHEN 1 THEN SELECT 1; ELSE BEGIN SELECT 2; END; END CASE;\n  SELECT n;\nEND;\n\
 CREATE TRIGGER t BEFORE INSERT ON a FOR EACH ROW SET NEW.x = 1;\n";
-        let s = statements("f", file).unwrap();
+        let s = statements("f", file, SchemaCharset::Auto).unwrap();
         assert_eq!(s.len(), 4, "{s:#?}");
         assert!(s[2].starts_with("CREATE DEFINER") && s[2].ends_with("END"), "{}", s[2]);
         assert!(s[2].contains("END CASE;\nSELECT n"), "{}", s[2]);
@@ -288,7 +292,7 @@ CREATE TRIGGER t BEFORE INSERT ON a FOR EACH ROW SET NEW.x = 1;\n";
     #[test]
     fn delimiter_blocks_are_whole_already() {
         let file = b"DELIMITER ;;\nCREATE TRIGGER t AFTER INSERT ON a FOR EACH ROW BEGIN\n INSERT INTO b VALUES (1);\nEND;;\nDELIMITER ;\nSELECT 1;\n";
-        let s = statements("f", file).unwrap();
+        let s = statements("f", file, SchemaCharset::Auto).unwrap();
         assert_eq!(s.len(), 2, "{s:#?}");
         assert!(s[0].ends_with("END"));
     }

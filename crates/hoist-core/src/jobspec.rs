@@ -38,6 +38,11 @@ pub struct JobSpec {
     pub max_region_size: u64,
     pub strict_format: bool,
     pub csv: CsvSpec,
+    /// Absent from checkpoints written before character sets were read: those read schema
+    /// files as UTF-8 and data files' bytes as they are, which the defaults say. Left out of
+    /// the text when it is the default, so that the fingerprint of such a job stays the same.
+    #[serde(default, skip_serializing_if = "CharsetSpec::is_default")]
+    pub charset: CharsetSpec,
     /// For a restore: the backup it restores. A rerun with another backup is refused.
     pub upstream: Option<Upstream>,
     /// For a point-in-time restore: the range of the log it replays after the snapshot.
@@ -78,6 +83,29 @@ pub struct CsvSpec {
     pub backslash_escape: bool,
     pub trim_last_separator: bool,
     pub not_null: bool,
+}
+
+/// `[mydumper] character-set` and `data-character-set`: the data one decides the rows and where
+/// statements end (so the plan). `data-invalid-char-replace` is not here: while it is unset an
+/// invalid byte stops its table, so no row loaded so far holds a replacement, and setting it
+/// for the rerun (the fix the error suggests) changes no row loaded; it never moves a
+/// statement's end either (it holds no ASCII punctuation).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CharsetSpec {
+    pub schema: String,
+    pub data: String,
+}
+
+impl Default for CharsetSpec {
+    fn default() -> Self {
+        CharsetSpec { schema: "auto".into(), data: "binary".into() }
+    }
+}
+
+impl CharsetSpec {
+    fn is_default(&self) -> bool {
+        *self == CharsetSpec::default()
+    }
 }
 
 /// The backup a restore is bound to: the upstream server and the instant of its snapshot.
@@ -121,11 +149,19 @@ impl std::fmt::Display for FieldDiff {
 
 /// Every leaf field whose value differs, in the order the spec declares them.
 pub fn differences(recorded: &JobSpec, given: &JobSpec) -> Vec<FieldDiff> {
-    let a = serde_json::to_value(recorded).expect("a spec always serialises");
-    let b = serde_json::to_value(given).expect("a spec always serialises");
+    let a = compared(recorded);
+    let b = compared(given);
     let mut out = Vec::new();
     diff_values("", &a, &b, &mut out);
     out
+}
+
+/// The spec as compared: with the fields that its text leaves out at their defaults (so that
+/// old checkpoints keep their text, and with it their fingerprint) written in full.
+fn compared(spec: &JobSpec) -> serde_json::Value {
+    let mut value = serde_json::to_value(spec).expect("a spec always serialises");
+    value["charset"] = serde_json::to_value(&spec.charset).expect("a spec always serialises");
+    value
 }
 
 fn diff_values(path: &str, a: &serde_json::Value, b: &serde_json::Value, out: &mut Vec<FieldDiff>) {
@@ -171,10 +207,24 @@ mod tests {
                 trim_last_separator: false,
                 not_null: false,
             },
+            charset: CharsetSpec::default(),
             upstream: None,
             log: None,
             routes: None,
         }
+    }
+
+    /// A checkpoint written before character sets were read has no `charset`: it reads as the
+    /// defaults, and a spec with the defaults writes none, so both compare equal.
+    #[test]
+    fn specs_without_character_sets_read_as_the_defaults() {
+        let text = spec().to_text();
+        assert!(!text.contains("charset"), "{text}");
+        let mut gbk = spec();
+        gbk.charset.data = "gbk".into();
+        let diffs = differences(&spec(), &gbk);
+        assert_eq!(diffs.len(), 1);
+        assert_eq!(diffs[0].to_string(), r#"charset.data: recorded "binary", given "gbk""#);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! - [`mysqldump`]: a single mysqldump file, scanned into the same catalog
 //! - [`route`]: `[[routes]]`, which source table loads into which target table
 //! - [`plan`]: tables and chunks (file, byte range), persisted once in the [`checkpoint`]
-//! - [`reader`] (with [`input`]): parse a chunk from its resume position into batches
+//! - [`reader`] (with [`input`] and [`charset`]): parse a chunk from its resume position into batches
 //! - [`target`]: MySQL family and SQLite; each batch commits with its progress marker
 //! - [`import`]: the workers, the post steps per table and the report
 //! - [`refusal`]: when a recorded checkpoint may not be reused
@@ -16,6 +16,7 @@
 pub mod backup;
 pub mod binlog;
 pub mod catalog;
+pub mod charset;
 pub mod checkpoint;
 pub mod config;
 pub mod config_keys;

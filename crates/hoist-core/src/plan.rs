@@ -12,6 +12,7 @@ use hoist_parse::split::StatementSplitter;
 use hoist_parse::sql::SqlOptions;
 
 use crate::catalog::{Catalog, DataFile, DataFormat};
+use crate::charset::{DataCharset, SchemaCharset};
 use crate::checkpoint::{
     Checkpoint, ChunkProgress, ChunkRecord, FileRecord, TableRecord, TableState, TaskRecord, TO_END,
 };
@@ -22,6 +23,10 @@ use crate::source::{Compression, Source, SourceFile};
 pub struct PlanSettings {
     pub max_region_size: u64,
     pub strict_format: bool,
+    /// SQL files are split where their decoded text ends a statement.
+    pub data_charset: DataCharset,
+    /// What schema files are decoded with (merged shards' columns are compared).
+    pub schema_charset: SchemaCharset,
 }
 
 /// Build the plan. Blocking: it may read large files to split them (call from a blocking thread).
@@ -41,7 +46,7 @@ pub fn make_plan(
         if t.sources.len() > 1 {
             crate::route::check_sources_agree(t, |path| {
                 let bytes = handle.block_on(source.read_all(path))?;
-                crate::ddl_file::create_table(path, &bytes).map_err(SourceError::Layout)
+                crate::ddl_file::create_table(path, &bytes, settings.schema_charset).map_err(SourceError::Layout)
             })?;
         }
         tables.push(TableRecord {
@@ -90,7 +95,7 @@ fn split_file(
         return Ok(vec![(0, size)]);
     }
     let bounds = match df.format {
-        DataFormat::Sql => sql_boundaries(source, handle, &df.file, settings.max_region_size)?,
+        DataFormat::Sql => sql_boundaries(source, handle, &df.file, settings)?,
         DataFormat::Csv if settings.strict_format => {
             csv_boundaries(source, handle, &df.file, settings.max_region_size)?
         }
@@ -106,34 +111,54 @@ fn split_file(
     Ok(ranges)
 }
 
-/// Statement ends where a chunk of about `region` bytes may stop.
+/// Statement ends where a chunk of about `region` bytes may stop, found in the text as the
+/// data character set decodes it (a GBK character may hold a `\` byte) and mapped back to
+/// source offsets.
 fn sql_boundaries(
     source: &Source,
     handle: &tokio::runtime::Handle,
     file: &SourceFile,
-    region: u64,
+    settings: &PlanSettings,
 ) -> Result<Vec<u64>, SourceError> {
+    let region = settings.max_region_size;
     let mut reader = source.open_at(handle, &file.path, Compression::None, 0)?;
     let mut splitter = StatementSplitter::new(SqlOptions::default(), b";");
+    let mut transcoder = settings.data_charset.lossy_transcoder(0);
     let mut ends = Vec::new();
     let mut bounds = Vec::new();
     let mut last = 0u64;
     let mut base = 0u64;
     let mut buf = vec![0u8; 4 << 20];
+    let mut decoded = Vec::new();
     loop {
         let n = reader.read(&mut buf).map_err(|e| SourceError::Layout(format!("{}: {e}", file.path)))?;
-        if n == 0 {
+        let text = match &mut transcoder {
+            None => &buf[..n],
+            Some(t) => {
+                decoded.clear();
+                t.feed(&buf[..n], n == 0, &mut decoded).expect("a lossy transcoder takes any bytes");
+                &decoded[..]
+            }
+        };
+        if n == 0 && text.is_empty() {
             break;
         }
         ends.clear();
-        splitter.feed(&buf[..n], base, &mut ends);
+        splitter.feed(text, base, &mut ends);
         for &end in &ends {
+            let end = transcoder.as_ref().map_or(end, |t| t.source_offset(end));
             if end - last >= region {
                 bounds.push(end);
                 last = end;
             }
         }
-        base += n as u64;
+        base += text.len() as u64;
+        if let Some(t) = &mut transcoder {
+            t.forget_before(base);
+        }
+        if n == 0 {
+            break;
+        }
     }
     Ok(bounds)
 }

@@ -15,6 +15,7 @@ use hoist_parse::sql::{InsertHeader, SqlEvent, SqlOptions, SqlScanner, SqlStep};
 use tokio::sync::mpsc;
 
 use crate::catalog::DataFormat;
+use crate::charset::{DataCharset, InvalidBytes};
 use crate::checkpoint::{ChunkProgress, ChunkRecord, TO_END};
 use crate::content_hash::{ContentSum, Scratch, SourceSession, TableHasher};
 use crate::error::{Classified, DataError, FilePosition, SourceError};
@@ -37,6 +38,8 @@ pub struct ChunkJob {
     pub table: Arc<TableTarget>,
     pub resume: ChunkProgress,
     pub csv: Arc<CsvSettings>,
+    /// How the chunk's bytes are decoded before they are parsed (`binary`: not at all).
+    pub charset: DataCharset,
     pub batch_bytes: usize,
     /// Times a read that failed on the medium is tried again (the import's `max_retries`).
     pub retries: u32,
@@ -124,12 +127,25 @@ impl Reader<'_> {
         let ch = &self.job.chunk;
         let reader = self.source.open_at(self.handle, &ch.path, ch.compression, from)?;
         let limit = if ch.end == TO_END { u64::MAX } else { ch.end.saturating_sub(from) };
-        Ok(Input::new(reader, from, limit))
+        Ok(Input::decoded(reader, from, limit, self.job.charset.transcoder(from)))
+    }
+
+    /// Whether the text is decoded: it reaches the target as UTF-8 then, whatever the dump's
+    /// `SET NAMES` says of its bytes.
+    fn decoded(&self) -> bool {
+        self.job.charset.charset.is_some()
+    }
+
+    /// The session rows of this chunk start under: for decoded text, one that has the server
+    /// convert it from UTF-8 into each column's character set.
+    fn start_session(&mut self, undecoded: &[&str]) {
+        let statements = if self.decoded() { &["SET NAMES utf8mb4"][..] } else { undecoded };
+        self.session = Arc::new(Session { statements: statements.iter().map(|s| s.to_string()).collect() });
     }
 
     /// A data error at `offset`, with its line and the text found there.
     fn data_error(&self, offset: u64, message: impl Into<String>) -> ReadError {
-        let (line, near) = locate(self.source, self.handle, &self.job.chunk, offset);
+        let (line, near) = locate(self.source, self.handle, &self.job.chunk, &self.job.charset, offset);
         let mut message = message.into();
         if !near.is_empty() {
             message.push_str(&format!(", near {near:?}"));
@@ -149,6 +165,14 @@ impl Reader<'_> {
             let at = input.read_to();
             if let Some(changed) = e.get_ref().and_then(|i| i.downcast_ref::<crate::error::FileChanged>()) {
                 return Err(ReadError::Source(changed.clone().into()));
+            }
+            if let Some(invalid) = e.get_ref().and_then(|i| i.downcast_ref::<InvalidBytes>()) {
+                let message = format!(
+                    "{invalid} ([mydumper] data-character-set = \"{}\"); fix the file, or set \
+                     [mydumper] data-invalid-char-replace to load such bytes replaced",
+                    self.job.charset.name()
+                );
+                return Err(self.data_error(invalid.offset, message));
             }
             if !crate::error_class::io_is_transient(&e) {
                 return Err(self.data_error(at, format!("cannot read the file (truncated or corrupt?): {e}")));
@@ -197,7 +221,8 @@ impl Reader<'_> {
             .map_err(|_| ReadError::Stopped)
     }
 
-    fn column_map(&self, names: Option<&[String]>, at: u64) -> Result<Vec<usize>, ReadError> {
+    /// `header`: the names are a CSV file's header.
+    fn column_map(&self, names: Option<&[String]>, at: u64, header: bool) -> Result<Vec<usize>, ReadError> {
         let table = &self.job.table;
         match names {
             None => Ok(table.columns.iter().enumerate().filter(|(_, c)| !c.generated).map(|(i, _)| i).collect()),
@@ -205,10 +230,12 @@ impl Reader<'_> {
                 .iter()
                 .map(|n| {
                     table.column_index(n).ok_or_else(|| {
+                        // Lightning's words for a CSV header, which users search for.
+                        let what = if header { "unknown columns in header: " } else { "" };
                         self.data_error(
                             at,
                             format!(
-                                "column `{n}` does not exist in the target table `{}`.`{}`",
+                                "{what}column `{n}` does not exist in the target table `{}`.`{}`",
                                 table.database, table.name
                             ),
                         )
@@ -268,7 +295,8 @@ impl Reader<'_> {
     fn sql_prologue(&mut self, options: &mut SqlOptions) -> Result<(), ReadError> {
         let ch = &self.job.chunk;
         let reader = self.source.open_at(self.handle, &ch.path, ch.compression, 0)?;
-        let mut input = Input::new(reader, 0, 1 << 20);
+        // Lossy: the header's SETs are ASCII, and the first MiB may end inside a character.
+        let mut input = Input::decoded(reader, 0, 1 << 20, self.job.charset.lossy_transcoder(0));
         let mut scanner = SqlScanner::new(*options);
         loop {
             let step = scanner.next(input.data(), input.eof());
@@ -307,10 +335,13 @@ impl Reader<'_> {
                 };
                 session.statements.push(stmt);
             }
-        } else if lower.starts_with("set names")
-            || lower.starts_with("set character set")
-            || lower.contains("time_zone")
-        {
+        } else if lower.starts_with("set names") || lower.starts_with("set character set") {
+            // Decoded text is UTF-8 whatever the file's bytes were.
+            if self.decoded() {
+                return false;
+            }
+            session.statements.push(body.to_string());
+        } else if lower.contains("time_zone") {
             session.statements.push(body.to_string());
         } else {
             return false;
@@ -320,6 +351,7 @@ impl Reader<'_> {
     }
 
     fn read_sql(&mut self) -> Result<(), ReadError> {
+        self.start_session(&[]);
         let mut options = SqlOptions::default();
         let from = self.progress.offset;
         if from > 0 {
@@ -342,7 +374,7 @@ impl Reader<'_> {
         // Set once a row needed the INSERT form: the rest of the chunk uses it too.
         let mut force_insert = false;
         if let Some(h) = scanner.header() {
-            statement_map = self.column_map(h.columns.as_deref(), from)?;
+            statement_map = self.column_map(h.columns.as_deref(), from, false)?;
             rows_in_statement = 1;
             encoder = Some((statement_map.clone(), self.target.encoder(&self.job.table, &statement_map, force_insert)));
         }
@@ -352,7 +384,7 @@ impl Reader<'_> {
             let (consumed, flush) = match step {
                 Err(e) => {
                     let msg = e.kind.to_string();
-                    return Err(self.data_error(at + e.offset as u64, msg));
+                    return Err(self.data_error(input.offset_at(e.offset), msg));
                 }
                 Ok(SqlStep::NeedMore) => {
                     if input.eof() {
@@ -367,7 +399,7 @@ impl Reader<'_> {
                         stmt_start = Some(at);
                         rows_in_statement = 0;
                         let columns = header.columns.clone();
-                        let map = self.column_map(columns.as_deref(), at)?;
+                        let map = self.column_map(columns.as_deref(), at, false)?;
                         statement_map = map.clone();
                         let same = encoder.as_ref().is_some_and(|(m, _)| *m == map);
                         if !same {
@@ -380,7 +412,7 @@ impl Reader<'_> {
                         (consumed, false)
                     }
                     SqlEvent::Row(row) => {
-                        let row_at = at + (row.raw.as_ptr() as usize - input.data().as_ptr() as usize) as u64;
+                        let row_at = input.offset_at(row.raw.as_ptr() as usize - input.data().as_ptr() as usize);
                         // `()` inserts a row of defaults: it needs an empty column list.
                         let wanted = if row.fields.is_empty() { &[][..] } else { &statement_map[..] };
                         if encoder.as_ref().is_some_and(|(m, _)| m.as_slice() != wanted) {
@@ -479,12 +511,11 @@ impl Reader<'_> {
         let mut input = self.open(stmt_start)?;
         let mut scanner = SqlScanner::new(options);
         loop {
-            let at = input.position();
             match scanner.next(input.data(), input.eof()) {
                 Ok(SqlStep::NeedMore) if !input.eof() => self.fill(&mut input)?,
                 Ok(SqlStep::Event { event: SqlEvent::Insert(h), .. }) => return Ok(h.clone()),
                 Ok(SqlStep::Event { consumed, .. }) => input.consume(consumed),
-                Err(e) => return Err(self.data_error(at + e.offset as u64, e.kind.to_string())),
+                Err(e) => return Err(self.data_error(input.offset_at(e.offset), e.kind.to_string())),
                 _ => {
                     return Err(self.data_error(
                         stmt_start,
@@ -509,10 +540,10 @@ impl Reader<'_> {
         Ok(0)
     }
 
-    /// The column names of the header line and its length in bytes.
+    /// The column names of the header line and the offset after it.
     fn csv_header(&self) -> Result<(Vec<String>, u64), ReadError> {
         let mut input = self.open(0)?;
-        let bom = self.skip_bom(&mut input)?;
+        self.skip_bom(&mut input)?;
         let mut scanner = CsvScanner::new(self.job.csv.options.clone());
         loop {
             match scanner.next(input.data(), input.eof()) {
@@ -520,17 +551,17 @@ impl Reader<'_> {
                 Ok(CsvStep::Record { record, consumed }) => {
                     let names =
                         record.iter().map(|f| String::from_utf8_lossy(f.unwrap_or(b"")).trim().to_string()).collect();
-                    return Ok((names, bom + consumed as u64));
+                    return Ok((names, input.offset_at(consumed)));
                 }
                 Ok(CsvStep::End) => return Ok((Vec::new(), 0)),
-                Err(e) => return Err(self.data_error(e.offset as u64, e.kind.to_string())),
+                Err(e) => return Err(self.data_error(input.offset_at(e.offset), e.kind.to_string())),
             }
         }
     }
 
     fn read_csv(&mut self) -> Result<(), ReadError> {
-        // CSV fields are bytes: the target takes them as they are.
-        self.session = Arc::new(Session { statements: vec!["SET NAMES binary".into()] });
+        // CSV fields are bytes: the target takes them as they are (or as UTF-8, decoded).
+        self.start_session(&["SET NAMES binary"]);
         let csv = self.job.csv.clone();
         let mut from = self.progress.offset;
         let map = if csv.header {
@@ -539,12 +570,12 @@ impl Reader<'_> {
                 from = header_len;
             }
             if csv.header_schema_match {
-                self.column_map(Some(&names), 0)?
+                self.column_map(Some(&names), 0, true)?
             } else {
-                self.column_map(None, 0)?
+                self.column_map(None, 0, true)?
             }
         } else {
-            self.column_map(None, 0)?
+            self.column_map(None, 0, true)?
         };
         let mut encoder = self.target.encoder(&self.job.table, &map, false);
         let mut input = self.open(from)?;
@@ -558,7 +589,7 @@ impl Reader<'_> {
             let consumed = match step {
                 Err(e) => {
                     let msg = e.kind.to_string();
-                    return Err(self.data_error(at + e.offset as u64, msg));
+                    return Err(self.data_error(input.offset_at(e.offset), msg));
                 }
                 Ok(CsvStep::NeedMore) => {
                     if input.eof() {
@@ -597,6 +628,7 @@ pub fn locate(
     source: &Source,
     handle: &tokio::runtime::Handle,
     chunk: &ChunkRecord,
+    charset: &DataCharset,
     offset: u64,
 ) -> (Option<u64>, String) {
     let Ok(mut reader) = source.open_at(handle, &chunk.path, chunk.compression, 0) else {
@@ -619,7 +651,7 @@ pub fn locate(
     let mut near = Vec::new();
     let _ = reader.take(40).read_to_end(&mut near);
     let near = near.split(|&b| b == b'\n').next().unwrap_or_default();
-    (Some(lines), String::from_utf8_lossy(near).into_owned())
+    (Some(lines), charset.display(near))
 }
 
 /// The text inside `/*!NNNNN ... */`, or the statement itself.
@@ -820,6 +852,7 @@ mod tests {
             }),
             resume: ChunkProgress::default(),
             csv: Arc::new(CsvSettings { options: Default::default(), header: false, header_schema_match: false }),
+            charset: Default::default(),
             batch_bytes: 1000,
             retries,
             hasher: None,

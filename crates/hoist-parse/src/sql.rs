@@ -9,7 +9,9 @@
 //!   `` `quoted` `` (doubled backquotes inside) or `"quoted"`, and qualified `db.tbl`.
 //!   A row holds literals only: strings `'…'`/`"…"` (optionally `N'…'` or with an
 //!   introducer such as `_binary`), numbers, `X'…'`/`0x…`, `b'…'`/`0b…`, `NULL`, `TRUE`,
-//!   `FALSE`. Anything else in a row is an error ([`SqlErrorKind::UnsupportedValue`]).
+//!   `FALSE`, and one expression that means a string literal: `CONVERT('…' USING utf8mb4)`
+//!   (or `utf8`, `utf8mb3`), which tidb-tools' dumps write for JSON values. Anything else in
+//!   a row is an error ([`SqlErrorKind::UnsupportedValue`]).
 //! * `INSERT … SELECT`, `INSERT … SET`, `INSERT … PARTITION` and `ON DUPLICATE KEY UPDATE`
 //!   are errors ([`SqlErrorKind::Unsupported`]): dump tools never write them, and passing
 //!   them through would bypass table routing and row accounting.
@@ -640,11 +642,43 @@ impl SqlScanner {
                     Ok((LiteralKind::Null, e))
                 } else if eq_ci(w, b"TRUE") || eq_ci(w, b"FALSE") {
                     Ok((LiteralKind::Bool, e))
+                } else if eq_ci(w, b"CONVERT") {
+                    self.convert(c, p, e, open)
                 } else {
                     fail(p, SqlErrorKind::UnsupportedValue)
                 }
             }
             (found, _) => fail(p, SqlErrorKind::UnexpectedByte { found, expected: "a value" }),
+        }
+    }
+
+    /// `CONVERT('…' USING utf8mb4)` whose word `CONVERT` is at `p..e`: the string it holds,
+    /// as UTF-8 text whatever the session's character set is; the server's result is that
+    /// string's bytes, so it is a string literal here. Other character sets would convert.
+    fn convert(&self, c: Cur<'_>, p: usize, e: usize, open: usize) -> R<(LiteralKind, usize)> {
+        let q = c.blanks(e, open)?;
+        if c.at(q) != Some(b'(') {
+            return fail(p, SqlErrorKind::UnsupportedValue);
+        }
+        let q = c.blanks(q + 1, open)?;
+        let (kind, end) = self.literal(c, q, open)?;
+        if kind != LiteralKind::String {
+            return fail(p, SqlErrorKind::UnsupportedValue);
+        }
+        let q = c.blanks(end, open)?;
+        let using = match c.word_at(q)? {
+            Some(u) if eq_ci(c.slice(q, u), b"USING") => u,
+            _ => return fail(p, SqlErrorKind::UnsupportedValue),
+        };
+        let q = c.blanks(using, open)?;
+        let charset = match c.word_at(q)? {
+            Some(w) if [&b"utf8mb4"[..], b"utf8", b"utf8mb3"].iter().any(|cs| eq_ci(c.slice(q, w), cs)) => w,
+            _ => return fail(p, SqlErrorKind::UnsupportedValue),
+        };
+        let q = c.blanks(charset, open)?;
+        match c.at(q) {
+            Some(b')') => Ok((LiteralKind::String, q + 1)),
+            _ => fail(p, SqlErrorKind::UnsupportedValue),
         }
     }
 
@@ -731,6 +765,18 @@ impl<'a> Cur<'a> {
             Some(n) => Ok(p + n),
             None if self.eof => Ok(self.input.len()),
             None => Err(Stop::NeedMore),
+        }
+    }
+
+    /// The first byte at or after `p` that is not a blank (a row that began at `open` must
+    /// go on there).
+    fn blanks(&self, mut p: usize, open: usize) -> R<usize> {
+        while matches!(self.at(p), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            p += 1;
+        }
+        match self.at(p) {
+            Some(_) => Ok(p),
+            None => self.more(open, SqlErrorKind::UnterminatedRow),
         }
     }
 
@@ -1057,7 +1103,7 @@ pub fn decode_literal<'a>(text: &'a [u8], kind: LiteralKind, opts: SqlOptions) -
         LiteralKind::Number => Value::Number(text),
         LiteralKind::Bool => Value::UInt(u64::from(matches!(text.first(), Some(b't' | b'T')))),
         LiteralKind::String => {
-            let mut body = strip_introducer(text);
+            let mut body = strip_introducer(convert_argument(text));
             if let [b'n' | b'N', b'\'', ..] = body {
                 body = body.get(1..).unwrap_or(&[]);
             }
@@ -1103,6 +1149,20 @@ pub fn decode_literal<'a>(text: &'a [u8], kind: LiteralKind, opts: SqlOptions) -
             }
         }
     }
+}
+
+/// The string literal inside `CONVERT(… USING utf8mb4)` (the scanner checked the form), or
+/// `text` itself: from the first quote to the last, which closes it, since only `USING x )`
+/// follows it, or from its introducer or `N` before that quote.
+fn convert_argument(text: &[u8]) -> &[u8] {
+    if !text.first().is_some_and(|b| b.eq_ignore_ascii_case(&b'c')) {
+        return text;
+    }
+    let Some(open) = text.iter().position(|&b| b == b'(') else { return text };
+    let Some(first) = text.iter().position(|&b| b == b'\'' || b == b'"') else { return text };
+    let Some(last) = text.iter().rposition(|&b| b == text[first]) else { return text };
+    let start = text[open + 1..first].iter().position(|b| !b.is_ascii_whitespace()).map_or(first, |i| open + 1 + i);
+    &text[start..=last]
 }
 
 /// Removes a `_charset` introducer and the blanks after it.

@@ -4,12 +4,13 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use crate::charset::{DataCharset, SchemaCharset};
 use crate::config::{CheckpointSection, ConflictStrategy, CsvSection, RouteRule};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use crate::error::ImportError;
-use crate::jobspec::{CsvSpec, JobKind, JobSpec, LogRange, RoutesSpec, Upstream, SPEC_VERSION};
+use crate::jobspec::{CharsetSpec, CsvSpec, JobKind, JobSpec, LogRange, RoutesSpec, Upstream, SPEC_VERSION};
 use crate::plan::PlanSettings;
 use crate::progress::ProgressMode;
 use crate::refusal;
@@ -27,6 +28,10 @@ pub struct ImportSettings {
     pub case_sensitive: bool,
     pub no_schema: bool,
     pub csv: CsvSection,
+    /// `[mydumper] character-set`: how schema files are decoded.
+    pub schema_charset: SchemaCharset,
+    /// `[mydumper] data-character-set` and `data-invalid-char-replace`: how data files are.
+    pub data_charset: DataCharset,
     pub batch_bytes: usize,
     pub concurrency: usize,
     pub conflict: ConflictStrategy,
@@ -76,7 +81,12 @@ impl ImportSettings {
     }
 
     pub(super) fn plan_settings(&self) -> PlanSettings {
-        PlanSettings { max_region_size: self.max_region_size, strict_format: self.strict_format }
+        PlanSettings {
+            max_region_size: self.max_region_size,
+            strict_format: self.strict_format,
+            data_charset: self.data_charset.clone(),
+            schema_charset: self.schema_charset,
+        }
     }
 
     /// What shapes this job's plan and rows, as recorded in the checkpoint.
@@ -100,6 +110,7 @@ impl ImportSettings {
                 trim_last_separator: c.trim_last_separator,
                 not_null: c.not_null,
             },
+            charset: CharsetSpec { schema: self.schema_charset.name().into(), data: self.data_charset.name().into() },
             upstream: self.restore.as_ref().map(|r| r.upstream.clone()),
             log: self.restore.as_ref().and_then(|r| r.log.as_ref()).map(|l| l.range()),
             routes: (!self.routes.is_empty())

@@ -38,10 +38,11 @@ use schema_step::{
 use workers::{save_progress_loop, worker};
 
 use crate::catalog::Catalog;
+use crate::charset::SchemaCharset;
 use crate::checkpoint::sqlite::SqliteStore;
 use crate::checkpoint::{CheckpointStore, ChunkProgress, ChunkRecord, TableState, TaskRecord};
 use crate::config::KeepAfterSuccess;
-use crate::error::{CheckpointError, ImportError, SourceError, TargetError};
+use crate::error::{CheckpointError, ConfigError, ImportError, SourceError, TargetError};
 use crate::filter::TableFilter;
 use crate::plan::make_plan;
 use crate::progress::Progress;
@@ -79,6 +80,24 @@ async fn enter(
     Ok((store, temp, owner))
 }
 
+/// A single mysqldump file is scanned for its statements on its bytes, which is exact for
+/// every character set whose characters hold no ASCII byte; GBK and GB18030 ones may (a `\`
+/// trail byte), so that scan would need the decoded text, which it does not read yet.
+fn refuse_single_file_charsets(settings: &ImportSettings) -> Result<(), ConfigError> {
+    let schema = match settings.schema_charset {
+        SchemaCharset::Is(c) => Some(c),
+        _ => None,
+    };
+    match [settings.data_charset.charset, schema].into_iter().flatten().find(|c| c.hides_ascii()) {
+        Some(c) => Err(ConfigError::Invalid(format!(
+            "character set {} is not supported yet for a single mysqldump file, only for a dump directory; \
+             mysqldump writes UTF-8 unless --default-character-set said otherwise",
+            c.name()
+        ))),
+        None => Ok(()),
+    }
+}
+
 pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<ImportReport, ImportError> {
     let started = Instant::now();
     let status = settings.status.clone();
@@ -96,6 +115,7 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
     let mut file_notes = Vec::new();
     let (source, catalog, scan, single_store) = match files.first().filter(|_| single_file) {
         Some(file) => {
+            refuse_single_file_charsets(&settings)?;
             let (store, temp, owner) = enter(&settings, &stop).await?;
             let recorded = store.load().await?;
             let region = settings.plan_settings().max_region_size;
@@ -313,9 +333,20 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
     // Databases first (few, and shared by tables), then the tables, several at once: with
     // thousands of small tables the round trips of this step would otherwise dominate.
     if !settings.no_schema && !log_begun {
-        create_databases(&checkpoint.tables, &catalog, &source, target.as_ref(), settings.max_retries)
-            .await
-            .map_err(|e| TargetError { code: e.code, message: format!("creating databases: {}", e.message), ..e })?;
+        create_databases(
+            &checkpoint.tables,
+            &catalog,
+            &source,
+            target.as_ref(),
+            settings.schema_charset,
+            settings.max_retries,
+        )
+        .await
+        .map_err(|e| TargetError {
+            code: e.code,
+            message: format!("creating databases: {}", e.message),
+            ..e
+        })?;
     }
     let hashing = Hashing::of(&settings, target.as_ref()).await?;
     let prepared: Vec<_> = match log_begun {
@@ -549,7 +580,14 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
                 let lines = stage.run(target.clone(), task_id, stop.clone()).await?;
                 report.notes.extend(lines);
             }
-            create_post_data_objects(&source, &catalog, target.as_ref(), settings.skip_definer, &mut report).await;
+            create_post_data_objects(
+                &source,
+                &catalog,
+                target.as_ref(),
+                (settings.schema_charset, settings.skip_definer),
+                &mut report,
+            )
+            .await;
             // Kept for `hoist checkpoint show`: no table failed, so nothing else there says why the
             // job is not finished.
             if settings.checkpoint.enable {

@@ -11,6 +11,7 @@ use super::job::{ImportReport, Verification};
 use super::lease::{Turn, Work};
 use super::state::{adopt, advance_state, fail_table, retrying, set_state_at_least, Shared, StepError, TableRun};
 use crate::catalog::{Catalog, CatalogObject};
+use crate::charset::SchemaCharset;
 use crate::checkpoint::TableState;
 use crate::config::{ConflictStrategy, PostLevel};
 use crate::content_hash::ContentSum;
@@ -305,7 +306,7 @@ pub(super) async fn create_post_data_objects(
     source: &Source,
     catalog: &Catalog,
     target: &dyn Target,
-    skip_definer: bool,
+    (charset, skip_definer): (SchemaCharset, bool),
     report: &mut ImportReport,
 ) {
     // A database may hold only views: it was not created with any table.
@@ -327,7 +328,7 @@ pub(super) async fn create_post_data_objects(
         let mut left = Vec::new();
         for view in pending.iter().copied() {
             let result = async {
-                let statements = file_statements(source, view, skip_definer).await?;
+                let statements = file_statements(source, view, charset, skip_definer).await?;
                 let sql = ddl_file::find(&statements, ddl_file::is_create_view)
                     .ok_or_else(|| format!("{}: no CREATE VIEW statement", view.file.path))?;
                 target.create_view(&view.database, &view.name, sql).await.map_err(|e| e.message)
@@ -361,7 +362,7 @@ pub(super) async fn create_post_data_objects(
     for (kind, objects) in [("triggers", &catalog.triggers), ("routines", &catalog.routines)] {
         for obj in objects {
             let result = async {
-                let statements = file_statements(source, obj, skip_definer).await?;
+                let statements = file_statements(source, obj, charset, skip_definer).await?;
                 target.run_post_ddl(&obj.database, &statements).await.map_err(|e| e.message)
             }
             .await;
@@ -393,8 +394,13 @@ fn count(n: usize, kind: &str) -> String {
     }
 }
 
-async fn file_statements(source: &Source, obj: &CatalogObject, skip_definer: bool) -> Result<Vec<String>, String> {
+async fn file_statements(
+    source: &Source,
+    obj: &CatalogObject,
+    charset: SchemaCharset,
+    skip_definer: bool,
+) -> Result<Vec<String>, String> {
     let bytes = source.read_all(&obj.file.path).await.map_err(|e| e.to_string())?;
-    let statements = ddl_file::statements(&obj.file.path, &bytes)?;
+    let statements = ddl_file::statements(&obj.file.path, &bytes, charset)?;
     Ok(if skip_definer { statements.iter().map(|s| ddl_file::strip_definer(s)).collect() } else { statements })
 }

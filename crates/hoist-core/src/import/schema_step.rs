@@ -9,6 +9,7 @@ use std::sync::Arc;
 use super::job::ImportSettings;
 use super::state::{defers_indexes, retrying, StepError};
 use crate::catalog::Catalog;
+use crate::charset::SchemaCharset;
 use crate::checkpoint::sqlite::SqliteStore;
 use crate::checkpoint::{Checkpoint, CheckpointStore, ChunkProgress, ChunkRecord, TableError, TableRecord, TableState};
 use crate::config::{ConflictStrategy, PostLevel};
@@ -173,17 +174,21 @@ pub(super) async fn create_databases(
     catalog: &Catalog,
     source: &Source,
     target: &dyn Target,
+    charset: SchemaCharset,
     retries: u32,
 ) -> Result<(), crate::error::TargetError> {
     let needed: BTreeSet<&str> =
         tables.iter().filter(|t| t.state == TableState::Pending).map(|t| t.database.as_str()).collect();
     for db in needed {
         let db_sql = match catalog.databases.get(db).cloned().flatten() {
-            Some(f) => {
-                source.read_all(&f.path).await.ok().and_then(|b| ddl_file::statements(&f.path, &b).ok()).and_then(|s| {
+            Some(f) => source
+                .read_all(&f.path)
+                .await
+                .ok()
+                .and_then(|b| ddl_file::statements(&f.path, &b, charset).ok())
+                .and_then(|s| {
                     ddl_file::find(&s, |h| h.starts_with("create database") || h.starts_with("create schema")).cloned()
-                })
-            }
+                }),
             None => None,
         };
         retrying(retries, || target.create_database(db, db_sql.as_deref())).await?;
@@ -241,7 +246,7 @@ async fn prepare_steps(
     let (db, name) = (record.database.clone(), record.name.clone());
     let label = hoist_schema::qualified_mysql_name(&db, &name);
     let create_sql = match &record.schema_file {
-        Some(path) => Some(read_create_table(source, path).await.map_err(StepError::Table)?),
+        Some(path) => Some(read_create_table(source, path, settings.schema_charset).await.map_err(StepError::Table)?),
         None => None,
     };
     if record.state > TableState::Pending {
@@ -417,7 +422,7 @@ fn with_context(e: crate::error::TargetError, doing: &str) -> StepError {
     }
 }
 
-async fn read_create_table(source: &Source, path: &str) -> Result<String, String> {
+async fn read_create_table(source: &Source, path: &str, charset: SchemaCharset) -> Result<String, String> {
     let bytes = source.read_all(path).await.map_err(|e| e.to_string())?;
-    ddl_file::create_table(path, &bytes)
+    ddl_file::create_table(path, &bytes, charset)
 }

@@ -219,6 +219,7 @@ async fn load_chunk(
         table: run.target.clone(),
         resume,
         csv: shared.csv.clone(),
+        charset: shared.settings.data_charset.clone(),
         batch_bytes: shared.settings.batch_bytes,
         retries: shared.settings.max_retries,
         hasher: run.hasher.clone(),
@@ -415,11 +416,12 @@ async fn rejected_rows(
             (row_offsets.first().copied().unwrap_or(chunk.start), which)
         }
     };
-    let (source, ch) = (shared.source.clone(), chunk.clone());
+    let (source, ch, charset) = (shared.source.clone(), chunk.clone(), shared.settings.data_charset.clone());
     let handle = tokio::runtime::Handle::current();
-    let (line, near) = tokio::task::spawn_blocking(move || crate::reader::locate(&source, &handle, &ch, offset))
-        .await
-        .unwrap_or_default();
+    let (line, near) =
+        tokio::task::spawn_blocking(move || crate::reader::locate(&source, &handle, &ch, &charset, offset))
+            .await
+            .unwrap_or_default();
     let position = crate::error::FilePosition { file: chunk.path.clone(), offset, line };
     format!("{position}: {which} ({near:?}): {}", e.message)
 }

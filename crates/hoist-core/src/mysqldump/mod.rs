@@ -368,7 +368,7 @@ USE `shop`;\n\
         let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
         let read = |f: &SourceFile| {
             let bytes = rt.block_on(source.read_all(&f.path)).unwrap();
-            crate::ddl_file::statements(&f.path, &bytes).unwrap()
+            crate::ddl_file::statements(&f.path, &bytes, Default::default()).unwrap()
         };
         let trigger = &catalog.triggers[0];
         assert_eq!(read(&trigger.file), texts(&scan.triggers[0].statements));

@@ -385,6 +385,39 @@ parses_to!(
 );
 
 parses_to!(
+    convert_using_utf8mb4,
+    DEF,
+    r#"INSERT INTO t VALUES (1,CONVERT("{\"52\": 1}" USING UTF8MB4)),(2, convert( _utf8mb4'a)' using utf8 ) ),(3,CONVERT(N'b' USING utf8mb3));"#,
+    [
+        insert("t"),
+        row(&[(N, "1"), (S, r#"CONVERT("{\"52\": 1}" USING UTF8MB4)"#)]),
+        row(&[(N, "2"), (S, "convert( _utf8mb4'a)' using utf8 )")]),
+        row(&[(N, "3"), (S, "CONVERT(N'b' USING utf8mb3)")]),
+        Ev::End,
+    ]
+);
+
+// A conversion into another character set would change the value: not a literal.
+parses_to!(
+    convert_using_latin1,
+    DEF,
+    "INSERT INTO t VALUES (CONVERT('a' USING latin1))",
+    [insert("t"), err(SqlErrorKind::UnsupportedValue, 22)]
+);
+parses_to!(
+    convert_of_a_number,
+    DEF,
+    "INSERT INTO t VALUES (CONVERT(1 USING utf8mb4))",
+    [insert("t"), err(SqlErrorKind::UnsupportedValue, 22)]
+);
+parses_to!(
+    convert_of_a_column,
+    DEF,
+    "INSERT INTO t VALUES (CONVERT(a, CHAR))",
+    [insert("t"), err(SqlErrorKind::UnsupportedValue, 30)]
+);
+
+parses_to!(
     string_escapes,
     DEF,
     r#"INSERT INTO t VALUES ('a\'b','a''b',"a""b","a\"b",'\\','\0\b\n\r\t\Z\%\_\x','\\\'', 'x;)(,');"#,
@@ -733,6 +766,9 @@ fn decode_strings() {
     assert_eq!(dec("_binary'ab'", S), bytes(b"ab"));
     assert_eq!(dec("_utf8mb4 \n'ab'", S), bytes(b"ab"));
     assert_eq!(dec("N'ab'", S), bytes(b"ab"));
+    assert_eq!(dec(r#"CONVERT("{\"a\": 1}" USING UTF8MB4)"#, S), bytes(br#"{"a": 1}"#));
+    assert_eq!(dec("convert( _utf8mb4'a)''b' using utf8 )", S), bytes(b"a)'b"));
+    assert_eq!(dec("CONVERT(N'x' USING utf8mb3)", S), bytes(b"x"));
     assert_eq!(dec("'😀'", S), bytes("😀".as_bytes()));
     assert_eq!(decode_literal(br"'a\'", S, NBE), bytes(br"a\"));
     assert_eq!(decode_literal(br"'a\n''b'", S, NBE), bytes(br"a\n'b"));
