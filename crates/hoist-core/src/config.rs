@@ -145,6 +145,11 @@ pub struct LightningSection {
     pub region_concurrency: Option<usize>,
     /// Where the status API listens (`--status-addr`); Lightning's `:8289` is every interface.
     pub status_addr: Option<String>,
+    /// Rows the server refuses for their values that are skipped (and recorded) before the
+    /// import fails: Lightning's type errors. 0, its default, skips none.
+    pub max_error: Option<u64>,
+    /// The schema of the tables that record skipped rows and conflicts (Lightning's name).
+    pub task_info_schema_name: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -154,6 +159,11 @@ pub struct ConflictSection {
     /// strategy given, which its logical mode takes as "error". So is it here.
     #[serde(deserialize_with = "empty_is_unset")]
     pub strategy: Option<ConflictStrategy>,
+    /// Conflicts counted under `replace` / `ignore` before the import fails; unset is
+    /// Lightning's default (10000), 0 counts none.
+    pub threshold: Option<u64>,
+    /// Lightning 8.1 and later take it as the threshold and ignore the value; so does hoist.
+    pub max_record_rows: Option<i64>,
 }
 
 fn empty_is_unset<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<ConflictStrategy>, D::Error> {
@@ -413,6 +423,56 @@ impl FileConfig {
     /// The conflict strategy from `[conflict]`, else from Lightning's older `[tikv-importer] on-duplicate`.
     pub fn conflict_strategy(&self) -> Option<ConflictStrategy> {
         self.conflict.strategy.or(self.tikv_importer.on_duplicate)
+    }
+
+    /// What `[lightning] max-error`, `task-info-schema-name` and `[conflict] threshold` say;
+    /// flags go on top (the binary's `settings`).
+    pub fn tolerance(&self) -> Tolerance {
+        let mut t = Tolerance::default();
+        if let Some(n) = self.lightning.max_error {
+            t.max_type_errors = n;
+        }
+        if let Some(schema) = self.lightning.task_info_schema_name.as_ref().filter(|s| !s.is_empty()) {
+            t.schema = schema.clone();
+        }
+        t.conflict_threshold = self.conflict.threshold;
+        t
+    }
+}
+
+/// How many rows the server refuses may be skipped, and where they are recorded
+/// (`import/skip.rs`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tolerance {
+    /// Rows refused for a value: skipped and recorded up to this many, then the import fails.
+    pub max_type_errors: u64,
+    /// Under `replace` / `ignore`: rows whose key another row holds, counted and recorded up to
+    /// this many. None: Lightning's default, [`DEFAULT_CONFLICT_THRESHOLD`]; 0 counts none.
+    pub conflict_threshold: Option<u64>,
+    /// The schema of `type_error_v2` and `conflict_records` in the target.
+    pub schema: String,
+}
+
+/// Lightning's `[conflict] threshold` when none is given.
+pub const DEFAULT_CONFLICT_THRESHOLD: u64 = 10_000;
+
+impl Default for Tolerance {
+    fn default() -> Self {
+        Tolerance { max_type_errors: 0, conflict_threshold: None, schema: "lightning_task_info".into() }
+    }
+}
+
+impl Tolerance {
+    /// The conflicts allowed under `strategy`: None when they are not counted (`error` stops at
+    /// the first; a threshold of 0 counts none, as Lightning's INSERT IGNORE does).
+    pub fn conflicts(&self, strategy: ConflictStrategy) -> Option<u64> {
+        let threshold = self.conflict_threshold.unwrap_or(DEFAULT_CONFLICT_THRESHOLD);
+        (strategy != ConflictStrategy::Error && threshold > 0).then_some(threshold)
+    }
+
+    /// Whether any refused row may be skipped under `strategy`.
+    pub fn skips(&self, strategy: ConflictStrategy) -> bool {
+        self.max_type_errors > 0 || self.conflicts(strategy).is_some()
     }
 }
 

@@ -15,7 +15,12 @@ fn batch(target: &dyn Target, table: &TableTarget, rows: &[(i64, &str)]) -> Enco
         let values = vec![Value::Number(id.as_bytes()), Value::Text(text.as_bytes().into())];
         encoder.push(&Row { values, sql: None }).expect("push");
     }
-    EncodedBatch { row_count: encoder.rows(), rows: encoder.take(), session: Arc::new(Session::default()) }
+    EncodedBatch {
+        row_count: encoder.rows(),
+        rows: encoder.take(),
+        session: Arc::new(Session::default()),
+        count_replaced: false,
+    }
 }
 
 async fn table(target: &dyn Target, db: &str, name: &str) -> TableTarget {

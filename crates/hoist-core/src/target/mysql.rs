@@ -497,6 +497,44 @@ impl Target for MysqlTarget {
         Ok(n.unwrap_or(0))
     }
 
+    async fn prepare_error_tables(&self, schema: &str, task_id: i64) -> Result<(u64, u64), TargetError> {
+        use crate::error_class::RowFault;
+        // Lightning's layout (`lightning_task_info.type_error_v2`, `conflict_records`), so that its
+        // users' queries work; `offset` is where the row starts in the file.
+        let mut statements = vec![format!("CREATE DATABASE IF NOT EXISTS {}", q(schema))];
+        for fault in [RowFault::Type, RowFault::Conflict] {
+            statements.push(format!(
+                "CREATE TABLE IF NOT EXISTS {}.{} (id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, \
+                 task_id BIGINT NOT NULL, create_time DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6), \
+                 table_name VARCHAR(1024) NOT NULL, path VARCHAR(2048) NOT NULL, `offset` BIGINT NOT NULL, \
+                 error TEXT NOT NULL, row_data TEXT NOT NULL, KEY (task_id, table_name(255))) \
+                 ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+                q(schema),
+                q(record_table(fault))
+            ));
+        }
+        self.run(None, &statements).await?;
+        let mut conn = self.conn().await?;
+        let count = |fault| format!("SELECT COUNT(*) FROM {}.{} WHERE task_id = ?", q(schema), q(record_table(fault)));
+        let types: Option<u64> = conn.exec_first(count(RowFault::Type), (task_id,)).await.map_err(classify)?;
+        let conflicts: Option<u64> = conn.exec_first(count(RowFault::Conflict), (task_id,)).await.map_err(classify)?;
+        Ok((types.unwrap_or(0), conflicts.unwrap_or(0)))
+    }
+
+    async fn clear_error_records(&self, schema: &str, task_id: i64, table: &str) -> Result<(), TargetError> {
+        use crate::error_class::RowFault;
+        let mut conn = self.conn().await?;
+        for fault in [RowFault::Type, RowFault::Conflict] {
+            let sql = format!("DELETE FROM {}.{} WHERE task_id = ? AND table_name = ?", q(schema), q(record_table(fault)));
+            match conn.exec_drop(sql, (task_id, table)).await.map_err(classify) {
+                // No such table: nothing was ever recorded there.
+                Err(e) if e.code == Some(1146) || e.code == Some(1049) => {}
+                other => other?,
+            }
+        }
+        Ok(())
+    }
+
     fn checksums_content(&self) -> bool {
         true
     }
