@@ -416,7 +416,10 @@ fn config_max_error_threshold() {
     let r = run(&case.join("data"), Some(&case.join("err_config.toml")), &[]);
     assert_fails(
         &r,
-        &["The number of conflict errors exceeds the threshold configured by `conflict.threshold`: '4'", "(5 conflicts)"],
+        &[
+            "The number of conflict errors exceeds the threshold configured by `conflict.threshold`: '4'",
+            "(5 conflicts)",
+        ],
     );
     // Run 7: ignore, threshold lowered from 5 to 4 (the harness edits the file); 5 conflicts.
     let text = std::fs::read_to_string(case.join("tidb-limit-record.toml")).unwrap();

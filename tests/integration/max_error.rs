@@ -15,7 +15,8 @@ use hoist_testkit::mariadb::MariaDb;
 use crate::crash::{kills_wanted, seed, Proc, Rng};
 use crate::util::{import, table_sums};
 
-const SCHEMA: &str = "CREATE TABLE `t` (\n  `id` int NOT NULL,\n  `v` tinyint NOT NULL,\n  `s` varchar(8) DEFAULT NULL,\n  \
+const SCHEMA: &str =
+    "CREATE TABLE `t` (\n  `id` int NOT NULL,\n  `v` tinyint NOT NULL,\n  `s` varchar(8) DEFAULT NULL,\n  \
                       PRIMARY KEY (`id`)\n) ENGINE=InnoDB;\n";
 const ROWS: u64 = 6000;
 const PER_FILE: u64 = 3000;
@@ -156,7 +157,8 @@ fn kill9_never_records_a_skipped_row_twice_or_loses_one() {
     let source = dir.path().join("dump");
     let bad = write_dump(&source, db, server, "maxerr_kill_oracle");
     let config = dir.path().join("hoist.toml");
-    fs::write(&config, format!("[lightning]\nmax-error = {}\ntask-info-schema-name = '{schema}'\n", bad.len())).unwrap();
+    fs::write(&config, format!("[lightning]\nmax-error = {}\ntask-info-schema-name = '{schema}'\n", bad.len()))
+        .unwrap();
     let cp = dir.path().join("checkpoint.db");
     let args: Vec<String> = [
         "import",
@@ -207,7 +209,11 @@ fn kill9_never_records_a_skipped_row_twice_or_loses_one() {
                 (other, _) => panic!("seed {seed}: run {runs} ended with {other:?}:\n{}", p.tail()),
             }
         }
-        assert_eq!(table_sums(server, db), table_sums(server, "maxerr_kill_oracle"), "seed {seed}: exactly the good rows");
+        assert_eq!(
+            table_sums(server, db),
+            table_sums(server, "maxerr_kill_oracle"),
+            "seed {seed}: exactly the good rows"
+        );
         assert_eq!(records(server, schema, db), bad, "seed {seed}: each refused row recorded once");
         eprintln!("{test}: seed {seed}: a round with {in_round} kills");
     }

@@ -92,8 +92,10 @@ pub(super) async fn refuse_non_empty_tables(
     if full.is_empty() {
         return Ok(full);
     }
-    let listed: Vec<String> =
-        full.iter().map(|((db, name), rows)| format!("{} ({rows} rows)", hoist_schema::qualified_mysql_name(db, name))).collect();
+    let listed: Vec<String> = full
+        .iter()
+        .map(|((db, name), rows)| format!("{} ({rows} rows)", hoist_schema::qualified_mysql_name(db, name)))
+        .collect();
     if conflict != ConflictStrategy::Error {
         tracing::warn!(
             "loading into tables that already hold rows ([conflict] strategy {conflict:?} decides between rows with \

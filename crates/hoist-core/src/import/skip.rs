@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use super::job::ImportSettings;
 use super::state::{backoff, Shared, TableRun};
-use super::workers::rejected_rows;
+use super::workers::{moved_on, rejected_rows};
 use crate::checkpoint::{ChunkProgress, ChunkRecord};
 use crate::config::Tolerance;
 use crate::content_hash::ContentSum;
@@ -198,17 +198,7 @@ pub(super) async fn write_row_by_row(
                         pending = None;
                         return Ok(Written { progress: c, skipped_rows: marker.progress.rows - c.rows, skipped_sum });
                     }
-                    Some(c) if c != from => {
-                        return Err(TargetError {
-                            code: None,
-                            message: format!(
-                                "chunk {} moved on under another session while this one reconnected (another \
-                                 process took it over); nothing more of it was written here",
-                                marker.chunk_id
-                            ),
-                            transient: true,
-                        })
-                    }
+                    Some(c) if c != from => return Err(moved_on(marker.chunk_id)),
                     _ => {}
                 }
             }

@@ -483,15 +483,7 @@ async fn write_with_retry(
                         return Ok(());
                     }
                     if committed.is_some_and(|c| c != from) {
-                        return Err(TargetError {
-                            code: None,
-                            message: format!(
-                                "chunk {} moved on under another session while this one reconnected (another \
-                                 process took it over); nothing more of it was written here",
-                                marker.chunk_id
-                            ),
-                            transient: true,
-                        });
+                        return Err(moved_on(marker.chunk_id));
                     }
                 } else {
                     *writer = Some(w);
@@ -514,5 +506,18 @@ async fn write_with_retry(
             }
             Err(e) => return Err(e),
         }
+    }
+}
+
+/// A reconnected writer found the chunk's marker neither where its batch starts nor where it
+/// ends: another process's session took the chunk over.
+pub(super) fn moved_on(chunk_id: i64) -> TargetError {
+    TargetError {
+        code: None,
+        message: format!(
+            "chunk {chunk_id} moved on under another session while this one reconnected (another process took it \
+             over); nothing more of it was written here"
+        ),
+        transient: true,
     }
 }

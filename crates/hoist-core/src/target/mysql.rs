@@ -525,7 +525,8 @@ impl Target for MysqlTarget {
         use crate::error_class::RowFault;
         let mut conn = self.conn().await?;
         for fault in [RowFault::Type, RowFault::Conflict] {
-            let sql = format!("DELETE FROM {}.{} WHERE task_id = ? AND table_name = ?", q(schema), q(record_table(fault)));
+            let sql =
+                format!("DELETE FROM {}.{} WHERE task_id = ? AND table_name = ?", q(schema), q(record_table(fault)));
             match conn.exec_drop(sql, (task_id, table)).await.map_err(classify) {
                 // No such table: nothing was ever recorded there.
                 Err(e) if e.code == Some(1146) || e.code == Some(1049) => {}

@@ -14,8 +14,8 @@ use super::{
     charset_set_by, record_table, ChunkProgress, EncodedBatch, EncodedRows, Marker, RowOutcome, Session, SkipRecord,
     TargetError, Writer,
 };
-use hoist_schema::quote_mysql_ident as q;
 use crate::config::ConflictStrategy;
+use hoist_schema::quote_mysql_ident as q;
 
 /// The one stream a writer's connection may send for LOCAL INFILE: the file name its LOAD DATA
 /// statement names, and the data. A server asking for any other name (the known attack of a
@@ -330,7 +330,8 @@ impl MysqlWriter {
                 q(schema),
                 q(record_table(r.fault))
             );
-            let params = (task_id, r.table.as_bytes(), r.path.as_bytes(), r.offset, r.error.as_bytes(), r.row.as_bytes());
+            let params =
+                (task_id, r.table.as_bytes(), r.path.as_bytes(), r.offset, r.error.as_bytes(), r.row.as_bytes());
             conn.exec_drop(sql, params).await.map_err(classify)?;
         }
         Ok(())
