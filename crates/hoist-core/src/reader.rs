@@ -866,6 +866,7 @@ mod tests {
                 name: "t".into(),
                 columns: vec![column],
                 conflict: Default::default(),
+                transactional: true,
             }),
             resume: ChunkProgress::default(),
             csv: Arc::new(CsvSettings { options: Default::default(), header: false, header_schema_match: false }),

@@ -353,8 +353,8 @@ async fn prepare_steps(
     let Some(columns) = columns else {
         return Err(StepError::Table(format!("table {label} is missing from the target")));
     };
-    let conflict = conflict_for(settings, target, &db, &name, &label).await?;
-    Ok(Some((TableTarget { database: db, name, columns, conflict }, create_sql)))
+    let (conflict, transactional) = conflict_for(settings, target, &db, &name, &label).await?;
+    Ok(Some((TableTarget { database: db, name, columns, conflict, transactional }, create_sql)))
 }
 
 /// The row hasher of a table whose content is checked from its source rows, made from the
@@ -400,25 +400,27 @@ impl Hashing {
 /// when the marker's transaction does not commit, so exactly-once is out of reach (DESIGN.md,
 /// invariant 1): a keyed one is written with REPLACE and resumes at-least-once from its last
 /// durable marker, which the key makes harmless; a keyless one would get duplicates, and is
-/// refused before any of its rows is written unless the user accepts that.
+/// refused before any of its rows is written unless the user accepts that. Also whether the
+/// table is transactional.
 async fn conflict_for(
     settings: &ImportSettings,
     target: &dyn Target,
     db: &str,
     name: &str,
     label: &str,
-) -> Result<ConflictStrategy, StepError> {
+) -> Result<(ConflictStrategy, bool), StepError> {
     let retries = settings.max_retries;
     let Some(engine) = retrying(retries, || target.non_transactional_engine(db, name)).await? else {
         // Counting conflicts, `ignore` is written as a plain INSERT, as Lightning does: a duplicate
         // is refused, so the row by row write records it (`skip.rs`), and a bad value is refused
         // too where INSERT IGNORE would store it adjusted.
-        return Ok(match settings.conflict {
+        let conflict = match settings.conflict {
             ConflictStrategy::Ignore if settings.tolerance.conflicts(ConflictStrategy::Ignore).is_some() => {
                 ConflictStrategy::Error
             }
             other => other,
-        });
+        };
+        return Ok((conflict, true));
     };
     let keyed = retrying(retries, || target.describe_table(db, name)).await?.is_some_and(|d| d.key.is_some());
     if keyed {
@@ -426,17 +428,20 @@ async fn conflict_for(
             "{label} is {engine}, which commits outside transactions: its batches are written with REPLACE \
              and a resume re-sends those after the last durable marker (at-least-once; the key keeps it exact)"
         );
-        return Ok(match settings.conflict {
-            ConflictStrategy::Ignore => ConflictStrategy::Ignore,
-            _ => ConflictStrategy::Replace,
-        });
+        return Ok((
+            match settings.conflict {
+                ConflictStrategy::Ignore => ConflictStrategy::Ignore,
+                _ => ConflictStrategy::Replace,
+            },
+            false,
+        ));
     }
     if settings.allow_keyless_non_transactional {
         tracing::warn!(
             "{label} is {engine} without a key: after a crash, the rows of the batches in flight may be loaded \
              twice (--allow-keyless-non-transactional)"
         );
-        return Ok(settings.conflict);
+        return Ok((settings.conflict, false));
     }
     Err(StepError::Table(format!(
         "{label} is {engine} and has no primary or unique key: its rows commit outside the progress marker's \

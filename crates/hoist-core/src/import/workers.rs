@@ -224,7 +224,7 @@ async fn load_chunk(
         batch_bytes: shared.settings.batch_bytes,
         retries: shared.settings.max_retries,
         hasher: run.hasher.clone(),
-        count_replaced: shared.skips.as_ref().is_some_and(|s| s.counts_conflicts())
+        count_replaced: skips_of(shared, run).is_some_and(|s| s.counts_conflicts())
             && run.target.conflict == crate::config::ConflictStrategy::Replace,
     };
     let source = shared.source.clone();
@@ -260,8 +260,8 @@ async fn load_chunk(
         let mut rows = batch.batch.row_count;
         let written = match write_with_retry(shared, writer, &batch.batch, committed, &marker).await {
             Ok(()) => Ok(progress),
-            Err(e) if shared.skips.as_ref().is_some_and(|s| s.may_skip(&e)) => {
-                let skips = shared.skips.as_deref().expect("checked above");
+            Err(e) if skips_of(shared, run).is_some_and(|s| s.may_skip(&e)) => {
+                let skips = skips_of(shared, run).expect("checked above");
                 match write_row_by_row(shared, skips, run, chunk, writer, &batch, committed, &marker).await {
                     Ok(w) => {
                         (less_rows, rows) = (less_rows + w.skipped_rows, rows - w.skipped_rows);
@@ -345,6 +345,13 @@ async fn load_chunk(
         }
         Err(e) => Err(StepError::Table(e.to_string())),
     }
+}
+
+/// The limits on refused rows, for a table whose rows commit with the marker: the rows of a
+/// non-transactional one stay when its batch fails, so writing them again row by row would
+/// count them as conflicts with themselves (its first refused row stops it).
+fn skips_of<'a>(shared: &'a Shared, run: &TableRun) -> Option<&'a super::skip::Skips> {
+    shared.skips.as_deref().filter(|_| run.target.transactional)
 }
 
 /// Why a worker did not get its chunk.

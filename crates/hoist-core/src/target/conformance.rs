@@ -28,7 +28,13 @@ async fn table(target: &dyn Target, db: &str, name: &str) -> TableTarget {
     target.create_database(db, None).await.expect("create the database");
     target.create_table(db, name, &sql, false).await.expect("create the table");
     let columns = target.columns(db, name).await.expect("columns").expect("the table exists");
-    TableTarget { database: db.into(), name: name.into(), columns, conflict: ConflictStrategy::Error }
+    TableTarget {
+        database: db.into(),
+        name: name.into(),
+        columns,
+        conflict: ConflictStrategy::Error,
+        transactional: true,
+    }
 }
 
 pub(crate) async fn rows_of_several_tables_commit_with_one_marker(target: &dyn Target, db: &str) {

@@ -54,6 +54,9 @@ pub struct TableTarget {
     pub name: String,
     pub columns: Vec<TargetColumn>,
     pub conflict: ConflictStrategy,
+    /// Its rows commit with the marker (not a MyISAM, Aria or MEMORY table): only then may a
+    /// refused batch be written again row by row with some rows left out (`import/skip.rs`).
+    pub transactional: bool,
 }
 
 impl TableTarget {
