@@ -13,7 +13,7 @@ use std::time::Duration;
 use hoist_testkit::mariadb::MariaDb;
 
 use crate::crash::{kills_wanted, seed, Proc, Rng};
-use crate::util::{import, table_sums};
+use crate::util::{hoist, import, table_sums};
 
 const SCHEMA: &str =
     "CREATE TABLE `t` (\n  `id` int NOT NULL,\n  `v` tinyint NOT NULL,\n  `s` varchar(8) DEFAULT NULL,\n  \
@@ -116,6 +116,27 @@ fn bad_rows_up_to_max_error_are_skipped_and_recorded() {
     let text = r.text();
     assert!(text.contains(&format!("exceed [lightning] max-error = {limit}")), "{text}");
     assert!(text.contains(&format!("`{schema}`.`type_error_v2`")), "{text}");
+    // `checkpoint show` names the limit (the table's error) and counts the records so far.
+    let cp = work.path().join("checkpoint.db");
+    let show = hoist(&[
+        "checkpoint",
+        "show",
+        "--checkpoint",
+        cp.to_str().unwrap(),
+        "--target",
+        &server.url(),
+        "--config",
+        config,
+    ]);
+    show.assert_ok();
+    let recorded = server.query_value(&format!("SELECT COUNT(*) FROM `{schema}`.type_error_v2")).unwrap();
+    assert_ne!(recorded, "0", "the batches before the one over the limit are in, with their records");
+    let text = show.text();
+    assert!(
+        text.contains(&format!("rows skipped: {recorded} refused for their values (`{schema}`.`type_error_v2`)")),
+        "{text}"
+    );
+    assert!(text.contains(&format!("exceed [lightning] max-error = {limit}")), "{text}");
 
     // Another copy of the dump: the failed task above stays recorded for the first one.
     fresh(server, db, schema);

@@ -303,6 +303,11 @@ pub trait Target: Send + Sync {
     /// Identity of the table as the target knows it (changes when it is dropped and created again).
     async fn table_identity(&self, database: &str, name: &str) -> Result<Option<String>, TargetError>;
     async fn row_count(&self, database: &str, name: &str) -> Result<u64, TargetError>;
+    /// What the tables of [`record_table`] in `schema` hold for the task: (type errors,
+    /// conflicts); None when there are no such tables.
+    async fn error_counts(&self, _schema: &str, _task_id: i64) -> Result<Option<(u64, u64)>, TargetError> {
+        Ok(None)
+    }
     /// Create `schema` and the tables of [`record_table`] when missing, and count what they
     /// hold for the task: (type errors, conflicts).
     async fn prepare_error_tables(&self, _schema: &str, _task_id: i64) -> Result<(u64, u64), TargetError> {

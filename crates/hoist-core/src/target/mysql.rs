@@ -514,11 +514,23 @@ impl Target for MysqlTarget {
             ));
         }
         self.run(None, &statements).await?;
+        Ok(self.error_counts(schema, task_id).await?.unwrap_or_default())
+    }
+
+    async fn error_counts(&self, schema: &str, task_id: i64) -> Result<Option<(u64, u64)>, TargetError> {
+        use crate::error_class::RowFault;
         let mut conn = self.conn().await?;
-        let count = |fault| format!("SELECT COUNT(*) FROM {}.{} WHERE task_id = ?", q(schema), q(record_table(fault)));
-        let types: Option<u64> = conn.exec_first(count(RowFault::Type), (task_id,)).await.map_err(classify)?;
-        let conflicts: Option<u64> = conn.exec_first(count(RowFault::Conflict), (task_id,)).await.map_err(classify)?;
-        Ok((types.unwrap_or(0), conflicts.unwrap_or(0)))
+        let mut counts = [0u64; 2];
+        for (n, fault) in counts.iter_mut().zip([RowFault::Type, RowFault::Conflict]) {
+            let sql = format!("SELECT COUNT(*) FROM {}.{} WHERE task_id = ?", q(schema), q(record_table(fault)));
+            match conn.exec_first::<u64, _, _>(sql, (task_id,)).await.map_err(classify) {
+                Ok(count) => *n = count.unwrap_or(0),
+                // No such schema or table: nothing was ever recorded there.
+                Err(e) if matches!(e.code, Some(1146 | 1049)) => return Ok(None),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(Some((counts[0], counts[1])))
     }
 
     async fn clear_error_records(&self, schema: &str, task_id: i64, table: &str) -> Result<(), TargetError> {
