@@ -343,6 +343,14 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
                 for c in &chunks {
                     markers.remove(&c.id);
                 }
+                // The reset recorded the rows the table holds now, if any, in place of the old count.
+                let unit = rows_before_unit(record.id);
+                markers.remove(&unit);
+                if settings.checkpoint.enable {
+                    if let Some(p) = target.read_markers(task_id).await?.get(&unit) {
+                        markers.insert(unit, *p);
+                    }
+                }
             }
         }
         match prepared.map(|p| p.map(|p| (p.record, p.table, p.create_sql, p.hasher))) {

@@ -289,7 +289,7 @@ async fn prepare_steps(
                     "{label} changed in the target since the checkpoint was recorded (dropped or created again); \
                      importing it again from its start"
                 );
-                let ids: Vec<i64> = chunks.iter().map(|c| c.id).collect();
+                let ids: Vec<i64> = chunks.iter().map(|c| c.id).chain([rows_before_unit(record.id)]).collect();
                 retrying(retries, || target.clear_markers(task_id, Some(&ids))).await?;
                 if settings.tolerance.skips(settings.conflict) {
                     let schema = &settings.tolerance.schema;
@@ -305,12 +305,9 @@ async fn prepare_steps(
                         ImportError::Checkpoint(e) => StepError::Table(e.to_string()),
                         other => StepError::Transient(other.to_string()),
                     })?;
-                if settings.checkpoint.enable {
-                    let rows = held.first().map_or(0, |(_, rows)| *rows);
-                    retrying(retries, || async {
-                        target.writer(None).await?.write(&[], Some(&rows_before(task_id, record.id, rows))).await
-                    })
-                    .await?;
+                if let (true, Some((_, rows))) = (settings.checkpoint.enable, held.first()) {
+                    let marker = rows_before(task_id, record.id, *rows);
+                    retrying(retries, || async { target.writer(None).await?.write(&[], Some(&marker)).await }).await?;
                 }
                 if !settings.no_schema {
                     retrying(retries, || target.create_database(&db, None)).await?;
