@@ -526,6 +526,27 @@ checksum = "optional"
         assert_eq!(keep("\"origin\"").checkpoint.keep_after_success, KeepAfterSuccess::Origin);
     }
 
+    /// Lightning's limits: max-error 0 skips nothing; the conflict threshold is 10000 when
+    /// unset, counts only under replace / ignore, and 0 counts none.
+    #[test]
+    fn limits_on_refused_rows() {
+        let t = FileConfig::default().tolerance();
+        assert_eq!((t.max_type_errors, t.schema.as_str()), (0, "lightning_task_info"));
+        assert!(!t.skips(ConflictStrategy::Error), "the defaults skip nothing");
+        assert_eq!(t.conflicts(ConflictStrategy::Replace), Some(DEFAULT_CONFLICT_THRESHOLD));
+        let cfg: FileConfig = toml::from_str(
+            "[lightning]\nmax-error = 20\ntask-info-schema-name = 'info'\n[conflict]\nthreshold = 4\nmax-record-rows = 1\n",
+        )
+        .unwrap();
+        let t = cfg.tolerance();
+        assert_eq!((t.max_type_errors, t.schema.as_str()), (20, "info"));
+        assert_eq!(t.conflicts(ConflictStrategy::Ignore), Some(4));
+        assert_eq!(t.conflicts(ConflictStrategy::Error), None, "error stops at the first duplicate");
+        assert!(t.skips(ConflictStrategy::Error), "type errors are skipped under any strategy");
+        let none: FileConfig = toml::from_str("[conflict]\nthreshold = 0\n").unwrap();
+        assert_eq!(none.tolerance().conflicts(ConflictStrategy::Ignore), None, "0 counts none (INSERT IGNORE)");
+    }
+
     #[test]
     fn an_empty_conflict_strategy_is_lightnings_default() {
         let cfg: FileConfig = toml::from_str("[conflict]\nstrategy = \"\"\n").unwrap();
