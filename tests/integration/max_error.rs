@@ -248,3 +248,25 @@ fn kill9_never_records_a_skipped_row_twice_or_loses_one() {
     assert!(partial > 0, "seed {seed}: no kill landed between the first record and the last");
     eprintln!("{test}: seed {seed}: {delivered} kills, {partial} with some of the rows recorded");
 }
+
+/// SQLite stores what it is given, so it cannot skip rows: a limit asked for is refused before
+/// anything is written; Lightning's default conflict threshold alone leaves `ignore` as it was.
+#[test]
+fn sqlite_refuses_a_limit_and_ignores_duplicates_without_one() {
+    let source = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus/lightning"))
+        .join("lightning_config_max_error/data");
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    let url = crate::util::sqlite_url(&db);
+    let r = import(&source, &url, dir.path(), &["--max-error", "3"]);
+    assert!(!r.ok(), "{}", r.text());
+    assert!(r.text().contains("that needs a MySQL-family target"), "{}", r.text());
+    let work = tempfile::tempdir().unwrap();
+    let db = dir.path().join("u.db");
+    import(&source, &crate::util::sqlite_url(&db), work.path(), &["--conflict", "ignore"]).assert_ok();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let kept: String = conn
+        .query_row("SELECT group_concat(val1, ',') FROM (SELECT val1 FROM testtbl ORDER BY id)", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(kept, "aaa01,aaa01,aaa02,aaa02,aaa05,aaa06,aaa07,aaa08,aaa09,aaa10", "the first row per id");
+}

@@ -42,7 +42,7 @@ use workers::{save_progress_loop, worker};
 use crate::catalog::Catalog;
 use crate::checkpoint::sqlite::SqliteStore;
 use crate::checkpoint::{CheckpointStore, ChunkProgress, ChunkRecord, TableState, TaskRecord};
-use crate::config::KeepAfterSuccess;
+use crate::config::{KeepAfterSuccess, Tolerance};
 use crate::error::{CheckpointError, ImportError, SourceError, TargetError};
 use crate::filter::TableFilter;
 use crate::plan::make_plan;
@@ -245,6 +245,11 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
     }
     // What rows the limits let pass, counted from what earlier runs recorded.
     let skips = Skips::open(&settings, target.as_ref(), task_id).await?;
+    // Nothing skipped: every step below writes as without limits (`ignore` as INSERT IGNORE).
+    let mut settings = settings;
+    if skips.is_none() {
+        settings.tolerance = Tolerance { max_type_errors: 0, conflict_threshold: Some(0), ..settings.tolerance };
+    }
     // A new task has no markers yet, and its tables were checked for rows before planning.
     let mut markers = HashMap::new();
     let log_stage = settings.restore.as_ref().and_then(|r| r.log.clone());

@@ -55,7 +55,17 @@ impl Skips {
         if !tolerance.skips(settings.conflict) {
             return Ok(None);
         }
-        let (types, conflicts) = target.prepare_error_tables(&tolerance.schema, task_id).await?;
+        let (types, conflicts) = match target.prepare_error_tables(&tolerance.schema, task_id).await {
+            Ok(counts) => counts,
+            // Only Lightning's default threshold, on a target that cannot record (SQLite, or a
+            // user without rights on the schema): `replace` and `ignore` work as without it. A
+            // limit asked for is refused there.
+            Err(e) if !e.transient && tolerance.max_type_errors == 0 && tolerance.conflict_threshold.is_none() => {
+                tracing::warn!("conflicts are not counted ([conflict] threshold): {}", e.message);
+                return Ok(None);
+            }
+            Err(e) => return Err(e),
+        };
         Ok(Some(Arc::new(Skips {
             conflict_limit: tolerance.conflicts(settings.conflict),
             tolerance,
