@@ -671,8 +671,18 @@ impl ImportArgs {
         }
         settings.max_region_size = self.max_region_size.unwrap_or(file.mydumper.max_region_size).0.max(1);
         settings.strict_format = self.strict_format || file.mydumper.strict_format;
+        settings.routes = file.routes.clone();
+        settings.case_sensitive = file.mydumper.case_sensitive;
         Ok(settings)
     }
+}
+
+/// A restore loads each table under its upstream name: `[[routes]]` are for `hoist import`.
+fn refuse_routes(file: &FileConfig) -> anyhow::Result<()> {
+    if !file.routes.is_empty() {
+        bail!("[[routes]] apply to hoist import only; a restore loads each table under its own name");
+    }
+    Ok(())
 }
 
 impl RestoreFullArgs {
@@ -682,6 +692,7 @@ impl RestoreFullArgs {
         restore_checkpoint(&self.shared, &mut checkpoint);
         let source = self.storage.display().to_string();
         let locate = restore_locate(&self.shared);
+        refuse_routes(file)?;
         self.load.settings(&self.shared, file, source, self.tables.clone(), checkpoint, locate)
     }
 }
@@ -697,6 +708,7 @@ impl RestorePointArgs {
         restore_checkpoint(&self.shared, &mut checkpoint);
         let source = self.full_backup_storage.display().to_string();
         let locate = restore_locate(&self.shared);
+        refuse_routes(file)?;
         let settings = self.load.settings(&self.shared, file, source, self.tables.clone(), checkpoint, locate)?;
         let point = match (&self.restored_ts, &self.restored_pos, &self.restored_gtid) {
             (Some(ts), _, _) => parse_time(ts).map_err(anyhow::Error::msg)?,
@@ -765,6 +777,8 @@ impl LoadArgs {
             source,
             target: shared.target_url(file)?,
             filter,
+            routes: Vec::new(),
+            case_sensitive: false,
             no_schema: false,
             csv: Default::default(),
             batch_bytes: self.batch_size.0.max(1) as usize,

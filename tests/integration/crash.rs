@@ -720,6 +720,33 @@ pub(crate) fn describe(status: Option<ExitStatus>) -> String {
     }
 }
 
+/// Wait until `markers()` reaches `n` and `extra` more passed, then `kill -9` the run; false if
+/// it ended first (or got nowhere in two minutes).
+pub(crate) fn kill_after_markers(mut child: Child, markers: impl Fn() -> u64, n: u64, extra: Duration) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while markers() < n {
+        if child.try_wait().expect("wait for hoist").is_some() || Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(extra);
+    let ended = child.try_wait().expect("wait for hoist").is_some();
+    let _ = child.kill();
+    let _ = child.wait();
+    !ended
+}
+
+/// Chunks with a progress marker in an SQLite target (0 before the target exists).
+pub(crate) fn sqlite_markers(db: &Path) -> u64 {
+    rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .and_then(|c| c.query_row("SELECT COUNT(*) FROM hoist_progress", [], |r| r.get::<_, i64>(0)))
+        .map(|n| n as u64)
+        .unwrap_or(0)
+}
+
 // ------------------------------------------------------------ kill rounds --
 
 /// What a kill test did, for its summary and its failure messages.

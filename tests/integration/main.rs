@@ -16,6 +16,7 @@ mod max_error;
 mod mysqldump;
 mod output;
 mod restore_point;
+mod routes;
 mod s3;
 mod sakila;
 mod secrets;

@@ -12,7 +12,7 @@ use hoist_testkit::mariadb::MariaDb;
 use hoist_testkit::rows::{mysql_table_sum, sqlite_table_sum};
 use hoist_testkit::s3::{S3Server, SECRET_KEY};
 
-use crate::crash::{seed, Rng};
+use crate::crash::{kill_after_markers, seed, sqlite_markers, Rng};
 use crate::util::{dump, sqlite_url, Run};
 
 /// `hoist args` with the server's credentials in the environment (and `extra_env`).
@@ -174,28 +174,13 @@ impl Killable {
     }
 
     fn markers(&self) -> u64 {
-        rusqlite::Connection::open_with_flags(&self.db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .and_then(|c| c.query_row("SELECT COUNT(*) FROM hoist_progress", [], |r| r.get::<_, i64>(0)))
-            .map(|n| n as u64)
-            .unwrap_or(0)
+        sqlite_markers(&self.db)
     }
 
     /// Start a run and `kill -9` it once `n` chunks have markers and `extra` passed; false if
     /// it ended first.
     fn kill_after(&self, n: u64, extra: Duration) -> bool {
-        let mut child = self.spawn();
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while self.markers() < n {
-            if child.try_wait().unwrap().is_some() || Instant::now() > deadline {
-                return false;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        std::thread::sleep(extra);
-        let ended = child.try_wait().unwrap().is_some();
-        let _ = child.kill();
-        let _ = child.wait();
-        !ended
+        kill_after_markers(self.spawn(), || self.markers(), n, extra)
     }
 
     fn log(&self) -> String {

@@ -53,6 +53,17 @@ pub struct CatalogTable {
     pub name: String,
     pub schema_file: Option<SourceFile>,
     pub data_files: Vec<DataFile>,
+    /// The dump's tables whose rows this one takes, when `[[routes]]` rename or merge them
+    /// (`crate::route`), in the order of their names; empty: the table is its own source.
+    pub sources: Vec<SourceTable>,
+}
+
+/// A table of the dump that `[[routes]]` load under another name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceTable {
+    pub database: String,
+    pub name: String,
+    pub schema_file: Option<SourceFile>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,6 +150,15 @@ fn classify(name: &str) -> Option<Kind> {
     Some(Kind::Data { db: db.to_string(), table, format, order })
 }
 
+/// The table a data file's name says it holds (`db.tbl.00001.sql.gz` -> `db`, `tbl`); None for
+/// any other file, such as a single mysqldump file.
+pub fn data_file_table(name: &str) -> Option<(String, String)> {
+    match classify(name)? {
+        Kind::Data { db, table, .. } => Some((db, table)),
+        _ => None,
+    }
+}
+
 fn table_entry<'a>(
     tables: &'a mut BTreeMap<(String, String), CatalogTable>,
     db: &str,
@@ -208,15 +228,16 @@ impl Catalog {
     }
 }
 
+/// Catalogs of file listings, for this module's tests and those of the stages after it.
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn f(path: &str) -> SourceFile {
+    pub(crate) fn f(path: &str) -> SourceFile {
         SourceFile { path: path.into(), size: 10, modified_ms: 0 }
     }
 
-    fn catalog(names: &[&str], filter: &[&str]) -> Catalog {
+    pub(crate) fn catalog(names: &[&str], filter: &[&str]) -> Catalog {
         let files: Vec<_> = names.iter().map(|n| f(n)).collect();
         let rules: Vec<String> = filter.iter().map(|s| s.to_string()).collect();
         Catalog::from_files(&files, &TableFilter::new(&rules).unwrap()).unwrap()

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::ConfigError;
 
@@ -21,6 +21,19 @@ pub struct FileConfig {
     pub tikv_importer: TikvImporterSection,
     pub post_restore: PostRestoreSection,
     pub security: SecuritySection,
+    pub routes: Vec<RouteRule>,
+}
+
+/// One `[[routes]]` rule, TiDB Lightning's table router (`crate::route` says how they match):
+/// the tables whose database matches `schema-pattern` (and whose name matches `table-pattern`,
+/// when given) load into `target-schema`.`target-table` (an empty target table keeps the name).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case", default)]
+pub struct RouteRule {
+    pub schema_pattern: String,
+    pub table_pattern: String,
+    pub target_schema: String,
+    pub target_table: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -28,6 +41,8 @@ pub struct FileConfig {
 pub struct MydumperSection {
     pub data_source_dir: Option<String>,
     pub filter: Vec<String>,
+    /// Whether `[[routes]]` patterns match names with their case (Lightning's default: not).
+    pub case_sensitive: bool,
     pub no_schema: bool,
     pub strict_format: bool,
     pub max_region_size: ByteSize,
@@ -39,6 +54,7 @@ impl Default for MydumperSection {
         MydumperSection {
             data_source_dir: None,
             filter: Vec::new(),
+            case_sensitive: false,
             no_schema: false,
             strict_format: false,
             max_region_size: ByteSize(256 << 20),
@@ -583,7 +599,8 @@ checksum = "optional"
                 "{key}"
             );
         }
-        assert_eq!(notes.len(), 26, "{notes:#?}");
+        // (`[mydumper] case-sensitive` is read: it decides how `[[routes]]` match.)
+        assert_eq!(notes.len(), 25, "{notes:#?}");
         // The status API is hoist's too: read, not noted.
         assert_eq!(cfg.lightning.status_addr.as_deref(), Some(":8289"));
     }

@@ -31,6 +31,8 @@ const CLUSTER: &str = "it concerns a TiDB cluster's own components (PD, TiKV, st
 const PHYSICAL: &str = "it tunes Lightning's physical import; hoist writes through SQL";
 const TUNING: &str = "it tunes Lightning's own concurrency and batching; hoist sizes its own";
 const SERVER: &str = "hoist has no server mode, and its only HTTP server is the status API (--status-addr)";
+const EXTRACT: &str = "hoist adds no column to a merged table's rows; give the shards a column that tells them \
+                       apart in the dump itself";
 const TIDB_SESSION: &str = "it sets TiDB's session variables for ANALYZE and checksums";
 
 fn never(_: &Value) -> bool {
@@ -116,7 +118,7 @@ const KEYS: &[(&str, Kind)] = &[
         Unsupported { harmless: binary_data, does: "hoist loads data files' bytes as they are; set \"binary\"" },
     ),
     ("mydumper.data-invalid-char-replace", NoEffect("hoist converts no character set")),
-    ("mydumper.case-sensitive", NoEffect("it only concerns [[routes]]")),
+    ("mydumper.case-sensitive", Read),
     ("mydumper.strict-format", Read),
     ("mydumper.max-region-size", Read),
     ("mydumper.default-file-rules", NoEffect("it only concerns [[mydumper.files]]")),
@@ -160,7 +162,13 @@ const KEYS: &[(&str, Kind)] = &[
     ("cron.switch-mode", NoEffect(PHYSICAL)),
     ("cron.log-progress", NoEffect("hoist's --progress decides how progress is shown")),
     ("cron.check-disk-quota", NoEffect(PHYSICAL)),
-    ("routes", Unsupported { harmless: never, does: "hoist loads each table under its own name" }),
+    ("routes.schema-pattern", Read),
+    ("routes.table-pattern", Read),
+    ("routes.target-schema", Read),
+    ("routes.target-table", Read),
+    ("routes.extract-table", Unsupported { harmless: never, does: EXTRACT }),
+    ("routes.extract-schema", Unsupported { harmless: never, does: EXTRACT }),
+    ("routes.extract-source", Unsupported { harmless: never, does: EXTRACT }),
 ];
 
 /// The notes to print (one per key that has no effect here), or every refused key, one per line.
@@ -183,16 +191,20 @@ fn walk(table: &Table, prefix: &str, notes: &mut Vec<String>, refused: &mut Vec<
             Some(Unsupported { harmless, .. }) if harmless(value) => {}
             Some(Unsupported { does, .. }) => {
                 // A scalar is shown as set; a table or list of tables by its name alone.
-                let tables = value.as_array().is_some_and(|a| a.iter().all(Value::is_table));
                 let what = match value {
-                    _ if tables => format!("[[{path}]]"),
+                    _ if is_tables(value) => format!("[[{path}]]"),
                     Value::Table(_) => shown(&path),
                     _ => format!("{} = {value}", shown(&path)),
                 };
                 refused.push(format!("{what} is not supported yet ({does})"))
             }
-            // A section: its keys are checked one by one.
+            // A section: its keys are checked one by one; so are those of each of a list of tables.
             None if value.is_table() => walk(value.as_table().expect("a table"), &path, notes, refused),
+            None if is_tables(value) => {
+                for table in value.as_array().into_iter().flatten().filter_map(Value::as_table) {
+                    walk(table, &path, notes, refused);
+                }
+            }
             None => refused.push(format!(
                 "{} is not a key hoist or TiDB Lightning knows; did you mean {}?",
                 shown(&path),
@@ -200,6 +212,11 @@ fn walk(table: &Table, prefix: &str, notes: &mut Vec<String>, refused: &mut Vec<
             )),
         }
     }
+}
+
+/// `[[section]]`: an array of tables.
+fn is_tables(value: &Value) -> bool {
+    value.as_array().is_some_and(|a| !a.is_empty() && a.iter().all(Value::is_table))
 }
 
 /// The known key nearest to `path` by edit distance over the whole dotted path, so that a
@@ -237,7 +254,10 @@ mod tests {
     #[test]
     fn lightning_keys_that_change_the_result_are_refused() {
         for (text, expected) in [
-            ("[[routes]]\nschema-pattern = 'a'\n", "[[routes]] is not supported yet (hoist loads each table"),
+            (
+                "[[routes]]\nschema-pattern = 'a'\nextract-table = {table-regexp = 't(.*)', target-column = 'c'}\n",
+                "[routes] extract-table is not supported yet (hoist adds no column",
+            ),
             ("[mydumper]\ncharacter-set = 'gb18030'\n", "[mydumper] character-set = \"gb18030\" is not supported"),
             ("[[mydumper.files]]\npattern = 'x'\n", "[[mydumper.files]] is not supported yet (hoist finds files"),
         ] {
@@ -262,6 +282,7 @@ mod tests {
             ("[mydumpr]\ndata-source-dir = '/d'\n", "did you mean [mydumper] data-source-dir?"),
             ("[mydumper.csv]\nseperator = ','\n", "did you mean [mydumper.csv] separator?"),
             ("[tidb]\npasword = 'x'\n", "did you mean [tidb] password?"),
+            ("[[routes]]\nschema-pattern = 'a'\ntarget_schema = 'b'\n", "did you mean [routes] target-schema?"),
             (
                 "[conflict]\nstrategy = 'replace'\n[checkpoint]\nkeep_after_success = 'origin'\n",
                 "did you mean [checkpoint] keep-after-success?",

@@ -112,6 +112,9 @@ fn chunk_bytes(c: &ChunkRecord) -> (u64, Option<u64>) {
     (done, (c.end != TO_END).then(|| c.end - c.start))
 }
 
+/// A source table's line under its target table in `show`: its label and its chunks.
+type SourceLine<'a> = (String, Vec<&'a ChunkRecord>);
+
 /// Each table's state, error and progress, as a person reads it. With a target given, also
 /// the rows the task skipped under `[lightning] max-error` and `[conflict] threshold`, as the
 /// target's records (in `schema`) count them: they commit with the markers, the store's copy
@@ -131,28 +134,51 @@ pub async fn show(
         t.target,
         t.target_identity
     );
-    let width = cp.tables.iter().map(|t| quoted(t).len()).max().unwrap_or(5).max(5);
+    // A table that `[[routes]]` merged from several of the dump's tables (or renamed) lists each
+    // source under it, named by its data files, with its own chunks' progress.
+    let sources = |table: &TableRecord| -> Vec<SourceLine<'_>> {
+        let mut by: std::collections::BTreeMap<String, Vec<&ChunkRecord>> = Default::default();
+        for c in chunks_of(&cp, table.id) {
+            let name = c.path.rsplit('/').next().unwrap_or(&c.path);
+            let Some((db, name)) = crate::catalog::data_file_table(name) else { return Vec::new() };
+            by.entry(hoist_schema::qualified_mysql_name(&db, &name)).or_default().push(c);
+        }
+        match by.len() == 1 && by.contains_key(&quoted(table)) {
+            true => Vec::new(),
+            false => by.into_iter().map(|(name, chunks)| (format!("  <- {name}"), chunks)).collect(),
+        }
+    };
+    let listed: Vec<(&TableRecord, Vec<SourceLine<'_>>)> = cp.tables.iter().map(|t| (t, sources(t))).collect();
+    let width = listed
+        .iter()
+        .flat_map(|(t, s)| std::iter::once(quoted(t).len()).chain(s.iter().map(|(n, _)| n.len())))
+        .max()
+        .unwrap_or(5)
+        .max(5);
     out.push_str(&format!(
         "{:<width$}  {:<14}  {:>11}  {:>12}  {:>21}  error\n",
         "table", "state", "chunks", "rows", "MB"
     ));
-    for table in &cp.tables {
-        let chunks: Vec<_> = chunks_of(&cp, table.id).collect();
+    let line = |name: &str, state: &str, chunks: &[&ChunkRecord], error: &str| {
         let done = chunks.iter().filter(|c| c.progress.done).count();
         let rows: u64 = chunks.iter().map(|c| c.progress.rows).sum();
         let bytes: u64 = chunks.iter().map(|c| chunk_bytes(c).0).sum();
         let total: Option<u64> = chunks.iter().map(|c| chunk_bytes(c).1).sum();
         let total = total.map(|b| format!("{:.1}", b as f64 / 1e6)).unwrap_or_else(|| "?".into());
+        format!(
+            "{name:<width$}  {state:<14}  {:>11}  {rows:>12}  {:>21}  {error}\n",
+            format!("{done}/{}", chunks.len()),
+            format!("{:.1}/{total}", bytes as f64 / 1e6),
+        )
+    };
+    for (table, sources) in &listed {
+        let chunks: Vec<_> = chunks_of(&cp, table.id).collect();
         let error =
             table.error.as_ref().map(|e| format!("{} (failed in state {})", e.message, e.step)).unwrap_or_default();
-        out.push_str(&format!(
-            "{:<width$}  {:<14}  {:>11}  {:>12}  {:>21}  {error}\n",
-            quoted(table),
-            table.state.as_str(),
-            format!("{done}/{}", chunks.len()),
-            rows,
-            format!("{:.1}/{total}", bytes as f64 / 1e6),
-        ));
+        out.push_str(&line(&quoted(table), table.state.as_str(), &chunks, &error));
+        for (name, chunks) in sources {
+            out.push_str(&line(name, "", chunks, ""));
+        }
     }
     // Only a target given: the recorded one may be a server that is down, and show must not wait.
     if target.given.is_some() {

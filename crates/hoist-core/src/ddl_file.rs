@@ -129,6 +129,13 @@ pub fn find(statements: &[String], pred: impl Fn(&str) -> bool) -> Option<&Strin
     statements.iter().find(|s| pred(&normalized_head(s)))
 }
 
+/// The CREATE TABLE statement of a table's schema file.
+pub fn create_table(path: &str, bytes: &[u8]) -> Result<String, String> {
+    find(&statements(path, bytes)?, is_create_table)
+        .cloned()
+        .ok_or_else(|| format!("{path}: no CREATE TABLE statement in the schema file"))
+}
+
 /// Lower-case head of a statement with `/*!NNNNN` and `*/` wrappers removed, e.g. "create table `t` (".
 pub fn normalized_head(s: &str) -> String {
     let mut t = s.trim();

@@ -43,6 +43,17 @@ pub struct JobSpec {
     /// For a point-in-time restore: the range of the log it replays after the snapshot.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log: Option<LogRange>,
+    /// `[[routes]]`: which target table each source table loads into. A rerun with other
+    /// rules would put rows where the recorded plan does not expect them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routes: Option<RoutesSpec>,
+}
+
+/// The rules of `[[routes]]` and how they match.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoutesSpec {
+    pub case_sensitive: bool,
+    pub rules: Vec<crate::config::RouteRule>,
 }
 
 /// The part of the upstream's log a point-in-time restore replays: from the backup's position
@@ -126,6 +137,12 @@ fn diff_values(path: &str, a: &serde_json::Value, b: &serde_json::Value, out: &m
                 diff_values(&field, va, y.get(key).unwrap_or(&Value::Null), out);
             }
         }
+        // Lists of records of the same length (route rules) name the record's field that differs.
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() && x.iter().chain(y).all(Value::is_object) => {
+            for (i, (va, vb)) in x.iter().zip(y).enumerate() {
+                diff_values(&format!("{path}[{i}]"), va, vb, out);
+            }
+        }
         _ if a != b => out.push(FieldDiff { field: path.to_string(), recorded: a.to_string(), given: b.to_string() }),
         _ => {}
     }
@@ -156,6 +173,7 @@ mod tests {
             },
             upstream: None,
             log: None,
+            routes: None,
         }
     }
 
@@ -181,6 +199,28 @@ mod tests {
             ]
         );
         assert_eq!(d[0].to_string(), "csv.separator: recorded \",\", given \";\"");
+    }
+
+    #[test]
+    fn a_changed_route_names_the_rule_and_its_field() {
+        let rule = |table: &str| crate::config::RouteRule {
+            schema_pattern: "shard_*".into(),
+            table_pattern: "t_*".into(),
+            target_schema: "all".into(),
+            target_table: table.into(),
+        };
+        let (mut recorded, mut given) = (spec(), spec());
+        recorded.routes = Some(RoutesSpec { case_sensitive: false, rules: vec![rule("t")] });
+        given.routes = Some(RoutesSpec { case_sensitive: false, rules: vec![rule("t2")] });
+        let d = differences(&recorded, &given);
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].to_string(), "routes.rules[0].target-table: recorded \"t\", given \"t2\"");
+        given.routes = None;
+        assert_eq!(differences(&recorded, &given)[0].field, "routes");
+        // A checkpoint written before routes existed reads as one without routes.
+        let text = spec().to_text();
+        assert!(!text.contains("routes"), "{text}");
+        assert_eq!(JobSpec::from_text(&text).unwrap(), spec());
     }
 
     #[test]

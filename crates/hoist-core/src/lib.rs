@@ -4,6 +4,7 @@
 //! - [`source`]: files of the dump through `object_store`, decompressed on the fly
 //! - [`catalog`] and [`filter`]: which databases, tables and files the dump holds
 //! - [`mysqldump`]: a single mysqldump file, scanned into the same catalog
+//! - [`route`]: `[[routes]]`, which source table loads into which target table
 //! - [`plan`]: tables and chunks (file, byte range), persisted once in the [`checkpoint`]
 //! - [`reader`] (with [`input`]): parse a chunk from its resume position into batches
 //! - [`target`]: MySQL family and SQLite; each batch commits with its progress marker
@@ -40,6 +41,7 @@ pub mod redact;
 pub mod refusal;
 pub mod restore;
 pub mod restore_point;
+pub mod route;
 pub mod row_checksum;
 pub mod rows;
 pub mod s3;

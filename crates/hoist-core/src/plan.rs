@@ -37,6 +37,13 @@ pub fn make_plan(
     let mut chunks = Vec::new();
     for (i, t) in catalog.tables.iter().enumerate() {
         let table_id = i as i64 + 1;
+        // Shards merged by `[[routes]]` become one table only if their rows have one shape.
+        if t.sources.len() > 1 {
+            crate::route::check_sources_agree(t, |path| {
+                let bytes = handle.block_on(source.read_all(path))?;
+                crate::ddl_file::create_table(path, &bytes).map_err(SourceError::Layout)
+            })?;
+        }
         tables.push(TableRecord {
             id: table_id,
             database: t.database.clone(),

@@ -67,8 +67,9 @@ pub async fn checksum_columns(
     .await
 }
 
-/// Rows and checksum of a table, or of the rows of one key range of it, on a connection
-/// whose session has [`SESSION_SETUP`].
+/// Rows and checksum of a table, or of the rows of one key range of it. The sum's statement
+/// runs under [`SESSION_SETUP`], sent with it (and the session's time zone set back after it)
+/// in one round trip; a session that fails on the way is left in UTC.
 pub async fn table_checksum(
     conn: &mut Conn,
     database: &str,
@@ -77,14 +78,20 @@ pub async fn table_checksum(
 ) -> Result<(u64, u64), mysql_async::Error> {
     let columns = checksum_columns(conn, database, table).await?;
     let sql = format!(
-        "SELECT COUNT(*), CAST(COALESCE(SUM({}), 0) AS CHAR) FROM {}.{}{}",
+        "{SESSION_SETUP}; SELECT COUNT(*), CAST(COALESCE(SUM({}), 0) AS CHAR) FROM {}.{}{}; \
+         SET SESSION time_zone = DEFAULT",
         row_hash_sql(&columns),
         q(database),
         q(table),
         range.map(KeyRange::where_sql).unwrap_or_default()
     );
-    let row: Option<(u64, String)> = conn.query_first(sql).await?;
-    let (rows, sum) = row.unwrap_or_default();
+    let mut result = conn.query_iter(sql).await?;
+    let mut found = None;
+    while !result.is_empty() {
+        let rows: Vec<(u64, String)> = result.collect().await?;
+        found = found.or(rows.into_iter().next());
+    }
+    let (rows, sum) = found.unwrap_or_default();
     Ok((rows, fold_sum(&sum)))
 }
 

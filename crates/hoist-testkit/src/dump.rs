@@ -92,6 +92,10 @@ pub struct DumpSpec {
     /// Max bytes of one INSERT statement (SQL) or of one write chunk (CSV).
     pub statement_bytes: usize,
     pub seed: u64,
+    /// Added to every `id` (the primary key of `orders`, `blobs`, `texts`, `numbers`), so that
+    /// shards of one table (dumps of several databases, merged by `[[routes]]`) hold distinct
+    /// keys. `numbers`' UNIQUE `big` column still repeats its extremes in every shard.
+    pub key_base: i64,
 }
 
 impl DumpSpec {
@@ -105,6 +109,7 @@ impl DumpSpec {
             files_per_table: 2,
             statement_bytes: 16384,
             seed: 1,
+            key_base: 0,
         }
     }
 }
@@ -189,7 +194,14 @@ pub fn generate(spec: &DumpSpec) -> Dataset {
         texts(spec.seed, scaled(1, 2)),
         numbers(spec.seed, scaled(1, 2)),
     ];
-    Dataset { database: spec.database.clone(), tables: tables.into_iter().map(|t| t.data).collect() }
+    let mut tables: Vec<TableData> = tables.into_iter().map(|t| t.data).collect();
+    for t in tables.iter_mut().filter(|t| spec.key_base != 0 && t.columns[0].name == "id") {
+        for row in &mut t.rows {
+            let id: i64 = row[0].as_deref().and_then(|v| std::str::from_utf8(v).ok()?.parse().ok()).expect("an id");
+            row[0] = Some((id + spec.key_base).to_string().into_bytes());
+        }
+    }
+    Dataset { database: spec.database.clone(), tables }
 }
 
 /// Generate the dataset and write it as a dump directory (created if missing).

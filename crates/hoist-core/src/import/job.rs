@@ -4,12 +4,12 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use crate::config::{CheckpointSection, ConflictStrategy, CsvSection};
+use crate::config::{CheckpointSection, ConflictStrategy, CsvSection, RouteRule};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use crate::error::ImportError;
-use crate::jobspec::{CsvSpec, JobKind, JobSpec, LogRange, Upstream, SPEC_VERSION};
+use crate::jobspec::{CsvSpec, JobKind, JobSpec, LogRange, RoutesSpec, Upstream, SPEC_VERSION};
 use crate::plan::PlanSettings;
 use crate::progress::ProgressMode;
 use crate::refusal;
@@ -22,6 +22,9 @@ pub struct ImportSettings {
     pub source: String,
     pub target: String,
     pub filter: Vec<String>,
+    /// `[[routes]]`, and whether their patterns match with case (`[mydumper] case-sensitive`).
+    pub routes: Vec<RouteRule>,
+    pub case_sensitive: bool,
     pub no_schema: bool,
     pub csv: CsvSection,
     pub batch_bytes: usize,
@@ -102,6 +105,8 @@ impl ImportSettings {
             },
             upstream: self.restore.as_ref().map(|r| r.upstream.clone()),
             log: self.restore.as_ref().and_then(|r| r.log.as_ref()).map(|l| l.range()),
+            routes: (!self.routes.is_empty())
+                .then(|| RoutesSpec { case_sensitive: self.case_sensitive, rules: self.routes.clone() }),
         }
     }
 

@@ -1,9 +1,10 @@
 //! `hoist import`: one way through the data flow of DESIGN.md.
 //!
-//! catalog -> plan (persisted once, then only loaded) -> schema step per table -> N workers,
-//! each taking one chunk at a time (a blocking reader parses and encodes, the async writer
-//! commits every batch with its marker) -> per table, when its last chunk is in: deferred
-//! indexes, verification, analyze -> views, triggers and routines -> summary.
+//! catalog (routed by `[[routes]]`) -> plan (persisted once, then only loaded) -> schema step
+//! per table -> N workers, each taking one chunk at a time (a blocking reader parses and
+//! encodes, the async writer commits every batch with its marker) -> per table, when its last
+//! chunk is in: deferred indexes, verification, analyze -> views, triggers and routines ->
+//! summary.
 //!
 //! Resume: the target's markers say where each chunk stands; the checkpoint store holds the
 //! plan and the table states. A table in error stops only itself; the others go on.
@@ -49,6 +50,7 @@ use crate::plan::make_plan;
 use crate::progress::Progress;
 use crate::reader::CsvSettings;
 use crate::refusal;
+use crate::route::{route_catalog, Router};
 use crate::source::Source;
 use crate::status::JobState;
 use crate::target;
@@ -90,6 +92,7 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
     // loaded are of the files as listed).
     let source = source.watching(&files);
     let filter = TableFilter::new(&settings.filter)?;
+    let router = Router::new(&settings.routes, settings.case_sensitive)?;
     // A single mysqldump file's catalog comes from its scan, which its checkpoint keeps: the
     // store is read first, so that a rerun does not scan the file again.
     let single_file = source.single_file().is_some();
@@ -114,6 +117,19 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
             (read.source, read.catalog, Some(read.scan), Some((store, temp, owner, recorded)))
         }
         None => (source, Catalog::from_files(&files, &filter)?, None, None),
+    };
+    // The filter saw the dump's names; from here on every table is its target table.
+    let catalog = match route_catalog(catalog, &router) {
+        Ok(routed) => {
+            file_notes.extend(routed.notes);
+            routed.catalog
+        }
+        Err(e) => {
+            if let Some((store, _, _, None)) = &single_store {
+                let _ = store.discard().await;
+            }
+            return Err(e.into());
+        }
     };
     if catalog.tables.is_empty() && catalog.views.is_empty() {
         let expected = match scan {
@@ -196,7 +212,7 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
             };
             let names: Vec<(String, String)> =
                 catalog.tables.iter().map(|t| (t.database.clone(), t.name.clone())).collect();
-            let refused = refuse_non_empty_tables(target.as_ref(), &names, settings.conflict).await;
+            let refused = refuse_non_empty_tables(target.as_ref(), &names, Some(&catalog), settings.conflict).await;
             if let Ok(full) = &refused {
                 held = full.clone();
             }
@@ -217,9 +233,18 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
             status.set_state(JobState::Planning);
             let (src, cat, fl, ps) = (source.clone(), catalog.clone(), files.clone(), plan_settings.clone());
             let handle = tokio::runtime::Handle::current();
-            let mut plan = tokio::task::spawn_blocking(move || make_plan(&src, &handle, &cat, &fl, &ps, task))
+            let planned = tokio::task::spawn_blocking(move || make_plan(&src, &handle, &cat, &fl, &ps, task))
                 .await
-                .map_err(|e| SourceError::Layout(format!("planning failed: {e}")))??;
+                .map_err(|e| SourceError::Layout(format!("planning failed: {e}")))
+                .and_then(|planned| planned);
+            let mut plan = match planned {
+                Ok(plan) => plan,
+                Err(e) => {
+                    // Nothing was planned (shards of other columns, say): leave no empty checkpoint.
+                    let _ = store.discard().await;
+                    return Err(e.into());
+                }
+            };
             plan.scan = scan.clone();
             store.create(&plan).await?;
             // Without checkpoints the plan is held in a throwaway file: say so, not "saved".
@@ -273,7 +298,7 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
             .filter(|t| t.state == TableState::Pending)
             .map(|t| (t.database.clone(), t.name.clone()))
             .collect();
-        held = refuse_non_empty_tables(target.as_ref(), &not_started, settings.conflict).await?;
+        held = refuse_non_empty_tables(target.as_ref(), &not_started, Some(&catalog), settings.conflict).await?;
     }
     if settings.checkpoint.enable {
         record_rows_before(target.as_ref(), task_id, &checkpoint.tables, &held, &mut markers).await?;

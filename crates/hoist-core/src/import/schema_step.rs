@@ -18,7 +18,7 @@ use crate::error::{CheckpointError, ImportError, SourceError};
 use crate::plan::{make_plan, PlanSettings};
 use crate::refusal::TableName;
 use crate::source::Source;
-use crate::target::{TableTarget, Target};
+use crate::target::{TableDescription, TableFacts, TableTarget, Target};
 
 /// Plan the tables the checkpoint does not know (`hoist checkpoint remove` forgot them) and
 /// plan again those in `replan` (nothing loaded, files changed): both load from their start.
@@ -76,9 +76,11 @@ pub(super) async fn plan_tables(
 /// duplicated if they came from an earlier load of it). Refuse before writing anything. Under
 /// `replace` / `ignore` a key decides between the rows, and Lightning's logical mode loads into
 /// such tables: so does hoist, and returns them with the rows they held (see [`rows_before`]).
+/// `catalog` (when given) names the sources of routed tables, which the filter sees.
 pub(super) async fn refuse_non_empty_tables(
     target: &dyn Target,
     tables: &[(String, String)],
+    catalog: Option<&Catalog>,
     conflict: ConflictStrategy,
 ) -> Result<Vec<((String, String), u64)>, ImportError> {
     let mut full = Vec::new();
@@ -104,10 +106,18 @@ pub(super) async fn refuse_non_empty_tables(
         );
         return Ok(full);
     }
-    // An exclusion-only filter means "all but": these options load everything else.
+    // An exclusion-only filter means "all but": these options load everything else. The filter
+    // sees the dump's names, so a routed table is left out by its sources'.
     let skip: Vec<String> = full
         .iter()
-        .map(|((db, name), _)| format!("--tables '!{}'", hoist_schema::qualified_mysql_name(db, name)))
+        .flat_map(|((db, name), _)| {
+            let table = catalog.and_then(|c| c.tables.iter().find(|t| (&t.database, &t.name) == (db, name)));
+            match table.filter(|t| !t.sources.is_empty()) {
+                Some(t) => t.sources.iter().map(|s| (s.database.clone(), s.name.clone())).collect(),
+                None => vec![(db.clone(), name.clone())],
+            }
+        })
+        .map(|(db, name)| format!("--tables '!{}'", hoist_schema::qualified_mysql_name(&db, &name)))
         .collect();
     Err(CheckpointError::Refused(format!(
         "these target tables already hold rows, and hoist loads only into empty tables: {}. \
@@ -241,8 +251,8 @@ pub(super) async fn prepare_table(
     let mut reset = false;
     let steps = async {
         let prepared = prepare_steps(settings, source, target, store, task_id, &mut record, chunks, &mut reset).await?;
-        let Some((table, create_sql)) = prepared else { return Ok(None) };
-        let hasher = table_hasher(settings, target, &table, hashing).await?;
+        let Some((table, description, create_sql)) = prepared else { return Ok(None) };
+        let hasher = table_hasher(settings, target, &table, description, hashing).await?;
         Ok(Some((table, create_sql, hasher)))
     };
     match steps.await {
@@ -267,7 +277,7 @@ async fn prepare_steps(
     record: &mut TableRecord,
     chunks: &[ChunkRecord],
     reset: &mut bool,
-) -> Result<Option<(TableTarget, Option<String>)>, StepError> {
+) -> Result<Option<(TableTarget, Option<TableDescription>, Option<String>)>, StepError> {
     let retries = settings.max_retries;
     let (db, name) = (record.database.clone(), record.name.clone());
     let label = hoist_schema::qualified_mysql_name(&db, &name);
@@ -299,7 +309,7 @@ async fn prepare_steps(
                 *reset = true;
                 record.state = TableState::Pending;
                 record.target_identity = None;
-                let held = refuse_non_empty_tables(target, &[(db.clone(), name.clone())], settings.conflict)
+                let held = refuse_non_empty_tables(target, &[(db.clone(), name.clone())], None, settings.conflict)
                     .await
                     .map_err(|e| match e {
                         ImportError::Checkpoint(e) => StepError::Table(e.to_string()),
@@ -318,49 +328,59 @@ async fn prepare_steps(
     if record.state == TableState::Done {
         return Ok(None);
     }
-    let columns = if record.state == TableState::Pending {
+    let facts = if record.state == TableState::Pending {
         crate::failpoint::pause("import.schema-step").await;
-        let mut columns = retrying(retries, || target.columns(&db, &name)).await?;
-        if columns.is_none() {
-            match (&create_sql, settings.no_schema) {
-                (Some(sql), false) => retrying(retries, || {
+        // CREATE TABLE IF NOT EXISTS leaves a table that is there as it is: no look before it.
+        let created = match (&create_sql, settings.no_schema) {
+            (Some(sql), false) => Some(
+                retrying(retries, || {
                     target.create_table(&db, &name, sql, defers_indexes(chunks, settings.defer_indexes_from))
                 })
                 .await
-                .map_err(|e| with_context(e, "cannot create table"))?,
-                _ => {
-                    let file = chunks.first().map(|c| c.path.clone()).unwrap_or_default();
-                    let why =
-                        if settings.no_schema { "--no-schema is set" } else { "the dump has no schema file for it" };
-                    return Err(StepError::Table(format!(
-                        "data file {file}: table {label} does not exist in the target and {why}"
-                    )));
-                }
+                .map_err(|e| with_context(e, "cannot create table")),
+            ),
+            _ => None,
+        };
+        let facts = retrying(retries, || target.table_facts(&db, &name)).await?;
+        match (created, &facts) {
+            (Some(Err(StepError::Table(why))), Some(_)) => {
+                tracing::warn!("{label} is in the target already; loading into it as it is ({why})")
             }
-            columns = retrying(retries, || target.columns(&db, &name)).await?;
+            (Some(Err(e)), _) => return Err(e),
+            (None, None) => {
+                let file = chunks.first().map(|c| c.path.clone()).unwrap_or_default();
+                let why = if settings.no_schema { "--no-schema is set" } else { "the dump has no schema file for it" };
+                return Err(StepError::Table(format!(
+                    "data file {file}: table {label} does not exist in the target and {why}"
+                )));
+            }
+            _ => {}
         }
-        record.target_identity = retrying(retries, || target.table_identity(&db, &name)).await?;
+        record.target_identity = facts.as_ref().and_then(|f| f.identity.clone());
         retrying(retries, || store.set_table_identity(record.id, record.target_identity.as_deref())).await?;
         record.state = TableState::SchemaCreated;
         retrying(retries, || store.set_table_state(record.id, record.state, None)).await?;
-        columns
+        facts
     } else {
-        retrying(retries, || target.columns(&db, &name)).await?
+        retrying(retries, || target.table_facts(&db, &name)).await?
     };
-    let Some(columns) = columns else {
+    let Some(facts) = facts else {
         return Err(StepError::Table(format!("table {label} is missing from the target")));
     };
-    let (conflict, transactional) = conflict_for(settings, target, &db, &name, &label).await?;
-    Ok(Some((TableTarget { database: db, name, columns, conflict, transactional }, create_sql)))
+    let (conflict, transactional) = conflict_for(settings, &facts, &label)?;
+    let table = TableTarget { database: db, name, columns: facts.columns, conflict, transactional };
+    Ok(Some((table, facts.description, create_sql)))
 }
 
 /// The row hasher of a table whose content is checked from its source rows, made from the
-/// target table's columns. A restore whose manifest has checksums checks against those instead
-/// (the server computed them with the same expression when the backup was made).
+/// target table's columns (as the schema step found them, or described now). A restore whose
+/// manifest has checksums checks against those instead (the server computed them with the
+/// same expression when the backup was made).
 async fn table_hasher(
     settings: &ImportSettings,
     target: &dyn Target,
     table: &TableTarget,
+    description: Option<TableDescription>,
     hashing: &Hashing,
 ) -> Result<Option<Arc<TableHasher>>, StepError> {
     let Hashing::On { server_offset } = *hashing else { return Ok(None) };
@@ -369,7 +389,10 @@ async fn table_hasher(
     if restore.is_some_and(|t| t.checksum.is_some()) {
         return Ok(None);
     }
-    let described = retrying(settings.max_retries, || target.describe_table(db, name)).await?;
+    let described = match description {
+        Some(d) => Some(d),
+        None => retrying(settings.max_retries, || target.describe_table(db, name)).await?,
+    };
     Ok(described.map(|t| Arc::new(TableHasher::new(&t, server_offset))))
 }
 
@@ -399,15 +422,12 @@ impl Hashing {
 /// durable marker, which the key makes harmless; a keyless one would get duplicates, and is
 /// refused before any of its rows is written unless the user accepts that. Also whether the
 /// table is transactional.
-async fn conflict_for(
+fn conflict_for(
     settings: &ImportSettings,
-    target: &dyn Target,
-    db: &str,
-    name: &str,
+    facts: &TableFacts,
     label: &str,
 ) -> Result<(ConflictStrategy, bool), StepError> {
-    let retries = settings.max_retries;
-    let Some(engine) = retrying(retries, || target.non_transactional_engine(db, name)).await? else {
+    let Some(engine) = &facts.non_transactional_engine else {
         // Counting conflicts, `ignore` is written as a plain INSERT, as Lightning does: a duplicate
         // is refused, so the row by row write records it (`skip.rs`), and a bad value is refused
         // too where INSERT IGNORE would store it adjusted.
@@ -419,7 +439,8 @@ async fn conflict_for(
         };
         return Ok((conflict, true));
     };
-    let keyed = retrying(retries, || target.describe_table(db, name)).await?.is_some_and(|d| d.key.is_some());
+    // Only a MySQL-family server has non-transactional engines, and describes the table.
+    let keyed = facts.description.as_ref().is_some_and(|d| d.key.is_some());
     if keyed {
         tracing::warn!(
             "{label} is {engine}, which commits outside transactions: its batches are written with REPLACE \
@@ -458,8 +479,5 @@ fn with_context(e: crate::error::TargetError, doing: &str) -> StepError {
 
 async fn read_create_table(source: &Source, path: &str) -> Result<String, String> {
     let bytes = source.read_all(path).await.map_err(|e| e.to_string())?;
-    let statements = ddl_file::statements(path, &bytes)?;
-    ddl_file::find(&statements, ddl_file::is_create_table)
-        .cloned()
-        .ok_or_else(|| format!("{path}: no CREATE TABLE statement in the schema file"))
+    ddl_file::create_table(path, &bytes)
 }

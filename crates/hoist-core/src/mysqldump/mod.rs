@@ -199,6 +199,7 @@ impl Scan {
                         range: Some(range),
                     })
                     .collect(),
+                sources: Vec::new(),
             })
             .collect();
         catalog.views = self.views.iter().filter(|v| filter.matches(&v.database, &v.name)).map(object).collect();

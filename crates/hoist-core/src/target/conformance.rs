@@ -27,7 +27,7 @@ async fn table(target: &dyn Target, db: &str, name: &str) -> TableTarget {
     let sql = format!("CREATE TABLE `{name}` (`id` INT NOT NULL PRIMARY KEY, `v` VARCHAR(10) NOT NULL)");
     target.create_database(db, None).await.expect("create the database");
     target.create_table(db, name, &sql, false).await.expect("create the table");
-    let columns = target.columns(db, name).await.expect("columns").expect("the table exists");
+    let columns = target.table_facts(db, name).await.expect("table facts").expect("the table exists").columns;
     TableTarget {
         database: db.into(),
         name: name.into(),

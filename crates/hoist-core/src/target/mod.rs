@@ -76,6 +76,19 @@ pub struct TableDescription {
     pub key: Option<Vec<usize>>,
 }
 
+/// What [`Target::table_facts`] learns of a table.
+#[derive(Debug, Clone)]
+pub struct TableFacts {
+    pub columns: Vec<TargetColumn>,
+    /// As [`Target::table_identity`] has it.
+    pub identity: Option<String>,
+    /// The table's engine when it commits outside transactions (MyISAM, Aria, MEMORY...): its
+    /// rows cannot commit together with a marker. None for a transactional table.
+    pub non_transactional_engine: Option<String>,
+    /// The columns and key as a MySQL-family server describes them; None for SQLite.
+    pub description: Option<TableDescription>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ColumnDescription {
     pub name: String,
@@ -298,8 +311,9 @@ pub trait Target: Send + Sync {
     fn deferred_indexes(&self, name: &str, create_sql: &str, defer: bool) -> Result<Vec<String>, TargetError>;
     /// Which of the tables exist, in one look.
     async fn existing_tables(&self, tables: &[(String, String)]) -> Result<HashSet<(String, String)>, TargetError>;
-    /// The table's columns, or None when it does not exist.
-    async fn columns(&self, database: &str, name: &str) -> Result<Option<Vec<TargetColumn>>, TargetError>;
+    /// What loading needs to know of the table, in one visit (with thousands of small tables,
+    /// a round trip per fact was a large part of each table's time); None when it does not exist.
+    async fn table_facts(&self, database: &str, name: &str) -> Result<Option<TableFacts>, TargetError>;
     /// Identity of the table as the target knows it (changes when it is dropped and created again).
     async fn table_identity(&self, database: &str, name: &str) -> Result<Option<String>, TargetError>;
     async fn row_count(&self, database: &str, name: &str) -> Result<u64, TargetError>;
@@ -339,11 +353,6 @@ pub trait Target: Send + Sync {
         range: Option<&crate::manifest::KeyRange>,
     ) -> Result<(u64, u64), TargetError>;
     async fn drop_table(&self, database: &str, name: &str) -> Result<(), TargetError>;
-    /// The table's engine when it commits outside transactions (MyISAM, Aria, MEMORY...): its
-    /// rows cannot commit together with a marker. None for a transactional table.
-    async fn non_transactional_engine(&self, _database: &str, _name: &str) -> Result<Option<String>, TargetError> {
-        Ok(None)
-    }
     /// The table as a log's row events need it, or None when it does not exist.
     async fn describe_table(&self, _database: &str, _name: &str) -> Result<Option<TableDescription>, TargetError> {
         Err(TargetError::permanent(format!(

@@ -136,7 +136,12 @@ impl MysqlTarget {
             .with_constraints(mysql_async::PoolConstraints::new(0, 4).expect("0 <= 4"))
             .with_inactive_connection_ttl(std::time::Duration::from_secs(5))
             .with_ttl_check_interval(std::time::Duration::from_secs(1));
-        // The pool resets a session when it comes back: the setup command runs again after it.
+        // Sessions are not reset when they come back to the pool (a reset, the setup command
+        // again and every statement prepared again cost about six round trips per table):
+        // hoist's own metadata statements change nothing that the next user would see but the
+        // default database. Those that run the dump's statements or change the session ask
+        // for a reset (`Conn::reset_connection`).
+        let pool_opts = pool_opts.with_reset_connection(false);
         let pool = mysql_async::Pool::new(
             OptsBuilder::from_opts(opts.clone()).pool_opts(pool_opts).setup(vec!["SET NAMES utf8mb4".to_string()]),
         );
@@ -163,9 +168,20 @@ impl MysqlTarget {
         Ok(target)
     }
 
-    /// A pooled connection (reset when it went back to the pool) speaking utf8mb4.
+    /// A pooled connection speaking utf8mb4; its session is as hoist's statements left it (no
+    /// reset unless the last user asked for one), its default database maybe another's.
     async fn conn(&self) -> Result<Conn, TargetError> {
         self.pool.get_conn().await.map_err(classify)
+    }
+
+    /// The information_schema.TABLES column that identifies a table (see `table_identity`),
+    /// and the prefix its value is recorded with.
+    fn identity_column(&self) -> (&'static str, &'static str) {
+        if self.tidb {
+            ("TIDB_TABLE_ID", "id")
+        } else {
+            ("CREATE_TIME", "created")
+        }
     }
 
     pub(super) fn markers_table(&self) -> String {
@@ -193,28 +209,36 @@ impl MysqlTarget {
         Ok(n == Some(1))
     }
 
+    /// Run hoist's own statements in order on one connection.
     async fn run(&self, database: Option<&str>, statements: &[String]) -> Result<(), TargetError> {
         self.run_tolerant(database, statements, false).await
     }
 
     /// Run statements in order on one connection (a file's SET statements apply to what
-    /// follows). With `tolerate_existing`, "already exists" errors are skipped: post-data DDL
-    /// runs again after a crash.
+    /// follows). With `from_dump`, they are the dump's: "already exists" errors are skipped
+    /// (post-data DDL runs again after a crash), and the session is reset when it goes back to
+    /// the pool, so that the files' SETs (sql_mode, character sets) reach no other statement.
     async fn run_tolerant(
         &self,
         database: Option<&str>,
         statements: &[String],
-        tolerate_existing: bool,
+        from_dump: bool,
     ) -> Result<(), TargetError> {
         let mut conn = self.conn().await?;
+        conn.reset_connection(from_dump);
         let mut setup = String::from("SET SESSION foreign_key_checks = 0");
         if let Some(db) = database {
             setup = format!("USE {}; {setup}", q(db));
         }
+        if !from_dump {
+            // hoist's own statements go with the setup, in one round trip.
+            let all: Vec<&str> = std::iter::once(setup.as_str()).chain(statements.iter().map(String::as_str)).collect();
+            return conn.query_drop(all.join(";\n")).await.map_err(classify);
+        }
         conn.query_drop(setup).await.map_err(classify)?;
         for s in statements {
             match conn.query_drop(s.as_str()).await.map_err(classify) {
-                Err(e) if tolerate_existing && already_exists(&e) => {}
+                Err(e) if from_dump && already_exists(&e) => {}
                 other => other?,
             }
         }
@@ -442,32 +466,34 @@ impl Target for MysqlTarget {
         Ok(found)
     }
 
-    async fn columns(&self, database: &str, name: &str) -> Result<Option<Vec<TargetColumn>>, TargetError> {
+    async fn table_facts(&self, database: &str, name: &str) -> Result<Option<TableFacts>, TargetError> {
         let mut conn = self.conn().await?;
-        let rows: Vec<(String, String, String)> = conn
-            .exec(
-                "SELECT COLUMN_NAME, DATA_TYPE, COALESCE(EXTRA, '') FROM information_schema.COLUMNS \
-                 WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
+        let Some(description) = describe_table(&mut conn, database, name).await.map_err(classify)? else {
+            return Ok(None);
+        };
+        let (column, kind) = self.identity_column();
+        // information_schema.ENGINES says which engines have transactions, also for engines
+        // hoist has never heard of.
+        let row: Option<(Option<String>, Option<String>, Option<String>)> = conn
+            .exec_first(
+                format!(
+                    "SELECT CAST(t.{column} AS CHAR), t.ENGINE, e.TRANSACTIONS FROM information_schema.TABLES t \
+                     LEFT JOIN information_schema.ENGINES e ON e.ENGINE = t.ENGINE \
+                     WHERE t.TABLE_SCHEMA = ? AND t.TABLE_NAME = ?"
+                ),
                 (database, name),
             )
             .await
             .map_err(classify)?;
-        if rows.is_empty() {
-            return Ok(None);
-        }
-        Ok(Some(
-            rows.into_iter()
-                .map(|(name, ty, extra)| {
-                    let ty = ty.to_ascii_lowercase();
-                    let extra = extra.to_ascii_lowercase();
-                    TargetColumn {
-                        name,
-                        class: column_class(&ty),
-                        generated: extra.contains("generated") || extra.contains("virtual") || extra.contains("stored"),
-                    }
-                })
-                .collect(),
-        ))
+        let identity = row.as_ref().map(|(v, ..)| format!("{kind}:{}", v.as_deref().unwrap_or_default()));
+        let non_transactional_engine =
+            row.and_then(|(_, engine, tx)| engine.filter(|_| tx.as_deref().is_some_and(|t| t != "YES")));
+        let columns = description
+            .columns
+            .iter()
+            .map(|c| TargetColumn { name: c.name.clone(), class: column_class(&c.data_type), generated: c.generated })
+            .collect();
+        Ok(Some(TableFacts { columns, identity, non_transactional_engine, description: Some(description) }))
     }
 
     /// TiDB's table id where the server has one; else the creation time, which is as close
@@ -475,7 +501,7 @@ impl Target for MysqlTarget {
     /// table per query: seconds per thousand tables). Its one-second resolution means a table
     /// dropped and created again within the same second as hoist recorded it looks unchanged.
     async fn table_identity(&self, database: &str, name: &str) -> Result<Option<String>, TargetError> {
-        let (column, kind) = if self.tidb { ("TIDB_TABLE_ID", "id") } else { ("CREATE_TIME", "created") };
+        let (column, kind) = self.identity_column();
         let value: Option<(Option<String>,)> = self
             .conn()
             .await?
@@ -569,28 +595,15 @@ impl Target for MysqlTarget {
         range: Option<&crate::manifest::KeyRange>,
     ) -> Result<(u64, u64), TargetError> {
         let mut conn = self.conn().await?;
-        conn.query_drop(crate::row_checksum::SESSION_SETUP).await.map_err(classify)?;
-        crate::row_checksum::table_checksum(&mut conn, database, name, range).await.map_err(classify)
+        // After an error on the way the session may be left in UTC: the pool resets it.
+        conn.reset_connection(true);
+        let found = crate::row_checksum::table_checksum(&mut conn, database, name, range).await.map_err(classify)?;
+        conn.reset_connection(false);
+        Ok(found)
     }
 
     async fn drop_table(&self, database: &str, name: &str) -> Result<(), TargetError> {
         self.run(None, &[format!("DROP TABLE IF EXISTS {}.{}", q(database), q(name))]).await
-    }
-
-    /// information_schema.ENGINES says which engines have transactions, also for engines
-    /// hoist has never heard of.
-    async fn non_transactional_engine(&self, database: &str, name: &str) -> Result<Option<String>, TargetError> {
-        let engine: Option<String> = self
-            .conn()
-            .await?
-            .exec_first(
-                "SELECT t.ENGINE FROM information_schema.TABLES t JOIN information_schema.ENGINES e \
-                 ON e.ENGINE = t.ENGINE WHERE t.TABLE_SCHEMA = ? AND t.TABLE_NAME = ? AND e.TRANSACTIONS <> 'YES'",
-                (database, name),
-            )
-            .await
-            .map_err(classify)?;
-        Ok(engine)
     }
 
     async fn describe_table(&self, database: &str, name: &str) -> Result<Option<TableDescription>, TargetError> {

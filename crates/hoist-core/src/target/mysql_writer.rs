@@ -373,7 +373,11 @@ impl Writer for MysqlWriter {
         let markers = self.target.markers_table();
         // (Re)connecting takes the lock; on a live session take it here.
         let fresh = self.conn.is_none();
-        let conn = self.ready(&Arc::new(Session::default())).await?;
+        // Under the session the last chunk's file set (its SET NAMES, time zone, escapes),
+        // which the lock and the marker do not depend on: the next chunk, most often of a file
+        // with the same SETs, then needs no statements to set them again.
+        let session = self.session.clone().unwrap_or_default();
+        let conn = self.ready(&session).await?;
         if !fresh {
             lock_chunk(conn, task_id, chunk_id).await?;
         }

@@ -270,8 +270,8 @@ impl Target for SqliteTarget {
         Ok(tables.iter().filter(|(_, n)| names.contains(n)).cloned().collect())
     }
 
-    async fn columns(&self, _database: &str, name: &str) -> Result<Option<Vec<TargetColumn>>, TargetError> {
-        self.with(|c| {
+    async fn table_facts(&self, database: &str, name: &str) -> Result<Option<TableFacts>, TargetError> {
+        let columns = self.with(|c| {
             // table_xinfo also lists generated columns (hidden = 2 or 3).
             let mut st = c.prepare("SELECT name, type, hidden FROM pragma_table_xinfo(?1) ORDER BY cid")?;
             let cols = st
@@ -291,7 +291,10 @@ impl Target for SqliteTarget {
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok((!cols.is_empty()).then_some(cols))
-        })
+        })?;
+        let Some(columns) = columns else { return Ok(None) };
+        let identity = self.table_identity(database, name).await?;
+        Ok(Some(TableFacts { columns, identity, non_transactional_engine: None, description: None }))
     }
 
     async fn table_identity(&self, _database: &str, name: &str) -> Result<Option<String>, TargetError> {
@@ -555,6 +558,7 @@ mod tests {
                 name: name.to_string(),
                 schema_file: None,
                 data_files: Vec::new(),
+                sources: Vec::new(),
             })
             .collect();
         Catalog { tables, ..Default::default() }
