@@ -344,6 +344,14 @@ pub struct ImportArgs {
     /// On a duplicate key: error (stop the table), replace or ignore. Config: [conflict] strategy.
     #[arg(long)]
     pub conflict: Option<ConflictStrategy>,
+    /// Skip up to N rows the server refuses for their values (strict sql_mode), recording each in
+    /// the target; one more fails the import. Config: [lightning] max-error.
+    #[arg(long, value_name = "N")]
+    pub max_error: Option<u64>,
+    /// Under --conflict replace or ignore: conflicts counted and recorded before the import fails
+    /// (default 10000; 0 counts none). Config: [conflict] threshold.
+    #[arg(long, value_name = "N")]
+    pub conflict_threshold: Option<u64>,
     /// Turn checkpoints off: a crash then means starting over. Config: [checkpoint] enable = false.
     #[arg(long)]
     pub no_checkpoint: bool,
@@ -660,6 +668,19 @@ impl ImportArgs {
         settings.no_schema = self.no_schema || file.mydumper.no_schema;
         settings.csv = file.mydumper.csv.clone();
         settings.conflict = self.conflict.or(file.conflict_strategy()).unwrap_or_default();
+        settings.tolerance = file.tolerance();
+        if let Some(n) = self.max_error {
+            settings.tolerance.max_type_errors = n;
+        }
+        if let Some(n) = self.conflict_threshold {
+            settings.tolerance.conflict_threshold = Some(n);
+        }
+        if file.conflict.max_record_rows.is_some() {
+            tracing::warn!(
+                "[conflict] max-record-rows is taken to be the threshold, as Lightning 8.1 and later do: every \
+                 conflict counted is recorded"
+            );
+        }
         settings.max_region_size = self.max_region_size.unwrap_or(file.mydumper.max_region_size).0.max(1);
         settings.strict_format = self.strict_format || file.mydumper.strict_format;
         settings.routes = file.routes.clone();
@@ -782,6 +803,7 @@ impl LoadArgs {
             batch_bytes: self.batch_size.0.max(1) as usize,
             concurrency,
             conflict: ConflictStrategy::default(),
+            tolerance: Default::default(),
             sql_mode: self.sql_mode.clone().or(file.tidb.sql_mode.clone()).unwrap_or_else(|| DEFAULT_SQL_MODE.into()),
             checkpoint,
             max_region_size: file.mydumper.max_region_size.0.max(1),

@@ -213,7 +213,7 @@ async fn checkpoint(shared: &cli::Shared, action: cli::CheckpointAction) -> anyh
     let target = control::TargetArg { given: given.as_deref(), options: &options };
     let lines = match action {
         cli::CheckpointAction::Show => {
-            print!("{}", control::show(store.as_ref()).await?);
+            print!("{}", control::show(store.as_ref(), &target, &file.tolerance().schema).await?);
             return Ok(ExitCode::SUCCESS);
         }
         cli::CheckpointAction::ErrorIgnore { table } => control::error_ignore(store.as_ref(), &target, &table).await?,

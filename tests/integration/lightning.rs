@@ -328,57 +328,67 @@ fn column_permutation() {
 }
 
 // ---- lightning_config_max_error ----
-// Left out: run 4 (`ignore_config.toml` must be refused with the physical backend only) and the
-// Lightning-specific error tables (`lightning_task_info.conflict_*`).
+// Left out: run 4 (`ignore_config.toml` must be refused with the physical backend only), and
+// the physical backend's own tables (`conflict_error_v3`): hoist records conflicts as
+// Lightning's logical backend does, in `lightning_task_info.conflict_records`.
 
-/// A copy in `dir` of the case's `config` without its `[conflict] threshold` line, which hoist
-/// refuses (not supported yet): the file must be refused as it is, before anything is written.
-fn without_threshold(dir: &Path, case: &Path, config: &str) -> PathBuf {
+/// The conflict records of the last import, as (file offset, error, row).
+fn conflict_records() -> Vec<Vec<String>> {
+    rows(
+        "SELECT `offset`, error, row_data FROM lightning_task_info.conflict_records \
+         WHERE table_name = '`mytest`.`testtbl`' ORDER BY `offset`",
+    )
+}
+
+/// A fresh `mytest` and no conflict records of earlier tests.
+fn drop_mytest() {
     drop_database("mytest");
-    let r = run(&case.join("data"), Some(&case.join(config)), &[]);
-    assert_fails(&r, &["[conflict] threshold = ", "is not supported yet (hoist does not count conflicts)"]);
-    assert_value("SELECT count(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = 'mytest'", "0");
-    let text = std::fs::read_to_string(case.join(config)).unwrap();
-    let kept: Vec<&str> = text.lines().filter(|l| !l.starts_with("threshold = ")).collect();
-    assert_eq!(kept.len() + 1, text.lines().count(), "one threshold line in {config}");
-    write_config(dir, config, &kept.join("\n"))
+    drop_database("lightning_task_info");
 }
 
 /// Runs 2 and 3: strategy `replace` (threshold 20, or old-style `max-error = 0`) keeps one row
-/// per id; the later row wins. The threshold (20, above the case's 5 conflicts) is taken out.
+/// per id; the later row wins. The five rows that replaced an earlier one are the conflicts
+/// (kept, and recorded: Lightning's physical backend records both rows of each pair, 10).
 #[test]
 fn config_max_error_replace() {
     let case = corpus("lightning_config_max_error");
-    let dir = tempfile::tempdir().unwrap();
     let _guard = lock(&MYTEST);
-    let normal = without_threshold(dir.path(), &case, "normal_config.toml");
-    for config in [normal, case.join("normal_config_old_style.toml")] {
-        drop_database("mytest");
-        run(&case.join("data"), Some(&config), &[]).assert_ok();
+    for config in ["normal_config.toml", "normal_config_old_style.toml"] {
+        drop_mytest();
+        run(&case.join("data"), Some(&case.join(config)), &[]).assert_ok();
         assert_value("SELECT count(*) FROM mytest.testtbl", "10");
         assert_value(
             "SELECT group_concat(val1 ORDER BY id) FROM mytest.testtbl",
             "bbb01,bbb02,bbb03,bbb04,bbb05,aaa06,aaa07,aaa08,aaa09,aaa10",
         );
+        let records = conflict_records();
+        let offsets: Vec<&str> = records.iter().map(|r| r[0].as_str()).collect();
+        assert_eq!(offsets, ["109", "119", "129", "139", "149"], "{config}: {records:?}");
+        assert_eq!(records[4][2], "5,\"bbb05\"", "{config}: the row as the file has it");
     }
 }
 
-/// Run 6 (`tidb-limit-record.toml`, strategy `ignore`): the first row per id is kept and the
-/// five later duplicates are skipped. (Lightning also records the 5 conflicts; hoist has no
-/// conflict records yet.) The threshold (5, not exceeded) is taken out.
+/// Run 6 (`tidb-limit-record.toml`, strategy `ignore`, threshold 5): the first row per id is
+/// kept, and the five later duplicates are skipped and recorded in `conflict_records` (with
+/// `max-record-rows = 1`, which Lightning 8.1 and later replace by the threshold: 5 records).
 #[test]
 fn config_max_error_ignore() {
     let case = corpus("lightning_config_max_error");
-    let dir = tempfile::tempdir().unwrap();
     let _guard = lock(&MYTEST);
-    let config = without_threshold(dir.path(), &case, "tidb-limit-record.toml");
-    drop_database("mytest");
-    run(&case.join("data"), Some(&config), &[]).assert_ok();
+    drop_mytest();
+    let r = run(&case.join("data"), Some(&case.join("tidb-limit-record.toml")), &[]);
+    r.assert_ok();
+    assert!(r.text().contains("5 conflicts counted"), "{}", r.text());
     assert_value("SELECT count(*) FROM mytest.testtbl", "10");
     assert_value(
         "SELECT group_concat(val1 ORDER BY id) FROM mytest.testtbl",
         "aaa01,aaa01,aaa02,aaa02,aaa05,aaa06,aaa07,aaa08,aaa09,aaa10",
     );
+    let records = conflict_records();
+    assert_eq!(records.len(), 5, "{records:?}");
+    assert_eq!(records[4][0], "149", "the last line, `5,\"bbb05\"`");
+    assert!(records[4][1].contains("Duplicate entry '5' for key 'PRIMARY'"), "{records:?}");
+    assert_eq!(records[4][2], "5,\"bbb05\"", "the row as the file has it");
 }
 
 /// Run 8 (`tidb-error.toml`, strategy `error`): the import stops at the first duplicate, row
@@ -388,45 +398,59 @@ fn config_max_error_ignore() {
 fn config_max_error_error() {
     let case = corpus("lightning_config_max_error");
     let _guard = lock(&MYTEST);
-    drop_database("mytest");
+    drop_mytest();
     let r = run(&case.join("data"), Some(&case.join("tidb-error.toml")), &[]);
     assert_fails(&r, &["Duplicate entry '1' for key 'PRIMARY'", "mytest.testtbl.csv:12 (byte 109)"]);
 }
 
-/// Runs 1 and 7: more conflicts than `[conflict] threshold` fail the import.
+/// Runs 1 and 7: more conflicts than `[conflict] threshold` fail the import, naming the limit,
+/// and what was counted before it stays recorded.
 #[test]
-#[ignore = "not supported yet: [conflict] threshold"]
 fn config_max_error_threshold() {
     let case = corpus("lightning_config_max_error");
     let dir = tempfile::tempdir().unwrap();
     let _guard = lock(&MYTEST);
-    // Run 1: replace, threshold 4; 10 rows are involved in conflicts.
-    drop_database("mytest");
+    // Run 1: replace, threshold 4; 5 rows replace an earlier one.
+    drop_mytest();
     let r = run(&case.join("data"), Some(&case.join("err_config.toml")), &[]);
-    assert_fails(&r, &["threshold"]);
+    assert_fails(
+        &r,
+        &[
+            "The number of conflict errors exceeds the threshold configured by `conflict.threshold`: '4'",
+            "(5 conflicts)",
+        ],
+    );
     // Run 7: ignore, threshold lowered from 5 to 4 (the harness edits the file); 5 conflicts.
     let text = std::fs::read_to_string(case.join("tidb-limit-record.toml")).unwrap();
     assert!(text.contains("threshold = 5"), "{text}");
     let config = write_config(dir.path(), "limit4.toml", &text.replace("threshold = 5", "threshold = 4"));
-    drop_database("mytest");
+    drop_mytest();
     let r = run(&case.join("data"), Some(&config), &[]);
-    assert_fails(&r, &["threshold"]);
+    assert_fails(&r, &["exceeds the threshold", "'4'", "lightning_task_info`.`conflict_records`"]);
 }
 
-/// Run 5 (`tidb.toml`, old-style `on-duplicate = "ignore"`): importing again into the table
-/// left by run 3 (ids 1-10 already there) succeeds, every input row conflicts and the table
-/// is unchanged.
+/// Run 5 (`tidb.toml`, old-style `on-duplicate = "ignore"`, threshold 20): importing again into
+/// the table left by run 3 (ids 1-10 already there) succeeds, every one of the 15 input rows
+/// conflicts and is recorded, and the table is unchanged. Its content is not compared with the
+/// source (it held rows before), as Lightning's logical mode compares none.
 #[test]
-#[ignore = "not supported yet: importing into a non-empty table (hoist refuses it before writing)"]
 fn config_max_error_into_non_empty_table() {
     let case = corpus("lightning_config_max_error");
     let _guard = lock(&MYTEST);
-    drop_database("mytest");
+    drop_mytest();
     run(&case.join("data"), Some(&case.join("normal_config_old_style.toml")), &[]).assert_ok();
     let before = value("SELECT group_concat(id, ':', val1 ORDER BY id) FROM mytest.testtbl");
-    run(&case.join("data"), Some(&case.join("tidb.toml")), &[]).assert_ok();
+    drop_database("lightning_task_info");
+    let r = run(&case.join("data"), Some(&case.join("tidb.toml")), &[]);
+    r.assert_ok();
+    assert!(r.text().contains("it held 10 rows before the import"), "{}", r.text());
     assert_value("SELECT count(*) FROM mytest.testtbl", "10");
     assert_value("SELECT group_concat(id, ':', val1 ORDER BY id) FROM mytest.testtbl", &before);
+    let records = conflict_records();
+    assert_eq!(records.len(), 15, "{records:?}");
+    assert_eq!(records[14][0], "149");
+    assert!(records[14][1].contains("Duplicate entry '5' for key 'PRIMARY'"), "{records:?}");
+    assert_eq!(records[14][2], "5,\"bbb05\"");
 }
 
 // ---- lightning_config_skip_csv_header ----
@@ -680,16 +704,35 @@ fn sqlmode_non_strict() {
     assert_value("SELECT b FROM sqlmodedb.t WHERE id = 5", "0");
 }
 
-/// `on.toml` (STRICT_TRANS_TABLES, `max-error = 20`): the 4 bad rows are skipped (Lightning
-/// records them in its error table) and only row 4 is imported.
+/// `on.toml` (STRICT_TRANS_TABLES, `max-error = 20`): the 4 bad rows are skipped and recorded
+/// in `sqlmodedb_lightning_task_info.type_error_v2` (file, offset, error, row), and only row 4
+/// is imported. hoist records where each row starts (Lightning: where it ends), and MariaDB's
+/// messages.
 #[test]
-#[ignore = "not supported yet: [lightning] max-error"]
 fn sqlmode_strict_with_max_error() {
     let case = corpus("lightning_sqlmode");
     let _guard = lock(&SQLMODEDB);
     drop_database("sqlmodedb");
-    run(&case.join("data"), Some(&case.join("on.toml")), &[]).assert_ok();
+    drop_database("sqlmodedb_lightning_task_info");
+    let r = run(&case.join("data"), Some(&case.join("on.toml")), &[]);
+    r.assert_ok();
+    assert!(r.text().contains("4 rows refused for their values were skipped"), "{}", r.text());
     assert_eq!(rows("SELECT min(id), max(id), count(*) FROM sqlmodedb.t"), [["4", "4", "1"]]);
+    let records = rows(
+        "SELECT table_name, path, `offset`, error, row_data FROM sqlmodedb_lightning_task_info.type_error_v2 \
+         ORDER BY `offset`",
+    );
+    let offsets: Vec<&str> = records.iter().map(|r| r[2].as_str()).collect();
+    assert_eq!(offsets, ["21", "55", "102", "210"], "{records:?}");
+    for r in &records {
+        assert_eq!((r[0].as_str(), r[1].as_str()), ("`sqlmodedb`.`t`", "sqlmodedb.t.1.sql"));
+    }
+    assert_eq!(records[0][4], "(1, 9, 128, 'too long', 'x,y,z')");
+    // MariaDB's words, from LOAD DATA's warnings (row 1: TiDB cannot convert the number 9).
+    assert!(records[0][3].starts_with("ERROR 1265: Data truncated for column 'a'"), "{records:?}");
+    assert!(records[2][3].contains("Incorrect datetime value: '9999-12-31 23:59:59'"), "{records:?}");
+    assert!(records[3][3].contains("cannot be null"), "{records:?}");
+    assert_eq!(records[3][4], "(5, NULL, NULL, NULL, NULL)");
 }
 
 // ---- lightning_too_many_columns ----

@@ -13,6 +13,7 @@ mod generated;
 mod hostile_server;
 mod lightning;
 mod log_backup;
+mod max_error;
 mod mysqldump;
 mod output;
 mod restore_point;

@@ -188,6 +188,11 @@ pub struct LightningSection {
     pub region_concurrency: Option<usize>,
     /// Where the status API listens (`--status-addr`); Lightning's `:8289` is every interface.
     pub status_addr: Option<String>,
+    /// Rows the server refuses for their values that are skipped (and recorded) before the
+    /// import fails: Lightning's type errors. 0, its default, skips none.
+    pub max_error: Option<u64>,
+    /// The schema of the tables that record skipped rows and conflicts (Lightning's name).
+    pub task_info_schema_name: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -197,6 +202,11 @@ pub struct ConflictSection {
     /// strategy given, which its logical mode takes as "error". So is it here.
     #[serde(deserialize_with = "empty_is_unset")]
     pub strategy: Option<ConflictStrategy>,
+    /// Conflicts counted under `replace` / `ignore` before the import fails; unset is
+    /// Lightning's default (10000), 0 counts none.
+    pub threshold: Option<u64>,
+    /// Lightning 8.1 and later take it as the threshold and ignore the value; so does hoist.
+    pub max_record_rows: Option<i64>,
 }
 
 fn empty_is_unset<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<ConflictStrategy>, D::Error> {
@@ -457,6 +467,56 @@ impl FileConfig {
     pub fn conflict_strategy(&self) -> Option<ConflictStrategy> {
         self.conflict.strategy.or(self.tikv_importer.on_duplicate)
     }
+
+    /// What `[lightning] max-error`, `task-info-schema-name` and `[conflict] threshold` say;
+    /// flags go on top (the binary's `settings`).
+    pub fn tolerance(&self) -> Tolerance {
+        let mut t = Tolerance::default();
+        if let Some(n) = self.lightning.max_error {
+            t.max_type_errors = n;
+        }
+        if let Some(schema) = self.lightning.task_info_schema_name.as_ref().filter(|s| !s.is_empty()) {
+            t.schema = schema.clone();
+        }
+        t.conflict_threshold = self.conflict.threshold;
+        t
+    }
+}
+
+/// How many rows the server refuses may be skipped, and where they are recorded
+/// (`import/skip.rs`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tolerance {
+    /// Rows refused for a value: skipped and recorded up to this many, then the import fails.
+    pub max_type_errors: u64,
+    /// Under `replace` / `ignore`: rows whose key another row holds, counted and recorded up to
+    /// this many. None: Lightning's default, [`DEFAULT_CONFLICT_THRESHOLD`]; 0 counts none.
+    pub conflict_threshold: Option<u64>,
+    /// The schema of `type_error_v2` and `conflict_records` in the target.
+    pub schema: String,
+}
+
+/// Lightning's `[conflict] threshold` when none is given.
+pub const DEFAULT_CONFLICT_THRESHOLD: u64 = 10_000;
+
+impl Default for Tolerance {
+    fn default() -> Self {
+        Tolerance { max_type_errors: 0, conflict_threshold: None, schema: "lightning_task_info".into() }
+    }
+}
+
+impl Tolerance {
+    /// The conflicts allowed under `strategy`: None when they are not counted (`error` stops at
+    /// the first; a threshold of 0 counts none, as Lightning's INSERT IGNORE does).
+    pub fn conflicts(&self, strategy: ConflictStrategy) -> Option<u64> {
+        let threshold = self.conflict_threshold.unwrap_or(DEFAULT_CONFLICT_THRESHOLD);
+        (strategy != ConflictStrategy::Error && threshold > 0).then_some(threshold)
+    }
+
+    /// Whether any refused row may be skipped under `strategy`.
+    pub fn skips(&self, strategy: ConflictStrategy) -> bool {
+        self.max_type_errors > 0 || self.conflicts(strategy).is_some()
+    }
 }
 
 #[cfg(test)]
@@ -507,6 +567,27 @@ checksum = "optional"
         assert_eq!(keep("true").checkpoint.keep_after_success, KeepAfterSuccess::Rename);
         assert_eq!(keep("false").checkpoint.keep_after_success, KeepAfterSuccess::Remove);
         assert_eq!(keep("\"origin\"").checkpoint.keep_after_success, KeepAfterSuccess::Origin);
+    }
+
+    /// Lightning's limits: max-error 0 skips nothing; the conflict threshold is 10000 when
+    /// unset, counts only under replace / ignore, and 0 counts none.
+    #[test]
+    fn limits_on_refused_rows() {
+        let t = FileConfig::default().tolerance();
+        assert_eq!((t.max_type_errors, t.schema.as_str()), (0, "lightning_task_info"));
+        assert!(!t.skips(ConflictStrategy::Error), "the defaults skip nothing");
+        assert_eq!(t.conflicts(ConflictStrategy::Replace), Some(DEFAULT_CONFLICT_THRESHOLD));
+        let cfg: FileConfig = toml::from_str(
+            "[lightning]\nmax-error = 20\ntask-info-schema-name = 'info'\n[conflict]\nthreshold = 4\nmax-record-rows = 1\n",
+        )
+        .unwrap();
+        let t = cfg.tolerance();
+        assert_eq!((t.max_type_errors, t.schema.as_str()), (20, "info"));
+        assert_eq!(t.conflicts(ConflictStrategy::Ignore), Some(4));
+        assert_eq!(t.conflicts(ConflictStrategy::Error), None, "error stops at the first duplicate");
+        assert!(t.skips(ConflictStrategy::Error), "type errors are skipped under any strategy");
+        let none: FileConfig = toml::from_str("[conflict]\nthreshold = 0\n").unwrap();
+        assert_eq!(none.tolerance().conflicts(ConflictStrategy::Ignore), None, "0 counts none (INSERT IGNORE)");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! - keys that only tune Lightning's own machinery (logging, PD, TiKV, its HTTP server): they
 //!   cannot change what lands in the target, so they are accepted with one note each;
 //! - Lightning keys that do change the result and that hoist does not implement yet: an error,
-//!   unless the value is one that means what hoist does anyway (`max-error = 0`);
+//!   unless the value is one that means what hoist does anyway (`character-set = "utf8mb4"`);
 //!
 //! and any other key is an error naming the closest known key, since a typo would otherwise
 //! fall back to a default and change the result without a word.
@@ -31,7 +31,6 @@ const CLUSTER: &str = "it concerns a TiDB cluster's own components (PD, TiKV, st
 const PHYSICAL: &str = "it tunes Lightning's physical import; hoist writes through SQL";
 const TUNING: &str = "it tunes Lightning's own concurrency and batching; hoist sizes its own";
 const SERVER: &str = "hoist has no server mode, and its only HTTP server is the status API (--status-addr)";
-const NO_RECORDS: &str = "hoist records no skipped rows or conflicts in the target";
 const EXTRACT: &str = "hoist adds no column to a merged table's rows; give the shards a column that tells them \
                        apart in the dump itself";
 const TIDB_SESSION: &str = "it sets TiDB's session variables for ANALYZE and checksums";
@@ -41,9 +40,6 @@ fn never(_: &Value) -> bool {
 }
 fn is_false(v: &Value) -> bool {
     v.as_bool() == Some(false)
-}
-fn is_zero(v: &Value) -> bool {
-    v.as_integer() == Some(0)
 }
 fn no_duplicate_resolution(v: &Value) -> bool {
     v.as_str() == Some("none")
@@ -64,8 +60,8 @@ const KEYS: &[(&str, Kind)] = &[
     ("lightning.region-concurrency", Read),
     ("lightning.io-concurrency", NoEffect(TUNING)),
     ("lightning.meta-schema-name", NoEffect(PHYSICAL)),
-    ("lightning.max-error", Unsupported { harmless: is_zero, does: "hoist stops a table at its first bad row; set 0" }),
-    ("lightning.task-info-schema-name", NoEffect(NO_RECORDS)),
+    ("lightning.max-error", Read),
+    ("lightning.task-info-schema-name", Read),
     ("lightning.level", NoEffect(LOGGING)),
     ("lightning.file", NoEffect(LOGGING)),
     ("lightning.max-size", NoEffect(LOGGING)),
@@ -84,8 +80,8 @@ const KEYS: &[(&str, Kind)] = &[
     ("checkpoint.lease-expiry", Read),
     ("conflict.strategy", Read),
     ("conflict.precheck-conflict-before-import", NoEffect(PHYSICAL)),
-    ("conflict.threshold", Unsupported { harmless: never, does: "hoist does not count conflicts" }),
-    ("conflict.max-record-rows", NoEffect(NO_RECORDS)),
+    ("conflict.threshold", Read),
+    ("conflict.max-record-rows", Read),
     ("tikv-importer.backend", NoEffect("hoist always writes through SQL, as Lightning's \"tidb\" backend does")),
     ("tikv-importer.addr", NoEffect(CLUSTER)),
     ("tikv-importer.on-duplicate", Read),
@@ -250,15 +246,13 @@ mod tests {
                 "[[routes]]\nschema-pattern = 'a'\nextract-table = {table-regexp = 't(.*)', target-column = 'c'}\n",
                 "[routes] extract-table is not supported yet (hoist adds no column",
             ),
-            ("[lightning]\nmax-error = 20\n", "[lightning] max-error = 20 is not supported yet (hoist stops"),
-            ("[conflict]\nthreshold = 20\n", "[conflict] threshold = 20 is not supported yet"),
             ("[[mydumper.files]]\npattern = 'x'\n", "[[mydumper.files]] is not supported yet (hoist finds files"),
         ] {
             let e = check_text(text).unwrap_err();
             assert!(e.starts_with(expected), "{text}: {e}");
         }
         // The values that mean what hoist does anyway pass without a word.
-        let same = "[lightning]\nmax-error = 0\n[mydumper]\ncharacter-set = 'gb18030'\ndata-character-set = 'gbk'\n\
+        let same = "[mydumper]\ncharacter-set = 'gb18030'\ndata-character-set = 'gbk'\n\
                     [tidb]\ntls = ''\n[tidb.session-vars]\ntidb_enable_clustered_index = 'OFF'\n";
         assert_eq!(check_text(same).unwrap(), Vec::<String>::new());
         let e = check_text("[tidb.session-vars]\nforeign_key_checks = 0\n").unwrap_err();

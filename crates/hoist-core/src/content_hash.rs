@@ -42,6 +42,13 @@ impl ContentSum {
         self.0 = flag | (self.0.wrapping_add(other.0) & !Self::UNKNOWN);
     }
 
+    /// Take out rows that were added (rows the target refused, skipped under `[lightning]
+    /// max-error`): `other` is their sum. Unknown stays unknown.
+    pub fn remove(&mut self, other: ContentSum) {
+        let flag = self.0 & Self::UNKNOWN;
+        self.0 = flag | (self.0.wrapping_sub(other.0 & !Self::UNKNOWN) & !Self::UNKNOWN);
+    }
+
     pub fn mark_unknown(&mut self) {
         self.0 |= Self::UNKNOWN;
     }
@@ -952,6 +959,23 @@ mod tests {
         b.add_row(5);
         a.add(b);
         assert_eq!(a.known(), None);
+    }
+
+    /// A skipped row's hash comes out of the sum it went into, across the wrap at 2^63.
+    #[test]
+    fn a_removed_row_leaves_the_sum_of_the_others() {
+        let mut sum = ContentSum(u64::MAX >> 1);
+        let before = sum;
+        sum.add_row(7);
+        assert_eq!(sum.known(), Some(6), "wrapped mod 2^63");
+        let mut removed = ContentSum::default();
+        removed.add_row(7);
+        sum.remove(removed);
+        assert_eq!(sum, before);
+        let mut unknown = ContentSum::default();
+        unknown.mark_unknown();
+        unknown.remove(removed);
+        assert_eq!(unknown.known(), None);
     }
 
     #[test]

@@ -115,8 +115,15 @@ fn chunk_bytes(c: &ChunkRecord) -> (u64, Option<u64>) {
 /// A source table's line under its target table in `show`: its label and its chunks.
 type SourceLine<'a> = (String, Vec<&'a ChunkRecord>);
 
-/// Each table's state, error and progress, as a person reads it.
-pub async fn show(store: &dyn CheckpointStore) -> Result<String, CheckpointError> {
+/// Each table's state, error and progress, as a person reads it. With a target given, also
+/// the rows the task skipped under `[lightning] max-error` and `[conflict] threshold`, as the
+/// target's records (in `schema`) count them: they commit with the markers, the store's copy
+/// of progress does not know them.
+pub async fn show(
+    store: &dyn CheckpointStore,
+    target: &TargetArg<'_>,
+    schema: &str,
+) -> Result<String, CheckpointError> {
     let cp = load(store).await?;
     let t = &cp.task;
     let mut out = format!(
@@ -171,6 +178,20 @@ pub async fn show(store: &dyn CheckpointStore) -> Result<String, CheckpointError
         out.push_str(&line(&quoted(table), table.state.as_str(), &chunks, &error));
         for (name, chunks) in sources {
             out.push_str(&line(name, "", chunks, ""));
+        }
+    }
+    // Only a target given: the recorded one may be a server that is down, and show must not wait.
+    if target.given.is_some() {
+        if let Ok(Reach::Bound(t)) = reach(&cp, store, target).await {
+            if let Ok(Some((types, conflicts))) = t.error_counts(schema, cp.task.task_id).await {
+                if types + conflicts > 0 {
+                    let task = cp.task.task_id;
+                    out.push_str(&format!(
+                        "\nrows skipped: {types} refused for their values (`{schema}`.`type_error_v2`), {conflicts} \
+                         conflicts (`{schema}`.`conflict_records`), WHERE task_id = {task}\n"
+                    ));
+                }
+            }
         }
     }
     let objects = store.object_errors().await?;

@@ -60,6 +60,44 @@ pub fn mysql_is_conflict(e: &mysql_async::Error) -> bool {
     matches!(e, mysql_async::Error::Server(s) if mysql_code_is_conflict(s.code))
 }
 
+/// Why the server refused one row, for `[lightning] max-error` and `[conflict] threshold`
+/// (`import/skip.rs`), as Lightning sorts them: a value of the row (its "type errors") or a key
+/// another row holds (its "conflict errors").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowFault {
+    Type,
+    Conflict,
+}
+
+/// What a MySQL error code on a one-row statement says of the row: None when it is not about
+/// the row's values (a privilege, a missing table, a full disk...), which no limit lets pass.
+pub fn mysql_row_fault(code: u16) -> Option<RowFault> {
+    match code {
+        1062 | 1586 => Some(RowFault::Conflict), // duplicate entry (for key)
+        1048 // column cannot be null
+        | 1138 // invalid use of NULL
+        | 1263 // NULL supplied to a NOT NULL column
+        | 1264 // out of range value
+        | 1265 // data truncated
+        | 1292 // incorrect (truncated) date/time/number value
+        | 1300 // invalid character string
+        | 1364 // field has no default value
+        | 1366 // incorrect integer/decimal/string value
+        | 1367 // illegal value
+        | 1406 // data too long for column
+        | 1411 // incorrect value for a function (STR_TO_DATE...)
+        | 1416 // not a geometry value
+        | 1690 // value out of range in an expression
+        | 1906 // a value given for a generated column (MariaDB)
+        | 3105 // a value given for a generated column (MySQL)
+        | 3140 // invalid JSON text (MySQL)
+        | 3819 // CHECK constraint violated (MySQL)
+        | 4025 // CHECK constraint failed (MariaDB)
+        => Some(RowFault::Type),
+        _ => None,
+    }
+}
+
 /// Which connection limit of the server refused a connection: `max_connections` (1040: every
 /// slot taken), or `max_user_connections`, the server's (1203) or the account's (1226, which
 /// also reports the hourly limits `max_questions`, `max_updates` and `max_connections_per_hour`:
@@ -436,6 +474,30 @@ mod tests {
         for (name, code, conflict) in cases {
             assert_eq!(mysql_is_conflict(&server(code)), conflict, "{name}");
             assert!(!conflict || mysql_code_is_transient(code), "{name}: a lost race is transient too");
+        }
+    }
+
+    /// Which refusals of one row a limit may let pass, and of which kind.
+    #[test]
+    fn row_faults() {
+        let cases: Vec<(&str, u16, Option<RowFault>)> = vec![
+            ("duplicate primary key", 1062, Some(RowFault::Conflict)),
+            ("duplicate key (MariaDB's wording with the key name)", 1586, Some(RowFault::Conflict)),
+            ("NULL into NOT NULL", 1048, Some(RowFault::Type)),
+            ("TINYINT 128", 1264, Some(RowFault::Type)),
+            ("'2000-00-00' into a TIMESTAMP under strict mode", 1292, Some(RowFault::Type)),
+            ("'NaN' into an INT", 1366, Some(RowFault::Type)),
+            ("VARCHAR(1) given 'too long'", 1406, Some(RowFault::Type)),
+            ("CHECK constraint (MariaDB)", 4025, Some(RowFault::Type)),
+            ("no such table: every row would fail", 1146, None),
+            ("no INSERT privilege", 1142, None),
+            ("syntax error: hoist's statement, not the row's value", 1064, None),
+            ("the table is full", 1114, None),
+            ("deadlock: transient, not the row's", 1213, None),
+        ];
+        for (name, code, fault) in cases {
+            assert_eq!(mysql_row_fault(code), fault, "{name}");
+            assert!(fault.is_none() || !mysql_code_is_transient(code), "{name}: a row's fault is permanent");
         }
     }
 

@@ -46,6 +46,8 @@ pub struct ChunkJob {
     /// Hashes each row's content as the target will print it; None when the content is not
     /// checked (then the chunk's sum is marked unknown, so a later run that checks it knows).
     pub hasher: Option<Arc<TableHasher>>,
+    /// See [`EncodedBatch::count_replaced`].
+    pub count_replaced: bool,
 }
 
 /// A batch and the chunk position after it.
@@ -56,6 +58,11 @@ pub struct ReadBatch {
     pub bytes: u64,
     /// Where each row of the batch starts in the file, to name the one a server rejects.
     pub row_offsets: Vec<u64>,
+    /// Where each row ends in the file, to record the row's text when it is skipped.
+    pub row_ends: Vec<u64>,
+    /// Each row's content hash (0 where not known: the chunk's sum is unknown then), to take a
+    /// row the target refuses out of the marker's checksum.
+    pub row_hashes: Vec<u32>,
     /// The first row of the chunk whose content hash could not be known, and why.
     pub unpredictable: Option<String>,
 }
@@ -86,6 +93,8 @@ struct Reader<'a> {
     hash_session: Option<(Arc<Session>, SourceSession)>,
     hash_scratch: Scratch,
     row_offsets: Vec<u64>,
+    row_ends: Vec<u64>,
+    row_hashes: Vec<u32>,
     unpredictable: Option<String>,
 }
 
@@ -110,6 +119,8 @@ pub fn read_chunk(
         hash_session: None,
         hash_scratch: Scratch::default(),
         row_offsets: Vec::new(),
+        row_ends: Vec::new(),
+        row_hashes: Vec::new(),
         unpredictable: None,
     };
     match job.chunk.format {
@@ -211,13 +222,21 @@ impl Reader<'_> {
         if rows == 0 && !done {
             return Ok(());
         }
-        let batch = EncodedBatch { rows: encoder.take(), row_count: rows, session: self.session.clone() };
+        let batch = EncodedBatch {
+            rows: encoder.take(),
+            row_count: rows,
+            session: self.session.clone(),
+            count_replaced: self.job.count_replaced,
+        };
         let bytes = position.saturating_sub(self.sent_offset);
         self.sent_offset = position;
         let row_offsets = std::mem::take(&mut self.row_offsets);
+        let row_ends = std::mem::take(&mut self.row_ends);
+        let row_hashes = std::mem::take(&mut self.row_hashes);
         let unpredictable = self.unpredictable.take();
+        let progress = self.progress;
         self.tx
-            .blocking_send(ReadBatch { batch, progress: self.progress, bytes, row_offsets, unpredictable })
+            .blocking_send(ReadBatch { batch, progress, bytes, row_offsets, row_ends, row_hashes, unpredictable })
             .map_err(|_| ReadError::Stopped)
     }
 
@@ -245,13 +264,16 @@ impl Reader<'_> {
         }
     }
 
-    /// Add a row's content hash to the chunk's sum. The first row whose hash cannot be known
-    /// marks the sum unknown for good, and is reported once.
+    /// Add a row's content hash to the chunk's sum, and keep it beside the row's offset (0
+    /// when not known). The first row whose hash cannot be known marks the sum unknown for
+    /// good, and is reported once.
     fn hash_row(&mut self, map: &[usize], values: &[Value], at: u64) {
         let mut sum = ContentSum(self.progress.checksum);
         if sum.known().is_none() {
+            self.row_hashes.push(0);
             return;
         }
+        let mut row_hash = 0;
         let job = self.job;
         match job.hasher.as_deref() {
             None => sum.mark_unknown(),
@@ -265,7 +287,10 @@ impl Reader<'_> {
                 };
                 let hashed = hasher.row_hash(session, map, values, &mut self.hash_scratch);
                 match hashed {
-                    Ok(hash) => sum.add_row(hash),
+                    Ok(hash) => {
+                        row_hash = hash;
+                        sum.add_row(hash)
+                    }
                     Err(why) => {
                         sum.mark_unknown();
                         self.unpredictable = Some(format!("{} at byte {at}: {}", self.file(), why.0));
@@ -274,6 +299,7 @@ impl Reader<'_> {
             }
         }
         self.progress.checksum = sum.0;
+        self.row_hashes.push(row_hash);
     }
 
     fn check_width(&self, got: usize, want: usize, at: u64) -> Result<(), ReadError> {
@@ -449,6 +475,7 @@ impl Reader<'_> {
                             }
                         }
                         self.row_offsets.push(row_at);
+                        self.row_ends.push(row_at + row.raw.len() as u64);
                         self.progress.rows += 1;
                         self.hash_row(map, &source_row.values, row_at);
                         (consumed, enc.bytes() >= self.job.batch_bytes)
@@ -607,6 +634,7 @@ impl Reader<'_> {
                         EncodeError::NeedsInsert => self.data_error(at, "a CSV field the target cannot take"),
                     })?;
                     self.row_offsets.push(at);
+                    self.row_ends.push(at + consumed as u64);
                     self.progress.rows += 1;
                     self.hash_row(&map, &row.values, at);
                     consumed
@@ -652,6 +680,27 @@ pub fn locate(
     let _ = reader.take(40).read_to_end(&mut near);
     let near = near.split(|&b| b == b'\n').next().unwrap_or_default();
     (Some(lines), charset.display(near))
+}
+
+/// The bytes `start..end` of the chunk's file (at most `limit`), without a final line break: a
+/// skipped row's text, for its record. Blocking; empty when the file cannot be read.
+pub fn source_text(
+    source: &Source,
+    handle: &tokio::runtime::Handle,
+    chunk: &ChunkRecord,
+    start: u64,
+    end: u64,
+    limit: usize,
+) -> Vec<u8> {
+    let Ok(reader) = source.open_at(handle, &chunk.path, chunk.compression, start) else {
+        return Vec::new();
+    };
+    let mut text = Vec::new();
+    let _ = reader.take(end.saturating_sub(start).min(limit as u64)).read_to_end(&mut text);
+    while text.last().is_some_and(|b| matches!(b, b'\n' | b'\r')) {
+        text.pop();
+    }
+    text
 }
 
 /// The text inside `/*!NNNNN ... */`, or the statement itself.
@@ -849,6 +898,7 @@ mod tests {
                 name: "t".into(),
                 columns: vec![column],
                 conflict: Default::default(),
+                transactional: true,
             }),
             resume: ChunkProgress::default(),
             csv: Arc::new(CsvSettings { options: Default::default(), header: false, header_schema_match: false }),
@@ -856,6 +906,7 @@ mod tests {
             batch_bytes: 1000,
             retries,
             hasher: None,
+            count_replaced: false,
         };
         let (tx, mut rx) = mpsc::channel(2);
         let handle = rt.handle().clone();

@@ -35,6 +35,9 @@ pub struct ImportSettings {
     pub batch_bytes: usize,
     pub concurrency: usize,
     pub conflict: ConflictStrategy,
+    /// Rows the server refuses that may be skipped, and where they are recorded. Not part of
+    /// the spec: a rerun may raise a limit the last run went over, as Lightning allows.
+    pub tolerance: crate::config::Tolerance,
     pub sql_mode: String,
     pub checkpoint: CheckpointSection,
     pub max_region_size: u64,

@@ -21,6 +21,7 @@ mod job;
 mod lease;
 mod post;
 mod schema_step;
+mod skip;
 mod state;
 mod workers;
 
@@ -33,15 +34,17 @@ use state::{defers_indexes, Shared, StepError, TableRun};
 use lease::{EndTurn, Leases, Member};
 use post::{create_post_data_objects, finish_table};
 use schema_step::{
-    create_databases, plan_tables, prepare_table, refuse_non_empty_tables, refuse_unfinished_elsewhere, Hashing,
+    create_databases, plan_tables, prepare_table, record_rows_before, refuse_non_empty_tables,
+    refuse_unfinished_elsewhere, rows_before_unit, Hashing,
 };
+use skip::Skips;
 use workers::{save_progress_loop, worker};
 
 use crate::catalog::Catalog;
 use crate::charset::SchemaCharset;
 use crate::checkpoint::sqlite::SqliteStore;
 use crate::checkpoint::{CheckpointStore, ChunkProgress, ChunkRecord, TableState, TaskRecord};
-use crate::config::KeepAfterSuccess;
+use crate::config::{KeepAfterSuccess, Tolerance};
 use crate::error::{CheckpointError, ConfigError, ImportError, SourceError, TargetError};
 use crate::filter::TableFilter;
 use crate::plan::make_plan;
@@ -187,6 +190,8 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
         ..Default::default()
     };
 
+    // Tables that held rows before the task loaded into them (allowed under replace / ignore).
+    let mut held = Vec::new();
     let (mut checkpoint, replan, resumed) = match recorded {
         Some(mut cp) => {
             let replan = refusal::check_reuse(
@@ -227,7 +232,11 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
             };
             let names: Vec<(String, String)> =
                 catalog.tables.iter().map(|t| (t.database.clone(), t.name.clone())).collect();
-            if let Err(refused) = refuse_non_empty_tables(target.as_ref(), &names, Some(&catalog)).await {
+            let refused = refuse_non_empty_tables(target.as_ref(), &names, Some(&catalog), settings.conflict).await;
+            if let Ok(full) = &refused {
+                held = full.clone();
+            }
+            if let Err(refused) = refused {
                 // Nothing was planned: leave no empty checkpoint behind.
                 let _ = store.discard().await;
                 // A run killed after it finished (checkpoint already removed) left this record.
@@ -279,6 +288,13 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
         // run from another directory finds this task's checkpoint.
         target.record_task(task_id, &fingerprint, &store.location()).await?;
     }
+    // What rows the limits let pass, counted from what earlier runs recorded.
+    let skips = Skips::open(&settings, target.as_ref(), task_id).await?;
+    // Nothing skipped: every step below writes as without limits (`ignore` as INSERT IGNORE).
+    let mut settings = settings;
+    if skips.is_none() {
+        settings.tolerance = Tolerance { max_type_errors: 0, conflict_threshold: Some(0), ..settings.tolerance };
+    }
     // A new task has no markers yet, and its tables were checked for rows before planning.
     let mut markers = HashMap::new();
     let log_stage = settings.restore.as_ref().and_then(|r| r.log.clone());
@@ -302,7 +318,16 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
             .filter(|t| t.state == TableState::Pending)
             .map(|t| (t.database.clone(), t.name.clone()))
             .collect();
-        refuse_non_empty_tables(target.as_ref(), &not_started, Some(&catalog)).await?;
+        held = refuse_non_empty_tables(target.as_ref(), &not_started, Some(&catalog), settings.conflict).await?;
+    }
+    if settings.checkpoint.enable {
+        record_rows_before(target.as_ref(), task_id, &checkpoint.tables, &held, &mut markers).await?;
+    } else {
+        for t in &checkpoint.tables {
+            if let Some((_, rows)) = held.iter().find(|(k, _)| k.0 == t.database && k.1 == t.name) {
+                markers.insert(rows_before_unit(t.id), ChunkProgress { rows: *rows, ..Default::default() });
+            }
+        }
     }
 
     if !markers.is_empty() {
@@ -379,6 +404,14 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
                 for c in &chunks {
                     markers.remove(&c.id);
                 }
+                // The reset recorded the rows the table holds now, if any, in place of the old count.
+                let unit = rows_before_unit(record.id);
+                markers.remove(&unit);
+                if settings.checkpoint.enable {
+                    if let Some(p) = target.read_markers(task_id).await?.get(&unit) {
+                        markers.insert(unit, *p);
+                    }
+                }
             }
         }
         match prepared.map(|p| p.map(|p| (p.record, p.table, p.create_sql, p.hasher, p.split_key))) {
@@ -423,6 +456,7 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
                     hasher,
                     split_key,
                     verification: Mutex::new(None),
+                    rows_before: markers.get(&rows_before_unit(record.id)).map(|p| p.rows),
                 });
                 // Earlier runs' share: done from the start, never counted as moved by this run.
                 // (A chunk not done in a table past its data is not loaded again either.)
@@ -511,6 +545,7 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
         writer_cap: AtomicUsize::new(usize::MAX),
         refused: Mutex::new(None),
         posts: Mutex::new(Vec::new()),
+        skips: skips.clone(),
     });
     // Tables with nothing left to load still need their post steps (a rerun after a crash there).
     let finished: Vec<Arc<TableRun>> =
@@ -541,6 +576,7 @@ pub async fn run(settings: ImportSettings, stop: Arc<AtomicBool>) -> Result<Impo
     }
     let aborted = shared.abort.lock().unwrap_or_else(|p| p.into_inner()).take();
     report.notes.extend(shared.refused_note());
+    report.notes.extend(skips.as_ref().and_then(|s| s.summary()));
     drop(shared);
     let saved = progress_writer.await.unwrap_or(Ok(()));
     log_done.notify_one();

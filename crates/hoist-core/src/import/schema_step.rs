@@ -74,13 +74,16 @@ pub(super) async fn plan_tables(
 }
 
 /// hoist loads into empty tables: rows already there would be mixed with the dump's (and
-/// duplicated if they came from an earlier load of it). Refuse before writing anything.
+/// duplicated if they came from an earlier load of it). Refuse before writing anything. Under
+/// `replace` / `ignore` a key decides between the rows, and Lightning's logical mode loads into
+/// such tables: so does hoist, and returns them with the rows they held (see [`rows_before`]).
 /// `catalog` (when given) names the sources of routed tables, which the filter sees.
 pub(super) async fn refuse_non_empty_tables(
     target: &dyn Target,
     tables: &[(String, String)],
     catalog: Option<&Catalog>,
-) -> Result<(), ImportError> {
+    conflict: ConflictStrategy,
+) -> Result<Vec<((String, String), u64)>, ImportError> {
     let mut full = Vec::new();
     for (db, name) in target.existing_tables(tables).await? {
         let rows = target.row_count(&db, &name).await?;
@@ -90,12 +93,20 @@ pub(super) async fn refuse_non_empty_tables(
     }
     full.sort();
     if full.is_empty() {
-        return Ok(());
+        return Ok(full);
     }
     let listed: Vec<String> = full
         .iter()
         .map(|((db, name), rows)| format!("{} ({rows} rows)", hoist_schema::qualified_mysql_name(db, name)))
         .collect();
+    if conflict != ConflictStrategy::Error {
+        tracing::warn!(
+            "loading into tables that already hold rows ([conflict] strategy {conflict:?} decides between rows with \
+             the same key; their content is not compared with the source): {}",
+            listed.join(", ")
+        );
+        return Ok(full);
+    }
     // An exclusion-only filter means "all but": these options load everything else. The filter
     // sees the dump's names, so a routed table is left out by its sources'.
     let skip: Vec<String> = full
@@ -111,12 +122,47 @@ pub(super) async fn refuse_non_empty_tables(
         .collect();
     Err(CheckpointError::Refused(format!(
         "these target tables already hold rows, and hoist loads only into empty tables: {}. \
-         Empty or drop them, or leave them out: run again with {}. \
+         Empty or drop them, or leave them out: run again with {}, or choose --conflict replace or ignore. \
          (A finished import is not run twice: its checkpoint was removed when it succeeded.)",
         listed.join(", "),
         skip.join(" ")
     ))
     .into())
+}
+
+/// The marker that records how many rows a table held before the task loaded into it, under
+/// [`rows_before_unit`]: it lives and goes with the task's markers, in the target. The
+/// verification compares only the count then.
+pub(super) fn rows_before(task_id: i64, table_id: i64, rows: u64) -> crate::target::Marker {
+    let progress = ChunkProgress { rows, ..Default::default() };
+    crate::target::Marker { task_id, chunk_id: rows_before_unit(table_id), progress }
+}
+
+/// A unit id no chunk has (they are positive) nor a log's (`restore_point::mark::LOG_UNIT`).
+pub(super) fn rows_before_unit(table_id: i64) -> i64 {
+    -(1 << 32) - table_id
+}
+
+/// Record [`rows_before`] of the tables in `held` (by name) that `tables` plans.
+pub(super) async fn record_rows_before(
+    target: &dyn Target,
+    task_id: i64,
+    tables: &[TableRecord],
+    held: &[((String, String), u64)],
+    markers: &mut HashMap<i64, ChunkProgress>,
+) -> Result<(), crate::error::TargetError> {
+    if held.is_empty() {
+        return Ok(());
+    }
+    let mut writer = target.writer(None).await?;
+    for t in tables {
+        if let Some((_, rows)) = held.iter().find(|(k, _)| k.0 == t.database && k.1 == t.name) {
+            let marker = rows_before(task_id, t.id, *rows);
+            writer.write(&[], Some(&marker)).await?;
+            markers.insert(marker.chunk_id, marker.progress);
+        }
+    }
+    Ok(())
 }
 
 /// A run that finds no checkpoint where it looks, while the target records an unfinished task
@@ -263,16 +309,26 @@ async fn prepare_steps(
                     "{label} changed in the target since the checkpoint was recorded (dropped or created again); \
                      importing it again from its start"
                 );
-                let ids: Vec<i64> = chunks.iter().map(|c| c.id).collect();
+                let ids: Vec<i64> = chunks.iter().map(|c| c.id).chain([rows_before_unit(record.id)]).collect();
                 retrying(retries, || target.clear_markers(task_id, Some(&ids))).await?;
+                if settings.tolerance.skips(settings.conflict) {
+                    let schema = &settings.tolerance.schema;
+                    retrying(retries, || target.clear_error_records(schema, task_id, &label)).await?;
+                }
                 retrying(retries, || store.reset_table(record.id)).await?;
                 *reset = true;
                 record.state = TableState::Pending;
                 record.target_identity = None;
-                refuse_non_empty_tables(target, &[(db.clone(), name.clone())], None).await.map_err(|e| match e {
-                    ImportError::Checkpoint(e) => StepError::Table(e.to_string()),
-                    other => StepError::Transient(other.to_string()),
-                })?;
+                let held = refuse_non_empty_tables(target, &[(db.clone(), name.clone())], None, settings.conflict)
+                    .await
+                    .map_err(|e| match e {
+                        ImportError::Checkpoint(e) => StepError::Table(e.to_string()),
+                        other => StepError::Transient(other.to_string()),
+                    })?;
+                if let (true, Some((_, rows))) = (settings.checkpoint.enable, held.first()) {
+                    let marker = rows_before(task_id, record.id, *rows);
+                    retrying(retries, || async { target.writer(None).await?.write(&[], Some(&marker)).await }).await?;
+                }
                 if !settings.no_schema {
                     retrying(retries, || target.create_database(&db, None)).await?;
                 }
@@ -321,8 +377,8 @@ async fn prepare_steps(
     let Some(facts) = facts else {
         return Err(StepError::Table(format!("table {label} is missing from the target")));
     };
-    let conflict = conflict_for(settings, &facts, &label)?;
-    let table = TableTarget { database: db, name, columns: facts.columns, conflict };
+    let (conflict, transactional) = conflict_for(settings, &facts, &label)?;
+    let table = TableTarget { database: db, name, columns: facts.columns, conflict, transactional };
     Ok(Some((table, facts.description, create_sql)))
 }
 
@@ -382,10 +438,24 @@ impl Hashing {
 /// when the marker's transaction does not commit, so exactly-once is out of reach (DESIGN.md,
 /// invariant 1): a keyed one is written with REPLACE and resumes at-least-once from its last
 /// durable marker, which the key makes harmless; a keyless one would get duplicates, and is
-/// refused before any of its rows is written unless the user accepts that.
-fn conflict_for(settings: &ImportSettings, facts: &TableFacts, label: &str) -> Result<ConflictStrategy, StepError> {
+/// refused before any of its rows is written unless the user accepts that. Also whether the
+/// table is transactional.
+fn conflict_for(
+    settings: &ImportSettings,
+    facts: &TableFacts,
+    label: &str,
+) -> Result<(ConflictStrategy, bool), StepError> {
     let Some(engine) = &facts.non_transactional_engine else {
-        return Ok(settings.conflict);
+        // Counting conflicts, `ignore` is written as a plain INSERT, as Lightning does: a duplicate
+        // is refused, so the row by row write records it (`skip.rs`), and a bad value is refused
+        // too where INSERT IGNORE would store it adjusted.
+        let conflict = match settings.conflict {
+            ConflictStrategy::Ignore if settings.tolerance.conflicts(ConflictStrategy::Ignore).is_some() => {
+                ConflictStrategy::Error
+            }
+            other => other,
+        };
+        return Ok((conflict, true));
     };
     // Only a MySQL-family server has non-transactional engines, and describes the table.
     let keyed = facts.description.as_ref().is_some_and(|d| d.key.is_some());
@@ -394,17 +464,20 @@ fn conflict_for(settings: &ImportSettings, facts: &TableFacts, label: &str) -> R
             "{label} is {engine}, which commits outside transactions: its batches are written with REPLACE \
              and a resume re-sends those after the last durable marker (at-least-once; the key keeps it exact)"
         );
-        return Ok(match settings.conflict {
-            ConflictStrategy::Ignore => ConflictStrategy::Ignore,
-            _ => ConflictStrategy::Replace,
-        });
+        return Ok((
+            match settings.conflict {
+                ConflictStrategy::Ignore => ConflictStrategy::Ignore,
+                _ => ConflictStrategy::Replace,
+            },
+            false,
+        ));
     }
     if settings.allow_keyless_non_transactional {
         tracing::warn!(
             "{label} is {engine} without a key: after a crash, the rows of the batches in flight may be loaded \
              twice (--allow-keyless-non-transactional)"
         );
-        return Ok(settings.conflict);
+        return Ok((settings.conflict, false));
     }
     Err(StepError::Table(format!(
         "{label} is {engine} and has no primary or unique key: its rows commit outside the progress marker's \

@@ -60,6 +60,9 @@ pub(super) struct TableRun {
     pub(super) split_key: Option<String>,
     /// What this run's check after the rows found.
     pub(super) verification: Mutex<Option<Verification>>,
+    /// The rows the table held before the task loaded into it (`schema_step::rows_before`);
+    /// None when it was empty.
+    pub(super) rows_before: Option<u64>,
 }
 
 impl TableRun {
@@ -203,6 +206,8 @@ pub(super) struct Shared {
     pub(super) refused: Mutex<Option<(&'static str, String)>>,
     /// Post steps of tables whose rows are in, running beside the workers.
     pub(super) posts: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// The limits on rows the server refuses, when some may be skipped (`skip.rs`).
+    pub(super) skips: Option<Arc<super::skip::Skips>>,
 }
 
 /// A worker loading a chunk, counted in [`Shared::loading`] until dropped.

@@ -11,8 +11,10 @@ use tokio::sync::mpsc;
 
 use super::lease::{Turn, Work};
 use super::post::{finish_table, verify_file};
+use super::skip::write_row_by_row;
 use super::state::{adopt, backoff, fail_table, set_state_at_least, target_full, Shared, StepError, TableRun};
 use crate::checkpoint::{CheckpointStore, ChunkProgress, ChunkRecord, TableState, Unit};
+use crate::content_hash::ContentSum;
 use crate::error::{CheckpointError, Classified, SourceError, TargetError};
 use crate::reader::{read_chunk, ChunkJob, ReadBatch, ReadError};
 use crate::target::{EncodedBatch, Marker, Writer};
@@ -223,6 +225,8 @@ async fn load_chunk(
         batch_bytes: shared.settings.batch_bytes,
         retries: shared.settings.max_retries,
         hasher: run.hasher.clone(),
+        count_replaced: skips_of(shared, run).is_some_and(|s| s.counts_conflicts())
+            && run.target.conflict == crate::config::ConflictStrategy::Replace,
     };
     let source = shared.source.clone();
     let target = shared.target.clone();
@@ -239,15 +243,44 @@ async fn load_chunk(
     let full = shared.chunk_bytes.get(&chunk.id).copied().unwrap_or(0);
     // The chunk's position as committed: where the next batch starts.
     let mut committed = resume;
+    // What this run's batches of the chunk left out (rows refused under a limit): the reader's
+    // positions count them, the markers do not.
+    let (mut less_rows, mut less_sum) = (0u64, ContentSum::default());
     while let Some(batch) = rx.recv().await {
         let lost = shared.leases.lost(Unit::Chunk(chunk.id));
         if shared.stop.load(Ordering::SeqCst) || run.failed.load(Ordering::SeqCst) || lost {
             outcome = Err(StepError::Stopped);
             break;
         }
-        let marker = Marker { task_id: shared.task_id, chunk_id: chunk.id, progress: batch.progress };
-        match write_with_retry(shared, writer, &batch.batch, committed, &marker).await {
-            Ok(()) => committed = batch.progress,
+        let mut progress = batch.progress;
+        progress.rows -= less_rows;
+        let mut sum = ContentSum(progress.checksum);
+        sum.remove(less_sum);
+        progress.checksum = sum.0;
+        let marker = Marker { task_id: shared.task_id, chunk_id: chunk.id, progress };
+        let mut rows = batch.batch.row_count;
+        let written = match write_with_retry(shared, writer, &batch.batch, committed, &marker).await {
+            Ok(()) => Ok(progress),
+            Err(e) if skips_of(shared, run).is_some_and(|s| s.may_skip(&e)) => {
+                let skips = skips_of(shared, run).expect("checked above");
+                match write_row_by_row(shared, skips, run, chunk, writer, &batch, committed, &marker).await {
+                    Ok(w) => {
+                        (less_rows, rows) = (less_rows + w.skipped_rows, rows - w.skipped_rows);
+                        less_sum.add(w.skipped_sum);
+                        Ok(w.progress)
+                    }
+                    // The row by row write named the row it could not let pass.
+                    Err(e) if !e.transient && !e.disk_full() => {
+                        outcome = Err(StepError::Table(e.message));
+                        break;
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            Err(e) => Err(e),
+        };
+        match written {
+            Ok(p) => committed = p,
             Err(e) if e.transient && shared.stop.load(Ordering::SeqCst) => {
                 outcome = Err(StepError::Stopped);
                 break;
@@ -277,19 +310,19 @@ async fn load_chunk(
                 break;
             }
         }
-        let _ = shared.progress_tx.send((chunk.id, batch.progress));
-        let bytes = match batch.progress.done {
+        let _ = shared.progress_tx.send((chunk.id, committed));
+        let bytes = match committed.done {
             true => batch.bytes.max(full.saturating_sub(counted)),
             false => batch.bytes,
         };
         counted += bytes;
-        run.progress.add(bytes, batch.batch.row_count);
-        run.rows_loaded.fetch_add(batch.batch.row_count, Ordering::SeqCst);
-        run.set_chunk_sum(chunk.id, batch.progress.checksum);
+        run.progress.add(bytes, rows);
+        run.rows_loaded.fetch_add(rows, Ordering::SeqCst);
+        run.set_chunk_sum(chunk.id, committed.checksum);
         if let Some(why) = batch.unpredictable {
             run.unpredictable.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(why);
         }
-        shared.progress.add(bytes, batch.batch.row_count);
+        shared.progress.add(bytes, rows);
     }
     reader_stop.store(true, Ordering::SeqCst);
     drop(rx);
@@ -313,6 +346,13 @@ async fn load_chunk(
         }
         Err(e) => Err(StepError::Table(e.to_string())),
     }
+}
+
+/// The limits on refused rows, for a table whose rows commit with the marker: the rows of a
+/// non-transactional one stay when its batch fails, so writing them again row by row would
+/// count them as conflicts with themselves (its first refused row stops it).
+fn skips_of<'a>(shared: &'a Shared, run: &TableRun) -> Option<&'a super::skip::Skips> {
+    shared.skips.as_deref().filter(|_| run.target.transactional)
 }
 
 /// Why a worker did not get its chunk.
@@ -391,7 +431,7 @@ fn connections_refused(shared: &Shared, limit: &str, e: TargetError) -> TargetEr
 
 /// A message for rows the target refused, naming the file position of the row when the server
 /// says which (MySQL: "... at row N", N counted in the statement), else of the batch's first row.
-async fn rejected_rows(
+pub(super) async fn rejected_rows(
     shared: &Shared,
     chunk: &ChunkRecord,
     row_offsets: &[u64],
@@ -452,15 +492,7 @@ async fn write_with_retry(
                         return Ok(());
                     }
                     if committed.is_some_and(|c| c != from) {
-                        return Err(TargetError {
-                            code: None,
-                            message: format!(
-                                "chunk {} moved on under another session while this one reconnected (another \
-                                 process took it over); nothing more of it was written here",
-                                marker.chunk_id
-                            ),
-                            transient: true,
-                        });
+                        return Err(moved_on(marker.chunk_id));
                     }
                 } else {
                     *writer = Some(w);
@@ -483,5 +515,18 @@ async fn write_with_retry(
             }
             Err(e) => return Err(e),
         }
+    }
+}
+
+/// A reconnected writer found the chunk's marker neither where its batch starts nor where it
+/// ends: another process's session took the chunk over.
+pub(super) fn moved_on(chunk_id: i64) -> TargetError {
+    TargetError {
+        code: None,
+        message: format!(
+            "chunk {chunk_id} moved on under another session while this one reconnected (another process took it \
+             over); nothing more of it was written here"
+        ),
+        transient: true,
     }
 }

@@ -348,6 +348,7 @@ impl Applier {
                 },
                 row_count: self.pending_rows.max(1),
                 session: self.session.clone(),
+                count_replaced: false,
             }],
         };
         self.write(&batches, &marker).await?;

@@ -15,7 +15,12 @@ fn batch(target: &dyn Target, table: &TableTarget, rows: &[(i64, &str)]) -> Enco
         let values = vec![Value::Number(id.as_bytes()), Value::Text(text.as_bytes().into())];
         encoder.push(&Row { values, sql: None }).expect("push");
     }
-    EncodedBatch { row_count: encoder.rows(), rows: encoder.take(), session: Arc::new(Session::default()) }
+    EncodedBatch {
+        row_count: encoder.rows(),
+        rows: encoder.take(),
+        session: Arc::new(Session::default()),
+        count_replaced: false,
+    }
 }
 
 async fn table(target: &dyn Target, db: &str, name: &str) -> TableTarget {
@@ -23,7 +28,13 @@ async fn table(target: &dyn Target, db: &str, name: &str) -> TableTarget {
     target.create_database(db, None).await.expect("create the database");
     target.create_table(db, name, &sql, false).await.expect("create the table");
     let columns = target.table_facts(db, name).await.expect("table facts").expect("the table exists").columns;
-    TableTarget { database: db.into(), name: name.into(), columns, conflict: ConflictStrategy::Error }
+    TableTarget {
+        database: db.into(),
+        name: name.into(),
+        columns,
+        conflict: ConflictStrategy::Error,
+        transactional: true,
+    }
 }
 
 pub(crate) async fn rows_of_several_tables_commit_with_one_marker(target: &dyn Target, db: &str) {

@@ -54,6 +54,9 @@ pub struct TableTarget {
     pub name: String,
     pub columns: Vec<TargetColumn>,
     pub conflict: ConflictStrategy,
+    /// Its rows commit with the marker (not a MyISAM, Aria or MEMORY table): only then may a
+    /// refused batch be written again row by row with some rows left out (`import/skip.rs`).
+    pub transactional: bool,
 }
 
 impl TableTarget {
@@ -153,6 +156,42 @@ pub struct EncodedBatch {
     pub rows: EncodedRows,
     pub row_count: u64,
     pub session: Arc<Session>,
+    /// Conflicts are counted (`[conflict] threshold`): a REPLACE that deleted rows with the same
+    /// key fails the batch (code 1062, nothing kept), which is then written row by row to learn
+    /// which rows did ([`Writer::replay`]).
+    pub count_replaced: bool,
+}
+
+/// What the server did with one row sent alone ([`Writer::replay`]).
+#[derive(Debug)]
+pub enum RowOutcome {
+    Stored,
+    /// Stored by REPLACE, which first deleted this many rows that had one of its keys.
+    Replaced(u64),
+    /// Refused; nothing of the row is kept.
+    Refused(TargetError),
+}
+
+/// A row recorded in the target's error tables (Lightning's `type_error_v2` and
+/// `conflict_records`, in the schema of `[lightning] task-info-schema-name`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkipRecord {
+    pub fault: crate::error_class::RowFault,
+    /// `` `db`.`tbl` ``
+    pub table: String,
+    pub path: String,
+    /// Where the row starts in the file.
+    pub offset: u64,
+    pub error: String,
+    pub row: String,
+}
+
+/// The tables rows skipped by a limit are recorded in, by fault.
+pub fn record_table(fault: crate::error_class::RowFault) -> &'static str {
+    match fault {
+        crate::error_class::RowFault::Type => "type_error_v2",
+        crate::error_class::RowFault::Conflict => "conflict_records",
+    }
 }
 
 /// Why a row could not be appended.
@@ -208,9 +247,34 @@ pub trait Writer: Send {
     async fn write(&mut self, batches: &[EncodedBatch], marker: Option<&Marker>) -> Result<(), TargetError>;
     /// After the target rejected a batch without saying which row, find the first row it
     /// rejects and why (nothing is kept). None when that cannot be told.
-    async fn find_rejected_row(&mut self, _batch: &EncodedBatch) -> Option<(usize, TargetError)> {
-        None
+    async fn find_rejected_row(&mut self, batch: &EncodedBatch) -> Option<(usize, TargetError)> {
+        let outcomes = self.replay(batch, true).await;
+        self.abandon().await;
+        outcomes.ok()?.into_iter().enumerate().find_map(|(i, o)| match o {
+            RowOutcome::Refused(e) => Some((i, e)),
+            _ => None,
+        })
     }
+    /// Send the batch's rows one at a time in a new transaction, each alone so that a row the
+    /// server refuses leaves nothing of itself while the others stay: what each did (with
+    /// `first_refusal`, up to the first refused). The transaction stays open for
+    /// [`Writer::commit_replayed`] or [`Writer::abandon`].
+    async fn replay(&mut self, _batch: &EncodedBatch, _first_refusal: bool) -> Result<Vec<RowOutcome>, TargetError> {
+        Err(TargetError::permanent("this target cannot write a batch row by row"))
+    }
+    /// In the transaction [`Writer::replay`] left open: add `records` to the error tables of
+    /// `schema` for task `task_id`, write the marker, commit. All of it or nothing.
+    async fn commit_replayed(
+        &mut self,
+        _task_id: i64,
+        _schema: &str,
+        _records: &[SkipRecord],
+        _marker: Option<&Marker>,
+    ) -> Result<(), TargetError> {
+        Err(TargetError::permanent("this target cannot write a batch row by row"))
+    }
+    /// Roll back what [`Writer::replay`] left open.
+    async fn abandon(&mut self) {}
 }
 
 #[async_trait]
@@ -253,6 +317,24 @@ pub trait Target: Send + Sync {
     /// Identity of the table as the target knows it (changes when it is dropped and created again).
     async fn table_identity(&self, database: &str, name: &str) -> Result<Option<String>, TargetError>;
     async fn row_count(&self, database: &str, name: &str) -> Result<u64, TargetError>;
+    /// What the tables of [`record_table`] in `schema` hold for the task: (type errors,
+    /// conflicts); None when there are no such tables.
+    async fn error_counts(&self, _schema: &str, _task_id: i64) -> Result<Option<(u64, u64)>, TargetError> {
+        Ok(None)
+    }
+    /// Create `schema` and the tables of [`record_table`] when missing, and count what they
+    /// hold for the task: (type errors, conflicts).
+    async fn prepare_error_tables(&self, _schema: &str, _task_id: i64) -> Result<(u64, u64), TargetError> {
+        Err(TargetError::permanent(format!(
+            "{} cannot skip the rows it refuses ([lightning] max-error, [conflict] threshold): that needs a \
+             MySQL-family target",
+            self.describe()
+        )))
+    }
+    /// Forget a table's records of the task (it is loaded again from its start).
+    async fn clear_error_records(&self, _schema: &str, _task_id: i64, _table: &str) -> Result<(), TargetError> {
+        Ok(())
+    }
     /// The time zone of a new session as an offset from UTC in seconds, when it is a fixed
     /// one: what TIMESTAMP values of a dump that sets no time zone are read in.
     async fn session_utc_offset(&self) -> Result<Option<i64>, TargetError> {

@@ -523,6 +523,57 @@ impl Target for MysqlTarget {
         Ok(n.unwrap_or(0))
     }
 
+    async fn prepare_error_tables(&self, schema: &str, task_id: i64) -> Result<(u64, u64), TargetError> {
+        use crate::error_class::RowFault;
+        // Lightning's layout (`lightning_task_info.type_error_v2`, `conflict_records`), so that its
+        // users' queries work; `offset` is where the row starts in the file.
+        let mut statements = vec![format!("CREATE DATABASE IF NOT EXISTS {}", q(schema))];
+        for fault in [RowFault::Type, RowFault::Conflict] {
+            statements.push(format!(
+                "CREATE TABLE IF NOT EXISTS {}.{} (id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, \
+                 task_id BIGINT NOT NULL, create_time DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6), \
+                 table_name VARCHAR(1024) NOT NULL, path VARCHAR(2048) NOT NULL, `offset` BIGINT NOT NULL, \
+                 error TEXT NOT NULL, row_data TEXT NOT NULL, KEY (task_id, table_name(255))) \
+                 ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+                q(schema),
+                q(record_table(fault))
+            ));
+        }
+        self.run(None, &statements).await?;
+        Ok(self.error_counts(schema, task_id).await?.unwrap_or_default())
+    }
+
+    async fn error_counts(&self, schema: &str, task_id: i64) -> Result<Option<(u64, u64)>, TargetError> {
+        use crate::error_class::RowFault;
+        let mut conn = self.conn().await?;
+        let mut counts = [0u64; 2];
+        for (n, fault) in counts.iter_mut().zip([RowFault::Type, RowFault::Conflict]) {
+            let sql = format!("SELECT COUNT(*) FROM {}.{} WHERE task_id = ?", q(schema), q(record_table(fault)));
+            match conn.exec_first::<u64, _, _>(sql, (task_id,)).await.map_err(classify) {
+                Ok(count) => *n = count.unwrap_or(0),
+                // No such schema or table: nothing was ever recorded there.
+                Err(e) if matches!(e.code, Some(1146 | 1049)) => return Ok(None),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(Some((counts[0], counts[1])))
+    }
+
+    async fn clear_error_records(&self, schema: &str, task_id: i64, table: &str) -> Result<(), TargetError> {
+        use crate::error_class::RowFault;
+        let mut conn = self.conn().await?;
+        for fault in [RowFault::Type, RowFault::Conflict] {
+            let sql =
+                format!("DELETE FROM {}.{} WHERE task_id = ? AND table_name = ?", q(schema), q(record_table(fault)));
+            match conn.exec_drop(sql, (task_id, table)).await.map_err(classify) {
+                // No such table: nothing was ever recorded there.
+                Err(e) if e.code == Some(1146) || e.code == Some(1049) => {}
+                other => other?,
+            }
+        }
+        Ok(())
+    }
+
     fn checksums_content(&self) -> bool {
         true
     }

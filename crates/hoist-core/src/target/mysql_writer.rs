@@ -10,8 +10,12 @@ use mysql_async::prelude::*;
 use mysql_async::{Conn, LocalInfileError, Opts, OptsBuilder};
 
 use super::mysql::{classify, MysqlTarget};
-use super::{charset_set_by, ChunkProgress, EncodedBatch, EncodedRows, Marker, Session, TargetError, Writer};
+use super::{
+    charset_set_by, record_table, ChunkProgress, EncodedBatch, EncodedRows, Marker, RowOutcome, Session, SkipRecord,
+    TargetError, Writer,
+};
 use crate::config::ConflictStrategy;
+use hoist_schema::quote_mysql_ident as q;
 
 /// The one stream a writer's connection may send for LOCAL INFILE: the file name its LOAD DATA
 /// statement names, and the data. A server asking for any other name (the known attack of a
@@ -137,13 +141,15 @@ impl MysqlWriter {
         Ok(self.conn.as_mut().expect("connected above"))
     }
 
-    /// Send rows: the INSERT statement, or a LOAD DATA with its stream. LOCAL turns errors
-    /// into warnings, so a warning fails the batch where INSERT would have failed.
-    async fn send_rows(&mut self, rows: &EncodedRows, session: &Arc<Session>) -> Result<(), TargetError> {
+    /// Send rows: the INSERT statement, or a LOAD DATA with its stream; the rows affected.
+    /// LOCAL turns errors into warnings, so a warning fails the batch where INSERT would have
+    /// failed.
+    async fn send_rows(&mut self, rows: &EncodedRows, session: &Arc<Session>) -> Result<u64, TargetError> {
         match rows {
             EncodedRows::Statement { sql, .. } => {
                 let conn = self.ready(session).await?;
-                conn.query_drop(sql.as_slice()).await.map_err(classify)
+                conn.query_drop(sql.as_slice()).await.map_err(classify)?;
+                Ok(conn.affected_rows())
             }
             EncodedRows::LoadData { data, table, columns, conflict, .. } => {
                 self.streams += 1;
@@ -165,6 +171,7 @@ impl MysqlWriter {
                 self.infile.lock().unwrap_or_else(|p| p.into_inner()).take();
                 result?;
                 let conn = self.conn.as_mut().expect("ready above");
+                let affected = conn.affected_rows();
                 if conn.get_warnings() > 0 {
                     let warnings: Vec<(String, u16, String)> =
                         conn.query("SHOW WARNINGS LIMIT 20").await.map_err(classify)?;
@@ -180,7 +187,7 @@ impl MysqlWriter {
                         });
                     }
                 }
-                Ok(())
+                Ok(affected)
             }
             EncodedRows::Changes { sql, affected } => {
                 let conn = self.ready(session).await?;
@@ -200,41 +207,55 @@ impl MysqlWriter {
                     }
                     result.collect::<mysql_async::Row>().await.map_err(classify)?;
                 }
-                result.drop_result().await.map_err(classify)
+                result.drop_result().await.map_err(classify)?;
+                Ok(affected.iter().sum())
             }
             EncodedRows::Params(_) => Err(TargetError::permanent("internal: parameter rows sent to a MySQL target")),
         }
     }
 
     async fn transaction(&mut self, batches: &[EncodedBatch], marker: Option<&Marker>) -> Result<(), TargetError> {
-        let markers = self.target.markers_table();
         let first = batches.first().map(|b| b.session.clone()).unwrap_or_default();
         self.ready(&first).await?.query_drop("BEGIN").await.map_err(classify)?;
         for batch in batches.iter().filter(|b| b.row_count > 0) {
-            self.send_rows(&batch.rows, &batch.session).await?;
+            let affected = self.send_rows(&batch.rows, &batch.session).await?;
+            // REPLACE counts a row it stored after deleting one with its key twice.
+            if batch.count_replaced && replaces(&batch.rows) && affected > batch.row_count {
+                return Err(TargetError {
+                    code: Some(1062),
+                    message: format!(
+                        "ERROR 1062: {} rows of the batch replaced rows with the same key",
+                        affected - batch.row_count
+                    ),
+                    transient: false,
+                });
+            }
         }
-        let conn = self.conn.as_mut().expect("ready above");
-        let Some(marker) = marker else {
-            return conn.query_drop("COMMIT").await.map_err(classify);
-        };
-        let p = &marker.progress;
-        conn.exec_drop(
-            format!(
-                "INSERT INTO {markers} (task_id, chunk_id, pos, stmt_start, rows_loaded, checksum, done) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE pos = VALUES(pos), \
-                 stmt_start = VALUES(stmt_start), rows_loaded = VALUES(rows_loaded), \
-                 checksum = VALUES(checksum), done = VALUES(done)"
-            ),
-            (marker.task_id, marker.chunk_id, p.offset, p.stmt_start, p.rows, p.checksum, p.done as u8),
-        )
-        .await
-        .map_err(classify)?;
+        self.commit_with_marker(marker).await
+    }
+
+    /// Write the marker (if any) in the open transaction and commit it.
+    async fn commit_with_marker(&mut self, marker: Option<&Marker>) -> Result<(), TargetError> {
+        let markers = self.target.markers_table();
+        let conn = self.conn.as_mut().expect("a transaction is open");
+        if let Some(marker) = marker {
+            let p = &marker.progress;
+            conn.exec_drop(
+                format!(
+                    "INSERT INTO {markers} (task_id, chunk_id, pos, stmt_start, rows_loaded, checksum, done) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE pos = VALUES(pos), \
+                     stmt_start = VALUES(stmt_start), rows_loaded = VALUES(rows_loaded), \
+                     checksum = VALUES(checksum), done = VALUES(done)"
+                ),
+                (marker.task_id, marker.chunk_id, p.offset, p.stmt_start, p.rows, p.checksum, p.done as u8),
+            )
+            .await
+            .map_err(classify)?;
+        }
         conn.query_drop("COMMIT").await.map_err(classify)
     }
 
-    /// Send the batch's rows one at a time in a transaction that is rolled back; the first
-    /// that fails is the one the server refused.
-    async fn replay_rows(&mut self, batch: &EncodedBatch) -> Result<Option<(usize, TargetError)>, TargetError> {
+    async fn replay_rows(&mut self, batch: &EncodedBatch, first_refusal: bool) -> Result<Vec<RowOutcome>, TargetError> {
         let singles: Vec<EncodedRows> = match &batch.rows {
             EncodedRows::Statement { sql, prefix, row_ends } => {
                 let mut start = *prefix;
@@ -265,15 +286,64 @@ impl MysqlWriter {
                     })
                     .collect()
             }
-            EncodedRows::Params(_) | EncodedRows::Changes { .. } => return Ok(None),
+            EncodedRows::Params(_) | EncodedRows::Changes { .. } => {
+                return Err(TargetError::permanent("internal: these rows cannot be written one at a time"))
+            }
         };
+        // LOCAL makes a refusal a warning and keeps the adjusted row: a savepoint takes it back.
+        let load_data = matches!(batch.rows, EncodedRows::LoadData { .. });
+        let replace = replaces(&batch.rows);
         self.ready(&batch.session).await?.query_drop("BEGIN").await.map_err(classify)?;
-        for (i, rows) in singles.iter().enumerate() {
-            if let Err(e) = self.send_rows(rows, &batch.session).await {
-                return Ok(Some((i, e)));
+        let mut outcomes = Vec::with_capacity(singles.len());
+        for rows in &singles {
+            if load_data {
+                self.conn.as_mut().expect("ready above").query_drop("SAVEPOINT hoist_row").await.map_err(classify)?;
+            }
+            match self.send_rows(rows, &batch.session).await {
+                Ok(affected) if replace && affected > 1 => outcomes.push(RowOutcome::Replaced(affected - 1)),
+                Ok(_) => outcomes.push(RowOutcome::Stored),
+                Err(e) if e.transient => return Err(e),
+                Err(e) => {
+                    if load_data {
+                        let conn = self.conn.as_mut().expect("ready above");
+                        conn.query_drop("ROLLBACK TO SAVEPOINT hoist_row").await.map_err(classify)?;
+                    }
+                    outcomes.push(RowOutcome::Refused(e));
+                    if first_refusal {
+                        break;
+                    }
+                }
             }
         }
-        Ok(None)
+        Ok(outcomes)
+    }
+
+    async fn record_skipped(&mut self, task_id: i64, schema: &str, records: &[SkipRecord]) -> Result<(), TargetError> {
+        let conn = self.conn.as_mut().expect("a transaction is open");
+        for r in records {
+            // The row's text may be in any character set the dump's session declared: the bytes
+            // are sent as they are and read as UTF-8 (hoist made them valid UTF-8).
+            let sql = format!(
+                "INSERT INTO {}.{} (task_id, table_name, path, `offset`, error, row_data) VALUES (?, \
+                 CONVERT(CAST(? AS BINARY) USING utf8mb4), CONVERT(CAST(? AS BINARY) USING utf8mb4), ?, \
+                 CONVERT(CAST(? AS BINARY) USING utf8mb4), CONVERT(CAST(? AS BINARY) USING utf8mb4))",
+                q(schema),
+                q(record_table(r.fault))
+            );
+            let params =
+                (task_id, r.table.as_bytes(), r.path.as_bytes(), r.offset, r.error.as_bytes(), r.row.as_bytes());
+            conn.exec_drop(sql, params).await.map_err(classify)?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether the rows are written with REPLACE.
+fn replaces(rows: &EncodedRows) -> bool {
+    match rows {
+        EncodedRows::Statement { sql, .. } => sql.starts_with(b"REPLACE"),
+        EncodedRows::LoadData { conflict, .. } => *conflict == ConflictStrategy::Replace,
+        _ => false,
     }
 }
 
@@ -343,10 +413,34 @@ impl Writer for MysqlWriter {
         result
     }
 
-    async fn find_rejected_row(&mut self, batch: &EncodedBatch) -> Option<(usize, TargetError)> {
-        let found = self.replay_rows(batch).await.ok().flatten();
+    async fn replay(&mut self, batch: &EncodedBatch, first_refusal: bool) -> Result<Vec<RowOutcome>, TargetError> {
+        let outcomes = self.replay_rows(batch, first_refusal).await;
+        if outcomes.is_err() {
+            self.reset().await;
+        }
+        outcomes
+    }
+
+    async fn commit_replayed(
+        &mut self,
+        task_id: i64,
+        schema: &str,
+        records: &[SkipRecord],
+        marker: Option<&Marker>,
+    ) -> Result<(), TargetError> {
+        let result = async {
+            self.record_skipped(task_id, schema, records).await?;
+            self.commit_with_marker(marker).await
+        }
+        .await;
+        if result.is_err() {
+            self.reset().await;
+        }
+        result
+    }
+
+    async fn abandon(&mut self) {
         self.reset().await;
-        found
     }
 }
 
