@@ -14,6 +14,7 @@ mod lightning;
 mod log_backup;
 mod mysqldump;
 mod output;
+mod parquet;
 mod restore_point;
 mod routes;
 mod s3;
