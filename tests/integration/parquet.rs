@@ -270,13 +270,13 @@ fn a_parquet_dump_in_s3_is_imported_exactly() {
     use hoist_testkit::s3::S3Server;
     let files = files();
     let s3 = S3Server::start();
-    s3.create_bucket("pq");
-    s3.upload_dir("pq", "export", &files.dump);
+    s3.create_bucket("parquet-dumps");
+    s3.upload_dir("parquet-dumps", "export", &files.dump);
     let work = tempfile::tempdir().unwrap();
     let db = work.path().join("s3.db");
     let cp = work.path().join("checkpoint.db");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_hoist"));
-    cmd.args(["import", "--source", &s3.url("pq", "export"), "--target", &sqlite_url(&db)])
+    cmd.args(["import", "--source", &s3.url("parquet-dumps", "export"), "--target", &sqlite_url(&db)])
         .args(["--checkpoint", cp.to_str().unwrap(), "--tables", "pq.types", "--tables", "pq.big"])
         .args(["--max-region-size", "256KiB", "--progress", "log"])
         .env("HOIST_LOG", "warn");
