@@ -16,7 +16,7 @@ use hoist_testkit::dump::{ColType, ColumnSpec};
 use hoist_testkit::mariadb::MariaDb;
 use hoist_testkit::rows::{mysql_table_sum, sqlite_table_sum, TableSum};
 
-use crate::crash::{kills_wanted, seed, Proc, Rng};
+use crate::crash::{kills_wanted, maria_table_exists, seed, Proc, Rng};
 use crate::util::{import, remove_at_exit, sqlite_url};
 
 /// Rows of `pq.big` (30 row groups of 2,000).
@@ -72,7 +72,11 @@ fn write_files(dump: &Path, reference: &Path) {
         .arg(BIG_ROWS.to_string())
         .output()
         .expect("python3");
-    assert!(out.status.success(), "parquet_files.py failed (pip install pyarrow):\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "parquet_files.py failed (pip install pyarrow):\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// The files, made once per test process, and the reference loaded once into the shared server.
@@ -149,6 +153,16 @@ fn chunks_per_file(checkpoint: &Path) -> Option<BTreeMap<String, i64>> {
     (!map.is_empty()).then_some(map)
 }
 
+/// Chunks whose marker stops inside a row group (the groups of `pq.big` hold 2,000 rows each).
+fn markers_inside_a_group(target: &MariaDb) -> usize {
+    if !maria_table_exists(target, "hoist_meta", "hoist_progress") {
+        return 0;
+    }
+    let rows = target.query("SELECT rows_loaded FROM hoist_meta.hoist_progress WHERE done = 0");
+    let loaded = rows.iter().filter_map(|r| r[0].as_ref().and_then(|v| String::from_utf8_lossy(v).parse::<u64>().ok()));
+    loaded.filter(|n| n % 2000 != 0).count()
+}
+
 /// `kill -9` at seeded moments of the import of `pq.big` (30 row groups, chunks of several
 /// groups, small batches, so most kills land inside a row group): the run that succeeds leaves
 /// the table equal to what was written (a row loaded twice or lost changes count or checksum).
@@ -192,7 +206,7 @@ fn kill9_inside_row_groups_resumes_without_loading_a_row_twice() {
     assert!(status.is_some_and(|s| s.success()), "the clean run failed:\n{}", p.tail());
     let clean = p.elapsed();
     assert_eq!(mysql_table_sum(&target.url(), "pq", "big", &columns("big")), files.sums["big"]);
-    let (mut delivered, mut runs, mut plan) = (0, 0, None);
+    let (mut delivered, mut runs, mut plan, mut inside) = (0, 0, None, 0);
     while delivered < kills {
         fresh();
         let mut left = clean;
@@ -208,6 +222,7 @@ fn kill9_inside_row_groups_resumes_without_loading_a_row_twice() {
                     delivered += 1;
                     in_round += 1;
                     plan = plan.or_else(|| chunks_per_file(&cp));
+                    inside += markers_inside_a_group(&target);
                     left = left.saturating_sub(delay.mul_f64(0.7)).max(clean / 4);
                 }
                 (Some(s), _) if s.success() => break,
@@ -215,13 +230,20 @@ fn kill9_inside_row_groups_resumes_without_loading_a_row_twice() {
             }
         }
         let sum = mysql_table_sum(&target.url(), "pq", "big", &columns("big"));
-        assert_eq!(sum, files.sums["big"], "seed {seed} (replay with HOIST_CRASH_SEED={seed}): after {delivered} kills");
+        assert_eq!(
+            sum, files.sums["big"],
+            "seed {seed} (replay with HOIST_CRASH_SEED={seed}): after {delivered} kills"
+        );
         assert!(!cp.exists(), "seed {seed}: the checkpoint is removed after success");
     }
     let plan = plan.unwrap_or_else(|| panic!("seed {seed}: no kill left a plan to look at"));
     let chunks = plan.get("pq.big.parquet").copied().unwrap_or(0);
     assert!(chunks > 2, "seed {seed}: the file is cut at row groups into several chunks: {plan:?}");
-    eprintln!("{test}: seed {seed}: {delivered} kills in {runs} runs, {chunks} chunks of pq.big.parquet");
+    assert!(inside > 0, "seed {seed}: no kill left a chunk stopped inside a row group");
+    eprintln!(
+        "{test}: seed {seed}: {delivered} kills in {runs} runs, {chunks} chunks of pq.big.parquet, \
+         {inside} chunks left inside a row group"
+    );
 }
 
 /// A file cut short, bytes overwritten inside a row group's pages, a codec hoist leaves out
@@ -249,19 +271,42 @@ fn corrupt_and_truncated_files_are_refused_with_their_name() {
     let middle = whole.len() / 3;
     garbled[middle..middle + 2000].fill(0x5a);
     let text = case("garbled", &garbled);
-    assert!(text.contains("pq.types.000.parquet (byte ") && text.contains("`pq`.`types`"), "{text}");
+    assert!(text.contains("pq.types.000.parquet (byte ") && text.contains("row group "), "{text}");
 
     let script = r#"
 import sys, pyarrow as pa, pyarrow.parquet as pq
 pq.write_table(pa.table({"id": [1, 2]}), sys.argv[1] + "/brotli.parquet", compression="brotli")
 pq.write_table(pa.table({"id": [1], "tags": [["a", "b"]]}), sys.argv[1] + "/nested.parquet")
+pq.write_table(pa.table({"id": [1], "nope": ["x"]}), sys.argv[1] + "/unknown.parquet")
 "#;
     let out = Command::new("python3").args(["-c", script, dir.path().to_str().unwrap()]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let brotli = case("brotli", &std::fs::read(dir.path().join("brotli.parquet")).unwrap());
     assert!(brotli.contains("pq.types.000.parquet") && brotli.to_ascii_lowercase().contains("brotli"), "{brotli}");
     let nested = case("nested", &std::fs::read(dir.path().join("nested.parquet")).unwrap());
-    assert!(nested.contains("pq.types.000.parquet") && nested.contains("tags") && nested.contains("nested"), "{nested}");
+    assert!(
+        nested.contains("pq.types.000.parquet") && nested.contains("tags") && nested.contains("nested"),
+        "{nested}"
+    );
+    let unknown = case("unknown", &std::fs::read(dir.path().join("unknown.parquet")).unwrap());
+    assert!(unknown.contains("pq.types.000.parquet") && unknown.contains("column `nope` does not exist"), "{unknown}");
+}
+
+/// A Parquet file compressed whole (`.parquet.gz`) is read from a decompressed copy.
+#[test]
+fn a_gzipped_parquet_file_is_imported_exactly() {
+    let files = files();
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("dump");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::copy(files.dump.join("pq.legacy-schema.sql"), src.join("pq.legacy-schema.sql")).unwrap();
+    let plain = std::fs::read(files.dump.join("pq.legacy.parquet")).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, &plain).unwrap();
+    std::fs::write(src.join("pq.legacy.parquet.gz"), gz.finish().unwrap()).unwrap();
+    let db = dir.path().join("gz.db");
+    import(&src, &sqlite_url(&db), dir.path(), &[]).assert_ok();
+    assert_eq!(sqlite_table_sum(&db, "legacy", &columns("legacy")), files.sums["legacy"]);
 }
 
 /// A Parquet dump in S3 (moto): read by ranged requests through the same source layer.

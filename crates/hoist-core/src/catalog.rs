@@ -313,13 +313,19 @@ pub(crate) mod tests {
     /// Dumpling's and Lightning's Parquet names: `{db}.{tbl}[.N].parquet`, ordered by N.
     #[test]
     fn parquet_data_files() {
-        let c = catalog(&["pq.t-schema.sql", "pq.t.10.parquet", "pq.t.2.parquet", "pq.u.PARQUET", "pq.w.parquet.gz"], &[]);
+        let c =
+            catalog(&["pq.t-schema.sql", "pq.t.10.parquet", "pq.t.2.parquet", "pq.u.PARQUET", "pq.w.parquet.gz"], &[]);
         let files: Vec<_> =
             c.tables.iter().flat_map(|t| t.data_files.iter().map(|d| (d.file.path.as_str(), d.format))).collect();
         use DataFormat::Parquet;
         assert_eq!(
             files,
-            [("pq.t.2.parquet", Parquet), ("pq.t.10.parquet", Parquet), ("pq.u.PARQUET", Parquet), ("pq.w.parquet.gz", Parquet)]
+            [
+                ("pq.t.2.parquet", Parquet),
+                ("pq.t.10.parquet", Parquet),
+                ("pq.u.PARQUET", Parquet),
+                ("pq.w.parquet.gz", Parquet)
+            ]
         );
         assert_eq!(c.tables[2].data_files[0].compression, Compression::Gzip);
         assert_eq!(DataFormat::parse(Parquet.as_str()), Some(Parquet));

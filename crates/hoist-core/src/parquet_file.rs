@@ -71,8 +71,12 @@ impl Unit {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Bool,
-    Int { unsigned: bool },
-    Decimal { scale: u32 },
+    Int {
+        unsigned: bool,
+    },
+    Decimal {
+        scale: u32,
+    },
     Float,
     Double,
     Date,
@@ -261,6 +265,18 @@ fn failure(e: ParquetError, offset: u64) -> Failure {
     }
 }
 
+impl Failure {
+    /// The failure, said to be in row group `group` of the file.
+    fn in_group(self, group: usize) -> Failure {
+        match self {
+            Failure::Data { offset, message } => {
+                Failure::Data { offset, message: format!("row group {group}: {message}") }
+            }
+            other => other,
+        }
+    }
+}
+
 /// Open a data file: the footer read and checked, every column mapped.
 fn open(
     source: &Source,
@@ -275,7 +291,8 @@ fn open(
             (Backend::Source { source: source.clone(), handle: handle.clone(), path: path.to_string(), retries }, len)
         }
         _ => {
-            let mut spool = tempfile::tempfile().map_err(|e| Failure::Source(SourceError::io("a temporary file", "", &e)))?;
+            let mut spool =
+                tempfile::tempfile().map_err(|e| Failure::Source(SourceError::io("a temporary file", "", &e)))?;
             let mut reader = source.open_at(handle, path, compression, 0).map_err(Failure::Source)?;
             let len = std::io::copy(&mut reader, &mut spool).map_err(|e| Failure::Data {
                 offset: 0,
@@ -506,10 +523,10 @@ impl ParquetChunk {
             });
         }
         self.open_group()?;
-        let at = self.groups[self.current].range.0;
+        let (at, index) = (self.groups[self.current].range.0, self.groups[self.current].index);
         for column in &mut self.columns {
             let reader = column.reader.as_mut().expect("opened above");
-            let skipped = skip_records(reader, rows as usize).map_err(|e| failure(e, at))?;
+            let skipped = skip_records(reader, rows as usize).map_err(|e| failure(e, at).in_group(index))?;
             if skipped as u64 != rows {
                 return Err(Failure::Data { offset: at, message: format!("the row group ends before row {rows}") });
             }
@@ -522,9 +539,9 @@ impl ParquetChunk {
         let group = &self.groups[self.current];
         let (at, index) = (group.range.0, group.index);
         self.bytes.0.prefetch(group.range.0, group.range.1).map_err(Failure::Source)?;
-        let reader = self.file.get_row_group(index).map_err(|e| failure(e, at))?;
+        let reader = self.file.get_row_group(index).map_err(|e| failure(e, at).in_group(index))?;
         for (i, column) in self.columns.iter_mut().enumerate() {
-            column.reader = Some(reader.get_column_reader(i).map_err(|e| failure(e, at))?);
+            column.reader = Some(reader.get_column_reader(i).map_err(|e| failure(e, at).in_group(index))?);
         }
         self.taken = 0;
         self.buffered = 0;
@@ -554,7 +571,12 @@ impl ParquetChunk {
         }
         let group = &self.groups[self.current];
         let position = |k: u64| group.span.0 + (group.span.1 - group.span.0) * k / group.rows.max(1);
-        let at = RowAt { group: group.index, row: self.taken, offset: position(self.taken), after: position(self.taken + 1) };
+        let at = RowAt {
+            group: group.index,
+            row: self.taken,
+            offset: position(self.taken),
+            after: position(self.taken + 1),
+        };
         self.taken += 1;
         self.buffered -= 1;
         // First take every column's value for the row (texts into the arena), then lend them
@@ -589,7 +611,8 @@ impl ParquetChunk {
             column.defs.clear();
             column.next = 0;
             let reader = column.reader.as_mut().expect("the group is open");
-            let read = read_records(reader, want, &mut column.defs, &mut column.values).map_err(|e| failure(e, at))?;
+            let read = read_records(reader, want, &mut column.defs, &mut column.values)
+                .map_err(|e| failure(e, at).in_group(group.index))?;
             if read != want {
                 return Err(Failure::Data {
                     offset: at,
@@ -742,7 +765,8 @@ fn decimal_text(unscaled: i128, scale: u32) -> String {
 
 fn digits_with_point(negative: bool, digits: String, scale: u32) -> String {
     let scale = scale as usize;
-    let digits = if digits.len() <= scale { format!("{}{digits}", "0".repeat(scale + 1 - digits.len())) } else { digits };
+    let digits =
+        if digits.len() <= scale { format!("{}{digits}", "0".repeat(scale + 1 - digits.len())) } else { digits };
     let (int, frac) = digits.split_at(digits.len() - scale);
     let sign = if negative && digits.bytes().any(|b| b != b'0') { "-" } else { "" };
     match frac.is_empty() {

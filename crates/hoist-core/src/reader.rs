@@ -19,9 +19,9 @@ use crate::checkpoint::{ChunkProgress, ChunkRecord, TO_END};
 use crate::content_hash::{ContentSum, Scratch, SourceSession, TableHasher};
 use crate::error::{Classified, DataError, FilePosition, SourceError};
 use crate::input::Input;
+use crate::parquet_file::{Failure, ParquetChunk};
 use crate::rows::{Row, Value};
 use crate::source::Source;
-use crate::parquet_file::{Failure, ParquetChunk};
 use crate::target::{BatchEncoder, ColumnClass, EncodeError, EncodedBatch, Session, TableTarget, Target};
 
 /// How CSV files of this import are read.
@@ -634,7 +634,10 @@ impl Reader<'_> {
                     EncodeError::NeedsInsert => "a value the target cannot take".into(),
                 };
                 let position = FilePosition { file: file_name.clone(), offset: at.offset, line: None };
-                ReadError::Data(DataError { position, message: format!("row group {}, row {}: {why}", at.group, at.row) })
+                ReadError::Data(DataError {
+                    position,
+                    message: format!("row group {}, row {}: {why}", at.group, at.row),
+                })
             };
             if let Err(e) = encoder.push(&row) {
                 // A value LOAD DATA cannot carry: what came before goes as it was, the rest as INSERT.

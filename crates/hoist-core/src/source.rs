@@ -318,9 +318,11 @@ impl Source {
         if self.local_root.is_some() {
             let mut reader = self.open_at(handle, path, Compression::None, start)?;
             let mut buf = vec![0; len];
-            reader.read_exact(&mut buf).map_err(|e| match e.get_ref().and_then(|i| i.downcast_ref::<FileChanged>()) {
-                Some(changed) => changed.clone().into(),
-                None => self.io_error(path, &e),
+            reader.read_exact(&mut buf).map_err(|e| {
+                match e.get_ref().and_then(|i| i.downcast_ref::<FileChanged>()) {
+                    Some(changed) => changed.clone().into(),
+                    None => self.io_error(path, &e),
+                }
             })?;
             return Ok(buf.into());
         }
