@@ -166,7 +166,7 @@ fn logical_name(t: &LogicalType) -> String {
 enum Backend {
     /// Ranged reads of the source (a local file or an object), each failure on the medium tried
     /// again up to `retries` times in a row.
-    Source { source: Source, handle: tokio::runtime::Handle, path: String, retries: u32 },
+    Source { source: Box<Source>, handle: tokio::runtime::Handle, path: String, retries: u32 },
     /// A compressed file's content, decompressed into an unnamed temporary file.
     Spooled(std::fs::File),
 }
@@ -277,6 +277,9 @@ impl Failure {
     }
 }
 
+/// Bytes read from a file's end at first, to hold its footer.
+const FOOTER_GUESS: u64 = 64 << 10;
+
 /// Open a data file: the footer read and checked, every column mapped.
 fn open(
     source: &Source,
@@ -288,7 +291,15 @@ fn open(
     let (backend, len) = match compression {
         Compression::None => {
             let len = source.size_of(handle, path).map_err(Failure::Source)?;
-            (Backend::Source { source: source.clone(), handle: handle.clone(), path: path.to_string(), retries }, len)
+            (
+                Backend::Source {
+                    source: Box::new(source.clone()),
+                    handle: handle.clone(),
+                    path: path.to_string(),
+                    retries,
+                },
+                len,
+            )
         }
         _ => {
             let mut spool =
@@ -303,6 +314,8 @@ fn open(
     };
     let ranged = Shared(std::sync::Arc::new(Ranged { backend, len, window: Mutex::new((0, Bytes::new())) }));
     let footer = len.saturating_sub(8);
+    // The footer's length and its metadata in one read: most footers are much smaller.
+    ranged.0.prefetch(len.saturating_sub(FOOTER_GUESS), len).map_err(Failure::Source)?;
     let file = SerializedFileReader::new(ranged.clone()).map_err(|e| match failure(e, footer) {
         Failure::Data { offset, message } => {
             Failure::Data { offset, message: format!("not a readable Parquet file (its footer): {message}") }
@@ -344,9 +357,10 @@ pub fn group_boundaries(
     })?;
     let mut bounds = Vec::new();
     let mut last = 0;
-    for group in reader.metadata().row_groups() {
+    // Never before the first group: the chunk in front of it would hold no rows.
+    for group in reader.metadata().row_groups().iter().skip(1) {
         let (start, _) = group_range(group);
-        if start - last.min(start) >= region {
+        if start.saturating_sub(last) >= region {
             bounds.push(start);
             last = start;
         }
@@ -403,7 +417,6 @@ pub struct RowAt {
 pub struct ParquetChunk {
     file: SerializedFileReader<Shared>,
     bytes: Shared,
-    path: String,
     names: Vec<String>,
     columns: Vec<Column>,
     groups: Vec<Group>,
@@ -468,7 +481,6 @@ impl ParquetChunk {
         Ok(ParquetChunk {
             file,
             bytes,
-            path: path.to_string(),
             names,
             columns,
             groups,
@@ -625,10 +637,6 @@ impl ParquetChunk {
         }
         self.buffered = want;
         Ok(())
-    }
-
-    pub fn path(&self) -> &str {
-        &self.path
     }
 }
 
@@ -1032,5 +1040,84 @@ mod tests {
         assert_eq!(value(&c, 0).unwrap(), format!("{:?}", Value::Binary(Cow::Borrowed(&[0xff, 0x00][..]))));
         let c = column(Kind::Text, Values::Bytes(vec![ByteArray::from("é".as_bytes().to_vec())]));
         assert_eq!(value(&c, 0).unwrap(), "text é");
+    }
+
+    /// A file of three row groups of ten rows (`id` 0..30, `s` NULL every third row), written
+    /// by the parquet crate's own writer.
+    fn three_groups(dir: &std::path::Path) -> SourceFile {
+        use parquet::data_type::{ByteArrayType, Int64Type};
+        use parquet::file::properties::WriterProperties;
+        use parquet::file::writer::SerializedFileWriter;
+        let schema =
+            Arc::new(parse_message_type("message m { required int64 id; optional binary s (UTF8); }").unwrap());
+        let path = dir.join("d.t.parquet");
+        let file = std::fs::File::create(&path).unwrap();
+        let mut writer =
+            SerializedFileWriter::new(file, schema, Arc::new(WriterProperties::builder().build())).unwrap();
+        for g in 0..3i64 {
+            let ids: Vec<i64> = (g * 10..g * 10 + 10).collect();
+            let defs: Vec<i16> = ids.iter().map(|i| i16::from(i % 3 != 0)).collect();
+            let texts: Vec<ByteArray> =
+                ids.iter().filter(|i| *i % 3 != 0).map(|i| ByteArray::from(format!("s{i}").as_str())).collect();
+            let mut group = writer.next_row_group().unwrap();
+            let mut column = group.next_column().unwrap().unwrap();
+            column.typed::<Int64Type>().write_batch(&ids, None, None).unwrap();
+            column.close().unwrap();
+            let mut column = group.next_column().unwrap().unwrap();
+            column.typed::<ByteArrayType>().write_batch(&texts, Some(&defs), None).unwrap();
+            column.close().unwrap();
+            group.close().unwrap();
+        }
+        writer.close().unwrap();
+        SourceFile { path: "d.t.parquet".into(), size: std::fs::metadata(&path).unwrap().len(), modified_ms: 0 }
+    }
+
+    /// Every row left of `chunk` after `skip` rows: (id, s), and the positions' bytes.
+    fn rows_of(chunk: &mut ParquetChunk, skip: u64) -> Vec<(String, Option<String>)> {
+        chunk.skip(skip).unwrap_or_else(|e| panic!("{e:?}"));
+        let mut rows = Vec::new();
+        let (mut last, end) = (chunk.start(), chunk.end());
+        while let Some((values, at)) = chunk.next_row().unwrap() {
+            assert!(at.offset >= last && at.after >= at.offset && at.after <= end, "{at:?}");
+            last = at.after;
+            let text = |v: &Value| match v {
+                Value::Number(n) => Some(String::from_utf8_lossy(n).into_owned()),
+                Value::Text(t) => Some(String::from_utf8_lossy(t).into_owned()),
+                _ => None,
+            };
+            rows.push((text(&values[0]).unwrap(), text(&values[1])));
+        }
+        if !rows.is_empty() {
+            assert_eq!(last, end, "the last row's position is the chunk's end");
+        }
+        rows
+    }
+
+    fn expected(ids: std::ops::Range<i64>) -> Vec<(String, Option<String>)> {
+        ids.map(|i| (i.to_string(), (i % 3 != 0).then(|| format!("s{i}")))).collect()
+    }
+
+    /// The plan cuts at row-group starts; a chunk holds the groups that start in its range; a
+    /// resumed chunk skips whole groups, then rows of the next, and gives every row left once.
+    #[test]
+    fn chunks_of_row_groups_resume_at_a_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = three_groups(dir.path());
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        let source = Source::open(dir.path().to_str().unwrap()).unwrap();
+        let handle = rt.handle();
+        let bounds = group_boundaries(&source, handle, &file, 1).unwrap();
+        assert_eq!(bounds.len(), 2, "a cut before the second and the third group: {bounds:?}");
+        let open = |range| ParquetChunk::open(&source, handle, &file.path, Compression::None, range, 0).unwrap();
+        assert_eq!(rows_of(&mut open((0, file.size)), 0), expected(0..30));
+        assert_eq!(rows_of(&mut open((0, file.size)), 15), expected(15..30), "a group skipped, then 5 rows");
+        assert_eq!(rows_of(&mut open((0, file.size)), 20), expected(20..30), "two groups skipped");
+        assert_eq!(rows_of(&mut open((0, bounds[0])), 3), expected(3..10), "the first chunk: the first group");
+        assert_eq!(rows_of(&mut open((bounds[0], file.size)), 12), expected(22..30), "the second chunk");
+        assert_eq!(rows_of(&mut open((bounds[1], file.size)), 10), expected(0..0), "a chunk done");
+        let Err(Failure::Data { message, .. }) = open((bounds[1], file.size)).skip(11) else {
+            panic!("more rows done than held")
+        };
+        assert!(message.contains("the file changed"), "{message}");
     }
 }
