@@ -469,14 +469,15 @@ impl ParquetChunk {
             if range.0 < start || range.0 >= chunk_end {
                 continue;
             }
-            let from = groups.last().map_or(start, |g| g.span.1);
-            if let Some(last) = groups.last_mut() {
-                last.span.1 = range.0.max(last.span.0);
-            }
+            // The spans tile the chunk: the first from its start, each to the next one's start.
+            let from = match groups.last_mut() {
+                None => start,
+                Some(last) => {
+                    last.span.1 = range.0.max(last.span.0);
+                    last.span.1
+                }
+            };
             groups.push(Group { index, rows: group.num_rows().max(0) as u64, span: (from, chunk_end), range });
-        }
-        if let Some(first) = groups.first_mut() {
-            first.span.0 = start;
         }
         Ok(ParquetChunk {
             file,
@@ -1072,13 +1073,20 @@ mod tests {
         SourceFile { path: "d.t.parquet".into(), size: std::fs::metadata(&path).unwrap().len(), modified_ms: 0 }
     }
 
-    /// Every row left of `chunk` after `skip` rows: (id, s), and the positions' bytes.
+    /// Every row left of `chunk` after `skip` rows: (id, s); the positions move forward and
+    /// each row group's first row is at the group's start (after the chunk's first group).
     fn rows_of(chunk: &mut ParquetChunk, skip: u64) -> Vec<(String, Option<String>)> {
         chunk.skip(skip).unwrap_or_else(|e| panic!("{e:?}"));
+        let starts: Vec<(usize, u64)> = chunk.groups.iter().skip(1).map(|g| (g.index, g.range.0)).collect();
         let mut rows = Vec::new();
         let (mut last, end) = (chunk.start(), chunk.end());
         while let Some((values, at)) = chunk.next_row().unwrap() {
             assert!(at.offset >= last && at.after >= at.offset && at.after <= end, "{at:?}");
+            if at.row == 0 {
+                if let Some(&(_, start)) = starts.iter().find(|(g, _)| *g == at.group) {
+                    assert_eq!(at.offset, start, "row group {} starts its span", at.group);
+                }
+            }
             last = at.after;
             let text = |v: &Value| match v {
                 Value::Number(n) => Some(String::from_utf8_lossy(n).into_owned()),
