@@ -1043,6 +1043,28 @@ mod tests {
         assert_eq!(value(&c, 0).unwrap(), "text é");
     }
 
+    /// A file without a row group (an empty table's export) is one chunk without rows.
+    #[test]
+    fn a_file_without_row_groups_has_no_rows() {
+        use parquet::file::properties::WriterProperties;
+        use parquet::file::writer::SerializedFileWriter;
+        let dir = tempfile::tempdir().unwrap();
+        let schema = Arc::new(parse_message_type("message m { required int64 id; }").unwrap());
+        let file = std::fs::File::create(dir.path().join("d.e.parquet")).unwrap();
+        SerializedFileWriter::new(file, schema, Arc::new(WriterProperties::builder().build()))
+            .unwrap()
+            .close()
+            .unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        let source = Source::open(dir.path().to_str().unwrap()).unwrap();
+        let size = std::fs::metadata(dir.path().join("d.e.parquet")).unwrap().len();
+        let file = SourceFile { path: "d.e.parquet".into(), size, modified_ms: 0 };
+        assert_eq!(group_boundaries(&source, rt.handle(), &file, 1).unwrap(), Vec::<u64>::new());
+        let mut chunk = ParquetChunk::open(&source, rt.handle(), &file.path, Compression::None, (0, size), 0).unwrap();
+        assert_eq!(chunk.column_names(), ["id"]);
+        assert!(rows_of(&mut chunk, 0).is_empty());
+    }
+
     /// A file of three row groups of ten rows (`id` 0..30, `s` NULL every third row), written
     /// by the parquet crate's own writer.
     fn three_groups(dir: &std::path::Path) -> SourceFile {
