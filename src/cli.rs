@@ -323,7 +323,7 @@ pub struct ImportArgs {
     /// Do not create databases and tables: they must exist. Config: [mydumper] no-schema.
     #[arg(long)]
     pub no_schema: bool,
-    /// Split files larger than this into chunks (SQL always, CSV with strict format). Config: [mydumper] max-region-size.
+    /// Split files larger than this into chunks (SQL always, CSV with strict format, Parquet at row groups). Config: [mydumper] max-region-size.
     #[arg(long)]
     pub max_region_size: Option<ByteSize>,
     /// CSV records never contain line breaks, so CSV files may be split. Config: [mydumper] strict-format.

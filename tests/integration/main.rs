@@ -16,6 +16,7 @@ mod log_backup;
 mod max_error;
 mod mysqldump;
 mod output;
+mod parquet;
 mod restore_point;
 mod routes;
 mod s3;

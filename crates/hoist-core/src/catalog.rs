@@ -5,7 +5,7 @@
 //! Names (`N` is one or more dot-separated numbers; every file may end in `.gz`/`.zst`):
 //! `{db}-schema-create.sql`, `{db}.{tbl}-schema.sql`, `{db}.{tbl}-schema-view.sql`,
 //! `{db}.{tbl}-schema-triggers.sql` / `-schema-trigger.sql`, `{db}-schema-post.sql` (routines),
-//! `{db}.{tbl}[.N].{sql|csv}`. `metadata` and anything else is not data.
+//! `{db}.{tbl}[.N].{sql|csv|parquet}`. `metadata` and anything else is not data.
 
 use std::collections::BTreeMap;
 
@@ -17,6 +17,7 @@ use crate::source::{compression_of, Compression, SourceFile};
 pub enum DataFormat {
     Sql,
     Csv,
+    Parquet,
 }
 
 impl DataFormat {
@@ -24,12 +25,14 @@ impl DataFormat {
         match self {
             DataFormat::Sql => "sql",
             DataFormat::Csv => "csv",
+            DataFormat::Parquet => "parquet",
         }
     }
     pub fn parse(s: &str) -> Option<DataFormat> {
         match s {
             "sql" => Some(DataFormat::Sql),
             "csv" => Some(DataFormat::Csv),
+            "parquet" => Some(DataFormat::Parquet),
             _ => None,
         }
     }
@@ -133,6 +136,8 @@ fn classify(name: &str) -> Option<Kind> {
         (s, DataFormat::Sql)
     } else if let Some(s) = strip_suffix_ci(name, ".csv") {
         (s, DataFormat::Csv)
+    } else if let Some(s) = strip_suffix_ci(name, ".parquet") {
+        (s, DataFormat::Parquet)
     } else {
         return None;
     };
@@ -303,6 +308,27 @@ pub(crate) mod tests {
         assert_eq!(c.tables[0].schema_file.as_ref().map(|f| f.path.as_str()), Some("shop.orders-schema.sql.gz"));
         assert_eq!(c.tables[0].data_files.len(), 1);
         assert_eq!((c.views.len(), c.triggers.len(), c.routines.len()), (1, 1, 1));
+    }
+
+    /// Dumpling's and Lightning's Parquet names: `{db}.{tbl}[.N].parquet`, ordered by N.
+    #[test]
+    fn parquet_data_files() {
+        let c =
+            catalog(&["pq.t-schema.sql", "pq.t.10.parquet", "pq.t.2.parquet", "pq.u.PARQUET", "pq.w.parquet.gz"], &[]);
+        let files: Vec<_> =
+            c.tables.iter().flat_map(|t| t.data_files.iter().map(|d| (d.file.path.as_str(), d.format))).collect();
+        use DataFormat::Parquet;
+        assert_eq!(
+            files,
+            [
+                ("pq.t.2.parquet", Parquet),
+                ("pq.t.10.parquet", Parquet),
+                ("pq.u.PARQUET", Parquet),
+                ("pq.w.parquet.gz", Parquet)
+            ]
+        );
+        assert_eq!(c.tables[2].data_files[0].compression, Compression::Gzip);
+        assert_eq!(DataFormat::parse(Parquet.as_str()), Some(Parquet));
     }
 
     #[test]

@@ -35,6 +35,7 @@ pub mod log_backup;
 pub mod manifest;
 pub mod mysql_url;
 pub mod mysqldump;
+pub mod parquet_file;
 pub mod plan;
 pub mod progress;
 pub mod reader;

@@ -2,7 +2,8 @@
 //!
 //! A large uncompressed file is split so that one big table uses every worker: SQL at statement
 //! boundaries found by a fast pre-scan, CSV (only with `strict-format`, which promises that no
-//! record contains a line break) at the first line end after each region boundary. Compressed
+//! record contains a line break) at the first line end after each region boundary, Parquet at
+//! row-group starts (from its footer: a chunk is a run of whole row groups). Compressed
 //! files cannot be entered in the middle and stay one chunk each. A part of a file (a table's
 //! INSERTs in a single mysqldump file) is one chunk: its scan already cut it at region size.
 
@@ -100,6 +101,9 @@ fn split_file(
             csv_boundaries(source, handle, &df.file, settings.max_region_size)?
         }
         DataFormat::Csv => Vec::new(),
+        DataFormat::Parquet => {
+            crate::parquet_file::group_boundaries(source, handle, &df.file, settings.max_region_size)?
+        }
     };
     let mut ranges = Vec::new();
     let mut start = 0;

@@ -20,9 +20,10 @@ use crate::checkpoint::{ChunkProgress, ChunkRecord, TO_END};
 use crate::content_hash::{ContentSum, Scratch, SourceSession, TableHasher};
 use crate::error::{Classified, DataError, FilePosition, SourceError};
 use crate::input::Input;
+use crate::parquet_file::{Failure, ParquetChunk};
 use crate::rows::{Row, Value};
 use crate::source::Source;
-use crate::target::{BatchEncoder, EncodeError, EncodedBatch, Session, TableTarget, Target};
+use crate::target::{BatchEncoder, ColumnClass, EncodeError, EncodedBatch, Session, TableTarget, Target};
 
 /// How CSV files of this import are read.
 #[derive(Debug, Clone)]
@@ -126,6 +127,7 @@ pub fn read_chunk(
     match job.chunk.format {
         DataFormat::Sql => reader.read_sql(),
         DataFormat::Csv => reader.read_csv(),
+        DataFormat::Parquet => reader.read_parquet(),
     }
 }
 
@@ -650,6 +652,72 @@ impl Reader<'_> {
     }
 }
 
+impl Reader<'_> {
+    // ---- Parquet ----
+
+    fn parquet_error(&self, e: Failure) -> ReadError {
+        match e {
+            Failure::Source(e) => ReadError::Source(e),
+            Failure::Data { offset, message } => ReadError::Data(DataError {
+                position: FilePosition { file: self.file().to_string(), offset, line: None },
+                message,
+            }),
+        }
+    }
+
+    /// A chunk of whole row groups, resumed after the rows done. Columns go to the table's by
+    /// name; times are UTC (the file's own convention), so the session's time zone is too.
+    fn read_parquet(&mut self) -> Result<(), ReadError> {
+        self.session = Arc::new(Session { statements: vec!["SET time_zone = '+00:00'".into()] });
+        let ch = &self.job.chunk;
+        let range = (ch.start, ch.end);
+        let mut file = ParquetChunk::open(self.source, self.handle, &ch.path, ch.compression, range, self.job.retries)
+            .map_err(|e| self.parquet_error(e))?;
+        let map = self.column_map(Some(file.column_names()), file.start(), false)?;
+        let table = &self.job.table;
+        let binary: Vec<bool> = map.iter().map(|&i| table.columns[i].class == ColumnClass::Binary).collect();
+        file.set_binary_targets(&binary);
+        file.skip(self.progress.rows).map_err(|e| self.parquet_error(e))?;
+        let mut encoder = self.target.encoder(table, &map, false);
+        let file_name = self.file().to_string();
+        loop {
+            let (values, at) = match file.next_row() {
+                Ok(Some(row)) => row,
+                Ok(None) => break,
+                Err(e) => return Err(self.parquet_error(e)),
+            };
+            let row = Row { values, sql: None };
+            let rejected = |e: EncodeError| {
+                let why = match e {
+                    EncodeError::Invalid(m) => m,
+                    EncodeError::NeedsInsert => "a value the target cannot take".into(),
+                };
+                let position = FilePosition { file: file_name.clone(), offset: at.offset, line: None };
+                ReadError::Data(DataError {
+                    position,
+                    message: format!("row group {}, row {}: {why}", at.group, at.row),
+                })
+            };
+            if let Err(e) = encoder.push(&row) {
+                // A value LOAD DATA cannot carry: what came before goes as it was, the rest as INSERT.
+                if !matches!(e, EncodeError::NeedsInsert) {
+                    return Err(rejected(e));
+                }
+                self.flush(encoder.as_mut(), at.offset, false)?;
+                encoder = self.target.encoder(table, &map, true);
+                encoder.push(&row).map_err(rejected)?;
+            }
+            self.row_offsets.push(at.offset);
+            self.progress.rows += 1;
+            self.hash_row(&map, &row.values, at.offset);
+            if encoder.bytes() >= self.job.batch_bytes {
+                self.flush(encoder.as_mut(), at.after, false)?;
+            }
+        }
+        self.flush(encoder.as_mut(), file.end(), true)
+    }
+}
+
 /// The 1-based line of `offset` in the chunk's file (counted from the file's start) and up to
 /// 40 bytes of the text there, for a message. Blocking; used only to report an error.
 pub fn locate(
@@ -659,6 +727,10 @@ pub fn locate(
     charset: &DataCharset,
     offset: u64,
 ) -> (Option<u64>, String) {
+    // A Parquet file has no lines, and its bytes are no text to show.
+    if chunk.format == DataFormat::Parquet {
+        return (None, String::new());
+    }
     let Ok(mut reader) = source.open_at(handle, &chunk.path, chunk.compression, 0) else {
         return (None, String::new());
     };

@@ -306,6 +306,36 @@ impl Source {
         self.skip_to(decompressing(Box::new(raw), compression), path, compression, start)
     }
 
+    /// `len` bytes of `path` as stored, from byte `start`: a Parquet file's row group, read in
+    /// one request. Must be called from a blocking thread.
+    pub fn read_range(
+        &self,
+        handle: &tokio::runtime::Handle,
+        path: &str,
+        start: u64,
+        len: usize,
+    ) -> Result<bytes::Bytes, SourceError> {
+        if self.local_root.is_some() {
+            let mut reader = self.open_at(handle, path, Compression::None, start)?;
+            let mut buf = vec![0; len];
+            reader.read_exact(&mut buf).map_err(|e| {
+                match e.get_ref().and_then(|i| i.downcast_ref::<FileChanged>()) {
+                    Some(changed) => changed.clone().into(),
+                    None => self.io_error(path, &e),
+                }
+            })?;
+            return Ok(buf.into());
+        }
+        let range = start..start + len as u64;
+        handle.block_on(self.store.get_range(&self.object_path(path), range)).map_err(|e| self.store_error(path, &e))
+    }
+
+    /// The size of `path` as stored now. Must be called from a blocking thread.
+    pub fn size_of(&self, handle: &tokio::runtime::Handle, path: &str) -> Result<u64, SourceError> {
+        let meta = handle.block_on(self.store.head(&self.object_path(path))).map_err(|e| self.store_error(path, &e))?;
+        Ok(meta.size)
+    }
+
     /// Compressed streams cannot seek: decompress and drop what comes before `start`.
     fn skip_to(
         &self,

@@ -147,6 +147,8 @@ pub struct ChunkProgress {
     pub offset: u64,
     /// Start of the INSERT statement that `offset` is inside of, when it is inside one.
     pub stmt_start: Option<u64>,
+    /// Rows loaded from the chunk. A Parquet chunk resumes by this count (its rows have no byte
+    /// offsets: `offset` only moves through each row group in proportion, for progress).
     pub rows: u64,
     /// The loaded rows' content: a [`crate::content_hash::ContentSum`].
     pub checksum: u64,
