@@ -36,6 +36,8 @@
 #   hoist-sql-nobinlog   hoist-sql with --disable-binlog (compare with myloader)
 #   hoist-sql-nochecksum hoist-sql with --checksum off: what the content check costs
 #   load-data            LOAD DATA as above but with the index kept (peers.sh case c)
+#   hoist-s3             hoist-sql with the SQL dump in a local moto_server (S3), put there
+#                        once, untimed: what reading through object storage costs
 #
 # Checked after every load (untimed): row counts against manifest.json; for MariaDB the
 # index count and CHECKSUM TABLE, which must be equal in every MariaDB case (and, at
@@ -86,7 +88,7 @@ esac
 
 # ------------------------------------------------------------------- options --
 DEFAULT_CASES="hoist-sql hoist-sql-nockpt hoist-csv myloader-e myloader mariadb-client load-data-idx-after hoist-sqlite sqlite3-import"
-ALL_CASES="$DEFAULT_CASES hoist-sql-nobinlog hoist-sql-nochecksum load-data"
+ALL_CASES="$DEFAULT_CASES hoist-sql-nobinlog hoist-sql-nochecksum load-data hoist-s3"
 SCALE=1; REPEAT=3; CASES=$DEFAULT_CASES; PORT=3417; WORK=/tmp/hoist-bench; SEED=42; HOIST=""; HOIST_ARGS=""; TIMELINE=0
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -166,6 +168,27 @@ if has_case 'sqlite3-*' || has_case hoist-sqlite; then
   SQ3_BYTES=$(cat "$SQ3_DIR"/*.rfc4180.csv | wc -c)
 fi
 
+if has_case hoist-s3; then
+  # A local S3-compatible server holding the SQL dump (moto keeps objects in memory).
+  python3 -c 'import moto.server, boto3' 2>/dev/null || python3 -m pip install -q 'moto[server]' \
+    || die "pip install 'moto[server]' failed"
+  MOTO_PORT=$((PORT + 100))
+  moto_server -H 127.0.0.1 -p "$MOTO_PORT" > "$LOGDIR/moto.log" 2>&1 &
+  MOTO_PID=$!
+  trap 'cleanup; kill "$MOTO_PID" 2>/dev/null || true' EXIT
+  for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$MOTO_PORT") 2>/dev/null && break; sleep 0.1; done
+  log "putting $SQL_DIR into s3://bench/sql (moto on port $MOTO_PORT)"
+  MOTO_PORT=$MOTO_PORT python3 - "$SQL_DIR" <<'PY' || die "could not put the dump into moto"
+import os, sys, boto3
+from botocore.config import Config
+s3 = boto3.client("s3", endpoint_url="http://127.0.0.1:%s" % os.environ["MOTO_PORT"], aws_access_key_id="testing",
+                  aws_secret_access_key="testing", region_name="us-east-1", config=Config(s3={"addressing_style": "path"}))
+s3.create_bucket(Bucket="bench")
+for name in sorted(os.listdir(sys.argv[1])):
+    s3.upload_file(os.path.join(sys.argv[1], name), "bench", "sql/" + name)
+PY
+fi
+
 # What the peer commands read, computed once (no python inside the timings).
 schema_stream() {
   local t
@@ -207,6 +230,7 @@ desc() {
     hoist-sql-nockpt)    echo "hoist, SQL, --no-checkpoint" ;;
     hoist-sql-nobinlog)  echo "hoist, SQL, --disable-binlog" ;;
     hoist-sql-nochecksum) echo "hoist, SQL, --checksum off" ;;
+    hoist-s3)            echo "hoist, SQL in S3 (moto), checkpoints on" ;;
     hoist-csv)           echo "hoist, CSV, checkpoints on" ;;
     myloader-e)          echo "myloader -t 2 -e (binlog on), SQL" ;;
     myloader)            echo "myloader -t 2 (binlog off), SQL" ;;
@@ -249,6 +273,9 @@ run_case() { # NAME ROUND -> R_* globals
     hoist-sql-nobinlog) (cd "$run" && /usr/bin/time -v -o "$tfile" "${hoist[@]}" --disable-binlog --source "$SQL_DIR" --target "$url" "${extra[@]}") >>"$out" 2>&1 ;;
     hoist-sql-nochecksum) (cd "$run" && /usr/bin/time -v -o "$tfile" "${hoist[@]}" --checksum off --source "$SQL_DIR" --target "$url" "${extra[@]}") >>"$out" 2>&1 ;;
     hoist-csv)          (cd "$run" && /usr/bin/time -v -o "$tfile" "${hoist[@]}" --source "$CSV_DIR" --target "$url" "${extra[@]}") >>"$out" 2>&1 ;;
+    hoist-s3)           (cd "$run" && AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1 \
+                           /usr/bin/time -v -o "$tfile" "${hoist[@]}" --target "$url" "${extra[@]}" \
+                           --source "s3://bench/sql?endpoint=http://127.0.0.1:$MOTO_PORT&force-path-style=true") >>"$out" 2>&1 ;;
     hoist-sqlite)       (cd "$run" && /usr/bin/time -v -o "$tfile" "${hoist[@]}" --source "$CSV_DIR" --target "sqlite://$run/hoist.db" "${extra[@]}") >>"$out" 2>&1 ;;
     myloader-e)  /usr/bin/time -v -o "$tfile" myloader -d "$SQL_DIR" -t 2 -h "$HOST" -P "$PORT" -u "$DB_USER" -o -q 1000 -e -v 2 >>"$out" 2>&1 ;;
     myloader)    /usr/bin/time -v -o "$tfile" myloader -d "$SQL_DIR" -t 2 -h "$HOST" -P "$PORT" -u "$DB_USER" -o -q 1000 -v 2 >>"$out" 2>&1 ;;
