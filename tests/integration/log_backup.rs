@@ -47,7 +47,7 @@ fn transactions_of(path: &Path, upstream_file: &str, bytes: Option<u64>) -> Vec<
     out
 }
 
-fn read_index(dir: &Path) -> Option<LogIndex> {
+pub(crate) fn read_index(dir: &Path) -> Option<LogIndex> {
     let bytes = std::fs::read(dir.join("hoist-log.json")).ok()?;
     Some(serde_json::from_slice(&bytes).expect("the index is JSON"))
 }
@@ -56,7 +56,7 @@ pub(crate) fn index_end(dir: &Path) -> Option<BinlogPos> {
     read_index(dir).and_then(|i| i.end())
 }
 
-fn master_status(server: &MariaDb) -> BinlogPos {
+pub(crate) fn master_status(server: &MariaDb) -> BinlogPos {
     let row = &server.query("SHOW MASTER STATUS")[0];
     let text = |i: usize| String::from_utf8(row[i].clone().unwrap()).unwrap();
     BinlogPos::new(text(0), text(1).parse().unwrap())
@@ -169,7 +169,7 @@ fn writer_round(i: usize) -> String {
 }
 
 /// Rounds of [`writer_round`] until `stop` (and at least `min` rounds); returns how many.
-fn write_until(server: &MariaDb, min: usize, stop: &AtomicBool) -> usize {
+pub(crate) fn write_until(server: &MariaDb, min: usize, stop: &AtomicBool) -> usize {
     let mut i = 0;
     while i < min || !stop.load(Ordering::SeqCst) {
         server.client_sql(None, &writer_round(i));
@@ -178,7 +178,7 @@ fn write_until(server: &MariaDb, min: usize, stop: &AtomicBool) -> usize {
     i
 }
 
-fn writer_server() -> MariaDb {
+pub(crate) fn writer_server() -> MariaDb {
     let server = MariaDb::start();
     server.exec(
         "CREATE DATABASE lw; CREATE TABLE lw.k (id INT AUTO_INCREMENT PRIMARY KEY, v TEXT); \

@@ -12,6 +12,7 @@ mod generated;
 mod hostile_server;
 mod lightning;
 mod log_backup;
+mod log_s3;
 mod mysqldump;
 mod output;
 mod restore_point;

@@ -532,7 +532,9 @@ impl Log {
     /// put, and the lease let go).
     pub fn close(&mut self) -> Result<(), LogError> {
         self.drop_partial()?;
-        if matches!(self.sink, Sink::Objects(_)) {
+        if let Sink::Objects(o) = &mut self.sink {
+            // A writer that lost the log to another one puts nothing more.
+            o.lease.renew()?;
             self.end_segment()?;
             let released = std::mem::replace(&mut self.sink, Sink::Closed);
             if let Sink::Objects(o) = released {
