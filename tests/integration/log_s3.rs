@@ -50,7 +50,8 @@ fn hoist_s3(s3: &S3Server, args: &[&str]) -> Run {
 }
 
 fn log_args(server: &MariaDb, url: &str, extra: &[&str]) -> Vec<String> {
-    let mut args: Vec<String> = ["log", "start", "--source", &server.url(), "--storage", url].map(String::from).to_vec();
+    let mut args: Vec<String> =
+        ["log", "start", "--source", &server.url(), "--storage", url].map(String::from).to_vec();
     args.extend(extra.iter().map(|s| s.to_string()));
     args
 }
@@ -68,6 +69,14 @@ fn catch_up_and_stop(server: &MariaDb, s3: &S3Server, run: &mut Proc) {
     let status = run.wait_for(Duration::from_secs(30)).expect("log start ends after SIGTERM");
     assert!(status.success(), "SIGTERM is a log's normal end (exit 0):\n{}", run.tail());
     assert_eq!(index_end(s3), Some(target));
+}
+
+struct StopOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
 }
 
 #[test]
@@ -92,6 +101,8 @@ fn log_to_s3_killed_at_seeded_moments_holds_every_transaction_once_and_restores(
     let stop_writer = AtomicBool::new(false);
     let (kills, rounds) = std::thread::scope(|scope| {
         let writer = scope.spawn(|| write_until(server, 12, &stop_writer));
+        // A failed assertion below must stop the writer, or the scope would wait for it forever.
+        let _stop = StopOnDrop(&stop_writer);
         let mut kills = Vec::new();
         for run in 1..=3 {
             let before = index_end(&s3).unwrap_or_else(|| start.clone());
@@ -102,7 +113,20 @@ fn log_to_s3_killed_at_seeded_moments_holds_every_transaction_once_and_restores(
                 // The backup is taken while the log runs, so the log covers its position on.
                 let out = hoist_s3(
                     &s3,
-                    &["backup", "--source", &server.url(), "--storage", &backup, "--tables", "lw.*"],
+                    // (Not the MyISAM table: its rows come from rolled-back transactions only.)
+                    &[
+                        "backup",
+                        "--source",
+                        &server.url(),
+                        "--storage",
+                        &backup,
+                        "--tables",
+                        "lw.k",
+                        "--tables",
+                        "lw.nk",
+                        "--tables",
+                        "lw.big",
+                    ],
                 );
                 out.assert_ok();
             }
@@ -115,7 +139,10 @@ fn log_to_s3_killed_at_seeded_moments_holds_every_transaction_once_and_restores(
         stop_writer.store(true, Ordering::SeqCst);
         (kills, writer.join().unwrap())
     });
-    eprintln!("{test}: seed {seed} (replay with HOIST_TEST_SEED={seed}): {} kills, writer rounds {rounds}", kills.len());
+    eprintln!(
+        "{test}: seed {seed} (replay with HOIST_TEST_SEED={seed}): {} kills, writer rounds {rounds}",
+        kills.len()
+    );
     for (i, (before, after, writing)) in kills.iter().enumerate() {
         assert!(writing, "{test}: seed {seed}: kill {i} came after the writer had finished");
         assert_ne!(Some(before), after.as_ref(), "kill {i}: the log had grown in that run");
@@ -156,11 +183,19 @@ fn log_to_s3_killed_at_seeded_moments_holds_every_transaction_once_and_restores(
             &target.url(),
             "--restored-pos",
             &pos,
+            "--tables",
+            "lw.k",
+            "--tables",
+            "lw.nk",
+            "--tables",
+            "lw.big",
         ],
     );
     out.assert_ok();
     assert!(out.text().contains("the log in s3://logs/db1 covers"), "{}", out.text());
-    assert_eq!(table_sums(&target, "lw"), table_sums(server, "lw"), "restore point from S3 equals the source");
+    let mut want = table_sums(server, "lw");
+    want.remove("m");
+    assert_eq!(table_sums(&target, "lw"), want, "restore point from S3 equals the source");
 }
 
 #[test]
@@ -171,7 +206,8 @@ fn a_second_writer_on_the_prefix_is_refused_and_a_writer_whose_lease_is_taken_st
     server.exec("CREATE DATABASE w; CREATE TABLE w.t (a INT)");
     let work = tempfile::tempdir().unwrap();
     let url = s3.url(BUCKET, PREFIX);
-    let args = log_args(&server, &url, &["--segment-interval", "1"]);
+    let start = master_status(&server).to_string();
+    let args = log_args(&server, &url, &["--segment-interval", "1", "--start-pos", &start]);
     let mut first = spawn(&s3, &args, &work.path().join("first.log"));
     server.exec("INSERT INTO w.t VALUES (1)");
     assert!(wait_for(Duration::from_secs(30), || index_end(&s3).is_some()), "{}", first.tail());

@@ -140,7 +140,12 @@ impl Storage {
 
     /// Put `bytes` as `name` only if the object is absent (`None`) or still at `version`:
     /// the new version, or None when another writer got there first. Object stores only.
-    pub fn put_if(&self, name: &str, bytes: Vec<u8>, version: Option<&UpdateVersion>) -> io::Result<Option<UpdateVersion>> {
+    pub fn put_if(
+        &self,
+        name: &str,
+        bytes: Vec<u8>,
+        version: Option<&UpdateVersion>,
+    ) -> io::Result<Option<UpdateVersion>> {
         let o = self.object_dir()?;
         let mode = match version {
             None => PutMode::Create,
@@ -191,8 +196,9 @@ fn chrono_now_ms() -> i64 {
 }
 
 impl ObjectDir {
+    /// `name` under the prefix; a `/` in it separates parts (a log's `segments/...`).
     fn path(&self, name: &str) -> StorePath {
-        self.prefix.clone().join(name)
+        name.split('/').fold(self.prefix.clone(), |p, part| p.join(part))
     }
 
     /// The store's error; a refused bucket or credentials say what to check.

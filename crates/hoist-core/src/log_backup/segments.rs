@@ -40,9 +40,9 @@ use super::lease::Lease;
 use super::LogError;
 use crate::binlog::file::{scan_file, FileScan, Grouper, Header, Item, ReadEvent, MAGIC};
 use crate::binlog::index::{LogIndex, Segment, FIRST_EVENT, FORMAT_VERSION, INDEX_FILE};
-use object_store::UpdateVersion;
 use crate::binlog::position::BinlogPos;
 use crate::storage::{Storage, PARTIAL_SUFFIX};
+use object_store::UpdateVersion;
 
 pub const SEGMENTS_DIR: &str = "segments";
 pub const LOCK_FILE: &str = super::lease::LEASE_FILE;
@@ -194,7 +194,8 @@ impl Log {
             let lease = Lease::claim(&dir)?;
             let found = dir.read_versioned(INDEX_FILE).map_err(|e| storage(&root, e))?;
             let shown = format!("{}/{INDEX_FILE}", root.display());
-            let index = found.as_ref().map(|f| LogIndex::parse(&f.bytes, &shown)).transpose().map_err(LogError::Refused)?;
+            let index =
+                found.as_ref().map(|f| LogIndex::parse(&f.bytes, &shown)).transpose().map_err(LogError::Refused)?;
             let closed = index.as_ref().map_or(0, |i| i.segments.len());
             let objects = Objects {
                 lease,
@@ -207,8 +208,11 @@ impl Log {
         } else {
             (Sink::Local { segments: root.join(SEGMENTS_DIR), _lock: lock_dir(&root)? }, read_index(&root)?)
         };
-        let index =
-            index.unwrap_or(LogIndex { format_version: FORMAT_VERSION, cluster_id: String::new(), segments: Vec::new() });
+        let index = index.unwrap_or(LogIndex {
+            format_version: FORMAT_VERSION,
+            cluster_id: String::new(),
+            segments: Vec::new(),
+        });
         Ok(Log {
             sink,
             dir,

@@ -134,9 +134,7 @@ fn check_upstream(log: &LogIndex, meta: &BackupMeta, dir: &str) -> Result<(), So
     Err(SourceError::Layout(format!(
         "the log in {} is of another upstream than the backup:\n  log:    {}\n  backup: {}\ngive the log of the \
          server the backup was taken of",
-        dir,
-        log.cluster_id,
-        meta.cluster_id
+        dir, log.cluster_id, meta.cluster_id
     )))
 }
 
