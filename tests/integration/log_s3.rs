@@ -6,7 +6,6 @@
 //! `HOIST_TEST_SEED=<seed>` replays the kill test's delays.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use hoist_core::binlog::index::LogIndex;
@@ -14,12 +13,14 @@ use hoist_core::binlog::position::BinlogPos;
 use hoist_testkit::mariadb::MariaDb;
 use hoist_testkit::s3::S3Server;
 
-use crate::crash::{seed, Proc, Rng};
-use crate::log_backup::{assert_log_is_the_servers, master_status, wait_for, write_until, writer_server};
+use crate::crash::{seed, Proc};
+use crate::log_backup::{assert_log_is_the_servers, kill_rounds, master_status, wait_for, writer_server};
 use crate::util::{assert_refused, table_sums, Run};
 
 const BUCKET: &str = "logs";
 const PREFIX: &str = "db1";
+/// The writer's tables but its MyISAM one, whose rows come from rolled-back transactions only.
+const TABLES: [&str; 3] = ["lw.k", "lw.nk", "lw.big"];
 
 fn index(s3: &S3Server) -> Option<LogIndex> {
     let bytes = s3.get(BUCKET, &format!("{PREFIX}/hoist-log.json"))?;
@@ -71,19 +72,10 @@ fn catch_up_and_stop(server: &MariaDb, s3: &S3Server, run: &mut Proc) {
     assert_eq!(index_end(s3), Some(target));
 }
 
-struct StopOnDrop<'a>(&'a AtomicBool);
-
-impl Drop for StopOnDrop<'_> {
-    fn drop(&mut self) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-}
-
 #[test]
 fn log_to_s3_killed_at_seeded_moments_holds_every_transaction_once_and_restores() {
     let test = "log_to_s3_killed_at_seeded_moments";
     let seed = seed(test);
-    let mut rng = Rng::new(seed);
     let s3 = S3Server::start();
     s3.create_bucket(BUCKET);
     s3.create_bucket("backups");
@@ -98,55 +90,18 @@ fn log_to_s3_killed_at_seeded_moments_holds_every_transaction_once_and_restores(
         &["--start-pos", &start.to_string(), "--segment-size", "256KiB", "--segment-interval", "1"],
     );
     let backup = s3.url("backups", "lw");
-    let stop_writer = AtomicBool::new(false);
-    let (kills, rounds) = std::thread::scope(|scope| {
-        let writer = scope.spawn(|| write_until(server, 12, &stop_writer));
-        // A failed assertion below must stop the writer, or the scope would wait for it forever.
-        let _stop = StopOnDrop(&stop_writer);
-        let mut kills = Vec::new();
-        for run in 1..=3 {
-            let before = index_end(&s3).unwrap_or_else(|| start.clone());
-            let mut proc = spawn(&s3, &args, &work.path().join(format!("run{run}.log")));
-            let wrote = wait_for(Duration::from_secs(30), || index_end(&s3).is_some_and(|e| e != before));
-            assert!(wrote, "{test}: seed {seed}: run {run} put nothing within 30 s:\n{}", proc.tail());
-            if run == 1 {
-                // The backup is taken while the log runs, so the log covers its position on.
-                let out = hoist_s3(
-                    &s3,
-                    // (Not the MyISAM table: its rows come from rolled-back transactions only.)
-                    &[
-                        "backup",
-                        "--source",
-                        &server.url(),
-                        "--storage",
-                        &backup,
-                        "--tables",
-                        "lw.k",
-                        "--tables",
-                        "lw.nk",
-                        "--tables",
-                        "lw.big",
-                    ],
-                );
-                out.assert_ok();
-            }
-            std::thread::sleep(rng.between(Duration::ZERO, Duration::from_millis(1500)));
-            assert!(proc.wait_for(Duration::ZERO).is_none(), "{test}: run {run} ended by itself:\n{}", proc.tail());
-            let writing = !writer.is_finished();
-            proc.kill9();
-            kills.push((before, index_end(&s3), writing));
+    let server_url = server.url();
+    let run_log = |run: usize| spawn(&s3, &args, &work.path().join(format!("run{run}.log")));
+    // The backup is taken while the first run logs, so the log covers its position on.
+    let take_backup = |run: usize| {
+        if run == 1 {
+            let mut args = vec!["backup", "--source", &server_url, "--storage", &backup];
+            args.extend(TABLES.iter().flat_map(|t| ["--tables", t]));
+            hoist_s3(&s3, &args).assert_ok();
         }
-        stop_writer.store(true, Ordering::SeqCst);
-        (kills, writer.join().unwrap())
-    });
-    eprintln!(
-        "{test}: seed {seed} (replay with HOIST_TEST_SEED={seed}): {} kills, writer rounds {rounds}",
-        kills.len()
-    );
-    for (i, (before, after, writing)) in kills.iter().enumerate() {
-        assert!(writing, "{test}: seed {seed}: kill {i} came after the writer had finished");
-        assert_ne!(Some(before), after.as_ref(), "kill {i}: the log had grown in that run");
-    }
+    };
+    let delay = Duration::from_millis(1500);
+    kill_rounds(test, seed, server, 3, delay, run_log, || index_end(&s3), &start, take_backup);
     let mut last = spawn(&s3, &args, &work.path().join("last.log"));
     catch_up_and_stop(server, &s3, &mut last);
     let keys = s3.list(BUCKET, &format!("{PREFIX}/"));
@@ -170,27 +125,11 @@ fn log_to_s3_killed_at_seeded_moments_holds_every_transaction_once_and_restores(
     // A restore point from the S3 backup and the S3 log, to the log's end: the source.
     let target = MariaDb::start();
     let pos = end.to_string();
-    let out = hoist_s3(
-        &s3,
-        &[
-            "restore",
-            "point",
-            "--full-backup-storage",
-            &backup,
-            "--storage",
-            &url,
-            "--target",
-            &target.url(),
-            "--restored-pos",
-            &pos,
-            "--tables",
-            "lw.k",
-            "--tables",
-            "lw.nk",
-            "--tables",
-            "lw.big",
-        ],
-    );
+    let target_url = target.url();
+    let mut args = vec!["restore", "point", "--full-backup-storage", &backup, "--storage", &url];
+    args.extend(["--target", &target_url, "--restored-pos", &pos]);
+    args.extend(TABLES.iter().flat_map(|t| ["--tables", t]));
+    let out = hoist_s3(&s3, &args);
     out.assert_ok();
     assert!(out.text().contains("the log in s3://logs/db1 covers"), "{}", out.text());
     let mut want = table_sums(server, "lw");
