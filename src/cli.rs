@@ -561,7 +561,8 @@ pub struct LogStartArgs {
     /// and REPLICATION CLIENT).
     #[arg(long, short = 's')]
     pub source: String,
-    /// The log directory (created if missing): hoist-log.json and segments/.
+    /// The log directory (created if missing): hoist-log.json and segments/; or an
+    /// s3://bucket/prefix?endpoint=... in object storage.
     #[arg(long)]
     pub storage: PathBuf,
     /// Start a new log at this binlog position (FILE:POS, e.g. a backup's position); default: the
@@ -579,6 +580,10 @@ pub struct LogStartArgs {
     /// A segment is closed (at a transaction's end) once it holds this much.
     #[arg(long, default_value = "64MiB")]
     pub segment_size: ByteSize,
+    /// In object storage (s3://), the open segment is closed and put after this many seconds
+    /// (at a transaction's end): what a kill -9 loses, to be streamed again from the server.
+    #[arg(long, value_name = "SECONDS", default_value = "60", value_parser = clap::value_parser!(u64).range(1..))]
+    pub segment_interval: u64,
     #[command(flatten)]
     pub tls: TlsArgs,
     #[command(flatten)]
@@ -601,6 +606,7 @@ impl LogStartArgs {
             start,
             server_id: self.server_id,
             segment_size: self.segment_size.0.max(1),
+            segment_interval: Some(std::time::Duration::from_secs(self.segment_interval)),
             tls: self.tls.tls(None)?,
             status: Default::default(),
         })

@@ -47,7 +47,7 @@ fn transactions_of(path: &Path, upstream_file: &str, bytes: Option<u64>) -> Vec<
     out
 }
 
-fn read_index(dir: &Path) -> Option<LogIndex> {
+pub(crate) fn read_index(dir: &Path) -> Option<LogIndex> {
     let bytes = std::fs::read(dir.join("hoist-log.json")).ok()?;
     Some(serde_json::from_slice(&bytes).expect("the index is JSON"))
 }
@@ -56,7 +56,7 @@ pub(crate) fn index_end(dir: &Path) -> Option<BinlogPos> {
     read_index(dir).and_then(|i| i.end())
 }
 
-fn master_status(server: &MariaDb) -> BinlogPos {
+pub(crate) fn master_status(server: &MariaDb) -> BinlogPos {
     let row = &server.query("SHOW MASTER STATUS")[0];
     let text = |i: usize| String::from_utf8(row[i].clone().unwrap()).unwrap();
     BinlogPos::new(text(0), text(1).parse().unwrap())
@@ -178,7 +178,64 @@ fn write_until(server: &MariaDb, min: usize, stop: &AtomicBool) -> usize {
     i
 }
 
-fn writer_server() -> MariaDb {
+/// `runs` runs of `log start` (`spawn(run)`), each killed with SIGKILL a seeded moment (up to
+/// `delay`) after the log's end (`end()`) moved past where the run found it, while the writer's
+/// rounds go on. `during(run)` runs once the run made something durable. Asserts that every
+/// kill landed in a run that had grown the log, while the writer wrote.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn kill_rounds(
+    test: &str,
+    seed: u64,
+    server: &MariaDb,
+    runs: usize,
+    delay: Duration,
+    mut spawn: impl FnMut(usize) -> Proc,
+    end: impl Fn() -> Option<BinlogPos>,
+    start: &BinlogPos,
+    mut during: impl FnMut(usize),
+) {
+    let mut rng = Rng::new(seed);
+    let stop_writer = AtomicBool::new(false);
+    let (kills, rounds) = std::thread::scope(|scope| {
+        let writer = scope.spawn(|| write_until(server, 12, &stop_writer));
+        // A failed assertion below must stop the writer, or the scope would wait for it forever.
+        let _stop = StopOnDrop(&stop_writer);
+        let mut kills = Vec::new();
+        for run in 1..=runs {
+            let before = end().unwrap_or_else(|| start.clone());
+            let mut proc = spawn(run);
+            // Kill only a run that made something durable of its own, while the writer writes.
+            let wrote = wait_for(Duration::from_secs(30), || end().is_some_and(|e| e != before));
+            assert!(wrote, "{test}: seed {seed}: run {run} wrote nothing within 30 s:\n{}", proc.tail());
+            during(run);
+            std::thread::sleep(rng.between(Duration::ZERO, delay));
+            assert!(proc.wait_for(Duration::ZERO).is_none(), "{test}: run {run} ended by itself:\n{}", proc.tail());
+            let writing = !writer.is_finished();
+            proc.kill9();
+            kills.push((before, end(), writing));
+        }
+        stop_writer.store(true, Ordering::SeqCst);
+        (kills, writer.join().unwrap())
+    });
+    eprintln!(
+        "{test}: seed {seed} (replay with HOIST_TEST_SEED={seed}): {} kills, writer rounds {rounds}",
+        kills.len()
+    );
+    for (i, (before, after, writing)) in kills.iter().enumerate() {
+        assert!(writing, "{test}: seed {seed}: kill {i} came after the writer had finished");
+        assert_ne!(Some(before), after.as_ref(), "kill {i}: the log had grown in that run");
+    }
+}
+
+struct StopOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+pub(crate) fn writer_server() -> MariaDb {
     let server = MariaDb::start();
     server.exec(
         "CREATE DATABASE lw; CREATE TABLE lw.k (id INT AUTO_INCREMENT PRIMARY KEY, v TEXT); \
@@ -196,40 +253,14 @@ fn scratch() -> tempfile::TempDir {
 fn log_start_killed_at_seeded_moments_holds_every_event_of_the_binlog_once() {
     let test = "log_start_killed_at_seeded_moments";
     let seed = seed(test);
-    let mut rng = Rng::new(seed);
     let server = &writer_server();
     let work = scratch();
     let dir = work.path().join("log");
     let start = master_status(server);
     // The same command every time, with --start-pos: a rerun continues the log it began.
     let args = log_args(server, &dir, &["--start-pos", &start.to_string(), "--segment-size", "256KiB"]);
-    let stop_writer = AtomicBool::new(false);
-    let (kills, rounds) = std::thread::scope(|scope| {
-        let writer = scope.spawn(|| write_until(server, 12, &stop_writer));
-        let mut kills = Vec::new();
-        for run in 1..=4 {
-            let before = index_end(&dir).unwrap_or_else(|| start.clone());
-            let mut proc = Proc::spawn(&args, &work.path().join(format!("run{run}.log")));
-            // Kill only a run that made something durable of its own, while the writer writes.
-            let wrote = wait_for(Duration::from_secs(20), || index_end(&dir).is_some_and(|e| e != before));
-            assert!(wrote, "{test}: seed {seed}: run {run} wrote nothing within 20 s:\n{}", proc.tail());
-            std::thread::sleep(rng.between(Duration::ZERO, Duration::from_millis(900)));
-            assert!(proc.wait_for(Duration::ZERO).is_none(), "{test}: run {run} ended by itself:\n{}", proc.tail());
-            let writing = !writer.is_finished();
-            proc.kill9();
-            kills.push((before, index_end(&dir), writing));
-        }
-        stop_writer.store(true, Ordering::SeqCst);
-        (kills, writer.join().unwrap())
-    });
-    eprintln!(
-        "{test}: seed {seed} (replay with HOIST_TEST_SEED={seed}): {} kills, writer rounds {rounds}",
-        kills.len()
-    );
-    for (i, (before, after, writing)) in kills.iter().enumerate() {
-        assert!(writing, "{test}: seed {seed}: kill {i} came after the writer had finished");
-        assert_ne!(Some(before), after.as_ref(), "kill {i}: the log had grown in that run");
-    }
+    let spawn = |run: usize| Proc::spawn(&args, &work.path().join(format!("run{run}.log")));
+    kill_rounds(test, seed, server, 4, Duration::from_millis(900), spawn, || index_end(&dir), &start, |_| {});
 
     let mut last = Proc::spawn(&args, &work.path().join("last.log"));
     catch_up_and_stop(server, &dir, &mut last);

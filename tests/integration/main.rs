@@ -13,6 +13,7 @@ mod generated;
 mod hostile_server;
 mod lightning;
 mod log_backup;
+mod log_s3;
 mod max_error;
 mod mysqldump;
 mod output;

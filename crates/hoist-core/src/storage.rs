@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use object_store::path::Path as StorePath;
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
+use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, UpdateVersion, WriteMultipart};
 
 /// Suffix of files being written; a crash leaves them behind, and nothing reads them.
 pub const PARTIAL_SUFFIX: &str = ".partial";
@@ -117,6 +117,59 @@ impl Storage {
         }
     }
 
+    /// Whether this is an object store (whose writers coordinate by conditional puts, not by
+    /// a lock file).
+    pub fn is_object_store(&self) -> bool {
+        matches!(self.inner, Inner::Store(_))
+    }
+
+    /// An object's content, version and age (milliseconds since its last write, by the
+    /// store's clock against ours); None when it is not there. Object stores only.
+    pub fn read_versioned(&self, name: &str) -> io::Result<Option<Versioned>> {
+        let o = self.object_dir()?;
+        let got = match block_on(o.store.get(&o.path(name))) {
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(o.error(e)),
+            Ok(got) => got,
+        };
+        let version = UpdateVersion { e_tag: got.meta.e_tag.clone(), version: got.meta.version.clone() };
+        let age_ms = (chrono_now_ms() - got.meta.last_modified.timestamp_millis()).max(0) as u64;
+        let bytes = block_on(got.bytes()).map_err(|e| o.error(e))?.to_vec();
+        Ok(Some(Versioned { bytes, version, age_ms }))
+    }
+
+    /// Put `bytes` as `name` only if the object is absent (`None`) or still at `version`:
+    /// the new version, or None when another writer got there first. Object stores only.
+    pub fn put_if(
+        &self,
+        name: &str,
+        bytes: Vec<u8>,
+        version: Option<&UpdateVersion>,
+    ) -> io::Result<Option<UpdateVersion>> {
+        let o = self.object_dir()?;
+        let mode = match version {
+            None => PutMode::Create,
+            Some(v) => PutMode::Update(v.clone()),
+        };
+        match block_on(o.store.put_opts(&o.path(name), PutPayload::from(bytes), PutOptions::from(mode))) {
+            Ok(put) => Ok(Some(put.into())),
+            Err(object_store::Error::AlreadyExists { .. } | object_store::Error::Precondition { .. }) => Ok(None),
+            // An update of an object someone removed.
+            Err(object_store::Error::NotFound { .. }) if version.is_some() => Ok(None),
+            Err(e) => Err(o.error(e)),
+        }
+    }
+
+    fn object_dir(&self) -> io::Result<&ObjectDir> {
+        match &self.inner {
+            Inner::Store(o) => Ok(o),
+            Inner::Local(root) => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!("{}: conditional puts are for object storage", root.display()),
+            )),
+        }
+    }
+
     pub fn remove(&self, name: &str) -> io::Result<()> {
         match &self.inner {
             Inner::Local(root) => match std::fs::remove_file(root.join(name)) {
@@ -131,9 +184,21 @@ impl Storage {
     }
 }
 
+/// An object as [`Storage::read_versioned`] found it.
+pub struct Versioned {
+    pub bytes: Vec<u8>,
+    pub version: UpdateVersion,
+    pub age_ms: u64,
+}
+
+fn chrono_now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
 impl ObjectDir {
+    /// `name` under the prefix; a `/` in it separates parts (a log's `segments/...`).
     fn path(&self, name: &str) -> StorePath {
-        self.prefix.clone().join(name)
+        name.split('/').fold(self.prefix.clone(), |p, part| p.join(part))
     }
 
     /// The store's error; a refused bucket or credentials say what to check.

@@ -105,6 +105,35 @@ impl S3Server {
         self.boto("s3.upload_file(a[2], a[0], a[1])", &[bucket, key, &body.display().to_string()]);
     }
 
+    /// An object's content; None when there is none.
+    pub fn get(&self, bucket: &str, key: &str) -> Option<Vec<u8>> {
+        let out = self.boto(
+            "try:\n\
+             \x20   print(s3.get_object(Bucket=a[0], Key=a[1])['Body'].read().hex())\n\
+             except s3.exceptions.NoSuchKey:\n\
+             \x20   print('-')",
+            &[bucket, key],
+        );
+        match out.trim() {
+            "-" => None,
+            hex => Some((0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect()),
+        }
+    }
+
+    /// Every object under `prefix/` into `dir`, by its key's path below the prefix.
+    pub fn download_dir(&self, bucket: &str, prefix: &str, dir: &Path) {
+        self.boto(
+            "import os\n\
+             pg = s3.get_paginator('list_objects_v2')\n\
+             for page in pg.paginate(Bucket=a[0], Prefix=a[1] + '/'):\n\
+             \x20   for o in page.get('Contents', []):\n\
+             \x20       p = os.path.join(a[2], o['Key'][len(a[1]) + 1:])\n\
+             \x20       os.makedirs(os.path.dirname(p), exist_ok=True)\n\
+             \x20       s3.download_file(a[0], o['Key'], p)",
+            &[bucket, prefix, &dir.display().to_string()],
+        );
+    }
+
     /// The keys under `prefix`.
     pub fn list(&self, bucket: &str, prefix: &str) -> Vec<String> {
         let out = self.boto(

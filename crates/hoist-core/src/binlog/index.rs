@@ -91,6 +91,19 @@ impl std::fmt::Display for Gap {
 }
 
 impl LogIndex {
+    /// An index as `hoist log start` wrote it; `shown` names it in the error.
+    pub fn parse(bytes: &[u8], shown: &str) -> Result<LogIndex, String> {
+        let index: LogIndex =
+            serde_json::from_slice(bytes).map_err(|e| format!("{shown}: not a log index hoist can read: {e}"))?;
+        if index.format_version != FORMAT_VERSION {
+            return Err(format!(
+                "{shown}: log format version {} (this hoist reads version {FORMAT_VERSION}): use the hoist that wrote it",
+                index.format_version
+            ));
+        }
+        Ok(index)
+    }
+
     /// The segments holding every transaction after `from` (up to `to`, when given), in order;
     /// or the gap that keeps the log from doing so.
     pub fn cover(&self, from: &BinlogPos, to: Option<&BinlogPos>) -> Result<Vec<&Segment>, Gap> {
@@ -143,6 +156,16 @@ impl LogIndex {
     pub fn end(&self) -> Option<BinlogPos> {
         self.segments.last().map(Segment::end_pos)
     }
+}
+
+/// The index of a log `hoist log start` wrote to object storage (`s3://...`, read through
+/// [`crate::source::Source`]); None when there is none.
+pub async fn read_stored_index(source: &crate::source::Source) -> Result<Option<LogIndex>, SourceError> {
+    let Some(bytes) = source.read_if_exists(INDEX_FILE).await? else {
+        return Ok(None);
+    };
+    let shown = format!("{}/{INDEX_FILE}", source.location());
+    LogIndex::parse(&bytes, &shown).map(Some).map_err(SourceError::Layout)
 }
 
 /// Index a directory of plain binlog files (every file that starts with the binlog magic; a

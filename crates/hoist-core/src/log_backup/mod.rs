@@ -20,6 +20,7 @@
 //! transaction and never holds one twice. A log is bound to its server (`cluster_id`, as a
 //! backup's manifest names it): another server, or a start that is not the log's, is refused.
 
+pub mod lease;
 mod preflight;
 pub mod segments;
 pub mod status;
@@ -64,6 +65,9 @@ pub struct LogSettings {
     pub server_id: Option<u32>,
     /// A segment is closed once it holds this many bytes (at a transaction's end).
     pub segment_size: u64,
+    /// In object storage, an open segment is closed (and put) after this long; default
+    /// [`segments::DEFAULT_INTERVAL`]. It bounds what a `kill -9` loses from the store.
+    pub segment_interval: Option<Duration>,
     /// For every connection to the source, the replication one too.
     pub tls: crate::tls::Tls,
     /// The job's progress model, which the caller may serve (`--status-addr`).
@@ -108,7 +112,7 @@ pub async fn run(settings: LogSettings, stop: Arc<AtomicBool>) -> Result<LogRepo
     check_source_url(url).map_err(LogError::Refused)?;
     let (opts, conn) = crate::tls::connect(url, &settings.tls).await.map_err(|e| source_error(url, e))?;
     let source = inspect_on(conn, url).await?;
-    let mut log = Log::open(&settings.storage, settings.segment_size)?;
+    let mut log = Log::open(&settings.storage, settings.segment_size, settings.segment_interval)?;
     settings.status.set_job(redact_url(&log.root().display().to_string()));
     let server_id = preflight::replica_id(settings.server_id, log.root(), source.server_id)?;
     let start = choose_start(&settings, &source, &log, &opts, server_id).await?;
@@ -164,6 +168,7 @@ pub async fn run(settings: LogSettings, stop: Arc<AtomicBool>) -> Result<LogRepo
                 let until = Instant::now() + wait;
                 while Instant::now() < until && !stop.load(Ordering::SeqCst) {
                     tokio::time::sleep(TICK).await;
+                    log.tick()?;
                 }
             }
             Err(Ended::Fatal(e)) => {
@@ -391,6 +396,7 @@ async fn session(
                         stream::SILENCE.as_secs()
                     )));
                 }
+                log.tick()?;
                 watch.update(log);
             }
         }

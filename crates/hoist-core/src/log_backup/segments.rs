@@ -7,6 +7,15 @@
 //! LOGDIR/hoist-log.lock                 held (flock) by the one `log start` writing here
 //! ```
 //!
+//! In object storage (`s3://bucket/prefix`) the layout is the same, but an object has no
+//! append: the open segment is spooled to a local temp file and put whole (`If-None-Match: *`)
+//! when it is closed, by size, by `--segment-interval`, at the upstream's rotate or at a
+//! clean stop. The index names closed segments only, and is put (`If-Match` on the version
+//! read at start) after the segment objects it names exist. So "durable" on S3 is "in a closed
+//! segment": a `kill -9` loses the open segment's spool, and the next run streams those
+//! transactions again from the server, from the index's end. One writer holds the lease
+//! object ([`super::lease`]) instead of the lock file.
+//!
 //! Invariants:
 //! - A segment holds events of one upstream file. Each event is written as received, so its
 //!   header's `log_pos` is its upstream position and the file reads with any binlog reader.
@@ -20,21 +29,23 @@
 //!   its end, so nothing is missing and nothing is held twice.
 
 use std::fs::File;
-use std::io::{self, BufWriter, Seek, SeekFrom, Write};
+use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use mysql_common::binlog::events::Event;
 
+use super::lease::Lease;
 use super::LogError;
 use crate::binlog::file::{scan_file, FileScan, Grouper, Header, Item, ReadEvent, MAGIC};
 use crate::binlog::index::{LogIndex, Segment, FIRST_EVENT, FORMAT_VERSION, INDEX_FILE};
 use crate::binlog::position::BinlogPos;
 use crate::storage::{Storage, PARTIAL_SUFFIX};
+use object_store::UpdateVersion;
 
 pub const SEGMENTS_DIR: &str = "segments";
-pub const LOCK_FILE: &str = "hoist-log.lock";
+pub const LOCK_FILE: &str = super::lease::LEASE_FILE;
 
 /// A segment's name: the upstream file it holds, then the position it starts at, zero-padded
 /// so that a directory listing sorts like the upstream.
@@ -50,16 +61,7 @@ pub fn read_index(root: &Path) -> Result<Option<LogIndex>, LogError> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(storage(&path, e)),
     };
-    let index: LogIndex = serde_json::from_slice(&bytes)
-        .map_err(|e| LogError::Refused(format!("{}: not an index hoist can read: {e}", path.display())))?;
-    if index.format_version != FORMAT_VERSION {
-        return Err(LogError::Refused(format!(
-            "{}: format version {} (this hoist reads version {FORMAT_VERSION}): use the hoist that wrote it",
-            path.display(),
-            index.format_version
-        )));
-    }
-    Ok(Some(index))
+    LogIndex::parse(&bytes, &path.display().to_string()).map(Some).map_err(LogError::Refused)
 }
 
 /// Cut a segment file back to `bytes` (what its index entry counts) and check that what is
@@ -99,12 +101,40 @@ pub fn cut_back(path: &Path, segment: &Segment) -> Result<u64, LogError> {
 
 /// The segment being appended to.
 struct Current {
+    /// Its file; in object storage its object's location (the bytes are in a spool file).
     path: PathBuf,
     out: BufWriter<File>,
     /// File offset where the next event goes.
     written: u64,
     grouper: Grouper,
+    opened: Instant,
 }
+
+/// Where the segments go.
+enum Sink {
+    /// A local directory: segments appended in place and synced; one writer by `flock`.
+    Local { segments: PathBuf, _lock: File },
+    /// An object store: segments spooled, put whole when closed.
+    Objects(Objects),
+    /// After a clean stop in an object store: the lease let go.
+    Closed,
+}
+
+struct Objects {
+    lease: Lease,
+    /// The index's version as this run read or last put it (None: there was none).
+    index_version: Option<UpdateVersion>,
+    /// How many of the index's segments are objects; the last one is open otherwise.
+    closed: usize,
+    /// Segments closed since the index was last put.
+    unindexed: bool,
+    /// An open segment older than this is closed at its next whole transaction.
+    interval: Duration,
+}
+
+/// The default `--segment-interval` in object storage: the most a `kill -9` loses (and the
+/// next run reads again from the server), against one object per minute at least.
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Where the stream is before its events reach a segment: a new segment starts here once the
 /// server has sent something after its format description (a bad start position is refused
@@ -126,7 +156,7 @@ pub struct RunStats {
 pub struct Log {
     dir: Storage,
     root: PathBuf,
-    segments: PathBuf,
+    sink: Sink,
     index: LogIndex,
     segment_size: u64,
     current: Option<Current>,
@@ -137,35 +167,17 @@ pub struct Log {
     /// Complete items appended since the last flush, and since when.
     dirty: Option<Instant>,
     stats: RunStats,
-    _lock: File,
 }
 
 impl Log {
     /// Open (creating it if missing) and lock a log directory, and read its index. Nothing is
     /// changed yet: a refusal after this leaves the directory as it was.
-    pub fn open(root: &Path, segment_size: u64) -> Result<Log, LogError> {
-        if root.to_string_lossy().contains("://") {
-            return Err(LogError::Refused(format!(
-                "{}: hoist log start writes to a local directory; object storage (s3://) is not supported for logs yet",
-                crate::redact::redact_url(&root.to_string_lossy())
-            )));
-        }
-        let dir = Storage::create(root).map_err(|e| storage(root, e))?;
+    /// `interval`: in object storage, close the open segment after this long (default
+    /// [`DEFAULT_INTERVAL`]); a local segment is durable as it grows and is not closed by time.
+    pub fn open(root: &Path, segment_size: u64, interval: Option<Duration>) -> Result<Log, LogError> {
+        let shown = crate::redact::redact_url(&root.to_string_lossy());
+        let dir = Storage::create(root).map_err(|e| LogError::Storage { location: shown, message: e.to_string() })?;
         let root = PathBuf::from(dir.location());
-        let lock = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(root.join(LOCK_FILE))
-            .map_err(|e| storage(&root, e))?;
-        // SAFETY: flock on a descriptor this function owns.
-        if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-            return Err(LogError::Refused(format!(
-                "{} is in use by another hoist log start (it holds {LOCK_FILE}): one log directory takes one \
-                 writer; stop the other one, or give --storage another directory",
-                root.display()
-            )));
-        }
         let ours = |n: &str| {
             n == INDEX_FILE || n == format!("{INDEX_FILE}{PARTIAL_SUFFIX}") || n == SEGMENTS_DIR || n == LOCK_FILE
         };
@@ -177,13 +189,32 @@ impl Log {
                 root.display()
             )));
         }
-        let index = read_index(&root)?.unwrap_or(LogIndex {
+        let (sink, index) = if dir.is_object_store() {
+            // The lease first: the index read after it is the one this run continues.
+            let lease = Lease::claim(&dir)?;
+            let found = dir.read_versioned(INDEX_FILE).map_err(|e| storage(&root, e))?;
+            let shown = format!("{}/{INDEX_FILE}", root.display());
+            let index =
+                found.as_ref().map(|f| LogIndex::parse(&f.bytes, &shown)).transpose().map_err(LogError::Refused)?;
+            let closed = index.as_ref().map_or(0, |i| i.segments.len());
+            let objects = Objects {
+                lease,
+                index_version: found.map(|f| f.version),
+                closed,
+                unindexed: false,
+                interval: interval.unwrap_or(DEFAULT_INTERVAL).max(Duration::from_secs(1)),
+            };
+            (Sink::Objects(objects), index)
+        } else {
+            (Sink::Local { segments: root.join(SEGMENTS_DIR), _lock: lock_dir(&root)? }, read_index(&root)?)
+        };
+        let index = index.unwrap_or(LogIndex {
             format_version: FORMAT_VERSION,
             cluster_id: String::new(),
             segments: Vec::new(),
         });
         Ok(Log {
-            segments: root.join(SEGMENTS_DIR),
+            sink,
             dir,
             root,
             index,
@@ -193,7 +224,6 @@ impl Log {
             format: None,
             dirty: None,
             stats: RunStats::default(),
-            _lock: lock,
         })
     }
 
@@ -213,12 +243,21 @@ impl Log {
     /// segment cut back to what the index counts, segment files the index does not name (a
     /// killed run's) removed. Returns what was done, for the log.
     pub fn recover(&mut self, cluster_id: &str) -> Result<Vec<String>, LogError> {
+        if self.index.cluster_id.is_empty() {
+            self.index.cluster_id = cluster_id.to_string();
+        }
+        // An object store's index names closed segments only: nothing to cut back. An object a
+        // killed run put but did not index is replaced when this run closes that segment.
+        let Sink::Local { segments, .. } = &self.sink else {
+            return Ok(Vec::new());
+        };
+        let segments = segments.clone();
         let mut notes = Vec::new();
-        std::fs::create_dir_all(&self.segments).map_err(|e| storage(&self.segments, e))?;
+        std::fs::create_dir_all(&segments).map_err(|e| storage(&segments, e))?;
         self.dir.remove(&format!("{INDEX_FILE}{PARTIAL_SUFFIX}")).map_err(|e| storage(&self.root, e))?;
         let mut stray = Vec::new();
-        for entry in std::fs::read_dir(&self.segments).map_err(|e| storage(&self.segments, e))? {
-            let name = entry.map_err(|e| storage(&self.segments, e))?.file_name().to_string_lossy().into_owned();
+        for entry in std::fs::read_dir(&segments).map_err(|e| storage(&segments, e))? {
+            let name = entry.map_err(|e| storage(&segments, e))?.file_name().to_string_lossy().into_owned();
             if !self.index.segments.iter().any(|s| s.name == format!("{SEGMENTS_DIR}/{name}")) {
                 stray.push(name);
             }
@@ -227,12 +266,12 @@ impl Log {
             return Err(LogError::Refused(format!(
                 "{} holds {} segment files but no {INDEX_FILE}: this is not a log hoist can continue (a killed \
                  first run leaves one at most); move the directory away and start a new log",
-                self.segments.display(),
+                segments.display(),
                 stray.len()
             )));
         }
         for name in stray {
-            std::fs::remove_file(self.segments.join(&name)).map_err(|e| storage(&self.segments, e))?;
+            std::fs::remove_file(segments.join(&name)).map_err(|e| storage(&segments, e))?;
             notes.push(format!("removed {SEGMENTS_DIR}/{name}: a killed run wrote it after the last durable point"));
         }
         for s in &self.index.segments {
@@ -261,9 +300,6 @@ impl Log {
                 self.current = Some(open_current(&path, &last)?);
             }
         }
-        if self.index.cluster_id.is_empty() {
-            self.index.cluster_id = cluster_id.to_string();
-        }
         Ok(notes)
     }
 
@@ -277,33 +313,42 @@ impl Log {
     }
 
     /// The stream is at `file:pos` (the server's artificial rotate, sent when a dump starts and
-    /// when it moves to the next file). A move to another file that the current segment's file
+    /// when it moves to the next file). A move to another file that the last segment's file
     /// did not announce with a rotate (it ended with a stop event, or the server crashed) ends
     /// that segment here: the next file follows it.
     pub fn at(&mut self, file: &str, pos: u64) -> Result<(), LogError> {
-        let continues = self.current.is_some() && self.last_segment().is_some_and(|s| s.server_file == file);
-        if continues {
-            let end = self.last_segment().map(|s| s.end).unwrap_or_default();
-            if end != pos {
-                return Err(LogError::Refused(format!(
-                    "the server streams from {file}:{pos}, but the log continues at {file}:{end}"
-                )));
+        // The segment the log continues: the open one, or (after a close by size or time, or
+        // in an object store after a restart) the last one, unless the upstream rotated.
+        let open = self.last_segment().filter(|s| s.rotated_to.is_none()).map(|s| (s.server_file.clone(), s.end));
+        match open {
+            Some((open_file, end)) if open_file == file => {
+                if end != pos {
+                    return Err(LogError::Refused(format!(
+                        "the server streams from {file}:{pos}, but the log continues at {file}:{end}"
+                    )));
+                }
+                if self.current.is_some() {
+                    return Ok(());
+                }
             }
-            return Ok(());
-        }
-        if self.current.is_some() {
-            if pos != FIRST_EVENT {
-                let from = self.next_pos().map(|p| p.to_string()).unwrap_or_default();
-                return Err(LogError::Refused(format!(
-                    "the server streams from {file}:{pos}, but the log continues at {from}"
-                )));
+            Some(_) => {
+                if pos != FIRST_EVENT {
+                    let from = self.next_pos().map(|p| p.to_string()).unwrap_or_default();
+                    return Err(LogError::Refused(format!(
+                        "the server streams from {file}:{pos}, but the log continues at {from}"
+                    )));
+                }
+                self.drop_partial()?;
+                if let Some(s) = self.index.segments.last_mut() {
+                    s.rotated_to = Some(file.to_string());
+                }
+                if let Sink::Objects(o) = &mut self.sink {
+                    // A closed segment's `rotated_to` is the index's to say.
+                    o.unindexed |= self.current.is_none();
+                }
+                self.end_segment()?;
             }
-            self.drop_partial()?;
-            self.current = None;
-            if let Some(s) = self.index.segments.last_mut() {
-                s.rotated_to = Some(file.to_string());
-            }
-            self.flush()?;
+            None => {}
         }
         self.format = None;
         self.pending = Some(Pending { file: file.to_string(), pos });
@@ -363,21 +408,45 @@ impl Log {
                 seg.last_time = Some(t.time);
                 self.stats.transactions += 1;
                 self.stats.last_time = Some(t.time);
-                if seg.bytes >= self.segment_size {
-                    // Full: the next event starts a new segment of the same file.
-                    let pending = Pending { file: seg.server_file.clone(), pos: seg.end };
-                    self.flush()?;
-                    self.current = None;
-                    self.pending = Some(pending);
+                if seg.bytes >= self.segment_size || self.interval_passed() {
+                    self.roll()?;
                 }
             }
             Some(Item::Rotate { next, .. }) => {
                 seg.rotated_to = Some(next);
-                self.flush()?;
-                self.current = None;
+                self.end_segment()?;
             }
             None => {}
         }
+        Ok(())
+    }
+
+    /// Called a few times a second: in an object store, the lease renewed and an open segment
+    /// older than the interval closed (when no transaction is under way in it).
+    pub fn tick(&mut self) -> Result<(), LogError> {
+        if let Sink::Objects(o) = &mut self.sink {
+            o.lease.renew_if_due()?;
+        }
+        let whole = self.current.as_ref().is_some_and(|c| c.written == c.grouper.complete_end());
+        if whole && self.interval_passed() {
+            self.roll()?;
+        }
+        Ok(())
+    }
+
+    /// In an object store: the open segment holds something and is older than the interval.
+    fn interval_passed(&self) -> bool {
+        let Sink::Objects(o) = &self.sink else { return false };
+        let holds = self.last_segment().is_some_and(|s| s.end > s.start);
+        holds && self.current.as_ref().is_some_and(|c| c.opened.elapsed() >= o.interval)
+    }
+
+    /// Close the open segment at its end; the next event starts a new one of the same file.
+    fn roll(&mut self) -> Result<(), LogError> {
+        let seg = self.last_segment().expect("a current segment is indexed");
+        let pending = Pending { file: seg.server_file.clone(), pos: seg.end };
+        self.end_segment()?;
+        self.pending = Some(pending);
         Ok(())
     }
 
@@ -386,20 +455,61 @@ impl Log {
         self.dirty
     }
 
-    /// Make what is whole durable: the segment's bytes synced, then the index put. (A log
-    /// with no segment yet has no index: a start refused before any stream leaves none.)
+    /// Make what is whole durable. Locally: the segment's bytes synced, then the index put.
+    /// In an object store only closed segments are durable: the index is put when one was
+    /// closed since it was last put. (A log with no segment yet has no index: a start refused
+    /// before any stream leaves none.)
     pub fn flush(&mut self) -> Result<(), LogError> {
-        if self.index.segments.is_empty() {
-            return Ok(());
-        }
-        if let Some(cur) = self.current.as_mut() {
-            cur.out.flush().map_err(|e| storage(&cur.path, e))?;
-            cur.out.get_ref().sync_data().map_err(|e| storage(&cur.path, e))?;
-        }
-        let json = serde_json::to_vec_pretty(&self.index).expect("an index serialises");
-        self.dir.put(INDEX_FILE, &json).map_err(|e| storage(&self.root, e))?;
         self.dirty = None;
-        Ok(())
+        match &mut self.sink {
+            Sink::Local { .. } => {
+                if self.index.segments.is_empty() {
+                    return Ok(());
+                }
+                if let Some(cur) = self.current.as_mut() {
+                    cur.out.flush().map_err(|e| storage(&cur.path, e))?;
+                    cur.out.get_ref().sync_data().map_err(|e| storage(&cur.path, e))?;
+                }
+                let json = serde_json::to_vec_pretty(&self.index).expect("an index serialises");
+                self.dir.put(INDEX_FILE, &json).map_err(|e| storage(&self.root, e))
+            }
+            Sink::Objects(o) => {
+                if !o.unindexed {
+                    return Ok(());
+                }
+                let closed = LogIndex { segments: self.index.segments[..o.closed].to_vec(), ..self.index.clone() };
+                let json = serde_json::to_vec_pretty(&closed).expect("an index serialises");
+                let put = self.dir.put_if(INDEX_FILE, json, o.index_version.as_ref());
+                match put.map_err(|e| storage(&self.root, e))? {
+                    Some(v) => {
+                        o.index_version = Some(v);
+                        o.unindexed = false;
+                        Ok(())
+                    }
+                    None => Err(super::lease::taken(&self.dir, &format!("and changed {INDEX_FILE}"))),
+                }
+            }
+            Sink::Closed => Ok(()),
+        }
+    }
+
+    /// End the open segment (an object store puts it whole, or forgets it when it holds no
+    /// transaction), and make the log durable up to it.
+    fn end_segment(&mut self) -> Result<(), LogError> {
+        if let (Sink::Objects(o), Some(cur)) = (&mut self.sink, self.current.take()) {
+            let seg = self.index.segments.last().expect("a current segment is indexed").clone();
+            if seg.end == seg.start && seg.rotated_to.is_none() {
+                // Nothing to keep: a later run starts a segment of the same name here.
+                self.index.segments.pop();
+            } else {
+                let bytes = spooled(cur, seg.bytes)?;
+                put_segment(&self.dir, o, &seg.name, bytes)?;
+                o.closed = self.index.segments.len();
+                o.unindexed = true;
+            }
+        }
+        self.current = None;
+        self.flush()
     }
 
     /// Forget the transaction under way (the connection that brought it is gone): its bytes
@@ -422,9 +532,20 @@ impl Log {
         Ok(())
     }
 
-    /// Stop: drop what is not whole, make the rest durable.
+    /// Stop: drop what is not whole, make the rest durable (an object store's open segment is
+    /// put, and the lease let go).
     pub fn close(&mut self) -> Result<(), LogError> {
         self.drop_partial()?;
+        if let Sink::Objects(o) = &mut self.sink {
+            // A writer that lost the log to another one puts nothing more.
+            o.lease.renew()?;
+            self.end_segment()?;
+            let released = std::mem::replace(&mut self.sink, Sink::Closed);
+            if let Sink::Objects(o) = released {
+                o.lease.release()?;
+            }
+            return Ok(());
+        }
         self.flush()
     }
 
@@ -432,8 +553,8 @@ impl Log {
         self.index.segments.last()
     }
 
-    /// Start the pending segment: magic and format description, synced with its directory
-    /// entry, then named in the index.
+    /// Start the pending segment: magic and format description (locally synced with its
+    /// directory entry; in an object store, in a spool file), then named in the index.
     fn begin_segment(&mut self) -> Result<(), LogError> {
         let Some(Pending { file, pos }) = self.pending.take() else {
             return Ok(());
@@ -450,13 +571,24 @@ impl Log {
                 "{name} is in the index already: the log would hold {file}:{pos} twice"
             )));
         }
-        std::fs::create_dir_all(&self.segments).map_err(|e| storage(&self.segments, e))?;
-        let path = self.segments.join(&base);
-        let mut out = BufWriter::with_capacity(1 << 20, File::create(&path).map_err(|e| storage(&path, e))?);
+        let (path, out) = match &self.sink {
+            Sink::Local { segments, .. } => {
+                std::fs::create_dir_all(segments).map_err(|e| storage(segments, e))?;
+                let path = segments.join(&base);
+                (path.clone(), File::create(&path).map_err(|e| storage(&path, e))?)
+            }
+            _ => {
+                let path = self.root.join(&name);
+                (path.clone(), tempfile::tempfile().map_err(|e| storage(&path, e))?)
+            }
+        };
+        let mut out = BufWriter::with_capacity(1 << 20, out);
         out.write_all(&MAGIC).and_then(|_| out.write_all(&format)).map_err(|e| storage(&path, e))?;
-        out.flush().map_err(|e| storage(&path, e))?;
-        out.get_ref().sync_data().map_err(|e| storage(&path, e))?;
-        File::open(&self.segments).and_then(|d| d.sync_all()).map_err(|e| storage(&self.segments, e))?;
+        if let Sink::Local { segments, .. } = &self.sink {
+            out.flush().map_err(|e| storage(&path, e))?;
+            out.get_ref().sync_data().map_err(|e| storage(&path, e))?;
+            File::open(segments).and_then(|d| d.sync_all()).map_err(|e| storage(segments, e))?;
+        }
         let header_len = (MAGIC.len() + format.len()) as u64;
         self.index.segments.push(Segment {
             name,
@@ -472,8 +604,53 @@ impl Log {
             last_time: None,
         });
         let grouper = Grouper::new(path.display().to_string(), header_len, pos, false);
-        self.current = Some(Current { path, out, written: header_len, grouper });
+        self.current = Some(Current { path, out, written: header_len, grouper, opened: Instant::now() });
         self.flush()
+    }
+}
+
+/// Lock a local log directory for this run (`flock` on its lock file), or refuse.
+fn lock_dir(root: &Path) -> Result<File, LogError> {
+    let lock = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(root.join(LOCK_FILE))
+        .map_err(|e| storage(root, e))?;
+    // SAFETY: flock on a descriptor this function owns.
+    if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        return Err(LogError::Refused(format!(
+            "{} is in use by another hoist log start (it holds {LOCK_FILE}): one log directory takes one \
+             writer; stop the other one, or give --storage another directory",
+            root.display()
+        )));
+    }
+    Ok(lock)
+}
+
+/// The first `bytes` of a spooled segment.
+fn spooled(cur: Current, bytes: u64) -> Result<Vec<u8>, LogError> {
+    let mut file = cur.out.into_inner().map_err(|e| storage(&cur.path, e.into_error()))?;
+    file.rewind().map_err(|e| storage(&cur.path, e))?;
+    let mut out = Vec::with_capacity(bytes as usize);
+    file.take(bytes).read_to_end(&mut out).map_err(|e| storage(&cur.path, e))?;
+    Ok(out)
+}
+
+/// Put a closed segment's object, only if there is none. One there already is not in the
+/// index this run holds the lease of: a killed run (or a writer that lost the lease) put it
+/// and never indexed it. It is replaced once the lease is renewed, so the log is still ours.
+fn put_segment(dir: &Storage, o: &mut Objects, name: &str, bytes: Vec<u8>) -> Result<(), LogError> {
+    let at = |e| LogError::Storage { location: format!("{}/{name}", dir.location()), message: format!("{e}") };
+    if dir.put_if(name, bytes.clone(), None).map_err(at)?.is_some() {
+        return Ok(());
+    }
+    o.lease.renew()?;
+    tracing::info!("replacing {name}: a killed run put it after the last durable point");
+    dir.remove(name).map_err(at)?;
+    match dir.put_if(name, bytes, None).map_err(at)? {
+        Some(_) => Ok(()),
+        None => Err(super::lease::taken(dir, &format!("and put {name}"))),
     }
 }
 
@@ -486,6 +663,7 @@ fn open_current(path: &Path, segment: &Segment) -> Result<Current, LogError> {
         out: BufWriter::with_capacity(1 << 20, file),
         written: segment.bytes,
         grouper: Grouper::new(path.display().to_string(), segment.bytes, segment.end, false),
+        opened: Instant::now(),
     })
 }
 
@@ -519,7 +697,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join(SEGMENTS_DIR)).unwrap();
         std::fs::write(dir.path().join(SEGMENTS_DIR).join(segment_name("b.000001", 4)), b"\xfebin...").unwrap();
-        let mut log = Log::open(dir.path(), 1 << 20).unwrap();
+        let mut log = Log::open(dir.path(), 1 << 20, None).unwrap();
         let notes = log.recover("test:1").unwrap();
         assert_eq!(notes.len(), 1, "{notes:?}");
         assert_eq!(std::fs::read_dir(dir.path().join(SEGMENTS_DIR)).unwrap().count(), 0);
@@ -530,11 +708,11 @@ mod tests {
 
         std::fs::write(dir.path().join(SEGMENTS_DIR).join("a.bin"), b"").unwrap();
         std::fs::write(dir.path().join(SEGMENTS_DIR).join("b.bin"), b"").unwrap();
-        let mut log = Log::open(dir.path(), 1 << 20).unwrap();
+        let mut log = Log::open(dir.path(), 1 << 20, None).unwrap();
         assert!(log.recover("test:1").is_err(), "two unindexed segments are not a killed first run");
         std::fs::write(dir.path().join("notes.txt"), b"mine").unwrap();
         drop(log);
-        assert!(Log::open(dir.path(), 1 << 20).is_err_and(|e| e.to_string().contains("notes.txt")));
+        assert!(Log::open(dir.path(), 1 << 20, None).is_err_and(|e| e.to_string().contains("notes.txt")));
     }
 
     /// Feed a server's binlog file to the log as a replication stream would bring it, up to
@@ -586,7 +764,7 @@ mod tests {
 
         // The whole binlog, with segments of ~1 kB so that files are cut in several.
         let dir = tempfile::tempdir().unwrap();
-        let mut log = Log::open(dir.path(), 1000).unwrap();
+        let mut log = Log::open(dir.path(), 1000, None).unwrap();
         log.recover("test:1").unwrap();
         feed(&mut log, &first, None);
         feed(&mut log, &second, None);
@@ -620,7 +798,7 @@ mod tests {
             }
         };
         let dir = tempfile::tempdir().unwrap();
-        let mut log = Log::open(dir.path(), 1 << 20).unwrap();
+        let mut log = Log::open(dir.path(), 1 << 20, None).unwrap();
         log.recover("test:1").unwrap();
         feed(&mut log, &first, None);
         feed(&mut log, &second, Some(in_txn));
@@ -631,7 +809,7 @@ mod tests {
         assert!(std::fs::metadata(&path).unwrap().len() > last.bytes, "a half transaction is on disk");
         std::fs::write(dir.path().join(SEGMENTS_DIR).join("binlog.000002-0000009999.bin"), b"\xfebin").unwrap();
 
-        let mut log = Log::open(dir.path(), 1 << 20).unwrap();
+        let mut log = Log::open(dir.path(), 1 << 20, None).unwrap();
         let notes = log.recover("test:1").unwrap();
         assert!(notes.iter().any(|n| n.contains("cut") && n.contains(&last.name)), "{notes:?}");
         assert!(notes.iter().any(|n| n.contains("removed segments/binlog.000002-0000009999.bin")), "{notes:?}");
@@ -652,7 +830,7 @@ mod tests {
         let held: Vec<_> = index.segments.iter().flat_map(|s| transactions(&dir.path().join(&s.name))).collect();
         assert_eq!(held, upstream, "nothing lost, nothing twice");
 
-        let other = Log::open(dir.path(), 1 << 20);
+        let other = Log::open(dir.path(), 1 << 20, None);
         assert!(other.is_err_and(|e| e.to_string().contains("in use by another hoist log start")), "one writer");
     }
 }

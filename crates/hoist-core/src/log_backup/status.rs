@@ -109,15 +109,22 @@ pub async fn status(
     tls: &crate::tls::Tls,
     all: bool,
 ) -> Result<String, LogError> {
-    let Some(index) = segments::read_index(storage)? else {
+    let (index, storage) = match storage.to_string_lossy() {
+        s3 if s3.starts_with("s3://") => {
+            let refused = |e: crate::error::SourceError| LogError::Refused(e.to_string());
+            let source = crate::source::Source::open(&s3).map_err(refused)?;
+            (crate::binlog::index::read_stored_index(&source).await.map_err(refused)?, source.location().to_string())
+        }
+        _ => (segments::read_index(storage)?, storage.display().to_string()),
+    };
+    let Some(index) = index else {
         return Err(LogError::Refused(format!(
-            "{} holds no log (no {}): give --storage the directory of hoist log start",
-            storage.display(),
+            "{storage} holds no log (no {}): give --storage the directory of hoist log start",
             crate::binlog::index::INDEX_FILE
         )));
     };
     let mut out = String::new();
-    let _ = writeln!(out, "log {} of {}", storage.display(), index.cluster_id);
+    let _ = writeln!(out, "log {storage} of {}", index.cluster_id);
     let Some(c) = covered(&index) else {
         let _ = writeln!(out, "covers nothing yet");
         return Ok(out);

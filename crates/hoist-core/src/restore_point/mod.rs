@@ -23,13 +23,14 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use crate::binlog::index::{index_plain_files, Gap, LogIndex, Segment, FORMAT_VERSION, INDEX_FILE};
+use crate::binlog::index::{index_plain_files, read_stored_index, Gap, LogIndex, Segment, INDEX_FILE};
 use crate::binlog::position::{BinlogPos, Gtid};
 use crate::error::{ImportError, SourceError};
 use crate::filter::TableFilter;
 use crate::import::{ImportReport, ImportSettings};
 use crate::jobspec::JobKind;
 use crate::manifest::BackupMeta;
+use crate::source::Source;
 use crate::utc::utc_text;
 use point::RestoredPoint;
 use replay::LogReplay;
@@ -56,12 +57,13 @@ pub async fn run(
             crate::redact::redact_url(&settings.source)
         ))
     })?;
-    let log = open_log(&point.log)?;
-    check_upstream(&log, &meta, &point.log)?;
-    let segments = covering(&log, &start, &point.point, &point.log)?;
+    let (log, store) = open_log(&point.log).await?;
+    // Never a URL's parameters (they may hold a secret key).
+    let shown = store.as_ref().map_or_else(|| point.log.display().to_string(), |s| s.location().to_string());
+    check_upstream(&log, &meta, &shown)?;
+    let segments = covering(&log, &start, &point.point, &shown)?;
     tracing::info!(
-        "the log in {} covers {} to the restored point ({}) in {} files",
-        point.log.display(),
+        "the log in {shown} covers {} to the restored point ({}) in {} files",
         start,
         point.point.describe(),
         segments.len()
@@ -69,6 +71,7 @@ pub async fn run(
     let own_schemas = vec![settings.meta_schema.clone(), settings.checkpoint.schema.clone()];
     let replay = LogReplay {
         dir: point.log.clone(),
+        store,
         segments,
         start,
         point: point.point.clone(),
@@ -82,8 +85,24 @@ pub async fn run(
 }
 
 /// The log's index: `hoist-log.json` when `hoist log start` wrote the directory, else the
-/// plain binlog files in it, read now.
-pub fn open_log(dir: &Path) -> Result<LogIndex, SourceError> {
+/// plain binlog files in it, read now. A log in object storage (`s3://`) is `hoist log
+/// start`'s, read with its store (returned, for the replay to read the segments from).
+pub async fn open_log(dir: &Path) -> Result<(LogIndex, Option<Source>), SourceError> {
+    let text = dir.to_string_lossy();
+    if text.starts_with("s3://") {
+        let source = Source::open(&text)?;
+        let Some(log) = read_stored_index(&source).await? else {
+            return Err(SourceError::Layout(format!(
+                "{} holds no {INDEX_FILE}: a log in object storage is one hoist log start wrote (plain binlog \
+                 files are read from a local directory)",
+                source.location()
+            )));
+        };
+        if log.segments.is_empty() {
+            return Err(SourceError::Layout(format!("the log {} holds no binlog files", source.location())));
+        }
+        return Ok((log, Some(source)));
+    }
     let index_path = dir.join(INDEX_FILE);
     if !dir.is_dir() {
         return Err(SourceError::Layout(format!(
@@ -92,30 +111,18 @@ pub fn open_log(dir: &Path) -> Result<LogIndex, SourceError> {
         )));
     }
     let log = match std::fs::read(&index_path) {
-        Ok(bytes) => {
-            let log: LogIndex = serde_json::from_slice(&bytes).map_err(|e| {
-                SourceError::Layout(format!("{}: not a log index hoist can read: {e}", index_path.display()))
-            })?;
-            if log.format_version != FORMAT_VERSION {
-                return Err(SourceError::Layout(format!(
-                    "{}: log format version {}, this hoist reads {FORMAT_VERSION}",
-                    index_path.display(),
-                    log.format_version
-                )));
-            }
-            log
-        }
+        Ok(bytes) => LogIndex::parse(&bytes, &index_path.display().to_string()).map_err(SourceError::Layout)?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => index_plain_files(dir)?,
         Err(e) => return Err(SourceError::io(index_path.display().to_string(), "", &e)),
     };
     if log.segments.is_empty() {
         return Err(SourceError::Layout(format!("the log {} holds no binlog files", dir.display())));
     }
-    Ok(log)
+    Ok((log, None))
 }
 
 /// The log must be of the server the backup was taken of.
-fn check_upstream(log: &LogIndex, meta: &BackupMeta, dir: &Path) -> Result<(), SourceError> {
+fn check_upstream(log: &LogIndex, meta: &BackupMeta, dir: &str) -> Result<(), SourceError> {
     let same = match log.cluster_id.strip_prefix("server_id:") {
         // Plain files say only which server_id wrote them; a MariaDB identity ends with it.
         Some(id) => !meta.cluster_id.starts_with("mariadb:") || meta.cluster_id.rsplit(':').next() == Some(id),
@@ -127,14 +134,12 @@ fn check_upstream(log: &LogIndex, meta: &BackupMeta, dir: &Path) -> Result<(), S
     Err(SourceError::Layout(format!(
         "the log in {} is of another upstream than the backup:\n  log:    {}\n  backup: {}\ngive the log of the \
          server the backup was taken of",
-        dir.display(),
-        log.cluster_id,
-        meta.cluster_id
+        dir, log.cluster_id, meta.cluster_id
     )))
 }
 
 /// The files to read, or the gap that keeps the log from reaching the point.
-fn covering(log: &LogIndex, start: &BinlogPos, point: &RestoredPoint, dir: &Path) -> Result<Vec<Segment>, SourceError> {
+fn covering(log: &LogIndex, start: &BinlogPos, point: &RestoredPoint, dir: &str) -> Result<Vec<Segment>, SourceError> {
     let to = match point {
         RestoredPoint::Position(p) => Some(p),
         _ => None,
@@ -143,7 +148,7 @@ fn covering(log: &LogIndex, start: &BinlogPos, point: &RestoredPoint, dir: &Path
         SourceError::Layout(format!(
             "the log in {} cannot take the restore from the backup's position {start} to {}: {gap}; nothing was \
              written",
-            dir.display(),
+            dir,
             point.describe()
         ))
     };

@@ -32,6 +32,15 @@ use crate::status::Status;
 use crate::target::{EncodedBatch, EncodedRows, Marker, Session, TableDescription, Target, Writer};
 use crate::utc::utc_text;
 
+/// A segment of a log in object storage, in a temp file (removed when dropped).
+async fn fetch(store: &crate::source::Source, name: &str) -> Result<tempfile::TempPath, ImportError> {
+    let bytes = store.read_all(name).await?;
+    let io = |e: std::io::Error| SourceError::io(format!("{}/{name}", store.location()), "", &e);
+    let mut file = tempfile::NamedTempFile::new().map_err(io)?;
+    std::io::Write::write_all(&mut file, &bytes).map_err(io)?;
+    Ok(file.into_temp_path())
+}
+
 /// How many upstream transactions one target transaction folds at most (its size is bound
 /// by the run's batch size).
 const FOLD_TRANSACTIONS: u64 = 2000;
@@ -39,6 +48,9 @@ const FOLD_TRANSACTIONS: u64 = 2000;
 #[derive(Debug)]
 pub struct LogReplay {
     pub dir: PathBuf,
+    /// For a log in object storage: its store, which the segments are read from (each into a
+    /// temp file, as a local segment is read).
+    pub store: Option<crate::source::Source>,
     /// The log's files from the one holding `start` to the one holding the restored point.
     pub segments: Vec<Segment>,
     pub start: BinlogPos,
@@ -115,9 +127,18 @@ impl LogStage for LogReplay {
                 meter.read(seg.bytes);
                 continue;
             }
-            let path = self.dir.join(&seg.name);
+            let (path, _fetched) = match &self.store {
+                None => (self.dir.join(&seg.name), None),
+                Some(store) => {
+                    let fetched = fetch(store, &seg.name).await?;
+                    (fetched.to_path_buf(), Some(fetched))
+                }
+            };
             let mut reader = TransactionReader::open_prefix(&path, seg.bytes)?;
-            let name = path.display().to_string();
+            let name = match &self.store {
+                None => path.display().to_string(),
+                Some(store) => format!("{}/{}", store.location(), seg.name),
+            };
             loop {
                 let item = match reader.next_item() {
                     Ok(Some(item)) => item,
