@@ -260,7 +260,7 @@ pub(super) async fn prepare_table(
         let prepared = prepare_steps(settings, source, target, store, task_id, &mut record, chunks, &mut reset).await?;
         let Some((table, description, create_sql)) = prepared else { return Ok(None) };
         let split_key = description.as_ref().and_then(integer_key);
-        let hasher = table_hasher(settings, target, &table, description, hashing).await?;
+        let hasher = table_hasher(settings, &table, description.as_ref(), hashing);
         Ok(Some((table, create_sql, hasher, split_key)))
     };
     match steps.await {
@@ -383,27 +383,23 @@ async fn prepare_steps(
 }
 
 /// The row hasher of a table whose content is checked from its source rows, made from the
-/// target table's columns (as the schema step found them, or described now). A restore whose
-/// manifest has checksums checks against those instead (the server computed them with the
-/// same expression when the backup was made).
-async fn table_hasher(
+/// target table's columns as the schema step found them (a target that hashes content is a
+/// MySQL-family server, which describes its tables). A restore whose manifest has checksums
+/// checks against those instead (the server computed them with the same expression when the
+/// backup was made).
+fn table_hasher(
     settings: &ImportSettings,
-    target: &dyn Target,
     table: &TableTarget,
-    description: Option<TableDescription>,
+    description: Option<&TableDescription>,
     hashing: &Hashing,
-) -> Result<Option<Arc<TableHasher>>, StepError> {
-    let Hashing::On { server_offset } = *hashing else { return Ok(None) };
-    let (db, name) = (&table.database, &table.name);
-    let restore = settings.restore.as_ref().and_then(|r| r.expected.get(&(db.clone(), name.clone())));
+) -> Option<Arc<TableHasher>> {
+    let Hashing::On { server_offset } = *hashing else { return None };
+    let key = (table.database.clone(), table.name.clone());
+    let restore = settings.restore.as_ref().and_then(|r| r.expected.get(&key));
     if restore.is_some_and(|t| t.checksum.is_some()) {
-        return Ok(None);
+        return None;
     }
-    let described = match description {
-        Some(d) => Some(d),
-        None => retrying(settings.max_retries, || target.describe_table(db, name)).await?,
-    };
-    Ok(described.map(|t| Arc::new(TableHasher::new(&t, server_offset))))
+    description.map(|t| Arc::new(TableHasher::new(t, server_offset)))
 }
 
 /// The table's key column when the key is one integer column, whose ranges split a check.
