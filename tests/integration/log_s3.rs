@@ -114,7 +114,9 @@ fn log_to_s3_killed_at_seeded_moments_holds_every_transaction_once_and_restores(
     assert!(n > 100, "the writer's transactions are in the log: {n}");
     let index = index(&s3).unwrap();
     assert!(index.segments.iter().any(|s| s.rotated_to.is_some()), "a rotation happened: {index:?}");
-    assert!(index.segments.len() > 5, "segments closed by time and size: {}", index.segments.len());
+    // Each killed run grew the index (kill_rounds checks it), so it closed a segment at least,
+    // and the last run closed one at its stop: four at the least, whatever the timing.
+    assert!(index.segments.len() >= 4, "segments closed by time and size: {}", index.segments.len());
 
     let status = hoist_s3(&s3, &["log", "status", "--storage", &url]);
     status.assert_ok();
